@@ -1,0 +1,169 @@
+"""Accuracy metrics for AGB models (seed 000 eqs. 8-11, seed 002), as functions and scorers.
+
+All functions take ``(y_true, y_pred)`` in the same units (Mg/ha) and ignore nothing: NaN in
+either input raises. Scorers for ``cross_validate(scoring=...)`` are in :data:`SCORERS`
+(higher is better; error metrics are negated, following scikit-learn's ``neg_`` convention).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import make_scorer
+
+__all__ = [
+    "pearson_r",
+    "r2",
+    "rmse",
+    "mae",
+    "overall_bias",
+    "mean_residual",
+    "sd_residual",
+    "regression_slope",
+    "relative_improvement",
+    "agb_scores",
+    "binned_scores",
+    "SCORERS",
+    "DEFAULT_AGB_BINS",
+]
+
+#: Observed-AGB classes of seed 000 Fig. 5c, Mg/ha: 0-50, 50-100, 100-150, 150-200, >200.
+DEFAULT_AGB_BINS = (0.0, 50.0, 100.0, 150.0, 200.0, np.inf)
+
+
+def _check(y_true, y_pred):
+    yt = np.asarray(y_true, dtype=float).ravel()
+    yp = np.asarray(y_pred, dtype=float).ravel()
+    if yt.shape != yp.shape:
+        raise ValueError(f"y_true has {yt.size} values but y_pred has {yp.size}; they must align.")
+    if yt.size == 0:
+        raise ValueError("empty inputs: metrics need at least one sample.")
+    if not (np.all(np.isfinite(yt)) and np.all(np.isfinite(yp))):
+        raise ValueError("y_true and y_pred must be finite; drop NaN/inf rows first.")
+    return yt, yp
+
+
+def pearson_r(y_true, y_pred) -> float:
+    """Pearson correlation coefficient r between observed and predicted values."""
+    yt, yp = _check(y_true, y_pred)
+    if yt.size < 2 or np.ptp(yt) == 0 or np.ptp(yp) == 0:
+        return float("nan")
+    return float(np.corrcoef(yt, yp)[0, 1])
+
+
+def r2(y_true, y_pred) -> float:
+    """Coefficient of determination R2 = 1 - SS_res / SS_tot (can be negative)."""
+    yt, yp = _check(y_true, y_pred)
+    ss_tot = np.sum((yt - yt.mean()) ** 2)
+    if ss_tot == 0:
+        return float("nan")
+    return float(1.0 - np.sum((yt - yp) ** 2) / ss_tot)
+
+
+def rmse(y_true, y_pred) -> float:
+    """Root mean squared error, in the units of y (Mg/ha)."""
+    yt, yp = _check(y_true, y_pred)
+    return float(np.sqrt(np.mean((yp - yt) ** 2)))
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error, in the units of y (Mg/ha)."""
+    yt, yp = _check(y_true, y_pred)
+    return float(np.mean(np.abs(yp - yt)))
+
+
+def overall_bias(y_true, y_pred) -> float:
+    """Overall bias |sum(yhat - y)| / |sum(y)| (seed 000 eq. 11), a fraction (0.0238 = 2.38 %)."""
+    yt, yp = _check(y_true, y_pred)
+    denom = abs(np.sum(yt))
+    if denom == 0:
+        return float("nan")
+    return float(abs(np.sum(yp - yt)) / denom)
+
+
+def mean_residual(y_true, y_pred) -> float:
+    """Mean of residuals y - yhat (positive: the model under-predicts)."""
+    yt, yp = _check(y_true, y_pred)
+    return float(np.mean(yt - yp))
+
+
+def sd_residual(y_true, y_pred) -> float:
+    """Sample standard deviation (ddof=1) of residuals y - yhat."""
+    yt, yp = _check(y_true, y_pred)
+    return float(np.std(yt - yp, ddof=1)) if yt.size > 1 else float("nan")
+
+
+def regression_slope(y_true, y_pred) -> float:
+    """Least-squares slope of predicted on observed values (1 is unbiased; < 1 is the usual
+    compression of high AGB towards the mean)."""
+    yt, yp = _check(y_true, y_pred)
+    v = np.var(yt)
+    if v == 0:
+        return float("nan")
+    return float(np.mean((yt - yt.mean()) * (yp - yp.mean())) / v)
+
+
+def relative_improvement(rmse_base: float, rmse_new: float) -> float:
+    """RI = (RMSE_base - RMSE_new) / RMSE_base (seed 002); 0.1 means 10 % lower RMSE."""
+    if rmse_base <= 0:
+        raise ValueError(f"rmse_base={rmse_base} must be > 0.")
+    return float((rmse_base - rmse_new) / rmse_base)
+
+
+_ALL = {
+    "r": pearson_r,
+    "r2": r2,
+    "rmse": rmse,
+    "mae": mae,
+    "overall_bias": overall_bias,
+    "mean_residual": mean_residual,
+    "sd_residual": sd_residual,
+    "slope": regression_slope,
+}
+
+
+def agb_scores(y_true, y_pred) -> dict[str, float]:
+    """All metrics in one call: r, r2, rmse, mae, overall_bias, mean_residual, sd_residual, slope.
+
+    Examples
+    --------
+    >>> s = agb_scores([10, 20, 30], [12, 18, 33])
+    >>> round(s["rmse"], 4), round(s["overall_bias"], 4)
+    (2.3805, 0.05)
+    """
+    return {name: f(y_true, y_pred) for name, f in _ALL.items()}
+
+
+def binned_scores(y_true, y_pred, bins=DEFAULT_AGB_BINS) -> pd.DataFrame:
+    """Per observed-AGB class: count, median, 25th and 75th percentile and IQR of predictions,
+    median observed, and RMSE (seed 000 Fig. 5c).
+
+    Classes are left-closed ``[lo, hi)``; empty classes are kept with count 0 and NaN statistics.
+    """
+    yt, yp = _check(y_true, y_pred)
+    edges = np.asarray(bins, dtype=float)
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"bins={list(bins)} must be increasing class edges (at least two).")
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = (yt >= lo) & (yt < hi)
+        label = f">{lo:g}" if np.isinf(hi) else f"{lo:g}-{hi:g}"
+        if sel.any():
+            q25, q50, q75 = np.percentile(yp[sel], [25, 50, 75])
+            rows.append({"class": label, "n": int(sel.sum()), "median_pred": q50, "q25_pred": q25,
+                         "q75_pred": q75, "iqr_pred": q75 - q25, "median_obs": float(np.median(yt[sel])),
+                         "rmse": rmse(yt[sel], yp[sel])})
+        else:
+            rows.append({"class": label, "n": 0, "median_pred": np.nan, "q25_pred": np.nan,
+                         "q75_pred": np.nan, "iqr_pred": np.nan, "median_obs": np.nan, "rmse": np.nan})
+    return pd.DataFrame(rows)
+
+
+#: Scorers for ``cross_validate(..., scoring=SCORERS)``; error metrics are negated.
+SCORERS = {
+    "r": make_scorer(pearson_r),
+    "r2": make_scorer(r2),
+    "neg_rmse": make_scorer(rmse, greater_is_better=False),
+    "neg_mae": make_scorer(mae, greater_is_better=False),
+    "neg_overall_bias": make_scorer(overall_bias, greater_is_better=False),
+}

@@ -1,0 +1,31 @@
+"""Spatial cross-validation: splitters, validation with train and validation metrics, and
+block-size selection. All splitters are scikit-learn cross-validators usable as ``cv=``."""
+
+from ._blocks import block_labels, block_origin
+from ._sampling import GradientStratifiedSampler, holdout_split
+from ._split import BufferedLeaveOneOut, SpatialBlockKFold
+from ._suggest import suggest_block_size
+from ._validate import BlockSizeResult, SpatialCVResult, block_size_sensitivity, spatial_cross_validate
+
+
+def plot_folds(cv, X, ax=None):
+    """Map of the folds of splitter ``cv`` on ``X`` (see :func:`geoagb.plotting.plot_folds`)."""
+    from ..plotting import plot_folds as _plot_folds
+
+    return _plot_folds(cv, X, ax=ax)
+
+
+__all__ = [
+    "block_labels",
+    "block_origin",
+    "SpatialBlockKFold",
+    "BufferedLeaveOneOut",
+    "GradientStratifiedSampler",
+    "holdout_split",
+    "spatial_cross_validate",
+    "SpatialCVResult",
+    "block_size_sensitivity",
+    "BlockSizeResult",
+    "suggest_block_size",
+    "plot_folds",
+]

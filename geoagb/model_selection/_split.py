@@ -1,0 +1,202 @@
+"""Spatial cross-validation splitters (scikit-learn compatible)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy.spatial import cKDTree
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils import check_random_state
+
+from .._coords import check_metric, get_coords, get_crs
+from ._blocks import block_labels, compact_labels
+
+__all__ = ["SpatialBlockKFold", "BufferedLeaveOneOut", "assign_blocks_to_folds", "buffer_exclude"]
+
+
+def assign_blocks_to_folds(block_sizes: np.ndarray, n_splits: int, random_state=None,
+                           balance: bool = False) -> np.ndarray:
+    """Assign blocks to folds; returns the fold of each block.
+
+    ``balance=False`` (seed 004's design): blocks are shuffled with the seed and dealt to folds
+    in turn, so every fold gets the same number of blocks (+-1). ``balance=True``: blocks, in a
+    seeded random order, are taken largest first and each goes to the fold with the fewest
+    samples so far (greedy longest-processing-time), which evens out fold sizes.
+    """
+    m = len(block_sizes)
+    rng = check_random_state(random_state)
+    perm = rng.permutation(m)
+    fold = np.empty(m, dtype=np.int64)
+    if not balance:
+        fold[perm] = np.arange(m) % n_splits
+        return fold
+    order = perm[np.argsort(-np.asarray(block_sizes)[perm], kind="stable")]
+    load = np.zeros(n_splits, dtype=np.int64)
+    for b in order:
+        f = int(np.argmin(load))
+        fold[b] = f
+        load[f] += block_sizes[b]
+    return fold
+
+
+def buffer_exclude(xy: np.ndarray, train: np.ndarray, test: np.ndarray, buffer: float) -> np.ndarray:
+    """Return ``train`` without the samples closer than ``buffer`` metres to any test sample."""
+    if buffer is None or buffer <= 0 or len(test) == 0 or len(train) == 0:
+        return train
+    tree = cKDTree(xy[test])
+    d, _ = tree.query(xy[train], k=1, distance_upper_bound=buffer)
+    return train[~(d <= buffer)]
+
+
+def _check_buffer(buffer):
+    if buffer is None:
+        return None
+    if not isinstance(buffer, numbers.Real) or not np.isfinite(buffer) or buffer < 0:
+        raise ValueError(f"buffer={buffer!r} must be a non-negative distance in metres (or None).")
+    return float(buffer)
+
+
+class SpatialBlockKFold(BaseCrossValidator):
+    """K-fold over square spatial blocks on a fixed grid (seed 004's spatial block CV).
+
+    Every sample in a block goes to the same fold; blocks are assigned to folds at random with
+    ``random_state``, so the same seed gives the same folds. Usable as ``cv=`` anywhere in
+    scikit-learn.
+
+    Parameters
+    ----------
+    n_splits : int, default 10
+        Number of folds (>= 2, <= number of non-empty blocks).
+    block_size : float, default 5000
+        Side of the square blocks, metres.
+    origin : "upper_left" or (x0, y0), default "upper_left"
+        Grid origin. "upper_left" is the upper-left corner of the data extent; give an explicit
+        pair to keep block edges fixed whatever data are added.
+    random_state : int, RandomState or None
+        Seed of the block-to-fold assignment.
+    coords : pair of column names or (n, 2) array, default ("x", "y")
+        Where to find coordinates when ``X`` is a DataFrame; an (n, 2) array aligned with ``X``
+        lets ``X`` stay a plain feature matrix (see :func:`geoagb._coords.get_coords`).
+    balance : bool, default False
+        Even out the number of samples per fold instead of the number of blocks per fold.
+    buffer : float or None, default None
+        Exclude from training every sample within ``buffer`` metres of the test fold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.random.default_rng(0).uniform(0, 10_000, (200, 2))
+    >>> cv = SpatialBlockKFold(n_splits=4, block_size=2_500, random_state=0)
+    >>> sorted(len(test) > 0 for _, test in cv.split(xy))
+    [True, True, True, True]
+
+    Two idioms with plain scikit-learn code::
+
+        cross_validate(model, X_df, y, cv=SpatialBlockKFold(block_size=5000))          # X has x, y
+        cross_validate(model, X_feat, y, cv=SpatialBlockKFold(block_size=5000, coords=xy))
+    """
+
+    def __init__(self, n_splits=10, block_size=5_000.0, origin="upper_left", random_state=None,
+                 coords=("x", "y"), balance=False, buffer=None):
+        self.n_splits = n_splits
+        self.block_size = block_size
+        self.origin = origin
+        self.random_state = random_state
+        self.coords = coords
+        self.balance = balance
+        self.buffer = buffer
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return self.n_splits
+
+    def _coords(self, X):
+        xy = get_coords(X, self.coords, allow_array=True)
+        check_metric(xy, float(self.block_size), "block_size", crs=get_crs(X))
+        return xy
+
+    def fold_labels(self, X) -> np.ndarray:
+        """Fold index (0..n_splits-1) of every sample."""
+        if not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 2:
+            raise ValueError(f"n_splits={self.n_splits!r} must be an integer >= 2.")
+        xy = self._coords(X)
+        labels = block_labels(xy, self.block_size, self.origin)
+        _, inverse, counts = compact_labels(labels)
+        n_blocks = len(counts)
+        if n_blocks < self.n_splits:
+            raise ValueError(
+                f"n_splits={self.n_splits} is larger than the {n_blocks} non-empty block(s) of "
+                f"block_size={self.block_size:g} m; use a smaller block_size or n_splits <= {n_blocks}."
+            )
+        fold_of_block = assign_blocks_to_folds(counts, self.n_splits, self.random_state, self.balance)
+        return fold_of_block[inverse]
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train, test)`` index arrays, one pair per fold."""
+        buffer = _check_buffer(self.buffer)
+        folds = self.fold_labels(X)
+        xy = self._coords(X) if buffer else None
+        order = np.argsort(folds, kind="stable")
+        bounds = np.searchsorted(folds[order], np.arange(self.n_splits + 1))
+        n = len(folds)
+        for k in range(self.n_splits):
+            test = np.sort(order[bounds[k]:bounds[k + 1]])
+            mask = np.ones(n, dtype=bool)
+            mask[test] = False
+            train = np.flatnonzero(mask)
+            if buffer:
+                train = buffer_exclude(xy, train, test, buffer)
+            yield train, test
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):  # sklearn API
+        for _, test in self.split(X, y, groups):
+            yield test
+
+
+class BufferedLeaveOneOut(BaseCrossValidator):
+    """Leave-one-out where training excludes every sample within ``buffer`` metres of the test
+    sample (spatial LOO, as in CAST / blockCV's buffering).
+
+    Parameters
+    ----------
+    buffer : float
+        Exclusion radius, metres (>= 0; 0 is ordinary leave-one-out).
+    coords : pair of column names or (n, 2) array, default ("x", "y")
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.array([[0.0, 0.0], [10.0, 0.0], [100.0, 0.0]])
+    >>> [train.tolist() for train, _ in BufferedLeaveOneOut(buffer=50).split(xy)]
+    [[2], [2], [0, 1]]
+    """
+
+    def __init__(self, buffer, coords=("x", "y")):
+        self.buffer = buffer
+        self.coords = coords
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        if X is None:
+            raise ValueError("BufferedLeaveOneOut needs X to count its splits (one per sample).")
+        return len(X)
+
+    def split(self, X, y=None, groups=None):
+        buffer = _check_buffer(self.buffer)
+        if buffer is None:
+            raise ValueError("buffer=None: give the exclusion radius in metres, e.g. buffer=2000.")
+        xy = get_coords(X, self.coords, allow_array=True)
+        check_metric(xy, buffer if buffer > 0 else None, "buffer", crs=get_crs(X))
+        n = len(xy)
+        if n < 2:
+            raise ValueError(f"BufferedLeaveOneOut needs at least 2 samples; got {n}.")
+        tree = cKDTree(xy)
+        for i in range(n):
+            near = tree.query_ball_point(xy[i], r=buffer) if buffer > 0 else [i]
+            mask = np.ones(n, dtype=bool)
+            mask[near] = False
+            mask[i] = False
+            yield np.flatnonzero(mask), np.array([i])
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):
+        for _, test in self.split(X, y, groups):
+            yield test

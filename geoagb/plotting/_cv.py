@@ -1,0 +1,97 @@
+"""Figures for spatial cross-validation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_folds", "plot_predicted_observed", "plot_block_size_sensitivity"]
+
+
+def _fig_ax(ax, figsize=(6, 5)):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        return fig, ax
+    return ax.figure, ax
+
+
+def plot_folds(cv, X, ax=None):
+    """Map of samples coloured by test fold, with the block grid of a block splitter.
+
+    Parameters
+    ----------
+    cv : splitter
+        A geoagb or scikit-learn splitter.
+    X : samples with coordinates (API.md's rule).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from .._coords import get_coords
+    from ..model_selection._blocks import block_origin
+
+    xy = get_coords(X, getattr(cv, "coords", ("x", "y")), allow_array=True)
+    fold = np.full(len(xy), -1)
+    for k, (_, test) in enumerate(cv.split(X)):
+        fold[test] = k
+    fig, ax = _fig_ax(ax)
+    sc = ax.scatter(xy[:, 0], xy[:, 1], c=fold, cmap="tab10" if fold.max() < 10 else "tab20", s=8)
+    bs = getattr(cv, "block_size", None)
+    if bs is not None:
+        x0, y0 = block_origin(xy, getattr(cv, "origin", "upper_left"))
+        xs = x0 + bs * np.arange(0, int(np.ceil((xy[:, 0].max() - x0) / bs)) + 1)
+        ys = y0 - bs * np.arange(0, int(np.ceil((y0 - xy[:, 1].min()) / bs)) + 1)
+        for v in xs:
+            ax.axvline(v, color="0.8", lw=0.5, zorder=0)
+        for v in ys:
+            ax.axhline(v, color="0.8", lw=0.5, zorder=0)
+        ax.set_title(f"{type(cv).__name__}: {len(np.unique(fold))} folds, {bs / 1000:g} km blocks")
+    else:
+        ax.set_title(f"{type(cv).__name__}: {len(np.unique(fold))} folds")
+    ax.set_xlabel("easting (m)")
+    ax.set_ylabel("northing (m)")
+    ax.set_aspect("equal")
+    fig.colorbar(sc, ax=ax, label="test fold")
+    return fig
+
+
+def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, units="Mg/ha"):
+    """Predicted against observed with the 1:1 line and the metrics in a corner."""
+    from ..metrics import agb_scores
+
+    y = np.asarray(y, float)
+    p = np.asarray(y_pred, float)
+    ok = np.isfinite(p) & np.isfinite(y)
+    fig, ax = _fig_ax(ax, (5, 5))
+    ax.scatter(y[ok], p[ok], c=None if groups is None else np.asarray(groups)[ok], cmap="tab10",
+               s=10, alpha=0.7)
+    hi = float(max(y[ok].max(), p[ok].max())) * 1.05
+    ax.plot([0, hi], [0, hi], color="k", lw=1)
+    s = agb_scores(y[ok], p[ok])
+    ax.text(0.03, 0.97, f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {units}\nMAE = {s['mae']:.2f} {units}"
+            f"\nbias = {100 * s['overall_bias']:.2f} %", transform=ax.transAxes, va="top")
+    ax.set_xlim(0, hi)
+    ax.set_ylim(0, hi)
+    ax.set_xlabel(f"observed ({units})")
+    ax.set_ylabel(f"predicted ({units})")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_block_size_sensitivity(table, metric="r2", ax=None):
+    """Training and validation ``metric`` (mean +- sd) by block size (seed 004 Fig. 3)."""
+    fig, ax = _fig_ax(ax, (6, 4))
+    labels = [f"{k / 1000:g} km" if not isinstance(k, str) else k for k in table.index]
+    pos = np.arange(len(labels))
+    for st, off, color in (("train", -0.12, "tab:blue"), ("validation", 0.12, "tab:orange")):
+        ax.errorbar(pos + off, table[f"{st}_{metric}_mean"], yerr=table[f"{st}_{metric}_sd"],
+                    fmt="o", capsize=4, color=color, label=st)
+    ax.set_xticks(pos, labels)
+    ax.set_xlabel("block size")
+    ax.set_ylabel(metric.upper() if metric != "r2" else "R²")
+    ax.legend()
+    ax.set_title("Block-size sensitivity of spatial cross-validation")
+    return fig
