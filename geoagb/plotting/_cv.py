@@ -53,6 +53,7 @@ def plot_folds(cv, X, ax=None):
     ax.set_xlabel("easting (m)")
     ax.set_ylabel("northing (m)")
     ax.set_aspect("equal")
+    ax.ticklabel_format(useOffset=False, style="plain")
     fig.colorbar(sc, ax=ax, label="test fold")
     return fig
 
