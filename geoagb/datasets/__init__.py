@@ -2,5 +2,15 @@
 
 from ._landscape import DEFAULT_CRS, Landscape
 from ._plots import PLOT_FEATURES, make_plots
+from ._scene import BAND_NAMES, LANDCOVER_CLASSES, Scene, make_scene
 
-__all__ = ["make_plots", "Landscape", "PLOT_FEATURES", "DEFAULT_CRS"]
+__all__ = [
+    "make_plots",
+    "make_scene",
+    "Scene",
+    "Landscape",
+    "PLOT_FEATURES",
+    "BAND_NAMES",
+    "LANDCOVER_CLASSES",
+    "DEFAULT_CRS",
+]

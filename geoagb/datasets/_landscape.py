@@ -53,24 +53,55 @@ class Landscape:
         Seed for every field.
     origin : (float, float)
         Lower-left corner of the study area.
+    len_scales : dict, optional
+        Length scales (metres) replacing the defaults of some fields, keyed by field name:
+        ``"E"`` (15 000), ``"H"`` (3 000), ``"C"`` (2 000), ``"V"`` (4 000), ``"K"`` (1 200);
+        the residual ``"R"`` is set by ``residual_range``. :func:`make_scene` shortens them so
+        that a scene of a kilometre or two still varies. ``None`` keeps every default (and
+        :func:`make_plots` bit-identical).
+    z_offsets : dict, optional
+        Constants added to the unit-variance fields, keyed by field name (``"E", "H", "C", "V",
+        "K", "R"``); :func:`make_scene` uses them to centre a small scene on the landscape's
+        mean state. ``None`` adds nothing.
     """
 
+    #: Default gstools length scales (metres) of the fields other than the residual.
+    LEN_SCALES = {"E": 15_000.0, "H": 3_000.0, "C": 2_000.0, "V": 4_000.0, "K": 1_200.0}
+
     def __init__(self, extent_m=60_000.0, residual_range=30_000.0, residual_sd=25.0,
-                 random_state=0, origin=DEFAULT_ORIGIN):
+                 random_state=0, origin=DEFAULT_ORIGIN, len_scales=None, z_offsets=None):
         import gstools as gs
 
         self.extent_m = float(extent_m)
         self.residual_range = float(residual_range)
         self.residual_sd = float(residual_sd)
         self.origin = tuple(float(v) for v in origin)
+        scales = dict(self.LEN_SCALES)
+        if len_scales is not None:
+            unknown = sorted(set(len_scales) - set(scales))
+            if unknown:
+                raise ValueError(
+                    f"len_scales keys {unknown} are not fields; valid keys: {sorted(scales)} "
+                    "(the residual range is set by residual_range)."
+                )
+            for k, v in len_scales.items():
+                if not (np.isfinite(v) and v > 0):
+                    raise ValueError(f"len_scales[{k!r}]={v!r} must be a positive length in metres.")
+                scales[k] = float(v)
+        self.len_scales = scales
+        if z_offsets is not None:
+            unknown = sorted(set(z_offsets) - set(scales) - {"R"})
+            if unknown:
+                raise ValueError(f"z_offsets keys {unknown} are not fields; valid keys: {sorted(scales) + ['R']}.")
+        self.z_offsets = None if z_offsets is None else {k: float(v) for k, v in z_offsets.items()}
         seeds = np.random.SeedSequence(random_state).generate_state(6)
         mk = lambda model, s: gs.SRF(model, mean=0.0, seed=int(s), mode_no=800)  # noqa: E731
         self._srf = {
-            "E": mk(gs.Gaussian(dim=2, var=1.0, len_scale=15_000.0), seeds[0]),
-            "H": mk(gs.Exponential(dim=2, var=1.0, len_scale=3_000.0), seeds[1]),
-            "C": mk(gs.Exponential(dim=2, var=1.0, len_scale=2_000.0), seeds[2]),
-            "V": mk(gs.Exponential(dim=2, var=1.0, len_scale=4_000.0), seeds[3]),
-            "K": mk(gs.Gaussian(dim=2, var=1.0, len_scale=1_200.0), seeds[5]),
+            "E": mk(gs.Gaussian(dim=2, var=1.0, len_scale=scales["E"]), seeds[0]),
+            "H": mk(gs.Exponential(dim=2, var=1.0, len_scale=scales["H"]), seeds[1]),
+            "C": mk(gs.Exponential(dim=2, var=1.0, len_scale=scales["C"]), seeds[2]),
+            "V": mk(gs.Exponential(dim=2, var=1.0, len_scale=scales["V"]), seeds[3]),
+            "K": mk(gs.Gaussian(dim=2, var=1.0, len_scale=scales["K"]), seeds[5]),
             "R": mk(gs.Exponential(dim=2, var=1.0, len_scale=self.residual_range), seeds[4]),
         }
 
@@ -84,6 +115,8 @@ class Landscape:
         step = 200_000  # bound memory of the randomisation method (mode_no x chunk)
         for i in range(0, xb.size, step):
             out[i:i + step] = self._srf[name]((xb[i:i + step], yb[i:i + step]))
+        if self.z_offsets is not None and name in self.z_offsets:
+            out += self.z_offsets[name]
         return out.reshape(shape)
 
     # physical fields ---------------------------------------------------------------------------
