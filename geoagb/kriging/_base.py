@@ -1,0 +1,110 @@
+"""What ordinary kriging and co-kriging share: input checks, duplicate handling, neighbourhood
+parameters and the call into the batched solver (:mod:`geoagb.kriging._solve`)."""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+
+from .._coords import check_metric, get_coords, get_crs
+from ._variogram import Variogram
+
+__all__ = ["average_duplicates", "resolve_variogram"]
+
+
+def average_duplicates(xy: np.ndarray, Z: np.ndarray):
+    """Merge samples at identical coordinates into one sample carrying their mean value.
+
+    Two data at the same place make the kriging matrix singular; averaging them is what gstat's
+    ``zerodist``/``remove.duplicates`` advice amounts to, and keeps every datum's information.
+
+    Returns
+    -------
+    xy_unique : (m, 2) array
+    Z_mean : (m, V) array
+    n_merged : int
+        Number of samples merged away (``n - m``).
+
+    Examples
+    --------
+    >>> xy = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> u, z, k = average_duplicates(xy, np.array([[1.0], [5.0], [3.0]]))
+    >>> u.tolist(), z.ravel().tolist(), k
+    ([[0.0, 0.0], [1.0, 1.0]], [2.0, 5.0], 1)
+    """
+    uniq, inv, cnt = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
+    if len(uniq) == len(xy):
+        return xy, Z, 0
+    inv = inv.reshape(-1)
+    Zm = np.stack([np.bincount(inv, weights=Z[:, j], minlength=len(uniq)) / cnt
+                   for j in range(Z.shape[1])], axis=1)
+    return uniq, Zm, len(xy) - len(uniq)
+
+
+def resolve_variogram(variogram, xy, z, random_state=None) -> Variogram:
+    """A fitted :class:`Variogram` from ``"auto"``, a model name or a (fitted or not) Variogram."""
+    if isinstance(variogram, Variogram):
+        if hasattr(variogram, "psill_"):
+            return copy.deepcopy(variogram)
+        return copy.deepcopy(variogram).fit(xy, z)
+    if isinstance(variogram, str):
+        return Variogram(variogram, random_state=random_state).fit(xy, z)
+    raise TypeError(f"variogram={variogram!r} must be 'auto', a model name such as 'spherical', "
+                    "or a geoagb.kriging.Variogram (fitted, from_params, or to be fitted).")
+
+
+class _BaseKriging:
+    """Shared machinery; subclasses define ``fit`` and ``predict``."""
+
+    def __init__(self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None,
+                 n_jobs=None):
+        self.variogram = variogram
+        self.n_neighbors = n_neighbors
+        self.max_distance = max_distance
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+
+    def _check_params(self):
+        k = self.n_neighbors
+        if k is not None and (not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1):
+            raise ValueError(f"n_neighbors={k!r} must be a positive integer or None (all data).")
+        d = self.max_distance
+        if d is not None and not (np.isfinite(float(d)) and float(d) > 0):
+            raise ValueError(f"max_distance={d!r} must be a positive distance in metres or None.")
+
+    def _prepare(self, coords, values: np.ndarray):
+        """Validated coordinates and values (n, V), duplicates averaged; builds the KD-tree."""
+        from scipy.spatial import cKDTree
+
+        self._check_params()
+        xy = get_coords(coords, allow_array=True)
+        crs = get_crs(coords)
+        if self.max_distance is not None:
+            check_metric(xy, float(self.max_distance), "max_distance", crs)
+        Z = np.asarray(values, dtype=float)
+        Z = Z.reshape(len(Z), -1)
+        if len(Z) != len(xy):
+            raise ValueError(f"values have {len(Z)} rows but coords has {len(xy)}; they must "
+                             "align.")
+        if not np.all(np.isfinite(Z)):
+            rows = np.flatnonzero(~np.isfinite(Z).all(axis=1))
+            raise ValueError(f"{rows.size} sample(s) have NaN or infinite values (rows "
+                             f"{rows[:5].tolist()}); drop them before kriging.")
+        xy_u, Z_u, merged = average_duplicates(xy, Z)
+        if merged:
+            warnings.warn(f"{merged} sample(s) share coordinates with another; duplicates were "
+                          "replaced by their mean value.", UserWarning, stacklevel=3)
+        self.coords_ = xy_u
+        self.n_duplicates_ = merged
+        self.tree_ = cKDTree(xy_u)
+        return xy_u, Z_u
+
+    def _targets(self, coords) -> np.ndarray:
+        if not hasattr(self, "coords_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first.")
+        return get_coords(coords, allow_array=True)

@@ -1,0 +1,479 @@
+"""Empirical semivariograms and variogram model fitting (gstat conventions).
+
+Pure functions :func:`lag_edges`, :func:`empirical_variogram` and :func:`fit_variogram_model`, and
+the :class:`Variogram` object built on them. Conventions follow R gstat so that any result can be
+checked against it:
+
+* lags: ``n_lags`` equal bins from 0 to ``max_lag`` (default one third of the bounding-box
+  diagonal, gstat's ``cutoff``); a pair at distance ``d`` falls in the bin ``(lo, hi]``; the lag
+  reported for a bin is the mean distance of its pairs (gstat's ``dist``);
+* fit: weighted least squares with weights ``N_h / h^2`` (gstat's default ``fit.method = 7``);
+* parameters: ``nugget_``, ``psill_`` (gstat's *partial* sill of the structure), ``sill_`` =
+  ``nugget_ + psill_`` (the total sill), ``range_`` (gstat's range ``a``) and
+  ``effective_range_`` (95 % of the partial sill reached; see :mod:`geoagb.kriging._models`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import _models
+
+__all__ = ["Variogram", "empirical_variogram", "fit_variogram_model", "lag_edges", "MIN_POINTS"]
+
+#: Fewest distinct locations from which a variogram is estimated (about 100 are advisable).
+MIN_POINTS = 10
+_AUTO_MODELS = ("spherical", "exponential", "gaussian")
+
+
+def lag_edges(coords, n_lags: int = 15, max_lag: float | None = None) -> np.ndarray:
+    """Edges of ``n_lags`` equal lag bins from 0 to ``max_lag`` metres.
+
+    ``max_lag=None`` uses one third of the diagonal of the bounding box of ``coords``, gstat's
+    default ``cutoff``; the bin width is then gstat's default ``width = cutoff / 15``.
+
+    Examples
+    --------
+    >>> lag_edges([[0, 0], [300, 400]], n_lags=5).round(2).tolist()
+    [0.0, 33.33, 66.67, 100.0, 133.33, 166.67]
+    """
+    xy = np.asarray(coords, dtype=float)
+    if max_lag is None:
+        max_lag = float(np.hypot(*np.ptp(xy, axis=0))) / 3.0
+    if not (np.isfinite(max_lag) and max_lag > 0):
+        raise ValueError(f"max_lag={max_lag!r} must be a positive distance in metres.")
+    n_lags = int(n_lags)
+    if n_lags < 1:
+        raise ValueError(f"n_lags={n_lags} must be >= 1.")
+    return np.linspace(0.0, float(max_lag), n_lags + 1)
+
+
+def _pairs(xy, max_lag, max_pairs, rng):
+    """Index pairs (i < j or random distinct) with their distances, all within ``max_lag``."""
+    from scipy.spatial import cKDTree
+
+    n = len(xy)
+    if n * (n - 1) // 2 <= max_pairs:
+        ij = cKDTree(xy).query_pairs(max_lag, output_type="ndarray")
+        i, j = (ij[:, 0], ij[:, 1]) if len(ij) else (np.empty(0, int), np.empty(0, int))
+    else:  # uniform random sample of pairs of distinct points
+        i = rng.integers(0, n, int(max_pairs))
+        j = rng.integers(0, n - 1, int(max_pairs))
+        j = j + (j >= i)
+    d = np.hypot(xy[i, 0] - xy[j, 0], xy[i, 1] - xy[j, 1])
+    keep = d <= max_lag
+    return i[keep], j[keep], d[keep]
+
+
+def empirical_variogram(
+    coords,
+    values,
+    bin_edges,
+    *,
+    estimator: str = "matheron",
+    direction: float | None = None,
+    tolerance: float = 22.5,
+    max_pairs: int = 2_000_000,
+    random_state=None,
+):
+    """Empirical (cross-)semivariogram of ``values`` in lag bins.
+
+    Parameters
+    ----------
+    coords : array of shape (n, 2)
+        Easting and northing, metres.
+    values : array of shape (n,) or (n, V)
+        One variable, or V variables observed at every location (then all direct and cross
+        semivariograms ``0.5 mean((z_u(x) - z_u(x+h)) (z_v(x) - z_v(x+h)))`` are returned).
+    bin_edges : array of shape (n_bins + 1,)
+        Increasing lag edges, metres; a pair at distance ``d`` counts in ``(lo, hi]`` (distance 0
+        counts in the first bin).
+    estimator : {"matheron", "cressie"}
+        Matheron's method of moments, or Cressie and Hawkins' robust estimator
+        ``(mean |dz|^0.5)^4 / (2 (0.457 + 0.494 / N_h))`` (one variable only).
+    direction : float or None
+        Azimuth in degrees clockwise from north (gstat's ``alpha``); only pairs whose direction
+        is within ``tolerance`` degrees of it are used. None: omnidirectional.
+    tolerance : float, default 22.5
+        Half-width of the direction window, degrees.
+    max_pairs : int, default 2 000 000
+        When the data hold more pairs than this, a uniform random sample of ``max_pairs`` pairs
+        of distinct points is used instead of all of them (bounding time and memory for large n).
+    random_state : int, Generator or None
+        Seed of the pair sample.
+
+    Returns
+    -------
+    lags : ndarray (n_bins,)
+        Mean distance of the pairs in each bin (NaN where empty), metres.
+    gamma : ndarray (n_bins,) or (n_bins, V, V)
+        Semivariance (units of values squared); NaN where empty.
+    counts : ndarray (n_bins,)
+        Number of pairs per bin.
+
+    Examples
+    --------
+    >>> xy = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    >>> lags, gamma, counts = empirical_variogram(xy, [0.0, 1.0, 3.0], [0.0, 1.5, 2.5])
+    >>> lags.tolist(), gamma.tolist(), counts.tolist()
+    ([1.0, 2.0], [1.25, 4.5], [2, 1])
+    """
+    xy = np.asarray(coords, dtype=float)
+    z = np.asarray(values, dtype=float)
+    multi = z.ndim == 2
+    z2 = z if multi else z[:, None]
+    edges = np.asarray(bin_edges, dtype=float)
+    if estimator not in ("matheron", "cressie"):
+        raise ValueError(f"estimator={estimator!r}; choose 'matheron' or 'cressie'.")
+    if estimator == "cressie" and multi and z2.shape[1] > 1:
+        raise ValueError("estimator='cressie' is defined for one variable; use 'matheron' for "
+                         "cross-variograms.")
+    rng = np.random.default_rng(random_state)
+    i, j, d = _pairs(xy, float(edges[-1]), int(max_pairs), rng)
+    if direction is not None:
+        az = np.degrees(np.arctan2(xy[j, 0] - xy[i, 0], xy[j, 1] - xy[i, 1])) % 180.0
+        diff = np.abs(az - float(direction) % 180.0)
+        keep = np.minimum(diff, 180.0 - diff) <= float(tolerance) + 1e-9
+        i, j, d = i[keep], j[keep], d[keep]
+    nb = len(edges) - 1
+    b = np.clip(np.searchsorted(edges, d, side="left") - 1, 0, nb - 1)
+    counts = np.bincount(b, minlength=nb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lags = np.bincount(b, weights=d, minlength=nb) / counts
+        dz = z2[i] - z2[j]
+        V = z2.shape[1]
+        gamma = np.empty((nb, V, V))
+        for u in range(V):
+            for v in range(u, V):
+                if estimator == "cressie":
+                    s = np.bincount(b, weights=np.sqrt(np.abs(dz[:, u])), minlength=nb) / counts
+                    g = 0.5 * s**4 / (0.457 + 0.494 / counts)
+                else:
+                    g = 0.5 * np.bincount(b, weights=dz[:, u] * dz[:, v], minlength=nb) / counts
+                gamma[:, u, v] = gamma[:, v, u] = g
+    lags[counts == 0] = np.nan
+    gamma[counts == 0] = np.nan
+    return lags, (gamma if multi else gamma[:, 0, 0]), counts
+
+
+def _table(lags, gamma, counts) -> str:
+    rows = [f"{'lag (m)':>12} {'gamma':>12} {'pairs':>7}"]
+    rows += [f"{h:12.4g} {g:12.4g} {int(c):7d}" for h, g, c in zip(lags, gamma, counts)]
+    return "\n".join(rows)
+
+
+def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget=True,
+                        kappa: float = 0.5) -> dict:
+    """Fit one model to an empirical variogram by gstat's weighted least squares.
+
+    Minimises ``sum N_h / h^2 (gamma_h - model(h))^2`` (gstat ``fit.method = 7``) with GSTools'
+    ``CovModel.fit_variogram`` (plain least-squares loss, GSTools ``weights = sqrt(N_h) / h``).
+
+    Parameters
+    ----------
+    lags, gamma, counts : arrays (n_bins,)
+        Output of :func:`empirical_variogram` (empty bins are ignored).
+    model : str
+        ``"spherical"``, ``"exponential"``, ``"gaussian"`` or ``"matern"`` (or gstat names).
+    nugget : bool or float, default True
+        True: fit the nugget; False: no nugget; a number: nugget fixed at that value.
+    kappa : float, default 0.5
+        Matérn smoothness, kept fixed.
+
+    Returns
+    -------
+    dict
+        ``model``, ``psill``, ``range``, ``nugget``, ``kappa`` and ``wsse`` (the weighted sum
+        of squares reached).
+
+    Raises
+    ------
+    ValueError
+        Too few non-empty lag bins, or the optimiser fails; the message lists the empirical
+        variogram.
+    """
+    name = _models.canonical_model(model)
+    lags, gamma, counts = (np.asarray(a, dtype=float) for a in (lags, gamma, counts))
+    ok = (counts > 0) & np.isfinite(gamma) & (lags > 0)
+    fit_nugget = nugget is True
+    n_free = 2 + int(fit_nugget)
+    if ok.sum() < n_free:
+        raise ValueError(
+            f"cannot fit a {name} variogram: {int(ok.sum())} non-empty lag bin(s) but {n_free} "
+            f"parameters to fit; widen max_lag or use more lags, or give a fixed model with "
+            f"Variogram.from_params(...). Empirical variogram:\n{_table(lags, gamma, counts)}"
+        )
+    h, g, w = lags[ok], gamma[ok], counts[ok] / lags[ok] ** 2
+    fixed_nug = 0.0 if nugget is False or nugget is True else float(nugget)
+    gmax = float(np.max(g))
+    init = {"var": max(gmax - float(np.min(g)), 0.5 * gmax, 1e-12),
+            "len_scale": float(h.max()) / 3.0}
+    if fit_nugget:
+        init["nugget"] = 0.5 * float(np.min(g))
+    cm = _models.covmodel(name, init["var"], init["len_scale"], init.get("nugget", fixed_nug),
+                          kappa)
+    select = {"nugget": fit_nugget}
+    if name == "matern":
+        select["nu"] = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cm.fit_variogram(h, g, weights=np.sqrt(w / w.max()), loss="linear", init_guess=init,
+                             max_eval=20_000, **select)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(
+            f"cannot fit a {name} variogram ({err}); try another model, fewer lags or a fixed "
+            f"model via Variogram.from_params(...). Empirical variogram:\n"
+            f"{_table(lags, gamma, counts)}"
+        ) from None
+    res = {"model": name, "psill": float(cm.var), "range": float(cm.len_scale),
+           "nugget": float(cm.nugget), "kappa": float(kappa)}
+    if not all(np.isfinite(v) for k, v in res.items() if k != "model"):
+        raise ValueError(f"the {name} variogram fit did not converge (parameters {res}). "
+                         f"Empirical variogram:\n{_table(lags, gamma, counts)}")
+    pred = res["nugget"] + res["psill"] * (1.0 - _models.correlation(name, h, res["range"], kappa))
+    res["wsse"] = float(np.sum(w * (g - pred) ** 2))
+    return res
+
+
+class Variogram:
+    """Semivariogram: empirical estimate and fitted model, in gstat's parameterisation.
+
+    Parameters
+    ----------
+    model : {"spherical", "exponential", "gaussian", "matern", "auto"}, default "spherical"
+        Model family (gstat's ``"Sph"``, ``"Exp"``, ``"Gau"``, ``"Mat"`` are accepted too);
+        ``"auto"`` fits spherical, exponential and gaussian and keeps the one with the
+        smallest weighted sum of squares.
+    nugget : bool or float, default True
+        Fit a nugget (True), none (False), or fix it at a value (units of values squared).
+    kappa : float, default 0.5
+        Matérn smoothness (fixed; gstat's ``kappa``).
+    n_lags : int, default 15
+        Number of lag bins (gstat: ``cutoff / width = 15``).
+    max_lag : float or None
+        Largest lag, metres; None: one third of the bounding-box diagonal (gstat's ``cutoff``).
+    estimator : {"matheron", "cressie"}, default "matheron"
+        Empirical estimator (gstat's ``cressie = TRUE`` for Cressie-Hawkins).
+    direction : float or None
+        Directional variogram: azimuth, degrees clockwise from north; None: omnidirectional.
+    tolerance : float, default 22.5
+        Half-width of the direction window, degrees.
+    max_pairs : int, default 2 000 000
+        Above this many point pairs, a uniform random sample of pairs is used.
+    random_state : int or None
+        Seed of the pair sample.
+
+    Attributes
+    ----------
+    model_ : str
+        Fitted model family.
+    nugget_ : float
+        Nugget (semivariance jump at the origin), units of values squared.
+    psill_ : float
+        Partial sill of the structure (gstat's ``psill`` of the non-nugget row).
+    sill_ : float
+        Total sill ``nugget_ + psill_``.
+    range_ : float
+        gstat's range parameter ``a``, metres (for spherical: where the sill is reached).
+    effective_range_ : float
+        Distance where 95 % of the partial sill is reached, metres.
+    kappa_ : float
+        Matérn smoothness used.
+    lags_, gamma_, n_pairs_ : ndarray
+        Empirical variogram (mean lag distance, semivariance, pair count per bin); None for a
+        model made with :meth:`from_params`.
+    bin_edges_ : ndarray
+        Lag bin edges, metres.
+    covmodel_ : gstools.CovModel
+        The same model as a GSTools object (``len_scale`` equals ``range_``).
+    n_samples_ : int
+        Number of data points used.
+
+    See Also
+    --------
+    OrdinaryKriging, CoKriging
+
+    References
+    ----------
+    Pebesma, E. J. (2004). Multivariable geostatistics in S: the gstat package. Computers &
+    Geosciences 30, 683-691. Cressie, N. and Hawkins, D. M. (1980). Robust estimation of the
+    variogram. Mathematical Geology 12, 115-125.
+
+    Examples
+    --------
+    >>> v = Variogram.from_params(model="spherical", psill=0.59, range=897.0, nugget=0.05)
+    >>> v.sill_, round(float(v(897.0)), 2), float(v(0.0))
+    (0.64, 0.64, 0.0)
+    >>> rng = np.random.default_rng(0)
+    >>> xy = rng.uniform(0, 1000, (200, 2))
+    >>> z = np.sin(xy[:, 0] / 150) + rng.normal(0, 0.1, 200)
+    >>> Variogram("gaussian").fit(xy, z).model_
+    'gaussian'
+    """
+
+    def __init__(self, model="spherical", *, nugget=True, kappa=0.5, n_lags=15, max_lag=None,
+                 estimator="matheron", direction=None, tolerance=22.5, max_pairs=2_000_000,
+                 random_state=None):
+        self.model = model
+        self.nugget = nugget
+        self.kappa = kappa
+        self.n_lags = n_lags
+        self.max_lag = max_lag
+        self.estimator = estimator
+        self.direction = direction
+        self.tolerance = tolerance
+        self.max_pairs = max_pairs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_params(cls, model="spherical", psill=1.0, range=1.0, nugget=0.0, kappa=0.5):
+        """A fixed model in gstat's parameterisation, ``vgm(psill, model, range, nugget)``.
+
+        Parameters
+        ----------
+        model : str
+            ``"spherical"``/``"Sph"``, ``"exponential"``/``"Exp"``, ``"gaussian"``/``"Gau"``,
+            ``"matern"``/``"Mat"``.
+        psill : float
+            Partial sill of the structure (negative only for a cross-variogram).
+        range : float
+            gstat's range ``a``, metres (> 0).
+        nugget : float, default 0
+            Nugget (negative only for a cross-variogram).
+        kappa : float, default 0.5
+            Matérn smoothness.
+
+        Returns
+        -------
+        Variogram
+            Already "fitted": usable directly by :class:`OrdinaryKriging`.
+        """
+        name = _models.canonical_model(model)
+        vals = {"psill": psill, "range": range, "nugget": nugget, "kappa": kappa}
+        bad = {k: v for k, v in vals.items() if not np.isfinite(float(v))}
+        if bad:
+            raise ValueError(f"variogram parameters must be finite numbers; got {bad}.")
+        if float(range) <= 0 or float(kappa) <= 0:
+            raise ValueError(f"range={range!r} and kappa={kappa!r} must be > 0 (range in metres).")
+        v = cls(model=name, nugget=float(nugget), kappa=float(kappa))
+        v._set(name, float(psill), float(range), float(nugget), float(kappa))
+        v.lags_ = v.gamma_ = v.n_pairs_ = v.bin_edges_ = None
+        v.n_samples_ = 0
+        return v
+
+    def _set(self, model, psill, range_, nugget, kappa):
+        self.model_ = model
+        self.psill_ = psill
+        self.range_ = range_
+        self.nugget_ = nugget
+        self.kappa_ = kappa
+        self.sill_ = nugget + psill
+        self.effective_range_ = _models.effective_range(model, range_, kappa)
+        self.covmodel_ = _models.covmodel(model, max(psill, 0.0), range_, max(nugget, 0.0), kappa)
+
+    def fit(self, coords, values):
+        """Estimate the empirical variogram of ``values`` and fit the model.
+
+        Parameters
+        ----------
+        coords : array (n, 2), DataFrame or GeoDataFrame
+            Locations in a projected CRS, metres (see :func:`geoagb._coords.get_coords`).
+        values : array (n,)
+            The variable (e.g. residuals in Mg/ha).
+
+        Returns
+        -------
+        self
+        """
+        from .._coords import check_metric, get_coords, get_crs
+
+        xy = get_coords(coords, allow_array=True)
+        z = np.asarray(values, dtype=float).reshape(-1)
+        if len(z) != len(xy):
+            raise ValueError(f"values has {len(z)} entries but coords has {len(xy)} rows.")
+        if not np.all(np.isfinite(z)):
+            bad = np.flatnonzero(~np.isfinite(z))
+            raise ValueError(f"{bad.size} value(s) are NaN or infinite (rows {bad[:5].tolist()}); "
+                             "drop them before fitting a variogram.")
+        n_loc = len(np.unique(xy, axis=0))
+        if n_loc < MIN_POINTS:
+            raise ValueError(
+                f"a variogram needs at least {MIN_POINTS} distinct locations (got {n_loc}); about "
+                "100 or more give a usable estimate. Give more data or a fixed model with "
+                "Variogram.from_params(...).")
+        if np.ptp(z) == 0:
+            raise ValueError(f"values have zero variance (all equal to {z[0]:g}): there is no "
+                             "spatial structure to fit a variogram to.")
+        if self.max_lag is not None:
+            check_metric(xy, float(self.max_lag), "max_lag", get_crs(coords))
+        edges = lag_edges(xy, self.n_lags, self.max_lag)
+        lags, gamma, counts = empirical_variogram(
+            xy, z, edges, estimator=self.estimator, direction=self.direction,
+            tolerance=self.tolerance, max_pairs=self.max_pairs, random_state=self.random_state)
+        models = _AUTO_MODELS if str(self.model).lower() == "auto" else (self.model,)
+        fits, errors = [], []
+        for m in models:
+            try:
+                fits.append(fit_variogram_model(lags, gamma, counts, m, nugget=self.nugget,
+                                                kappa=self.kappa))
+            except ValueError as err:
+                errors.append(err)
+        if not fits:
+            raise errors[0]
+        best = min(fits, key=lambda f: f["wsse"])
+        self._set(best["model"], best["psill"], best["range"], best["nugget"], best["kappa"])
+        self.lags_, self.gamma_, self.n_pairs_, self.bin_edges_ = lags, gamma, counts, edges
+        self.n_samples_ = len(z)
+        return self
+
+    # ------------------------------------------------------------------ evaluation
+    def _check_fitted(self):
+        if not hasattr(self, "psill_"):
+            raise AttributeError("this Variogram is not fitted yet; call fit(coords, values) or "
+                                 "build it with Variogram.from_params(...).")
+
+    def correlation(self, h) -> np.ndarray:
+        """Correlation of the structure at distance(s) ``h`` (metres), without nugget."""
+        self._check_fitted()
+        return _models.correlation(self.model_, h, self.range_, self.kappa_)
+
+    def __call__(self, h) -> np.ndarray:
+        """Model semivariance at distance(s) ``h`` (metres); 0 at ``h = 0``."""
+        h = np.asarray(h, dtype=float)
+        g = self.nugget_ + self.psill_ * (1.0 - self.correlation(h))
+        return np.where(h == 0, 0.0, g)
+
+    def covariance(self, h) -> np.ndarray:
+        """Covariance ``C(h) = sill_ - gamma(h)``; ``C(0) = sill_`` (nugget included)."""
+        h = np.asarray(h, dtype=float)
+        return self.psill_ * self.correlation(h) + np.where(h == 0, self.nugget_, 0.0)
+
+    def to_gstat(self) -> str:
+        """The same model as an R gstat ``vgm()`` call.
+
+        Examples
+        --------
+        >>> Variogram.from_params("exponential", psill=2.0, range=300.0, nugget=0.5).to_gstat()
+        'vgm(psill=2, model="Exp", range=300, nugget=0.5)'
+        """
+        self._check_fitted()
+        kap = f", kappa={self.kappa_:.17g}" if self.model_ == "matern" else ""
+        return (f'vgm(psill={self.psill_:.17g}, model="{_models.gstat_name(self.model_)}", '
+                f"range={self.range_:.17g}, nugget={self.nugget_:.17g}{kap})")
+
+    def plot(self, ax=None):
+        """Empirical points and fitted model; see :func:`geoagb.kriging.plot_variogram`."""
+        from ._plot import plot_variogram
+
+        return plot_variogram(self, ax=ax)
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "psill_"):
+            return f"Variogram(model={self.model!r}) (not fitted)"
+        return (f"Variogram({self.model_}: nugget={self.nugget_:.4g}, psill={self.psill_:.4g}, "
+                f"sill={self.sill_:.4g}, range={self.range_:.4g} m, "
+                f"effective range={self.effective_range_:.4g} m)")
