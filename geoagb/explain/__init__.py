@@ -1,0 +1,33 @@
+"""Explanations of fitted AGB models: SHAP values, interactions, thresholds, residual kriging.
+
+:func:`explain` returns an :class:`Explanation` for any fitted geoagb or scikit-learn-style
+regressor: XGBoost through its own TreeSHAP (interaction values through exact per-leaf tables,
+much faster than ``pred_interactions`` on the CPU), other tree ensembles through
+``shap.TreeExplainer``, anything else through shap's model-agnostic explainers, pipelines in terms
+of their input features, and a :class:`~geoagb.kriging.ResidualKrigingRegressor` as its learner's
+SHAP values plus the kriged residual (``spatial_residual``), so that the terms still add up to the
+prediction. Every geoagb estimator's ``.explain(X, **kw)`` calls :func:`explain`.
+
+The analysis follows seed study 004: global importance (mean |SHAP|), dependence plots coloured
+by elevation with thresholds from segmented regression, and SHAP interaction values ranked
+between feature groups (spectral x terrain).
+"""
+
+from ._explain import explain
+from ._explanation import Explanation, Thresholds
+from ._groups import GROUP_RULES, feature_groups, importance, interaction_strength, top_interactions
+from ._segmented import SegmentedFit, dependence_thresholds, segmented_regression
+
+__all__ = [
+    "explain",
+    "Explanation",
+    "Thresholds",
+    "importance",
+    "dependence_thresholds",
+    "top_interactions",
+    "interaction_strength",
+    "feature_groups",
+    "GROUP_RULES",
+    "segmented_regression",
+    "SegmentedFit",
+]
