@@ -80,6 +80,14 @@ class PatchSet:
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __getitem__(self, idx) -> "PatchSet":
+        if isinstance(idx, tuple):  # sklearn's _safe_indexing asks for X[idx, ...]
+            if len(idx) == 2 and idx[1] is Ellipsis:
+                idx = idx[0]
+            else:
+                raise IndexError(
+                    f"a PatchSet is indexed along patches only (X[idx] or X[idx, ...]); got {idx!r}. "
+                    "Use .select(bands) to pick bands."
+                )
         if isinstance(idx, (int, np.integer)):
             idx = [int(idx)]
         idx = np.asarray(idx) if not isinstance(idx, slice) else idx

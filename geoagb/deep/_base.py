@@ -1,0 +1,373 @@
+"""The scikit-learn face shared by every patch regressor: fit / predict / save / load / explain.
+
+Subclasses only name their bands (``_net_bands``), their input scaling (``_input_stats``), their
+network (``_build_net``) and their branches (``_branches``); the loop is in ``_trainer.py``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import ExplainMixin
+from ._patchset import PatchSet
+
+__all__ = ["PatchRegressorBase", "as_patchset", "TRAINING_PARAMS_DOC"]
+
+#: numpydoc text of the parameters every patch regressor shares (appended to class docstrings).
+TRAINING_PARAMS_DOC = """\
+    loss : {"mse", "r2", "nll", "r2_unc"}
+        Training loss: mean squared error, :func:`r2_loss`, :func:`heteroscedastic_nll`, or
+        ``r2_loss + uncertainty_weight * heteroscedastic_nll`` (seed 000). ``predict(...,
+        return_std=True)`` needs a loss that trains the log-variance ("nll" or "r2_unc").
+    uncertainty_weight : float
+        lambda of the "r2_unc" loss (seed 000: 0.1).
+    max_epochs : int
+        Upper bound on training epochs.
+    batch_size : int
+        Patches per minibatch (seed 000: 32).
+    lr : float
+        Initial AdamW learning rate.
+    weight_decay : float
+        AdamW decoupled weight decay (the L2 regularisation of seed 001).
+    lr_decay : {"cosine", "plateau", "none"}
+        Cosine annealing to 1 % of ``lr`` over ``max_epochs``, halving on a validation plateau,
+        or a constant rate.
+    patience : int or None
+        Stop after this many epochs without a better validation loss; the weights of the best
+        epoch are kept. None trains ``max_epochs`` epochs.
+    validation_fraction : float
+        Share of the training patches held out (at random, seeded) for early stopping when
+        ``fit`` gets no ``eval_set``; 0 disables the split.
+    augment : bool
+        Random flips and 90-degree rotations of every training patch (all bands together).
+    device : {"auto", "cpu", "cuda"}
+        Where to train and predict; "auto" takes CUDA when present.
+    mixed_precision : bool
+        bf16 autocast on CUDA (never on the CPU).
+    random_state : int, RandomState or None
+        Seeds weight initialisation, dropout, shuffling, augmentation and the validation split;
+        the same int gives the same predictions on the CPU.
+    verbose : int
+        0 silences the tqdm progress bar (one bar per fit, over epochs)."""
+
+_ATTRS_DOC = """\
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The fitted network (in eval mode).
+    bands_ : list of str
+        Bands the network reads, in order.
+    patch_size_ : tuple of int
+        (H, W) patch size in pixels it was fitted on.
+    y_mean_, y_scale_ : float
+        Target standardisation (Mg/ha): the network predicts ``(y - y_mean_) / y_scale_``.
+    history_ : dict
+        Loss per epoch (``train_loss``, ``val_loss``, ``lr``), ``best_epoch``, ``stopped_early``;
+        see :meth:`plot_history`.
+    device_ : str
+        Device the network sits on."""
+
+
+def as_patchset(X) -> PatchSet:
+    """``X`` as a PatchSet; a plain (n, C, H, W) array gets band names ``band_0`` ... ."""
+    if isinstance(X, PatchSet):
+        return X
+    arr = np.asarray(X)
+    if arr.ndim != 4:
+        raise TypeError(
+            f"patch regressors take a geoagb.deep.PatchSet (or an (n, C, H, W) array); got "
+            f"{type(X).__name__} of shape {getattr(arr, 'shape', None)}. Build patches with "
+            "geoagb.features.extract_patches(sources, plots, size_m=...)."
+        )
+    return PatchSet(arr, bands=[f"band_{i}" for i in range(arr.shape[1])])
+
+
+def _check_y(y, n: int) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if y.shape[0] != n:
+        raise ValueError(f"y has {y.shape[0]} values for {n} patches; give one target per patch.")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"y has {int((~np.isfinite(y)).sum())} NaN or infinite values; drop those plots.")
+    return y
+
+
+class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
+    """Shared machinery of the patch regressors (not for direct use)."""
+
+    # ---- hooks for subclasses ---------------------------------------------------------------
+    def _net_bands(self, ps: PatchSet) -> list[str]:
+        bands = getattr(self, "bands", None)
+        if bands is None:
+            return list(ps.bands)
+        if isinstance(bands, str):
+            raise ValueError(f"bands={bands!r} must be a list of band names, e.g. [{bands!r}].")
+        return list(bands)
+
+    def _input_stats(self, arr: np.ndarray, bands: list[str]):
+        """Per-channel (shift, scale) from training patches with NaN nodata: mean and sd."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            shift = np.nanmean(arr, axis=(0, 2, 3))
+            scale = np.nanstd(arr, axis=(0, 2, 3))
+        shift = np.where(np.isfinite(shift), shift, 0.0)
+        scale = np.where(np.isfinite(scale) & (scale > 1e-12), scale, 1.0)
+        return shift, scale
+
+    def _build_net(self, bands: list[str], patch_size: tuple[int, int]):  # pragma: no cover
+        """The untrained network for input ``bands`` and (H, W) ``patch_size``."""
+        raise NotImplementedError
+
+    def _branches(self) -> dict[str, list[str]]:
+        """Band groups for per-branch attribution: crown and height alone, the rest imagery."""
+        out = {"imagery": [b for b in self.bands_ if b not in ("crown", "height")]}
+        for b in ("crown", "height"):
+            if b in self.bands_:
+                out[b] = [b]
+        return {k: v for k, v in out.items() if v}
+
+    # ---- validation -------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        from ._losses import LOSSES
+        from ._trainer import LR_DECAYS
+
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss={self.loss!r} is not one of {sorted(LOSSES)}.")
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"lr_decay={self.lr_decay!r} is not one of {list(LR_DECAYS)}.")
+        for name in ("max_epochs", "batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"{name}={v!r} must be a positive integer.")
+        if not (isinstance(self.lr, numbers.Real) and self.lr > 0):
+            raise ValueError(f"lr={self.lr!r} must be a positive number, e.g. 1e-3.")
+        if not 0.0 <= float(self.validation_fraction) < 1.0:
+            raise ValueError(f"validation_fraction={self.validation_fraction!r} must be in [0, 1).")
+        if self.patience is not None and (not isinstance(self.patience, numbers.Integral) or self.patience < 1):
+            raise ValueError(f"patience={self.patience!r} must be a positive integer or None.")
+
+    def _prepare(self, ps: PatchSet, bands: list[str], shift) -> np.ndarray:
+        """Select ``bands`` and fill nodata (mask or NaN) with the channel shift."""
+        data = ps.select(bands).data
+        fill = np.asarray(shift, dtype=np.float32)[None, :, None, None]
+        bad = ~np.isfinite(data)
+        if ps.mask is not None:
+            bad = bad | ps.mask[:, None]
+        if bad.any():
+            data = np.where(bad, fill, data)
+        return np.ascontiguousarray(data, dtype=np.float32)
+
+    def _transform_input(self, X):
+        check_is_fitted(self, "module_")
+        ps = as_patchset(X)
+        missing = [b for b in self.bands_ if b not in ps.bands]
+        if missing:
+            raise ValueError(
+                f"X lacks bands {missing} the model was fitted on (X has {ps.bands}); extract "
+                f"patches with the same bands: {self.bands_}."
+            )
+        if tuple(ps.shape[2:]) != tuple(self.patch_size_):
+            raise ValueError(
+                f"patches are {ps.shape[2]}x{ps.shape[3]} px but the model was fitted on "
+                f"{self.patch_size_[0]}x{self.patch_size_[1]} px; extract patches of that size."
+            )
+        from ._torch import torch
+
+        shift = self.module_.scaler.shift.detach().cpu().numpy()
+        return torch.from_numpy(self._prepare(ps, self.bands_, shift))
+
+    # ---- public API ----------------------------------------------------------------------------
+    def fit(self, X, y, eval_set=None):
+        """Train the network on patches ``X`` (PatchSet) and targets ``y`` (Mg/ha).
+
+        Parameters
+        ----------
+        X : PatchSet or array of shape (n, C, H, W)
+        y : array-like of shape (n,)
+        eval_set : (PatchSet, array-like), optional
+            Validation patches and targets for early stopping; without it a random
+            ``validation_fraction`` of ``X`` is held out.
+
+        Returns
+        -------
+        self
+        """
+        from ._losses import get_loss
+        from ._torch import resolve_device, resolve_seed, seeded, torch
+        from ._trainer import TrainSettings, train_module
+
+        self._check_params()
+        ps = as_patchset(X)
+        y = _check_y(y, len(ps))
+        bands = self._net_bands(ps)
+        arr = ps.select(bands).data.astype(np.float32)
+        if ps.mask is not None:
+            arr = np.where(ps.mask[:, None], np.nan, arr)
+        shift, scale = self._input_stats(arr, bands)
+        x = self._prepare(ps, bands, shift)
+        y_mean = float(y.mean())
+        y_scale = float(y.std()) if y.std() > 0 else 1.0
+        ys = (y - y_mean) / y_scale
+        seed = resolve_seed(self.random_state)
+        device = resolve_device(self.device)
+
+        if eval_set is not None:
+            xv_ps = as_patchset(eval_set[0])
+            x_val = self._prepare(xv_ps, bands, shift)
+            y_val = (_check_y(eval_set[1], len(xv_ps)) - y_mean) / y_scale
+            x_tr, y_tr = x, ys
+        else:
+            n_val = int(round(self.validation_fraction * len(x)))
+            if n_val >= 2 and len(x) - n_val >= 2:
+                perm = np.random.default_rng(seed).permutation(len(x))
+                x_val, y_val = x[perm[:n_val]], ys[perm[:n_val]]
+                x_tr, y_tr = x[perm[n_val:]], ys[perm[n_val:]]
+            else:
+                x_val = y_val = None
+                x_tr, y_tr = x, ys
+        if len(x_tr) < 2:
+            raise ValueError(f"{len(x_tr)} training patch(es); a patch regressor needs at least 2.")
+
+        settings = TrainSettings(
+            max_epochs=int(self.max_epochs), batch_size=int(self.batch_size), lr=float(self.lr),
+            weight_decay=float(self.weight_decay), lr_decay=self.lr_decay, patience=self.patience,
+            augment=bool(self.augment), mixed_precision=bool(self.mixed_precision),
+            verbose=int(self.verbose), desc=type(self).__name__,
+        )
+        t = lambda a: None if a is None else torch.from_numpy(np.asarray(a, dtype=np.float32))  # noqa: E731
+        with seeded(seed, device):
+            gen = torch.Generator().manual_seed(seed)
+            net = self._build_net(bands, tuple(int(s) for s in x.shape[2:]))
+            net.set_input_stats(shift, scale)
+            net.to(device)
+            history = train_module(net, get_loss(self.loss, self.uncertainty_weight), t(x_tr), t(y_tr),
+                                   t(x_val), t(y_val), settings, device, gen)
+        self.module_ = net.eval()
+        self.bands_ = bands
+        self.patch_size_ = tuple(int(s) for s in x.shape[2:])
+        self.y_mean_ = y_mean
+        self.y_scale_ = y_scale
+        self.history_ = history
+        self.device_ = str(device)
+        return self
+
+    def predict(self, X, return_std: bool = False):
+        """Predicted AGB (Mg/ha) per patch and, with ``return_std``, its standard deviation.
+
+        The standard deviation is the heteroscedastic ``sigma`` of the head (exp of half the
+        predicted log-variance) and needs ``loss`` "nll" or "r2_unc".
+        """
+        from ._losses import LOSSES
+        from ._trainer import predict_module
+        from ._torch import torch
+
+        x = self._transform_input(X)
+        dev = torch.device(self.device_)
+        out = predict_module(self.module_, x, dev, max(4 * int(self.batch_size), 64), bool(self.mixed_precision))
+        mean = self.y_mean_ + self.y_scale_ * out[:, 0]
+        if not return_std:
+            return mean
+        if not LOSSES[self.loss]:
+            raise ValueError(
+                f"return_std=True needs a model trained with an uncertainty loss, but loss={self.loss!r}; "
+                "refit with loss='r2_unc' or loss='nll'."
+            )
+        return mean, self.y_scale_ * np.exp(0.5 * np.clip(out[:, 1], -30.0, 30.0))
+
+    def plot_history(self, ax=None, log: bool = True):
+        """Figure of training and validation loss per epoch; see :func:`geoagb.deep.plot_history`."""
+        from ._plot import plot_history
+
+        check_is_fitted(self, "history_")
+        return plot_history(self.history_, ax=ax, log=log)
+
+    def save(self, path) -> None:
+        """Write weights (a torch ``state_dict``) and a JSON config to ``path`` (one file, no
+        pickled code); read back with ``type(est).load(path)`` or :func:`geoagb.deep.load_model`."""
+        from ._io import save_estimator
+
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Read an estimator written by :meth:`save`; ``device`` overrides the saved one."""
+        from ._io import load_estimator
+
+        return load_estimator(path, cls=cls, device=device)
+
+    def _explain_patches(self, X, n_steps: int = 32, batch_size: int = 16, baseline="mean",
+                         branches=None, return_pixels: bool = False) -> dict:
+        """Per-band and per-branch integrated-gradients attributions of the predicted AGB.
+
+        This is what :func:`geoagb.explain.explain` calls for a patch regressor.
+
+        Parameters
+        ----------
+        X : PatchSet
+            Patches to explain (same bands and size as in ``fit``).
+        n_steps : int
+            Steps of the path integral (more steps: smaller ``delta``).
+        batch_size : int
+            Patches per backward pass (memory: ``batch_size * n_steps`` patches).
+        baseline : {"mean", "zeros"} or array of shape (C,)
+            Reference patch: "mean" is the per-band training mean (for CSMF-Net: mean imagery,
+            no crowns, zero height, i.e. "no trees"); "zeros" all bands 0; or one value per
+            band of ``bands_``.
+        branches : dict name -> list of band names, optional
+            Band groups; default ``self._branches()`` (CSMF-Net: imagery, crown, height).
+        return_pixels : bool
+            Also return the (n, C, H, W) pixel attributions.
+
+        Returns
+        -------
+        dict
+            ``bands`` (list), ``band_attributions`` (DataFrame n x C, Mg/ha),
+            ``branches`` (list), ``branch_attributions`` (DataFrame n x B, Mg/ha),
+            ``prediction`` (n,) and ``baseline_prediction`` (n,) in Mg/ha,
+            ``delta`` (n,): sum of attributions minus (prediction - baseline_prediction),
+            ``method`` ("integrated_gradients"), ``n_steps``, and with ``return_pixels``
+            ``pixel_attributions`` (n, C, H, W).
+        """
+        import pandas as pd
+
+        from ._attribution import group_attributions, integrated_gradients
+        from ._torch import torch
+
+        x = self._transform_input(X)
+        c = len(self.bands_)
+        if isinstance(baseline, str):
+            if baseline == "mean":
+                base = self.module_.scaler.shift.detach().cpu().reshape(1, c, 1, 1)
+            elif baseline == "zeros":
+                base = torch.zeros(1, c, 1, 1)
+            else:
+                raise ValueError(f"baseline={baseline!r} is not one of ['mean', 'zeros'] or an array of {c} values.")
+        else:
+            b = np.asarray(baseline, dtype=np.float32).reshape(-1)
+            if b.size != c:
+                raise ValueError(f"baseline has {b.size} values; give one per band of {self.bands_}.")
+            base = torch.from_numpy(b).reshape(1, c, 1, 1)
+        self.module_.float()
+        attr, pred, pred0 = integrated_gradients(
+            self.module_, x, base, n_steps=n_steps, batch_size=batch_size,
+            device=torch.device(self.device_), output_scale=self.y_scale_, output_shift=self.y_mean_)
+        band_attr = attr.sum(axis=(2, 3))
+        branches = self._branches() if branches is None else {k: list(v) for k, v in branches.items()}
+        out = {
+            "bands": list(self.bands_),
+            "band_attributions": pd.DataFrame(band_attr, columns=list(self.bands_)),
+            "branches": list(branches),
+            "branch_attributions": group_attributions(band_attr, list(self.bands_), branches),
+            "prediction": pred,
+            "baseline_prediction": pred0,
+            "delta": band_attr.sum(axis=1) - (pred - pred0),
+            "method": "integrated_gradients",
+            "n_steps": int(n_steps),
+        }
+        if return_pixels:
+            out["pixel_attributions"] = attr
+        return out
