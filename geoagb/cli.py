@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quick", action="store_true", help="smaller settings (used by the tests)")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.set_defaults(func=_demo)
+
+    from .mapping._cli import add_map_command
+
+    add_map_command(sub)
     return p
 
 

@@ -1,0 +1,139 @@
+"""The ``geoagb map`` sub-command: MODEL FEATURES OUT -> an AGB map with its uncertainty.
+
+Wired into :mod:`geoagb.cli` with :func:`add_map_command`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["add_map_command", "load_estimator_file", "parse_features", "parse_mask"]
+
+_PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+def load_estimator_file(path, trust: bool = False):
+    """Load a fitted estimator (or a RasterFeatures recipe) from a skops, joblib or geoagb-deep file.
+
+    ``.skops`` files are loaded with :func:`skops.io.load`; types that skops does not trust by
+    default are refused unless ``trust=True`` (only for files you made or trust).
+    ``.joblib``/``.pkl`` files are unpickled with joblib (only load files you trust).
+    ``.pt`` files are geoagb patch models saved with ``est.save(path)``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix == ".skops":
+        import skops.io as sio
+
+        untrusted = sio.get_untrusted_types(file=path)
+        if untrusted and not trust:
+            raise ValueError(
+                f"{path} contains types skops does not trust by default: {untrusted}. If you made "
+                "this file or trust its source, pass --trust to load it."
+            )
+        return sio.load(path, trusted=untrusted)
+    if suffix in _PICKLE_SUFFIXES:
+        import joblib
+
+        return joblib.load(path)
+    if suffix == ".pt":
+        from ..deep import load_model
+
+        return load_model(path)
+    raise ValueError(
+        f"cannot load {path}: the suffix {suffix!r} is not one of .skops, .joblib, .pkl, .pickle or "
+        ".pt (geoagb deep models). Save a model with skops.io.dump(model, 'model.skops') or "
+        "joblib.dump(model, 'model.joblib')."
+    )
+
+
+def parse_features(text: str, trust: bool = False):
+    """FEATURES argument -> what :func:`predict_raster` takes.
+
+    * ``stack.tif``: one multi-band GeoTIFF whose band descriptions are the feature names;
+    * ``a.tif,b.tif,c.tif``: single-band GeoTIFFs (named by band description or file stem);
+    * a folder: every ``*.tif`` in it, keyed by file stem (e.g. a ``make_scene`` folder for a
+      patch model: image, crown, chm, ...);
+    * ``recipe.joblib`` / ``recipe.skops``: a saved :class:`geoagb.features.RasterFeatures`.
+    """
+    if "," in text:
+        return [t.strip() for t in text.split(",") if t.strip()]
+    p = Path(text)
+    if p.is_dir():
+        tifs = sorted(p.glob("*.tif")) + sorted(p.glob("*.tiff"))
+        if not tifs:
+            raise ValueError(f"folder {p} holds no .tif files to map from.")
+        return {t.stem: str(t) for t in tifs}
+    if p.suffix.lower() in _PICKLE_SUFFIXES + (".skops",):
+        return load_estimator_file(p, trust=trust)
+    if not p.exists():
+        raise FileNotFoundError(f"features file {p} does not exist.")
+    return str(p)
+
+
+def parse_mask(items):
+    """``--mask PATH`` (non-zero = map) or ``--mask PATH:1,2`` (map where the value is 1 or 2)."""
+    if not items:
+        return None
+    out = []
+    for it in items:
+        path, sep, values = it.rpartition(":")
+        if sep and values and all(v.strip().lstrip("-").replace(".", "", 1).isdigit() for v in values.split(",")):
+            out.append((path, [float(v) for v in values.split(",")]))
+        else:
+            out.append(it)
+    return out
+
+
+def _run_map(args) -> int:
+    from ._carbon import carbon_stock
+    from ._predict import predict_raster
+
+    model = load_estimator_file(args.model, trust=args.trust)
+    features = parse_features(args.features, trust=args.trust)
+    out = predict_raster(
+        model, features, args.out, resolution=args.resolution, mask=parse_mask(args.mask),
+        return_std=not args.no_std, window_size=args.window_size, memory_mb=args.memory_mb,
+        progress=not args.quiet,
+    )
+    import rasterio
+
+    with rasterio.open(out) as ds:
+        print(f"wrote {out} ({ds.width} x {ds.height} cells of {ds.res[0]:g} m; bands {', '.join(ds.descriptions)})")
+    if args.carbon:
+        row = carbon_stock(out, carbon_fraction=args.carbon_fraction).loc["all"]
+        sd = f" +- {row['stock_sd_MgC'] / 1e6:.4g}" if "stock_sd_MgC" in row else ""
+        print(f"carbon stock: {row['stock_TgC']:.4g}{sd} Tg C over {row['area_ha']:.6g} ha "
+              f"(mean {row['mean_agb_Mg_ha']:.1f} Mg/ha AGB)")
+    return 0
+
+
+def add_map_command(subparsers) -> argparse.ArgumentParser:
+    """Add ``geoagb map MODEL FEATURES OUT`` to an argparse ``subparsers`` object."""
+    p = subparsers.add_parser(
+        "map",
+        help="predict a wall-to-wall AGB map (with uncertainty) from a fitted model",
+        description="Predict AGB (Mg/ha) window by window into a tiled GeoTIFF with an uncertainty "
+                    "band. MODEL: .skops / .joblib / .pt file. FEATURES: a GeoTIFF whose band "
+                    "descriptions are the feature names, comma-separated single-band GeoTIFFs, a "
+                    "folder of GeoTIFFs (patch models), or a saved RasterFeatures recipe.",
+    )
+    p.add_argument("model", help="fitted estimator file (.skops, .joblib, .pkl, .pt)")
+    p.add_argument("features", help="feature rasters or recipe (see above)")
+    p.add_argument("out", help="output GeoTIFF")
+    p.add_argument("--resolution", type=float, default=None,
+                   help="output cell size in metres (a multiple of the input pixel size)")
+    p.add_argument("--mask", action="append", default=None, metavar="PATH[:V1,V2]",
+                   help="map only where PATH is non-zero, or equals one of V1,V2,... (repeatable)")
+    p.add_argument("--no-std", action="store_true", help="do not write the uncertainty band")
+    p.add_argument("--window-size", type=int, default=None, help="window side in output cells")
+    p.add_argument("--memory-mb", type=float, default=512.0, help="memory budget for windows (MiB)")
+    p.add_argument("--carbon", action="store_true", help="also print the carbon stock of the map")
+    p.add_argument("--carbon-fraction", type=float, default=0.47, help="carbon fraction of biomass")
+    p.add_argument("--trust", action="store_true", help="trust all types in a .skops file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_map)
+    return p

@@ -1,0 +1,119 @@
+"""Atomic, tiled GeoTIFF output: write to a temporary file, rename it on success.
+
+Bad input never corrupts output: if anything fails (or the user interrupts) while a map is being
+written, the temporary file is removed and a file already at ``out_path`` is left untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+
+from ._io import temp_path_for
+from ._windows import TILE, OutputGrid
+
+__all__ = ["atomic_geotiff", "geotiff_profile", "overview_factors"]
+
+
+def tile_size(grid: OutputGrid, window_size: int | None = None) -> int:
+    """GeoTIFF tile side: 256 (the COG default); for small rasters the raster rounded up to 16;
+    and, when mapping windows are narrower than 256 cells and a multiple of 16, the window
+    side, so that every window writes whole tiles (each tile compressed once, none kept in
+    GDAL's cache waiting for its other part)."""
+    side = int(min(TILE, max(16, 16 * int(np.ceil(max(grid.width, grid.height) / 16)))))
+    if window_size is not None and window_size < side and window_size % 16 == 0:
+        side = int(window_size)
+    return side
+
+
+def geotiff_profile(grid: OutputGrid, count: int, nodata: float = np.nan, dtype: str = "float32",
+                    window_size: int | None = None) -> dict:
+    """Creation options of a tiled, deflate-compressed, COG-friendly float GeoTIFF on ``grid``."""
+    block = tile_size(grid, window_size)
+    return dict(
+        driver="GTiff",
+        dtype=dtype,
+        count=int(count),
+        width=grid.width,
+        height=grid.height,
+        crs=grid.crs,
+        transform=grid.transform,
+        nodata=nodata,
+        tiled=True,
+        blockxsize=block,
+        blockysize=block,
+        compress="deflate",
+        predictor=3 if np.dtype(dtype).kind == "f" else 2,
+        interleave="band",
+        BIGTIFF="IF_SAFER",
+    )
+
+
+def overview_factors(width: int, height: int, min_size: int = TILE) -> list[int]:
+    """Overview decimation factors (2, 4, 8, ...) until the overview fits in one tile."""
+    out, f = [], 2
+    while max(width, height) / f >= min_size / 2 and max(width, height) > min_size:
+        out.append(f)
+        f *= 2
+    return out
+
+
+@contextmanager
+def atomic_geotiff(out_path, profile: dict, band_names: Sequence[str], units: Sequence[str] | None = None,
+                   tags: dict | None = None, overviews: bool = True,
+                   cache_mb: float = 64) -> Iterator[rasterio.io.DatasetWriter]:
+    """Open a temporary GeoTIFF for writing; on success build overviews and rename to ``out_path``.
+
+    Parameters
+    ----------
+    out_path : str or Path
+        Final file. Its folder must exist.
+    profile : dict
+        rasterio creation profile (see :func:`geotiff_profile`).
+    band_names : sequence of str
+        Band descriptions, e.g. ``["agb", "agb_std"]``.
+    units : sequence of str, optional
+        Band units, e.g. ``["Mg/ha", "Mg/ha"]``.
+    tags : dict, optional
+        Dataset tags (provenance: estimator, features, resolution).
+    overviews : bool, default True
+        Build average overviews (2x, 4x, ... until one tile) before the rename, so viewers and
+        COG readers get a pyramid. Cheap: the overviews of a map add about a third of its size.
+    cache_mb : float, default 64
+        GDAL block cache (MiB) while the file is open, so that written tiles are flushed to
+        disk instead of piling up in memory (GDAL's default is 5 % of the machine's RAM).
+
+    Yields
+    ------
+    rasterio dataset open for writing (the temporary file).
+    """
+    out_path = Path(out_path)
+    if not out_path.parent.exists():
+        raise FileNotFoundError(f"output folder {out_path.parent} does not exist; create it first.")
+    tmp = temp_path_for(out_path)
+    try:
+        with rasterio.Env(GDAL_CACHEMAX=int(cache_mb)), rasterio.open(tmp, "w", **profile) as dst:
+            for i, name in enumerate(band_names, 1):
+                dst.set_band_description(i, name)
+                if units is not None:
+                    dst.set_band_unit(i, units[i - 1])
+            if tags:
+                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+            yield dst
+            factors = overview_factors(dst.width, dst.height) if overviews else []
+            if factors:
+                dst.build_overviews(factors, Resampling.average)
+                dst.update_tags(ns="rio_overview", resampling="average")
+        os.replace(tmp, out_path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        raise
