@@ -19,7 +19,11 @@ Memory and speed:
   of targets are built and solved together as a (chunk, m, m) stack, memory O(chunk x m^2);
   targets are visited in Morton (Z-curve) order, and where targets are dense relative to the
   data (a map grid) groups of neighbouring targets share one factorisation of the union of
-  their neighbourhoods (:mod:`geoagb.kriging._tiles`), with exact per-target results.
+  their neighbourhoods (:mod:`geoagb.kriging._tiles`), with exact per-target results;
+* ordinary kriging with a spherical, exponential or gaussian model (the common case) skips the
+  stacks: a compiled kernel (:mod:`geoagb.kriging._ok_kernel`) solves each target's system
+  through a Cholesky factor in parallel threads, memory O(k^2) per thread; targets it cannot
+  solve (a matrix not positive definite) go to the batched path above.
 
 Covariances are given per pair of variables by :class:`CovTable` (a linear model of
 coregionalisation, or any symmetric table of models).
@@ -35,6 +39,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from . import _models
+from ._ok_kernel import KERNEL_MODELS, ok_kernel
 from ._tiles import TILE, solve_tiles
 
 __all__ = ["CovTable", "krige"]
@@ -337,6 +342,11 @@ def _neighbourhood(tx_all, xy, Z, table, L, colloc, tree, k, max_distance, chunk
     ub = np.inf if max_distance is None else np.nextafter(float(max_distance), np.inf)
     order = _morton_order(tx_all) if T > 1 else np.arange(T)
     chunk = chunk_size or max(16, _CHUNK_BYTES // (8 * L.m * L.m))
+    workers = _n_workers(n_jobs)
+    kernel = _kernel_params(table, L, nc, return_weights)
+    if kernel is not None:  # compiled per-target Cholesky solves; general path only for failures
+        order = _krige_kernel(tx_all, xy, Z[:, 0], tree, k, ub, kernel, order, mean, var, workers, progress)
+        T = len(order)
 
     def run(s):
         sel = order[s:s + chunk]
@@ -375,7 +385,6 @@ def _neighbourhood(tx_all, xy, Z, table, L, colloc, tree, k, max_distance, chunk
 
     starts = range(0, T, chunk)
     disable = (True if len(starts) <= 5 else None) if progress is None else not progress
-    workers = _n_workers(n_jobs)
     if workers == 1:
         for s in tqdm(starts, desc="kriging", unit="chunk", leave=False, disable=disable):
             run(s)
@@ -384,6 +393,33 @@ def _neighbourhood(tx_all, xy, Z, table, L, colloc, tree, k, max_distance, chunk
             for _ in tqdm(ex.map(run, starts), total=len(starts), desc="kriging", unit="chunk",
                           leave=False, disable=disable):
                 pass
+
+
+def _kernel_params(table, L, nc, return_weights):
+    """(model, psill, range, nugget) when the compiled ordinary-kriging kernel applies, else None."""
+    if table.V != 1 or L.dv != [0] or nc or L.groups != [[0]] or return_weights:
+        return None
+    model, psill, rng, _, nug = table._entry(0, 0)
+    return (model, psill, rng, nug) if model in KERNEL_MODELS else None
+
+
+def _krige_kernel(tx_all, xy, z, tree, k, ub, params, order, mean, var, workers, progress,
+                  chunk=1 << 16):
+    """Ordinary kriging of all targets with :func:`ok_kernel`, in chunks of ``chunk`` targets
+    (memory O(chunk x k)); returns the targets (in ``order``) it could not solve."""
+    failed = []
+    starts = range(0, len(order), chunk)
+    disable = (True if len(starts) <= 5 else None) if progress is None else not progress
+    for s in tqdm(starts, desc="kriging", unit="chunk", leave=False, disable=disable):
+        sel = order[s:s + chunk]
+        _, idx = tree.query(tx_all[sel], k=k, distance_upper_bound=ub, workers=workers)
+        idx = np.sort(idx.reshape(len(sel), k), axis=1)
+        m, v, bad = ok_kernel(tx_all[sel], xy, z, idx, *params, n_threads=workers)
+        mean[sel] = m
+        if var is not None:
+            var[sel] = v
+        failed.append(sel[bad])
+    return np.concatenate(failed) if failed else np.empty(0, dtype=np.intp)
 
 
 def _n_workers(n_jobs) -> int:

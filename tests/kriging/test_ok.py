@@ -56,7 +56,10 @@ def test_two_points_by_hand():
     assert std[0] ** 2 == pytest.approx(1 - 0.704 - mu)
 
 
-def test_neighbourhood_equals_global_kriging_on_the_k_nearest(field, monkeypatch):
+@pytest.mark.parametrize("path", ["kernel", "tiles", "direct"])
+def test_neighbourhood_equals_global_kriging_on_the_k_nearest(field, monkeypatch, path):
+    """Compiled Cholesky kernel, shared-tile solver and direct batched solves all equal dense
+    ordinary kriging on each target's k nearest data."""
     import geoagb.kriging._solve as solve
 
     xy, z = field
@@ -72,19 +75,58 @@ def test_neighbourhood_equals_global_kriging_on_the_k_nearest(field, monkeypatch
         return res
 
     monkeypatch.setattr(solve, "solve_tiles", spy)
-    ok = OrdinaryKriging(SPH_NUG, n_neighbors=k).fit(xy, z)
+    if path != "kernel":
+        monkeypatch.setattr(solve, "_kernel_params", lambda *a: None)
+    ok = OrdinaryKriging(SPH_NUG, n_neighbors=k, chunk_size=40 if path == "direct" else None).fit(xy, z)
     mean, std = ok.predict(t, return_std=True)
-    assert used and min(used) > 0.5  # most targets went through the shared-tile solver
-    monkeypatch.undo()
-    direct = OrdinaryKriging(SPH_NUG, n_neighbors=k, chunk_size=40).fit(xy, z)
-    m2, s2 = direct.predict(t, return_std=True)
-    np.testing.assert_allclose(mean, m2, atol=1e-9)
-    np.testing.assert_allclose(std, s2, atol=1e-9)
+    if path == "tiles":
+        assert used and min(used) > 0.5  # most targets went through the shared-tile solver
+    else:
+        assert not used
     for j in rng.choice(len(t), 25, replace=False):
         near = np.argsort(np.hypot(*(xy - t[j]).T))[:k]
         m_ref, v_ref = _dense_ok(xy[near], z[near], t[j], SPH_NUG)
         assert mean[j] == pytest.approx(m_ref, abs=1e-9)
         assert std[j] ** 2 == pytest.approx(v_ref, abs=1e-9)
+
+
+@pytest.mark.parametrize("model", ["exponential", "gaussian"])
+def test_kernel_models_equal_general_solver(field, monkeypatch, model):
+    import geoagb.kriging._solve as solve
+
+    xy, z = field
+    t = np.random.default_rng(3).uniform(-500, 10_500, (300, 2))
+    v = Variogram.from_params(model=model, psill=1.0, range=2_000.0, nugget=0.1)
+    m1, s1 = OrdinaryKriging(v, n_neighbors=12, n_jobs=2).fit(xy, z).predict(t, return_std=True)
+    monkeypatch.setattr(solve, "_kernel_params", lambda *a: None)
+    m2, s2 = OrdinaryKriging(v, n_neighbors=12).fit(xy, z).predict(t, return_std=True)
+    np.testing.assert_allclose(m1, m2, atol=1e-10)
+    np.testing.assert_allclose(s1, s2, atol=1e-10)
+
+
+def test_kernel_flags_non_positive_definite_systems_for_the_general_solver(field, monkeypatch):
+    from geoagb.kriging._ok_kernel import ok_kernel
+
+    # two data at one location, no nugget: C is singular, the kernel must not solve it
+    xy = np.array([[0.0, 0.0], [0.0, 0.0], [100.0, 0.0]])
+    _, _, failed = ok_kernel(np.array([[50.0, 10.0]]), xy, np.array([1.0, 2.0, 3.0]),
+                             np.array([[0, 1, 2]]), "spherical", 1.0, 500.0, 0.0)
+    assert failed.tolist() == [True]
+    # every target the kernel flags goes to the general solver, with the same answer
+    import geoagb.kriging._solve as solve
+
+    xy, z = field
+    t = np.random.default_rng(4).uniform(0, 10_000, (100, 2))
+    ref = OrdinaryKriging(SPH_NUG, n_neighbors=10).fit(xy, z).predict(t, return_std=True)
+
+    def all_failed(*args, **kw):
+        m, v, f = ok_kernel(*args, **kw)
+        return m * np.nan, v, np.ones_like(f)
+
+    monkeypatch.setattr(solve, "ok_kernel", all_failed)
+    got = OrdinaryKriging(SPH_NUG, n_neighbors=10).fit(xy, z).predict(t, return_std=True)
+    np.testing.assert_allclose(got[0], ref[0], atol=1e-10)
+    np.testing.assert_allclose(got[1], ref[1], atol=1e-10)
 
 
 def test_full_neighbourhood_equals_global(field):
