@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from _timing import best_time
 
 PATCH = 26
 BATCH = 32
@@ -54,16 +55,6 @@ def _configs(small: bool) -> dict:
         "VGG": VGGRegressor(width=8, head=(64, 32)),
         "PixelMLP": PixelMLPRegressor(head=(64, 32)),
     }
-
-
-def _best(fn, repeat=3):
-    """Best wall time of ``repeat`` calls (a shared machine adds noise, never speed)."""
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _raw_speed(est, X, device, n_batches=4):
@@ -103,10 +94,10 @@ def _raw_speed(est, X, device, n_batches=4):
 
     net.train()
     step()  # warm-up
-    train = n_batches * BATCH / _best(train_loop)
+    train = n_batches * BATCH / best_time(train_loop, repeat=3)
     net.eval()
     infer_loop()
-    infer = n_batches * BATCH / _best(infer_loop)
+    infer = n_batches * BATCH / best_time(infer_loop, repeat=3)
     return train, infer
 
 
@@ -124,8 +115,8 @@ def speed(devices):
                 fit_est = clone(est).set_params(
                     max_epochs=2, batch_size=BATCH, validation_fraction=0.0, patience=None,
                     verbose=0, random_state=0, device=device.type)
-                fit = 2 * len(X) / _best(lambda: fit_est.fit(X, y), repeat=2)
-                pred = len(X) / _best(lambda: fit_est.predict(X))
+                fit = 2 * len(X) / best_time(lambda: fit_est.fit(X, y), repeat=2)
+                pred = len(X) / best_time(lambda: fit_est.predict(X), repeat=3)
                 n_par = sum(p.numel() for p in fit_est.module_.parameters())
                 rows.append({"device": device.type, "config": "small" if small else "default",
                              "model": name, "params": n_par, "raw_train": raw_train, "fit": fit,

@@ -12,18 +12,9 @@ took longer than ``--verde-budget`` seconds times the size factor (it then says 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
-
-
-def _time(fn, repeat=1):
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _timing import best_time
 
 
 def main():
@@ -42,14 +33,14 @@ def main():
     rng = np.random.default_rng(0)
     for n in (int(s) for s in args.sizes):
         xy = rng.uniform(0, 200_000, (n, 2)) + [300_000, 2_500_000]
-        t_lab = _time(lambda: block_labels(xy, 5_000), repeat=3 if n <= 1e6 else 1)
+        t_lab = best_time(lambda: block_labels(xy, 5_000), repeat=3 if n <= 1e6 else 1)
         cv = SpatialBlockKFold(10, block_size=5_000, random_state=0)
 
         def ours():
             for tr, te in cv.split(xy):
                 pass
 
-        t_ours = _time(ours, repeat=3 if n <= 1e6 else 1)
+        t_ours = best_time(ours, repeat=3 if n <= 1e6 else 1)
         t_verde, note = np.nan, ""
         if verde is None:
             note = "verde not installed"
@@ -62,7 +53,7 @@ def main():
                 for tr, te in vcv.split(xy):
                     pass
 
-            t_verde = _time(theirs)
+            t_verde = best_time(theirs)
             last_verde = (n, t_verde)
         ratio = t_verde / t_ours if np.isfinite(t_verde) else np.nan
         print(f"{n:>10d} {t_lab:>9.3f} {t_ours:>15.3f} {t_verde:>14.3f} {ratio:>19.1f}  {note}")
