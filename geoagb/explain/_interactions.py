@@ -51,22 +51,12 @@ MAX_UNIQUE_FEATURES = 10
 try:  # numba is a dependency of shap, hence always present with geoagb
     import numba as _nb
 
+    from .._numba import njit as _njit
+
     _prange = _nb.prange
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover
     HAVE_NUMBA = False
-
-
-def _njit(**kw):
-    """``numba.njit(cache=True, ...)``, without the on-disk cache where no folder is writable."""
-
-    def deco(fn):
-        try:
-            return _nb.njit(**kw)(fn)
-        except RuntimeError:  # pragma: no cover - numba found no writable cache location
-            return _nb.njit(**{**kw, "cache": False})(fn)
-
-    return deco
 
 
 def _coefficients(d_max: int) -> np.ndarray:

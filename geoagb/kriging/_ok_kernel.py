@@ -24,23 +24,13 @@ import os
 import numba as nb
 import numpy as np
 
+from .._numba import njit as _njit
+
 __all__ = ["KERNEL_MODELS", "ok_kernel"]
 
 #: Model codes understood by the kernel.
 KERNEL_MODELS = {"spherical": 0, "exponential": 1, "gaussian": 2}
 _BLOCK = 256  # targets per parallel work item
-
-
-def _njit(**kw):
-    """``numba.njit(cache=True, ...)``, without the on-disk cache where no folder is writable."""
-
-    def deco(fn):
-        try:
-            return nb.njit(**kw)(fn)
-        except RuntimeError:  # pragma: no cover - numba found no writable cache location
-            return nb.njit(**{**kw, "cache": False})(fn)
-
-    return deco
 
 
 @_njit(cache=True, inline="always", fastmath=True)
