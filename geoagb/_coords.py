@@ -22,8 +22,11 @@ __all__ = [
     "get_coords",
     "get_crs",
     "check_metric",
+    "metric_coords",
     "drop_coords",
     "feature_names_without_coords",
+    "is_name_pair",
+    "resolve_coord_names",
 ]
 
 _PROJECT_HINT = "project them to a metric CRS first, e.g. gdf.to_crs(gdf.estimate_utm_crs())"
@@ -47,12 +50,25 @@ def get_crs(X: Any):
 
 
 def _check_crs(crs) -> None:
+    """Refuse a geographic CRS, and a projected CRS whose unit is not the metre (US feet...)."""
     if crs is None:
         return
     if getattr(crs, "is_geographic", False):
         raise ValueError(
             f"coordinates are geographic (CRS {crs.to_string()}): distances and block sizes in "
             f"geoagb are metres; {_PROJECT_HINT}."
+        )
+    axes = getattr(crs, "axis_info", None) or []
+    units = {(a.unit_name, float(a.unit_conversion_factor)) for a in axes
+             if getattr(a, "unit_name", None)}
+    bad = [(u, f) for u, f in units if abs(f - 1.0) > 1e-9]
+    if bad:
+        unit, factor = bad[0]
+        raise ValueError(
+            f"the CRS {crs.to_string()} measures coordinates in {unit} (1 {unit} = {factor:.6g} m), "
+            "but distances, block sizes and variogram ranges in geoagb are metres; a block_size "
+            f"of 5000 would be read as 5000 {unit}. Reproject to a metric CRS first, e.g. "
+            "gdf.to_crs(gdf.estimate_utm_crs())."
         )
 
 
@@ -158,19 +174,38 @@ def _n_samples(X: Any) -> int | None:
 def check_metric(xy: np.ndarray, distance: float, name: str = "block_size", crs=None) -> None:
     """Refuse a metric ``distance`` on what look like geographic coordinates.
 
-    A projected CRS passes. Without a CRS, coordinates that all lie inside the longitude /
-    latitude box and whose whole extent is smaller than ``distance`` are taken to be degrees
-    (a ``distance`` in metres would then put every sample in one block).
+    A projected CRS in metres passes; a geographic CRS, or a projected one in feet, is refused.
+    Without a CRS, coordinates that all lie inside the longitude / latitude box and whose whole
+    extent is smaller than ``distance`` are taken to be degrees (a ``distance`` in metres would
+    then put every sample in one block). With ``distance=None`` (a variogram or kriging fit,
+    where the distance is what is estimated), such coordinates spanning less than one unit
+    and away from the origin raise a warning instead.
+
+    Examples
+    --------
+    >>> check_metric(np.array([[500_000.0, 4e6], [510_000.0, 4.01e6]]), 5_000)
+    >>> check_metric(np.array([[104.1, 30.2], [104.2, 30.3]]), 5_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: block_size=5000 looks like metres but the coordinates look like degrees ...
     """
-    if distance is None:
-        return
     if crs is not None:
         _check_crs(crs)
         return
-    if xy.size == 0:
+    if xy.size == 0 or len(xy) < 2:
         return
     in_box = np.all(np.abs(xy[:, 0]) <= 180.0) and np.all(np.abs(xy[:, 1]) <= 90.0)
     extent = float(np.max(np.ptp(xy, axis=0)))
+    if distance is None:
+        if in_box and 0 < extent < 1.0 and np.all(np.abs(xy) >= 1.0):
+            import warnings
+
+            warnings.warn(
+                f"the coordinates span {extent:.4g} units and all lie within +-180 / +-90: they "
+                f"look like longitude/latitude in degrees, but geoagb's distances are metres "
+                f"(a {name} fitted on them would be in degrees); {_PROJECT_HINT}.",
+                UserWarning, stacklevel=3)
+        return
     if in_box and extent < distance:
         raise ValueError(
             f"{name}={distance:g} looks like metres but the coordinates look like degrees "
@@ -200,3 +235,80 @@ def drop_coords(X: Any, coords: Sequence[str] | None = ("x", "y")):
         return X
     cols = feature_names_without_coords(X, coords)
     return pd.DataFrame(X[cols])
+
+
+def metric_coords(X: Any, coords=None, *, distance: float | None = None, name: str = "distance",
+                  allow_array: bool = True) -> np.ndarray:
+    """Coordinates of ``X`` (see :func:`get_coords`) checked to be metres for ``distance``.
+
+    The one entry point for every function that measures a distance: it finds the coordinates
+    and runs :func:`check_metric` with the CRS that ``X`` carries.
+
+    Examples
+    --------
+    >>> metric_coords(np.array([[0.0, 0.0], [100.0, 50.0]]), distance=10.0).shape
+    (2, 2)
+    """
+    xy = get_coords(X, coords, allow_array=allow_array)
+    check_metric(xy, None if distance is None else float(distance), name, crs=get_crs(X))
+    return xy
+
+
+def is_name_pair(coords) -> bool:
+    """True when ``coords`` is a pair of column names such as ``("x", "y")``."""
+    return (isinstance(coords, (tuple, list)) and len(coords) == 2
+            and all(isinstance(c, str) for c in coords))
+
+
+def resolve_coord_names(X: Any, **named) -> tuple[str, str]:
+    """The coordinate column names of ``X``, named once on the data, a splitter or an estimator.
+
+    Parameters
+    ----------
+    X : DataFrame, GeoDataFrame or other
+        The samples.
+    **named : pair of str, array or None
+        Where names may have been given, e.g. ``function=coords, cv=cv.coords,
+        estimator=est.coords``. ``None`` means "not given here"; arrays are ignored (they carry
+        coordinates, not names).
+
+    Returns
+    -------
+    (str, str)
+        The names given (all places that name them must agree), else ``("x", "y")``.
+
+    Raises
+    ------
+    ValueError
+        Two places name different columns, or ``X`` holds only one of the two named columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"e": [0.0], "n": [1.0], "ndvi": [0.5]})
+    >>> resolve_coord_names(df, function=None, cv=("e", "n"), estimator=None)
+    ('e', 'n')
+    >>> resolve_coord_names(df, function=("x", "y"), cv=("e", "n"))
+    Traceback (most recent call last):
+    ...
+    ValueError: the coordinate columns are named differently in two places: function: ('x', 'y'); cv: ('e', 'n') ...
+    """
+    given = {k: tuple(v) for k, v in named.items() if is_name_pair(v)}
+    distinct = set(given.values())
+    if len(distinct) > 1:
+        where = "; ".join(f"{k}: {v}" for k, v in given.items())
+        raise ValueError(
+            f"the coordinate columns are named differently in two places: {where}. Name them "
+            "once (on the splitter, the estimator or the function call), or make the names agree."
+        )
+    names = distinct.pop() if distinct else ("x", "y")
+    if isinstance(X, pd.DataFrame) and not _is_geodataframe(X):
+        present = [c for c in names if c in X.columns]
+        if len(present) == 1:
+            missing = [c for c in names if c not in X.columns]
+            raise ValueError(
+                f"X has the coordinate column {present} but not {missing} (coordinate names "
+                f"{names}, from {', '.join(given) or 'the default'}); name both columns, e.g. "
+                "coords=('x_utm', 'y_utm')."
+            )
+    return names

@@ -1,8 +1,25 @@
-"""Small mix-ins shared by geoagb estimators."""
+"""What geoagb estimators share: the coordinate-aware marker, ``.explain``, and a transformer
+that removes coordinates before a plain learner.
+
+The coordinate rule (see the "Coordinates travel with X" page of the docs):
+
+* an estimator that reads sample coordinates from ``X`` itself (residual kriging, kriging, patch
+  models) subclasses :class:`CoordinateAwareMixin`; :func:`uses_coords` says so for it, for a
+  :class:`~sklearn.pipeline.Pipeline` whose first step is such an estimator, and for
+  meta-estimators (``GridSearchCV``, ``TransformedTargetRegressor``) wrapping one;
+* every geoagb function that fits estimators (``spatial_cross_validate``,
+  ``block_size_sensitivity``, ``compare_models``) gives coordinate-aware estimators ``X`` as it
+  is, and every other estimator ``X`` without its coordinate columns and geometry;
+* in plain scikit-learn code (``cross_validate``, ``GridSearchCV``) put
+  :class:`DropCoordinates` in front of a plain learner, so that the same DataFrame can feed the
+  splitter (which needs the coordinates) and the learner (which must not see them).
+"""
 
 from __future__ import annotations
 
-__all__ = ["ExplainMixin", "uses_coords"]
+from sklearn.base import BaseEstimator, TransformerMixin
+
+__all__ = ["CoordinateAwareMixin", "DropCoordinates", "ExplainMixin", "uses_coords"]
 
 
 class ExplainMixin:
@@ -15,14 +32,144 @@ class ExplainMixin:
         return explain(self, X, **kwargs)
 
 
-def uses_coords(estimator) -> bool:
-    """True when ``estimator`` reads coordinates from ``X`` itself (geoagb spatial estimators
-    set the class attribute ``_uses_coords = True``); for a Pipeline, its first step decides.
+class CoordinateAwareMixin:
+    """Marks an estimator that reads the sample coordinates from ``X`` itself.
 
-    geoagb's own validation functions drop coordinate columns before fitting any other
-    estimator, so coordinates never leak into the learner as features unless asked.
+    geoagb's validation functions then hand it ``X`` with its coordinate columns or geometry,
+    instead of removing them as they do for every other learner. Subclasses take a ``coords``
+    parameter (column names, ``None`` for a GeoDataFrame's geometry or ``("x", "y")``).
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator
+    >>> class MyKriger(CoordinateAwareMixin, BaseEstimator):
+    ...     def __init__(self, coords=None):
+    ...         self.coords = coords
+    >>> uses_coords(MyKriger())
+    True
     """
+
+
+def uses_coords(estimator) -> bool:
+    """True when ``estimator`` reads coordinates from ``X`` itself.
+
+    That is a :class:`CoordinateAwareMixin` instance, a Pipeline whose first step is one (a
+    :class:`DropCoordinates` step in front means no), or a meta-estimator (``estimator`` or
+    ``regressor`` parameter, as in ``GridSearchCV``) wrapping one.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from geoagb.kriging import ResidualKrigingRegressor
+    >>> uses_coords(LinearRegression()), uses_coords(ResidualKrigingRegressor(LinearRegression()))
+    (False, True)
+    >>> uses_coords(make_pipeline(DropCoordinates(), LinearRegression()))
+    False
+    """
+    if isinstance(estimator, CoordinateAwareMixin):
+        return True
     steps = getattr(estimator, "steps", None)
     if steps:
         return uses_coords(steps[0][1])
-    return bool(getattr(estimator, "_uses_coords", False))
+    for attr in ("estimator", "regressor"):
+        inner = getattr(estimator, attr, None)
+        if inner is not None and hasattr(inner, "get_params"):
+            return uses_coords(inner)
+    return False
+
+
+class DropCoordinates(TransformerMixin, BaseEstimator):
+    """Remove the coordinate columns and geometry from a DataFrame (a Pipeline's first step).
+
+    Lets plain scikit-learn code pass one DataFrame to a spatial splitter (which reads the
+    coordinates) and to a learner (which must not see them as features)::
+
+        model = make_pipeline(DropCoordinates(), XGBRegressor())
+        cross_validate(model, plots, y, cv=SpatialBlockKFold(block_size=5_000))
+
+    Parameters
+    ----------
+    coords : pair of str or None, default None
+        Coordinate column names; None: ``("x", "y")`` (a GeoDataFrame's geometry column is
+        always removed).
+
+    Attributes
+    ----------
+    feature_names_in_ : ndarray of str
+        Columns seen in :meth:`fit`.
+    feature_names_out_ : ndarray of str
+        Columns kept.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": [0.0, 1.0], "y": [2.0, 3.0], "ndvi": [0.4, 0.6]})
+    >>> DropCoordinates().fit_transform(df).columns.tolist()
+    ['ndvi']
+    """
+
+    def __init__(self, coords=None):
+        self.coords = coords
+
+    def fit(self, X, y=None):
+        """Record the columns of ``X`` and which ones are kept."""
+        import numpy as np
+        import pandas as pd
+
+        from ._coords import feature_names_without_coords
+
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                f"DropCoordinates needs a DataFrame or GeoDataFrame with named coordinate columns; "
+                f"got {type(X).__name__}. With a plain array, leave the coordinates out of X and "
+                "give them to the splitter: SpatialBlockKFold(coords=xy).")
+        names = self.coords if self.coords is not None else ("x", "y")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_out_ = np.asarray(feature_names_without_coords(X, names), dtype=object)
+        return self
+
+    def transform(self, X):
+        """``X`` without its coordinate columns and geometry, as a plain DataFrame."""
+        import pandas as pd
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "feature_names_out_")
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"DropCoordinates.transform needs a DataFrame; got {type(X).__name__}.")
+        missing = [c for c in self.feature_names_out_ if c not in X.columns]
+        if missing:
+            raise ValueError(f"X lacks the column(s) {missing} seen in fit.")
+        return pd.DataFrame(X[list(self.feature_names_out_)])
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns kept."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_.copy()
+
+
+class TableStateMixin:
+    """Stores fitted pandas DataFrame attributes as plain dicts when pickled or saved with skops
+    (which refuses DataFrames), and rebuilds them on load."""
+
+    def __getstate__(self):
+        import pandas as pd
+
+        state = dict(super().__getstate__())
+        for key, value in list(state.items()):
+            if isinstance(value, pd.DataFrame):
+                state[key] = {"__geoagb_frame__": True, "columns": [str(c) for c in value.columns],
+                              "data": {str(c): value[c].tolist() for c in value.columns}}
+        return state
+
+    def __setstate__(self, state):
+        import pandas as pd
+
+        state = dict(state)
+        for key, value in list(state.items()):
+            if isinstance(value, dict) and value.get("__geoagb_frame__"):
+                state[key] = pd.DataFrame(value["data"], columns=value["columns"])
+        super().__setstate__(state)

@@ -1,6 +1,7 @@
 """Field-data maths: tree volume, biomass, carbon, growth normalisation and plot quality control.
 
-The chain of seed 004 for one NFI plot (trees measured for species, DBH and height):
+The field-data chain of the Shenzhen urban vegetation carbon study (Remote Sensing, 2026) for
+one NFI plot (trees measured for species, DBH and height):
 
 1. tree volume ``V = a D^b H^c`` (m^3, :func:`tree_volume`, Table A1);
 2. stand volume ``M = sum V / plot area`` (m^3/ha, :func:`plot_density`);
@@ -9,7 +10,8 @@ The chain of seed 004 for one NFI plot (trees measured for species, DBH and heig
    from their mean heights (:func:`shrub_biomass`, :func:`grass_biomass`);
 5. growth to the image year, ``C_ref = C_y (1 + r)^(ref - y)`` (:func:`normalize_to_year`);
 6. belowground from aboveground (:func:`belowground`, :func:`fit_belowground`);
-7. plot quality control against the imagery (:func:`filter_inconsistent_plots`, seed 000).
+7. plot quality control against the imagery (:func:`filter_inconsistent_plots`, after
+   FineKarstAGB, Li et al. 2026).
 
 The coefficient tables ship as CSV files (``geoagb/inventory/data``); see :func:`species_table`.
 """

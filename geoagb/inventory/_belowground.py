@@ -23,6 +23,14 @@ class PowerLaw:
         Duan's smearing factor applied to the back-transformed log-log fit (1 for a ratio).
     r2 : float
         Coefficient of determination of the fit on the original scale.
+
+    Examples
+    --------
+    >>> m = PowerLaw(a=2.0, b=0.5)
+    >>> m.predict([4.0, 100.0]).tolist()          # 2 * sqrt(AGB)
+    [4.0, 20.0]
+    >>> PowerLaw(a=2.0, b=0.5, smearing=1.1).predict([100.0]).round(6).tolist()
+    [22.0]
     """
 
     a: float
@@ -47,7 +55,7 @@ def fit_belowground(agb, bgb, method="power", *, X=None, random_state=0, n_estim
         ``"power"``: ``BGB = a AGB^b`` by least squares on logs with Duan's smearing correction;
         ``"ratio"``: ``BGB = r AGB`` by least squares through the origin (r is the root:shoot
         ratio); ``"random_forest"``: a scikit-learn RandomForestRegressor on ``X`` (default: AGB
-        alone), as seed 003 mapped BGB from AGB and site variables.
+        alone), as the China 1 km AGBC/BGBC dataset mapped BGB from AGB and site variables.
     X : array-like of shape (n, p), optional
         Predictors for ``"random_forest"`` (e.g. AGB, climate, soil); default AGB alone.
     random_state : int, default 0
@@ -58,6 +66,14 @@ def fit_belowground(agb, bgb, method="power", *, X=None, random_state=0, n_estim
     -------
     model : PowerLaw or sklearn.ensemble.RandomForestRegressor
         Anything with ``.predict``; pass it to :func:`belowground` as ``model=``.
+
+    References
+    ----------
+    Duan, N. (1983). Smearing estimate: a nonparametric retransformation method. Journal of the
+    American Statistical Association 78, 605-610.
+
+    Maps with 1 km resolution reveal increases in above- and belowground forest biomass carbon
+    pools in China over the past 20 years (dataset, 2002-2021; NCDC, 2024).
 
     Examples
     --------
@@ -116,7 +132,8 @@ def belowground(agb, root_shoot=0.35, *, model=None, X=None):
     agb : float or array-like
         Aboveground biomass, Mg/ha (or MgC/ha: the unit is kept); >= 0.
     root_shoot : float, default 0.35
-        Root:shoot ratio, ``BGB = root_shoot * AGB`` (seed 001 used 0.35). Ignored with ``model``.
+        Root:shoot ratio, ``BGB = root_shoot * AGB`` (the Tibet ResNet study used 0.35). Ignored
+        with ``model``.
     model : fitted model, optional
         From :func:`fit_belowground` (or any object with ``.predict``).
     X : array-like, optional
@@ -126,6 +143,11 @@ def belowground(agb, root_shoot=0.35, *, model=None, X=None):
     -------
     float or ndarray
         Belowground biomass, unit of ``agb``.
+
+    References
+    ----------
+    Tibet ResNet study: forest biomass carbon stock and sink of Tibet's mountain forests,
+    2015-2020, from a ResNet on Sentinel-1/2, Landsat 8 and L-VOD (root:shoot ratio 0.35).
 
     Examples
     --------
@@ -145,7 +167,7 @@ def belowground(agb, root_shoot=0.35, *, model=None, X=None):
     if not np.isfinite(r) or r <= 0 or r > 5:
         raise ValueError(
             f"root_shoot={root_shoot!r} must be a ratio in (0, 5]; forests typically have 0.2-0.4 "
-            "(seed 001 used 0.35)."
+            "(0.35 is a common choice)."
         )
     out = a * r
     return float(out) if np.ndim(out) == 0 else out

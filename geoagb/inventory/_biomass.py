@@ -30,10 +30,10 @@ def bef_biomass(volume_m3_ha, forest_type=None, *, coefficients=None, table=None
                 return_bef=False):
     """Stand aboveground biomass from stand volume with a biomass expansion factor.
 
-    ``BEF = a + b / M`` and ``B = BEF * M = a M + b`` (Fang et al.'s continuous BEF, seed 004
-    eq. 1-2), where **M is the stand volume per hectare** (m^3/ha: the sum of the tree volumes of a
-    plot divided by the plot area, see :func:`tree_volume` and :func:`plot_density`), not the
-    volume of one tree.
+    ``BEF = a + b / M`` and ``B = BEF * M = a M + b`` (the continuous BEF of Fang et al. 2001,
+    eqs. 1-2 of the Shenzhen study), where **M is the stand volume per hectare** (m^3/ha: the
+    sum of the tree volumes of a plot divided by the plot area, see :func:`tree_volume` and
+    :func:`plot_density`), not the volume of one tree.
 
     Parameters
     ----------
@@ -41,7 +41,7 @@ def bef_biomass(volume_m3_ha, forest_type=None, *, coefficients=None, table=None
         Stand volume M, m^3/ha; >= 0. ``M = 0`` (no trees) gives ``B = 0``: the BEF relation is
         fitted on stands and its limit ``b`` at ``M -> 0`` is not the biomass of an empty plot.
     forest_type : str or array-like of str, optional
-        Key (or printed name) of seed 004 Table A2, e.g. ``"pinus_massoniana"``,
+        Key (or printed name) of Table A2 of the Shenzhen study, e.g. ``"pinus_massoniana"``,
         ``"cunninghamia_lanceolata"``, ``"subtropical_evergreen_broadleaved"``,
         ``"eucalyptus"`` (see :func:`species_table` ``("bef")``); one or one per value.
     coefficients : (a, b), optional
@@ -66,8 +66,12 @@ def bef_biomass(volume_m3_ha, forest_type=None, *, coefficients=None, table=None
 
     References
     ----------
-    Seed 004, section 2.2 and Table A2; Fang, J., Chen, A., Peng, C., Zhao, S., Ci, L. (2001).
-    Changes in forest biomass carbon storage in China between 1949 and 1998. Science 292.
+    Fang, J., Chen, A., Peng, C., Zhao, S. and Ci, L. (2001). Changes in forest biomass carbon
+    storage in China between 1949 and 1998. Science 292, 2320-2322.
+
+    Estimation of urban above-ground vegetation carbon density and analysis of
+    topography-modulated spectral responses in Shenzhen, China. Remote Sensing, 2026 (the
+    Shenzhen study), section 2.2 and Table A2.
 
     Examples
     --------
@@ -81,7 +85,7 @@ def bef_biomass(volume_m3_ha, forest_type=None, *, coefficients=None, table=None
                           "M is the stand volume per hectare (m^3/ha) and cannot be negative.")
     if (forest_type is None) == (coefficients is None):
         raise ValueError(
-            "give exactly one of forest_type= (a key of seed 004 Table A2, see "
+            "give exactly one of forest_type= (a key of the BEF table, see "
             "species_table('bef')) or coefficients=(a, b)."
         )
     if m.size and np.all(m < 1.0) and np.any(m > 0):
@@ -119,9 +123,9 @@ def carbon_content(biomass, species=None, *, ratio=None, table=None):
         Dry biomass in any unit (Mg, Mg/ha, kg); >= 0. The result has the same unit of carbon
         (Mg/ha of biomass gives MgC/ha).
     species : str or array-like of str, optional
-        Key (or printed name) of seed 004 Table A3, e.g. ``"pinus_massoniana"`` (0.5271),
-        ``"eucalyptus"`` (0.4748), ``"bush"`` (shrubs, 0.4672), ``"herbal"`` (grasses, 0.3270);
-        see :func:`species_table` ``("carbon")``.
+        Key (or printed name) of Table A3 of the Shenzhen study, e.g. ``"pinus_massoniana"``
+        (0.5271), ``"eucalyptus"`` (0.4748), ``"bush"`` (shrubs, 0.4672), ``"herbal"`` (grasses,
+        0.3270); see :func:`species_table` ``("carbon")``.
     ratio : float or array-like, optional
         Your own carbon fraction(s) in (0, 1], e.g. 0.47 (IPCC default), instead of a species.
     table : DataFrame or path, optional
@@ -134,7 +138,9 @@ def carbon_content(biomass, species=None, *, ratio=None, table=None):
 
     References
     ----------
-    Seed 004, section 2.2 and Table A3.
+    Estimation of urban above-ground vegetation carbon density and analysis of
+    topography-modulated spectral responses in Shenzhen, China. Remote Sensing, 2026 (the
+    Shenzhen study), section 2.2 and Table A3.
 
     Examples
     --------
@@ -146,7 +152,7 @@ def carbon_content(biomass, species=None, *, ratio=None, table=None):
     bm = check_nonnegative(biomass, "biomass", "Biomass cannot be negative; check the input units.")
     if (species is None) == (ratio is None):
         raise ValueError(
-            "give exactly one of species= (a key of seed 004 Table A3, see "
+            "give exactly one of species= (a key of the carbon-ratio table, see "
             "species_table('carbon')) or ratio= (carbon fraction, e.g. 0.47)."
         )
     if ratio is not None:
@@ -164,7 +170,7 @@ def carbon_content(biomass, species=None, *, ratio=None, table=None):
 
 
 def shrub_biomass(height_m):
-    """Shrub-layer biomass from mean shrub height, ``0.0398 h^0.3326`` (Fan 2011, seed 004 eq. 3).
+    """Shrub-layer biomass from mean shrub height, ``0.0398 h^0.3326`` (Fan et al. 2011).
 
     Parameters
     ----------
@@ -174,13 +180,16 @@ def shrub_biomass(height_m):
     Returns
     -------
     biomass : float or ndarray
-        The equation's value. Seed 004 applies it to the 2 m x 2 m shrub sub-plots of NFI plots
-        and does not state the unit; convert to Mg/ha the way your source equation defines it
-        before adding it to tree biomass.
+        The equation's value. The Shenzhen study applies it to the 2 m x 2 m shrub sub-plots of
+        NFI plots and does not state the unit; convert to Mg/ha the way your source equation
+        defines it before adding it to tree biomass.
 
     References
     ----------
-    Seed 004, section 2.2, eq. (3), after Fan (2011).
+    Fan, W. Y., Li, M. Z. and Yu, Y. (2011). Quantitative retrieving of vegetation factors for
+    desertification area. Advanced Materials Research 183, 376-380.
+
+    The Shenzhen urban vegetation carbon study (Remote Sensing, 2026), section 2.2, eq. (3).
 
     Examples
     --------
@@ -192,7 +201,7 @@ def shrub_biomass(height_m):
 
 
 def grass_biomass(height_m):
-    """Grass-layer biomass from mean grass height, ``0.0175 h^0.2888`` (Fan 2011, seed 004 eq. 4).
+    """Grass-layer biomass from mean grass height, ``0.0175 h^0.2888`` (Fan et al. 2011).
 
     Parameters
     ----------
@@ -206,7 +215,10 @@ def grass_biomass(height_m):
 
     References
     ----------
-    Seed 004, section 2.2, eq. (4), after Fan (2011).
+    Fan, W. Y., Li, M. Z. and Yu, Y. (2011). Quantitative retrieving of vegetation factors for
+    desertification area. Advanced Materials Research 183, 376-380.
+
+    The Shenzhen urban vegetation carbon study (Remote Sensing, 2026), section 2.2, eq. (4).
 
     Examples
     --------

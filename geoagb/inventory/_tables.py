@@ -1,8 +1,9 @@
 """Species coefficient tables shipped with geoagb, and species look-up.
 
-Three tables, transcribed from the appendix of seed 004 (Shenzhen urban vegetation carbon), live
-as CSV files in ``geoagb/inventory/data/``; each row cites its source table in the ``table``
-column:
+Three tables, transcribed from the appendix of the Shenzhen urban vegetation carbon study
+(Estimation of urban above-ground vegetation carbon density and analysis of topography-modulated
+spectral responses in Shenzhen, China; Remote Sensing, 2026), live as CSV files in
+``geoagb/inventory/data/``; each row cites its source table in the ``table`` column:
 
 * ``volume``  (``volume_equations.csv``, Table A1): tree volume equations for Guangdong
   Province, ``V = a D^b H^c`` with V in m^3, D = DBH in cm, H = total height in m.
@@ -56,7 +57,7 @@ def species_table(kind: str) -> pd.DataFrame:
     Parameters
     ----------
     kind : {"volume", "bef", "carbon"}
-        ``"volume"``: seed 004 Table A1 (columns key, name, a, b, c, table);
+        ``"volume"``: Table A1 of the Shenzhen study (columns key, name, a, b, c, table);
         ``"bef"``: Table A2 (key, name, a, b, n, r2, table, note);
         ``"carbon"``: Table A3 (key, name, ratio, table).
 
@@ -146,7 +147,7 @@ def lookup_coefficients(kind: str, species, table=None) -> np.ndarray:
             unknown.append(str(u))
         rows.append(-1 if i is None else i)
     if unknown:
-        source = "the given table" if table is not None else f"geoagb's {kind} table (seed 004)"
+        source = "the given table" if table is not None else f"geoagb's {kind} table"
         raise ValueError(
             f"unknown species {unknown[:5]}{' ...' if len(unknown) > 5 else ''} for {source}; valid "
             f"species keys: {list(t['key'])}. Use one of them, or pass your own coefficients "

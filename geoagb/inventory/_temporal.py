@@ -1,4 +1,4 @@
-"""Growth normalisation of plot values to a reference year (seed 004)."""
+"""Growth normalisation of plot values to a reference year (as in the Shenzhen study)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["normalize_to_year"]
 def normalize_to_year(value, year, ref_year, rate):
     """Carry a plot value measured in ``year`` to ``ref_year`` by compound growth.
 
-    ``C_ref = C_year * (1 + rate) ** (ref_year - year)`` (seed 004's growth-factor approach);
+    ``C_ref = C_year * (1 + rate) ** (ref_year - year)`` (the Shenzhen study's growth factors);
     years after ``ref_year`` are discounted by the same law.
 
     Parameters
@@ -34,7 +34,9 @@ def normalize_to_year(value, year, ref_year, rate):
 
     References
     ----------
-    Seed 004, section 2.2 (plots of 2014 and 2015 carried to 2016).
+    Estimation of urban above-ground vegetation carbon density and analysis of
+    topography-modulated spectral responses in Shenzhen, China. Remote Sensing, 2026 (the
+    Shenzhen study), section 2.2: plots of 2014 and 2015 carried to 2016.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Tree volume from DBH and height: V = a D^b H^c (seed 004, Table A1)."""
+"""Tree volume from DBH and height: V = a D^b H^c (Table A1 of the Shenzhen study)."""
 
 from __future__ import annotations
 
@@ -36,10 +36,10 @@ def tree_volume(dbh_cm, height_m, species=None, *, coefficients=None, table=None
     height_m : float or array-like
         Total tree height, metres; > 0. Broadcast against ``dbh_cm``.
     species : str or array-like of str, optional
-        Species key (or printed name) of seed 004 Table A1, one for all trees or one per tree:
-        ``eucalyptus``, ``pinus_elliottii``, ``acacia_mangium``, ``pinus_tabuliformis``,
-        ``castanopsis_fissa``, ``broadleaved``, ``cunninghamia_lanceolata``, ``hardwood``
-        (see :func:`species_table` ``("volume")``).
+        Species key (or printed name) of Table A1 of the Shenzhen study, one for all trees or
+        one per tree: ``eucalyptus``, ``pinus_elliottii``, ``acacia_mangium``,
+        ``pinus_tabuliformis``, ``castanopsis_fissa``, ``broadleaved``,
+        ``cunninghamia_lanceolata``, ``hardwood`` (see :func:`species_table` ``("volume")``).
     coefficients : (a, b, c) or dict, optional
         Coefficients of your own equation instead of a species (D in cm, H in m, V in m^3).
     table : DataFrame or path, optional
@@ -58,13 +58,15 @@ def tree_volume(dbh_cm, height_m, species=None, *, coefficients=None, table=None
 
     Notes
     -----
-    Table A1 holds the Guangdong equations used by seed 004; e.g. for Eucalyptus
+    Table A1 holds the Guangdong equations used by the Shenzhen study; e.g. for Eucalyptus
     ``V = 8.71419e-5 D^1.94801 H^0.74929``. Plot stand volume M (m^3/ha) is the sum of the tree
     volumes over the plot area (:func:`plot_density`), the input of :func:`bef_biomass`.
 
     References
     ----------
-    Seed 004 (Shenzhen urban vegetation carbon), section 2.2 and Table A1.
+    Estimation of urban above-ground vegetation carbon density and analysis of
+    topography-modulated spectral responses in Shenzhen, China. Remote Sensing, 2026 (the
+    Shenzhen study), section 2.2 and Table A1.
 
     Examples
     --------
@@ -85,7 +87,7 @@ def tree_volume(dbh_cm, height_m, species=None, *, coefficients=None, table=None
         ) from exc
     if (species is None) == (coefficients is None):
         raise ValueError(
-            "give exactly one of species= (a key of seed 004 Table A1, see "
+            "give exactly one of species= (a key of the volume table, see "
             "species_table('volume')) or coefficients=(a, b, c)."
         )
     if coefficients is not None:

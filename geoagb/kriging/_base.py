@@ -8,8 +8,10 @@ import numbers
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
-from .._coords import check_metric, get_coords, get_crs
+from .._coords import metric_coords
 from ._variogram import Variogram
 
 __all__ = ["average_duplicates", "resolve_variogram"]
@@ -45,19 +47,35 @@ def average_duplicates(xy: np.ndarray, Z: np.ndarray):
 
 
 def resolve_variogram(variogram, xy, z, random_state=None) -> Variogram:
-    """A fitted :class:`Variogram` from ``"auto"``, a model name or a (fitted or not) Variogram."""
+    """A fitted :class:`Variogram` from ``"auto"``, a model name or a Variogram.
+
+    A fixed Variogram (``psill`` and ``range`` given, e.g. from :meth:`Variogram.from_params`)
+    is used with its parameters; an already fitted one as it is; any other is fitted to
+    ``(xy, z)``.
+    """
     if isinstance(variogram, Variogram):
-        if hasattr(variogram, "psill_"):
-            return copy.deepcopy(variogram)
-        return copy.deepcopy(variogram).fit(xy, z)
+        v = copy.deepcopy(variogram)
+        if v.is_fixed:
+            v._set_fixed()
+            return v
+        if hasattr(v, "psill_"):
+            return v
+        if v.random_state is None and random_state is not None:
+            v.random_state = random_state
+        return v.fit(xy, z)
     if isinstance(variogram, str):
         return Variogram(variogram, random_state=random_state).fit(xy, z)
     raise TypeError(f"variogram={variogram!r} must be 'auto', a model name such as 'spherical', "
                     "or a geoagb.kriging.Variogram (fitted, from_params, or to be fitted).")
 
 
-class _BaseKriging:
-    """Shared machinery; subclasses define ``fit`` and ``predict``."""
+class _BaseKriging(BaseEstimator):
+    """Shared machinery; subclasses define ``fit`` and ``predict``.
+
+    A scikit-learn estimator (``get_params``, ``clone``, ``check_is_fitted``) whose ``fit`` takes
+    the coordinates as X and the values as y. For kriging of a column of a table with the
+    coordinate rule of the regressors, use :class:`geoagb.kriging.KrigingRegressor`.
+    """
 
     def __init__(self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None,
                  n_jobs=None):
@@ -80,10 +98,7 @@ class _BaseKriging:
         from scipy.spatial import cKDTree
 
         self._check_params()
-        xy = get_coords(coords, allow_array=True)
-        crs = get_crs(coords)
-        if self.max_distance is not None:
-            check_metric(xy, float(self.max_distance), "max_distance", crs)
+        xy = metric_coords(coords, None, distance=self.max_distance, name="max_distance")
         Z = np.asarray(values, dtype=float)
         Z = Z.reshape(len(Z), -1)
         if len(Z) != len(xy):
@@ -102,9 +117,30 @@ class _BaseKriging:
         self.tree_ = cKDTree(xy_u)
         return xy_u, Z_u
 
-    def _targets(self, coords) -> np.ndarray:
-        if not hasattr(self, "coords_"):
-            from sklearn.exceptions import NotFittedError
+    # persistence: skops cannot store a scipy cKDTree nor the covariance table (a dict keyed by
+    # tuples), so both are dropped on save and rebuilt on load from what they were built from
+    # (coords_; lmc_ or variogram_): the same inputs give the same objects, hence identical
+    # predictions after a skops, pickle or joblib round trip
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("tree_", None)
+        state.pop("table_", None)
+        return state
 
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first.")
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        d = self.__dict__
+        if "coords_" in d and "tree_" not in d:
+            from scipy.spatial import cKDTree
+
+            self.tree_ = cKDTree(self.coords_)
+        if "table_" not in d and ("lmc_" in d or "variogram_" in d):
+            from ._solve import CovTable
+
+            self.table_ = CovTable(d["lmc_"] if "lmc_" in d else [[d["variogram_"]]])
+
+    def _targets(self, coords) -> np.ndarray:
+        check_is_fitted(self, "coords_")
+        from .._coords import get_coords
+
         return get_coords(coords, allow_array=True)

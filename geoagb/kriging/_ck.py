@@ -56,6 +56,9 @@ class CoKriging(_BaseKriging):
         Targets per batch.
     n_jobs : int or None
         Threads solving chunks of targets in parallel (None: 1; -1: all cores).
+    exact : bool, default True
+        False: filtering co-kriging (the primary's nugget treated as measurement error at
+        prediction points); see :class:`OrdinaryKriging`.
 
     Attributes
     ----------
@@ -94,11 +97,12 @@ class CoKriging(_BaseKriging):
     """
 
     def __init__(self, mode="collocated", variogram="auto", lmc=None, n_neighbors=None,
-                 max_distance=None, chunk_size=None, n_jobs=None):
+                 max_distance=None, chunk_size=None, n_jobs=None, exact=True):
         super().__init__(variogram=variogram, n_neighbors=n_neighbors,
                          max_distance=max_distance, chunk_size=chunk_size, n_jobs=n_jobs)
         self.mode = mode
         self.lmc = lmc
+        self.exact = exact
 
     def fit(self, coords, values, secondary_values):
         """Fit the covariance model and store the data.
@@ -166,6 +170,8 @@ class CoKriging(_BaseKriging):
             raise ValueError(f"a fixed lmc dict describes one secondary variable; got {p}.")
         g = {k: v for k, v in self.lmc.items()}
         for k, v in g.items():
+            if isinstance(v, Variogram) and v.is_fixed and not hasattr(v, "psill_"):
+                v._set_fixed()
             if not isinstance(v, Variogram) or not hasattr(v, "psill_"):
                 raise ValueError(f"lmc[{k!r}] must be a fitted Variogram, e.g. "
                                  f"Variogram.from_params(...); got {v!r}.")
@@ -217,6 +223,10 @@ class CoKriging(_BaseKriging):
         std : ndarray (T,), only with ``return_std=True``
         """
         tx = self._targets(coords)
+        if not self.exact:
+            from ._ok import nudge_off_data
+
+            tx = nudge_off_data(tx, self.tree_, float(np.ptp(self.coords_, axis=0).max()))
         p = self.n_secondary_
         sec = None
         if secondary is not None:

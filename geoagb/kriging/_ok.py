@@ -7,7 +7,26 @@ import numpy as np
 from ._base import _BaseKriging, resolve_variogram
 from ._solve import CovTable, krige
 
-__all__ = ["OrdinaryKriging"]
+__all__ = ["OrdinaryKriging", "SimpleKriging", "nudge_off_data"]
+
+
+def nudge_off_data(targets: np.ndarray, tree, scale: float) -> np.ndarray:
+    """``targets`` with those that coincide with a datum moved by ``1e-9 x scale`` metres.
+
+    Kriging with a nugget is an exact interpolator only at the data locations themselves: the
+    covariance jumps by the nugget at distance 0. Moving a target off the datum by a distance
+    far below any variogram range gives the *filtering* estimate (the nugget treated as
+    measurement error, gstat's ``Err`` model), continuous with the estimate around it.
+    """
+    if len(targets) == 0:
+        return targets
+    d, _ = tree.query(targets, k=1)
+    on = d == 0
+    if not on.any():
+        return targets
+    out = np.array(targets, dtype=float, copy=True)
+    out[on, 0] += 1e-9 * max(float(scale), 1.0)
+    return out
 
 
 class OrdinaryKriging(_BaseKriging):
@@ -30,6 +49,11 @@ class OrdinaryKriging(_BaseKriging):
         O(n_data x k) for the neighbourhood search plus O(chunk x k^2) for the systems.
     n_jobs : int or None, default None
         Threads solving chunks of targets in parallel (None: 1; -1: all cores).
+    exact : bool, default True
+        True: gstat's exact interpolator (at a data location the estimate is the datum, with
+        zero variance). False: filtering kriging, the nugget treated as measurement error at
+        prediction points, so a prediction at a data location is a smoothed value (what
+        residual kriging wants at its training plots).
 
     Attributes
     ----------
@@ -91,12 +115,29 @@ class OrdinaryKriging(_BaseKriging):
         self.table_ = CovTable([[v]])
         return self
 
+    def __init__(self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None,
+                 n_jobs=None, exact=True):
+        super().__init__(variogram=variogram, n_neighbors=n_neighbors,
+                         max_distance=max_distance, chunk_size=chunk_size, n_jobs=n_jobs)
+        self.exact = exact
+
+    _groups = None  # ordinary kriging: the weights sum to one
+    _shift = 0.0
+
     def _run(self, coords, return_var, return_weights=False):
         tx = self._targets(coords)
-        return krige(tx, self.coords_, self.values_[:, None], self.table_,
-                     n_neighbors=self.n_neighbors, max_distance=self.max_distance,
-                     tree=self.tree_, chunk_size=self.chunk_size, return_var=return_var,
-                     return_weights=return_weights, n_jobs=self.n_jobs)
+        if not self.exact:
+            tx = nudge_off_data(tx, self.tree_, float(np.ptp(self.coords_, axis=0).max()))
+        shift = float(self._shift)
+        out = krige(tx, self.coords_, self.values_[:, None] - shift, self.table_,
+                    groups=self._groups, n_neighbors=self.n_neighbors,
+                    max_distance=self.max_distance, tree=self.tree_, chunk_size=self.chunk_size,
+                    return_var=return_var, return_weights=return_weights, n_jobs=self.n_jobs)
+        if shift == 0.0:
+            return out
+        if isinstance(out, tuple):
+            return (out[0] + shift,) + out[1:]
+        return out + shift
 
     def predict(self, coords, return_std=False):
         """Kriging estimate (and standard deviation) at ``coords``.
@@ -131,3 +172,44 @@ class OrdinaryKriging(_BaseKriging):
         """
         _, (idx, w) = self._run(coords, False, return_weights=True)
         return idx, w
+
+
+class SimpleKriging(OrdinaryKriging):
+    """Simple kriging: kriging with a known mean (default 0).
+
+    Away from the data the estimate returns to ``mean`` (ordinary kriging returns to the local
+    mean of its neighbours instead). This is the right model for residuals of a learner, whose
+    mean is zero by construction: far from the training plots the correction vanishes.
+
+    Parameters
+    ----------
+    variogram, n_neighbors, max_distance, chunk_size, n_jobs, exact
+        As in :class:`OrdinaryKriging`.
+    mean : float, default 0.0
+        The known mean of the variable.
+
+    Examples
+    --------
+    >>> from geoagb.kriging import Variogram
+    >>> v = Variogram.from_params("exponential", psill=1.0, range=10.0)
+    >>> sk = SimpleKriging(v).fit([[0.0, 0.0], [5.0, 0.0]], [1.0, 1.0])
+    >>> sk.predict([[0.0, 0.0], [1e6, 0.0]]).round(6).tolist()
+    [1.0, 0.0]
+    """
+
+    def __init__(self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None,
+                 n_jobs=None, exact=True, mean=0.0):
+        super().__init__(variogram=variogram, n_neighbors=n_neighbors,
+                         max_distance=max_distance, chunk_size=chunk_size, n_jobs=n_jobs,
+                         exact=exact)
+        self.mean = mean
+
+    _groups = ()
+
+    @property
+    def _shift(self):
+        return float(self.mean)
+
+    def _run(self, coords, return_var, return_weights=False):
+        self._groups = []
+        return super()._run(coords, return_var, return_weights)

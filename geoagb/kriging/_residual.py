@@ -15,14 +15,19 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._coords import drop_coords, get_coords
-from ..base import ExplainMixin
+from ..base import CoordinateAwareMixin, ExplainMixin, TableStateMixin
+from ._base import resolve_variogram
 from ._ck import CoKriging
-from ._ok import OrdinaryKriging
+from ._ok import OrdinaryKriging, SimpleKriging
 
 __all__ = ["ResidualKrigingRegressor"]
 
-_METHODS = ("ordinary", "cokriging", "cokriging_full")
+_METHODS = ("auto", "simple", "ordinary", "cokriging", "cokriging_full")
 _RESIDUALS = ("oof", "insample")
+_CORRECTIONS = ("auto", "full", "none")
+#: "auto": ordinary kriging is chosen over simple kriging only when its cross-validated RMSE
+#: is lower by more than this fraction (simple kriging shrinks to 0 away from the data).
+_PREFER_SIMPLE = 0.02
 _DEGREE_NAMES = {"lon", "lat", "long", "longitude", "latitude"}
 
 
@@ -39,7 +44,14 @@ def _as_list(cols):
     return list(cols)
 
 
-class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
+def _fit_kriger(kr, method, xy, r, sec):
+    if method in ("simple", "ordinary"):
+        return kr.fit(xy, r)
+    return kr.fit(xy, r, sec)
+
+
+class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMixin,
+                               RegressorMixin, BaseEstimator):
     """Learner + kriged residuals: ``predict(X) = learner(X) + kriged residual at X's location``.
 
     The learner is fitted on all data; the residuals that are kriged are out-of-fold by default
@@ -54,8 +66,12 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
     estimator : regressor
         The learner (e.g. ``xgboost.XGBRegressor()``). It sees ``learner_features(X)``: X
         without the coordinate columns and geometry.
-    method : {"ordinary", "cokriging", "cokriging_full"}, default "ordinary"
-        ``"ordinary"``: ordinary kriging of the residuals. ``"cokriging"``: collocated
+    method : {"auto", "simple", "ordinary", "cokriging", "cokriging_full"}, default "auto"
+        ``"simple"``: simple kriging of the residuals with their known mean 0 (the correction
+        vanishes away from the plots). ``"ordinary"``: ordinary kriging (the correction tends
+        to the local mean residual). ``"auto"``: whichever of the two has the lower
+        cross-validated RMSE on the residuals (simple unless ordinary is better by more than
+        2 %). ``"cokriging"``: collocated
         co-kriging with ``secondary`` (read from X at the data and at every prediction
         location, as elevation from a DEM). ``"cokriging_full"``: full co-kriging with a linear
         model of coregionalisation (secondary used at the data locations and at the target).
@@ -78,10 +94,10 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
         added at prediction locations interspersed with the training plots, where the learner's
         error is that of an unseen but nearby location; spatial blocks give larger,
         extrapolation-like residuals.
-    coords : pair of column names or pair of column indices, default ("x", "y")
-        Where the coordinates (metres, projected CRS) are: column names of a DataFrame (a
-        GeoDataFrame's point geometry is used instead; see :func:`geoagb._coords.get_coords`),
-        or two integer column positions, which is how a plain array X carries coordinates.
+    coords : pair of column names, pair of column indices, or None, default None
+        Where the coordinates (metres, projected CRS) are: column names of a DataFrame (None:
+        ``("x", "y")``; a GeoDataFrame's point geometry is used instead), or two integer
+        column positions, which is how a plain array X carries coordinates.
     secondary_as_feature : bool, default True
         Keep the ``secondary`` column(s) among the learner's features (as in seed 002, where
         elevation is both a covariate and the co-kriging secondary); False removes them.
@@ -92,7 +108,23 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
     max_distance : float or None, default None
         Kriging search radius, metres; where no residual is in range the correction is 0 and
         the kriging std is the residual sill's square root.
-    random_state : int or None, default None
+    correction : {"auto", "full", "none"}, default "auto"
+        How much of the kriged residual is added. ``"auto"`` decides from the training data
+        alone: the residuals are kriged across the folds of ``cv`` (each fold's residuals
+        predicted from the other folds'), the shrinkage ``alpha`` in [0, 1] that minimises the
+        cross-validated RMSE of ``residual - alpha x kriged`` is estimated, and the correction
+        is dropped (``alpha = 0``) unless it lowers that RMSE by at least ``min_gain``. So
+        nugget-dominated residuals are left alone and structured ones are corrected.
+        ``"full"``: always ``alpha = 1`` (classic regression kriging); ``"none"``: never.
+    min_gain : float, default 0.01
+        Smallest relative RMSE reduction, estimated by the cross-validation above, for which
+        ``correction="auto"`` keeps the kriging correction.
+    exact : bool, default False
+        False: filtering kriging, the nugget taken as measurement error at prediction points,
+        so that at a training plot ``predict`` gives the learner's value plus a *smoothed*
+        residual (not the plot's own residual). True: gstat's exact interpolator (at a training
+        plot the prediction reproduces its out-of-fold residual exactly).
+    random_state : int, RandomState, Generator or None, default None
         Seed of the default folds and of the variogram's pair sampling.
 
     Attributes
@@ -104,8 +136,20 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
         ``residuals="insample"``), Mg/ha for AGB.
     residual_variogram_ : Variogram or None
         Variogram fitted to the residuals (None when they have zero variance).
-    kriger_ : OrdinaryKriging, CoKriging or None
+    kriger_ : SimpleKriging, OrdinaryKriging, CoKriging or None
         The fitted kriging object (None: no correction).
+    method_ : str
+        Kriging used (``"simple"``, ``"ordinary"``, ...; ``"none"`` when no correction).
+    shrinkage_ : float
+        ``alpha``, the share of the kriged residual added (0: none, 1: full).
+    correction_ : str
+        ``"full"`` (alpha >= 0.95), ``"partial"`` or ``"none"``.
+    estimated_gain_ : float
+        Relative RMSE reduction of the residuals estimated by the cross-validation (0 when it
+        was not run, i.e. ``correction="full"`` with one method, or no correction).
+    kriging_cv_ : pandas.DataFrame or None
+        Per candidate kriging: cross-validated RMSE of the residuals without and with the
+        correction, the shrinkage and the gain.
     n_features_in_, feature_names_in_
         As in scikit-learn (all columns of X, coordinates included).
 
@@ -118,6 +162,14 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
     Seed 002: CNN-Transformer AGB model with ordinary and co-kriging of its residuals
     (elevation as the secondary variable). Hengl, T., Heuvelink, G. B. M. and Rossiter, D. G.
     (2007). About regression-kriging. Computers & Geosciences 33, 1301-1315.
+
+    Notes
+    -----
+    What ``predict`` and ``explain`` mean at the training plots: with ``exact=False`` (the
+    default) the kriged residual there is a smoothed neighbourhood value, so ``predict(X_train)``
+    is comparable to predictions at new locations; with ``exact=True`` it reproduces each
+    plot's out-of-fold residual, so training-set scores and the ``spatial_residual`` SHAP term
+    at training plots are inflated and say nothing about new locations.
 
     Examples
     --------
@@ -133,10 +185,10 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, estimator, method="ordinary", secondary=None, variogram="auto",
-                 n_neighbors=64, residuals="oof", cv=None, coords=("x", "y"),
+    def __init__(self, estimator, method="auto", secondary=None, variogram="auto",
+                 n_neighbors=64, residuals="oof", cv=None, coords=None,
                  secondary_as_feature=True, coords_as_features=False, max_distance=None,
-                 random_state=None):
+                 correction="auto", min_gain=0.01, exact=False, random_state=None):
         self.estimator = estimator
         self.method = method
         self.secondary = secondary
@@ -148,6 +200,9 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
         self.secondary_as_feature = secondary_as_feature
         self.coords_as_features = coords_as_features
         self.max_distance = max_distance
+        self.correction = correction
+        self.min_gain = min_gain
+        self.exact = exact
         self.random_state = random_state
 
     # ------------------------------------------------------------------ inputs
@@ -156,10 +211,15 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"method={self.method!r}; choose one of {list(_METHODS)}.")
         if self.residuals not in _RESIDUALS:
             raise ValueError(f"residuals={self.residuals!r}; choose one of {list(_RESIDUALS)}.")
-        if self.method != "ordinary" and not _as_list(self.secondary):
+        if self.correction not in _CORRECTIONS:
+            raise ValueError(f"correction={self.correction!r}; choose one of "
+                             f"{list(_CORRECTIONS)}.")
+        if not (0.0 <= float(self.min_gain) < 1.0):
+            raise ValueError(f"min_gain={self.min_gain!r} must be a fraction in [0, 1).")
+        if self.method.startswith("cokriging") and not _as_list(self.secondary):
             raise ValueError(f"method={self.method!r} needs secondary=<column of X>, e.g. "
                              "secondary='elevation'.")
-        if self.method == "ordinary" and _as_list(self.secondary):
+        if not self.method.startswith("cokriging") and _as_list(self.secondary):
             raise ValueError(f"secondary={self.secondary!r} is only used by co-kriging; set "
                              "method='cokriging' or secondary=None.")
         if (isinstance(self.coords, (tuple, list)) and len(self.coords) == 2
@@ -202,7 +262,7 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
             Xf = tab.iloc[:, keep] if isinstance(tab, pd.DataFrame) else tab[:, keep]
             return xy, Xf, sec
         xy, sec = self._locations(X)
-        Xf = drop_coords(X, None if self.coords_as_features else self.coords)
+        Xf = drop_coords(X, None if self.coords_as_features else (self.coords or ("x", "y")))
         if sec_cols and not self.secondary_as_feature:
             Xf = Xf.drop(columns=[c for c in sec_cols if c in Xf.columns])
         return xy, Xf, sec
@@ -262,13 +322,48 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
         """
         return self._split(X)[1]
 
-    def _make_kriger(self):
-        common = dict(variogram=self.variogram, n_neighbors=self.n_neighbors,
-                      max_distance=self.max_distance)
-        if self.method == "ordinary":
+    def _make_kriger(self, method, variogram):
+        common = dict(variogram=variogram, n_neighbors=self.n_neighbors,
+                      max_distance=self.max_distance, exact=self.exact)
+        if method == "simple":
+            return SimpleKriging(mean=0.0, **common)
+        if method == "ordinary":
             return OrdinaryKriging(**common)
-        mode = "collocated" if self.method == "cokriging" else "full"
+        mode = "collocated" if method == "cokriging" else "full"
         return CoKriging(mode=mode, **common)
+
+    def _kriging_args(self, method, xy, sec):
+        return (xy,) if method in ("simple", "ordinary") else (xy, sec)
+
+    def _cv_kriging(self, methods, variogram, xy, r, sec, splits):
+        """Kriging of the residuals across folds: per method, the shrinkage and the RMSE."""
+        rows = []
+        rmse0 = float(np.sqrt(np.mean(r**2)))
+        for m in methods:
+            rhat = np.full(len(r), np.nan)
+            for train, test in splits:
+                if len(train) < 3 or len(test) == 0:
+                    continue
+                kr = self._make_kriger(m, variogram)
+                sec_tr = None if sec is None else sec[train]
+                sec_te = None if sec is None else sec[test]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    _fit_kriger(kr, m, xy[train], r[train], sec_tr)
+                    out = kr.predict(*self._kriging_args(m, xy[test], sec_te))
+                rhat[test] = np.where(np.isfinite(out), out, 0.0)
+            ok = np.isfinite(rhat)
+            rr, rh = r[ok], rhat[ok]
+            den = float(rh @ rh)
+            alpha = 1.0 if self.correction == "full" else (
+                float(np.clip((rr @ rh) / den, 0.0, 1.0)) if den > 0 else 0.0)
+            rmse_k = float(np.sqrt(np.mean((rr - alpha * rh) ** 2)))
+            rows.append({"method": m, "rmse_without": float(np.sqrt(np.mean(rr**2))),
+                         "rmse_with": rmse_k, "shrinkage": alpha,
+                         "gain": 1.0 - rmse_k / max(float(np.sqrt(np.mean(rr**2))), 1e-300)})
+        table = pd.DataFrame(rows)
+        table.attrs["rmse_without"] = rmse0
+        return table
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, X, y):
@@ -296,12 +391,12 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
         xy, Xf, sec = self._split(X)
         if len(y) != len(xy):
             raise ValueError(f"X has {len(xy)} samples but y has {len(y)}.")
+        self.train_coords_ = xy
         est = self.estimator
         if self.residuals == "oof":
             cv = self.cv
             if cv is None or isinstance(cv, numbers.Integral):
-                cv = KFold(5 if cv is None else int(cv), shuffle=True,
-                           random_state=self.random_state)
+                cv = KFold(5 if cv is None else int(cv), shuffle=True, random_state=self._rs())
             splits = list(cv.split(X, y))
             oof = cross_val_predict(clone(est), Xf, y, cv=splits)
             self.estimator_ = clone(est).fit(Xf, y)
@@ -312,24 +407,86 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
         self.oof_residuals_ = r
         self.kriger_ = None
         self.residual_variogram_ = None
+        self.method_ = "none"
+        self.shrinkage_ = 0.0
+        self.correction_ = "none"
+        self.estimated_gain_ = 0.0
+        self.kriging_cv_ = None
         if np.ptp(r) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))):
             warnings.warn("the learner's residuals have zero variance (it fits y exactly): there "
                           "is nothing to krige and no correction is applied. Use out-of-fold "
                           "residuals (residuals='oof') or a less flexible learner.",
                           UserWarning, stacklevel=2)
             return self
-        kr = self._make_kriger()
-        if isinstance(self.variogram, str):
+        if self.correction == "none":
+            return self
+        from .._random import check_generator
+
+        variogram = self.variogram
+        if isinstance(variogram, str):
             from ._variogram import Variogram
 
-            kr.variogram = Variogram(self.variogram, random_state=self.random_state)
-        if self.method == "ordinary":
-            kr.fit(xy, r)
+            variogram = Variogram(variogram, random_state=check_generator(self.random_state))
+        v = resolve_variogram(variogram, xy, r)
+        self.residual_variogram_ = v
+        methods = ("simple", "ordinary") if self.method == "auto" else (self.method,)
+        if self.correction == "full" and len(methods) == 1:
+            chosen, alpha = methods[0], 1.0
         else:
-            kr.fit(xy, r, sec)
+            if self.residuals != "oof":
+                splits = list(KFold(5, shuffle=True, random_state=self._rs()).split(xy))
+            table = self._cv_kriging(methods, v, xy, r, sec, splits)
+            self.kriging_cv_ = table
+            best = table.loc[table["rmse_with"].idxmin()]
+            if "simple" in methods:
+                simple = table.loc[table["method"] == "simple"].iloc[0]
+                if simple["rmse_with"] <= (1.0 + _PREFER_SIMPLE) * best["rmse_with"]:
+                    best = simple
+            chosen, alpha = str(best["method"]), float(best["shrinkage"])
+            self.estimated_gain_ = float(best["gain"])
+            if self.correction == "auto" and (self.estimated_gain_ < float(self.min_gain)
+                                              or alpha <= 0.0):
+                return self
+        kr = self._make_kriger(chosen, v)
+        _fit_kriger(kr, chosen, xy, r, sec)
         self.kriger_ = kr
         self.residual_variogram_ = kr.variogram_
+        self.method_ = chosen
+        self.shrinkage_ = alpha
+        self.correction_ = "full" if alpha >= 0.95 else "partial"
         return self
+
+    def _rs(self):
+        from .._random import check_random_state
+
+        return check_random_state(self.random_state)
+
+    def summary(self) -> pd.Series:
+        """What the fit decided, as numbers: learner residual RMSE (out-of-fold), residual
+        variogram (model, nugget:sill ratio, effective range), median distance from a plot to
+        its nearest neighbour, kriging used, shrinkage and the estimated RMSE gain.
+
+        Returns
+        -------
+        pandas.Series
+        """
+        check_is_fitted(self, "estimator_")
+        from scipy.spatial import cKDTree
+
+        r = self.oof_residuals_
+        v = self.residual_variogram_
+        out = {"n_plots": len(r), "residual_rmse": float(np.sqrt(np.mean(r**2))),
+               "variogram_model": None if v is None else v.model_,
+               "nugget_to_sill": np.nan if v is None or v.sill_ <= 0 else v.nugget_ / v.sill_,
+               "effective_range_m": np.nan if v is None else v.effective_range_,
+               "plot_spacing_m": np.nan, "method": self.method_,
+               "correction": self.correction_, "shrinkage": self.shrinkage_,
+               "estimated_gain": self.estimated_gain_}
+        xy = getattr(self, "train_coords_", None)
+        if xy is not None and len(xy) > 1:
+            d, _ = cKDTree(xy).query(xy, k=2)
+            out["plot_spacing_m"] = float(np.median(d[:, 1]))
+        return pd.Series(out, name=type(self.estimator).__name__)
 
     def predict_residual(self, X, return_std=False):
         """Kriged residual at X's coordinates (0 where no residual is within reach).
@@ -352,15 +509,21 @@ class ResidualKrigingRegressor(ExplainMixin, RegressorMixin, BaseEstimator):
         xy, sec = self._locations(X)
         if self.kriger_ is None:
             z = np.zeros(len(xy))
-            return (z, z.copy()) if return_std else z
-        args = (xy,) if self.method == "ordinary" else (xy, sec)
+            if return_std:
+                return z, np.full(len(xy), float(np.std(self.oof_residuals_)))
+            return z
+        args = self._kriging_args(self.method_, xy, sec)
         out = self.kriger_.predict(*args, return_std=return_std)
         res, std = out if return_std else (out, None)
         res = np.where(np.isfinite(res), res, 0.0)
+        a = float(self.shrinkage_)
         if return_std:
-            std = np.where(np.isfinite(std), std, np.sqrt(self.residual_variogram_.sill_))
-            return res, std
-        return res
+            sill = float(self.residual_variogram_.sill_)
+            var_k = np.where(np.isfinite(std), std**2, sill)
+            # Var(r - a rhat) with r = rhat + e, Var(e) = var_k, Var(rhat) = sill - var_k
+            var = (1.0 - a) ** 2 * np.maximum(sill - var_k, 0.0) + var_k
+            return a * res, np.sqrt(var)
+        return a * res
 
     def predict(self, X, return_std=False):
         """Learner prediction plus kriged residual.

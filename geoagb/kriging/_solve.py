@@ -134,8 +134,9 @@ class _Layout:
         present = sorted(set(self.dv) | set(self.cv))
         groups = [[v] for v in present] if groups is None else groups
         self.groups = [g for g in ([v for v in grp if v in present] for grp in groups) if g]
-        if not any(0 in g for g in self.groups):
-            raise ValueError("the primary variable (0) must carry the unbiasedness constraint.")
+        if groups and not any(0 in g for g in self.groups):
+            raise ValueError("the primary variable (0) must carry the unbiasedness constraint "
+                             "(or give groups=[] for simple kriging with a known mean).")
         self.ne = k * len(self.dv)
         self.m = self.ne + len(self.cv) + len(self.groups)
 
@@ -239,7 +240,7 @@ def krige(targets, xy, Z, table: CovTable, *, data_vars=(0,), groups=None, collo
         Unbiasedness constraints: the weights of the variables of a group sum to 1 (group with
         the primary) or 0. None: one group per variable (ordinary co-kriging); ``[[0, 1]]``:
         one joint constraint (standardised collocated co-kriging, secondary shifted to the
-        primary mean).
+        primary mean); ``[]``: no constraint (simple kriging; ``Z`` centred on its known mean).
     colloc : (T, nc) array or None
         Values at the targets themselves (collocated co-kriging), centred like ``Z``.
     colloc_vars : sequence of int

@@ -18,7 +18,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
+from ..base import TableStateMixin
 from . import _models
 
 __all__ = ["Variogram", "empirical_variogram", "fit_variogram_model", "lag_edges", "MIN_POINTS"]
@@ -165,7 +167,8 @@ def _table(lags, gamma, counts) -> str:
 
 
 def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget=True,
-                        kappa: float = 0.5) -> dict:
+                        kappa: float = 0.5, max_range: float | None = None,
+                        max_sill: float | None = None) -> dict:
     """Fit one model to an empirical variogram by gstat's weighted least squares.
 
     Minimises ``sum N_h / h^2 (gamma_h - model(h))^2`` (gstat ``fit.method = 7``) with GSTools'
@@ -181,12 +184,25 @@ def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget
         True: fit the nugget; False: no nugget; a number: nugget fixed at that value.
     kappa : float, default 0.5
         Matérn smoothness, kept fixed.
+    max_range : float or None
+        Upper bound of the range parameter ``a``, metres (None: unbounded).
+    max_sill : float or None
+        Upper bound of the partial sill and of the nugget (None: unbounded).
 
     Returns
     -------
     dict
-        ``model``, ``psill``, ``range``, ``nugget``, ``kappa`` and ``wsse`` (the weighted sum
-        of squares reached).
+        ``model``, ``psill``, ``range``, ``nugget``, ``kappa``, ``wsse`` (the weighted sum
+        of squares reached) and ``at_bound`` (names of the parameters that ended on their
+        upper bound, comma-separated; empty when none did).
+
+    Examples
+    --------
+    >>> h = np.array([100.0, 200.0, 300.0, 400.0, 500.0])
+    >>> g = 0.1 + 1.0 * (1 - np.exp(-h / 150.0))
+    >>> f = fit_variogram_model(h, g, np.full(5, 50), "exponential")
+    >>> round(f["nugget"], 4), round(f["psill"], 4), round(f["range"], 2)
+    (0.1, 1.0, 150.0)
 
     Raises
     ------
@@ -212,8 +228,20 @@ def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget
             "len_scale": float(h.max()) / 3.0}
     if fit_nugget:
         init["nugget"] = 0.5 * float(np.min(g))
+    if max_range is not None:
+        init["len_scale"] = min(init["len_scale"], 0.5 * float(max_range))
+    if max_sill is not None:
+        init["var"] = min(init["var"], 0.5 * float(max_sill))
+        if fit_nugget:
+            init["nugget"] = min(init["nugget"], 0.5 * float(max_sill))
     cm = _models.covmodel(name, init["var"], init["len_scale"], init.get("nugget", fixed_nug),
                           kappa)
+    if max_range is not None:
+        cm.len_scale_bounds = [0.0, float(max_range)]
+    if max_sill is not None:
+        cm.var_bounds = [0.0, float(max_sill)]
+        if fit_nugget:
+            cm.nugget_bounds = [0.0, float(max_sill)]
     select = {"nugget": fit_nugget}
     if name == "matern":
         select["nu"] = False
@@ -235,18 +263,41 @@ def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget
                          f"Empirical variogram:\n{_table(lags, gamma, counts)}")
     pred = res["nugget"] + res["psill"] * (1.0 - _models.correlation(name, h, res["range"], kappa))
     res["wsse"] = float(np.sum(w * (g - pred) ** 2))
+    hit = []
+    if max_range is not None and res["range"] >= (1 - 1e-4) * float(max_range):
+        hit.append("range")
+    if max_sill is not None and res["psill"] >= (1 - 1e-4) * float(max_sill):
+        hit.append("psill")
+    if max_sill is not None and fit_nugget and res["nugget"] >= (1 - 1e-4) * float(max_sill):
+        hit.append("nugget")
+    res["at_bound"] = ",".join(hit)
     return res
 
 
-class Variogram:
+def _choose(fits: list, tolerance: float) -> dict:
+    """The simplest fit (list order) within ``1 + tolerance`` of the best weighted SSE,
+    preferring fits that stay off their bounds."""
+    pool = [f for f in fits if not f["at_bound"]] or fits
+    best = min(f["wsse"] for f in pool)
+    for f in pool:
+        if f["wsse"] <= (1.0 + tolerance) * best + 1e-300:
+            return f
+    return min(pool, key=lambda f: f["wsse"])  # pragma: no cover - the loop always returns
+
+
+class Variogram(TableStateMixin, BaseEstimator):
     """Semivariogram: empirical estimate and fitted model, in gstat's parameterisation.
 
     Parameters
     ----------
     model : {"spherical", "exponential", "gaussian", "matern", "auto"}, default "spherical"
         Model family (gstat's ``"Sph"``, ``"Exp"``, ``"Gau"``, ``"Mat"`` are accepted too);
-        ``"auto"`` fits spherical, exponential and gaussian and keeps the one with the
-        smallest weighted sum of squares.
+        ``"auto"`` fits spherical, exponential and gaussian and keeps the simplest one (in that
+        order) whose weighted sum of squares is within ``selection_tolerance`` of the best, so
+        that the choice does not flip between resamples on a near tie.
+    psill, range : float or None, default None
+        Give both to fix the model (gstat's ``vgm(psill, model, range, nugget)``): ``fit`` then
+        only computes the empirical variogram. :meth:`from_params` is the short form.
     nugget : bool or float, default True
         Fit a nugget (True), none (False), or fix it at a value (units of values squared).
     kappa : float, default 0.5
@@ -263,8 +314,17 @@ class Variogram:
         Half-width of the direction window, degrees.
     max_pairs : int, default 2 000 000
         Above this many point pairs, a uniform random sample of pairs is used.
-    random_state : int or None
+    random_state : int, Generator or None, default None
         Seed of the pair sample.
+    max_range_factor : float, default 2.0
+        Bound of the fit: the effective range may not exceed ``max_range_factor x max_lag``
+        (beyond it the data cannot tell the range; a fit that reaches it warns).
+    max_sill_factor : float, default 2.0
+        Bound of the fit: partial sill and nugget may not exceed ``max_sill_factor`` times the
+        sample variance of the values (a fit that reaches it warns).
+    selection_tolerance : float, default 0.1
+        ``model="auto"``: relative excess of weighted SSE over the best model that a simpler
+        model may have and still be chosen.
 
     Attributes
     ----------
@@ -291,6 +351,9 @@ class Variogram:
         The same model as a GSTools object (``len_scale`` equals ``range_``).
     n_samples_ : int
         Number of data points used.
+    fits_ : pandas.DataFrame or None
+        One row per candidate model: parameters, weighted SSE (``wsse``), parameters that ended
+        on a bound (``at_bound``) and ``chosen``.
 
     See Also
     --------
@@ -314,10 +377,13 @@ class Variogram:
     'gaussian'
     """
 
-    def __init__(self, model="spherical", *, nugget=True, kappa=0.5, n_lags=15, max_lag=None,
-                 estimator="matheron", direction=None, tolerance=22.5, max_pairs=2_000_000,
-                 random_state=None):
+    def __init__(self, model="spherical", *, psill=None, range=None, nugget=True, kappa=0.5,
+                 n_lags=15, max_lag=None, estimator="matheron", direction=None, tolerance=22.5,
+                 max_pairs=2_000_000, random_state=None, max_range_factor=2.0,
+                 max_sill_factor=2.0, selection_tolerance=0.1):
         self.model = model
+        self.psill = psill
+        self.range = range
         self.nugget = nugget
         self.kappa = kappa
         self.n_lags = n_lags
@@ -327,6 +393,14 @@ class Variogram:
         self.tolerance = tolerance
         self.max_pairs = max_pairs
         self.random_state = random_state
+        self.max_range_factor = max_range_factor
+        self.max_sill_factor = max_sill_factor
+        self.selection_tolerance = selection_tolerance
+
+    @property
+    def is_fixed(self) -> bool:
+        """True when the model parameters are given (``psill`` and ``range``), not fitted."""
+        return self.psill is not None and self.range is not None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -352,18 +426,29 @@ class Variogram:
         Variogram
             Already "fitted": usable directly by :class:`OrdinaryKriging`.
         """
-        name = _models.canonical_model(model)
-        vals = {"psill": psill, "range": range, "nugget": nugget, "kappa": kappa}
-        bad = {k: v for k, v in vals.items() if not np.isfinite(float(v))}
-        if bad:
-            raise ValueError(f"variogram parameters must be finite numbers; got {bad}.")
-        if float(range) <= 0 or float(kappa) <= 0:
-            raise ValueError(f"range={range!r} and kappa={kappa!r} must be > 0 (range in metres).")
-        v = cls(model=name, nugget=float(nugget), kappa=float(kappa))
-        v._set(name, float(psill), float(range), float(nugget), float(kappa))
+        v = cls(model=_models.canonical_model(model), psill=psill, range=range, nugget=nugget,
+                kappa=kappa)
+        v._set_fixed()
         v.lags_ = v.gamma_ = v.n_pairs_ = v.bin_edges_ = None
         v.n_samples_ = 0
+        v.fits_ = None
         return v
+
+    def _set_fixed(self):
+        name = _models.canonical_model(self.model)
+        nugget = 0.0 if self.nugget is False else self.nugget
+        vals = {"psill": self.psill, "range": self.range, "nugget": nugget, "kappa": self.kappa}
+        try:
+            bad = {k: v for k, v in vals.items() if not np.isfinite(float(v))}
+        except (TypeError, ValueError):
+            bad = vals
+        if bad or nugget is True:
+            raise ValueError(f"a fixed variogram needs finite numbers for psill, range, nugget "
+                             f"and kappa; got {vals}.")
+        if float(self.range) <= 0 or float(self.kappa) <= 0:
+            raise ValueError(f"range={self.range!r} and kappa={self.kappa!r} must be > 0 (range "
+                             "in metres).")
+        self._set(name, float(self.psill), float(self.range), float(nugget), float(self.kappa))
 
     def _set(self, model, psill, range_, nugget, kappa):
         self.model_ = model
@@ -414,20 +499,51 @@ class Variogram:
         lags, gamma, counts = empirical_variogram(
             xy, z, edges, estimator=self.estimator, direction=self.direction,
             tolerance=self.tolerance, max_pairs=self.max_pairs, random_state=self.random_state)
-        models = _AUTO_MODELS if str(self.model).lower() == "auto" else (self.model,)
+        self.lags_, self.gamma_, self.n_pairs_, self.bin_edges_ = lags, gamma, counts, edges
+        self.n_samples_ = len(z)
+        if self.is_fixed:
+            self._set_fixed()
+            self.fits_ = None
+            return self
+        auto = str(self.model).lower() == "auto"
+        models = _AUTO_MODELS if auto else (self.model,)
+        var = float(np.var(z, ddof=1))
+        max_lag = float(edges[-1])
         fits, errors = [], []
         for m in models:
+            name = _models.canonical_model(m)
+            unit_eff = _models.effective_range(name, 1.0, self.kappa)
             try:
-                fits.append(fit_variogram_model(lags, gamma, counts, m, nugget=self.nugget,
-                                                kappa=self.kappa))
+                fits.append(fit_variogram_model(
+                    lags, gamma, counts, name, nugget=self.nugget, kappa=self.kappa,
+                    max_range=float(self.max_range_factor) * max_lag / unit_eff,
+                    max_sill=float(self.max_sill_factor) * var))
             except ValueError as err:
                 errors.append(err)
         if not fits:
             raise errors[0]
-        best = min(fits, key=lambda f: f["wsse"])
+        best = _choose(fits, float(self.selection_tolerance))
+        import pandas as pd
+
+        table = pd.DataFrame(fits)
+        table["effective_range"] = [_models.effective_range(f["model"], f["range"], f["kappa"])
+                                    for f in fits]
+        table["chosen"] = [f is best for f in fits]
+        self.fits_ = table
         self._set(best["model"], best["psill"], best["range"], best["nugget"], best["kappa"])
-        self.lags_, self.gamma_, self.n_pairs_, self.bin_edges_ = lags, gamma, counts, edges
-        self.n_samples_ = len(z)
+        if best["at_bound"]:
+            bounds = {"range": f"effective range <= {self.max_range_factor:g} x max_lag = "
+                               f"{self.max_range_factor * max_lag:.4g} m",
+                      "psill": f"partial sill <= {self.max_sill_factor:g} x variance = "
+                               f"{self.max_sill_factor * var:.4g}",
+                      "nugget": f"nugget <= {self.max_sill_factor:g} x variance = "
+                                f"{self.max_sill_factor * var:.4g}"}
+            hit = "; ".join(bounds[b] for b in best["at_bound"].split(","))
+            warnings.warn(
+                f"the {best['model']} variogram fit stopped at its bound ({hit}): the empirical "
+                f"variogram does not level off within max_lag={max_lag:.4g} m, so range and sill "
+                "are not identifiable from these data. Increase max_lag, or fix the model with "
+                "Variogram(model, psill=..., range=..., nugget=...).", UserWarning, stacklevel=2)
         return self
 
     # ------------------------------------------------------------------ evaluation
@@ -471,9 +587,9 @@ class Variogram:
 
         return plot_variogram(self, ax=ax)
 
-    def __repr__(self) -> str:
+    def __repr__(self, N_CHAR_MAX=700) -> str:
         if not hasattr(self, "psill_"):
-            return f"Variogram(model={self.model!r}) (not fitted)"
+            return super().__repr__(N_CHAR_MAX)
         return (f"Variogram({self.model_}: nugget={self.nugget_:.4g}, psill={self.psill_:.4g}, "
                 f"sill={self.sill_:.4g}, range={self.range_:.4g} m, "
                 f"effective range={self.effective_range_:.4g} m)")

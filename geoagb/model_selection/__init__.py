@@ -2,9 +2,10 @@
 block-size selection. All splitters are scikit-learn cross-validators usable as ``cv=``."""
 
 from ._blocks import block_labels, block_origin
+from ._compare import ModelComparison, compare_models, corrected_resampled_ttest
 from ._sampling import GradientStratifiedSampler, holdout_split
 from ._split import BufferedLeaveOneOut, SpatialBlockKFold
-from ._suggest import suggest_block_size
+from ._suggest import BlockSizeSuggestion, suggest_block_size
 from ._validate import BlockSizeResult, SpatialCVResult, block_size_sensitivity, spatial_cross_validate
 
 
@@ -27,5 +28,9 @@ __all__ = [
     "block_size_sensitivity",
     "BlockSizeResult",
     "suggest_block_size",
+    "BlockSizeSuggestion",
+    "compare_models",
+    "ModelComparison",
+    "corrected_resampled_ttest",
     "plot_folds",
 ]

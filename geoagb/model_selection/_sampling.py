@@ -7,9 +7,8 @@ import numbers
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.utils import check_random_state
-
-from .._coords import get_coords
+from .._coords import metric_coords
+from .._random import check_random_state
 from ._blocks import block_labels, compact_labels
 
 __all__ = ["GradientStratifiedSampler", "holdout_split"]
@@ -108,16 +107,35 @@ class GradientStratifiedSampler(BaseCrossValidator):
 
 
 def holdout_split(X, fractions=(0.7, 0.1, 0.2), random_state=None, block_size=None,
-                  coords=("x", "y")):
+                  coords=None):
     """Split samples into train / validation / test index arrays (seed 000: 70/10/20).
 
     With ``block_size`` (metres), whole spatial blocks go to one set, so the test set is
     spatially separate from training; the fractions are then met approximately (by blocks
     taken in a seeded random order until each set's share of samples is reached).
 
+    Parameters
+    ----------
+    X : GeoDataFrame, DataFrame, object with ``.coords`` or (n, 2) array
+        The samples (coordinates needed only with ``block_size``).
+    fractions : sequence of float, default (0.7, 0.1, 0.2)
+        Shares of the sets; they sum to 1.
+    random_state : int, RandomState, Generator or None, default None
+    block_size : float or None
+        Block side, metres; None: a random split of samples.
+    coords : pair of str or None
+        Coordinate columns of a DataFrame ``X`` (None: ``("x", "y")``).
+
     Returns
     -------
     train, validation, test : ndarray of int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tr, va, te = holdout_split(np.zeros((100, 2)), random_state=0)
+    >>> len(tr), len(va), len(te)
+    (70, 10, 20)
     """
     fr = np.asarray(fractions, dtype=float)
     if fr.ndim != 1 or fr.size < 2 or np.any(fr < 0) or not np.isclose(fr.sum(), 1.0):
@@ -128,11 +146,18 @@ def holdout_split(X, fractions=(0.7, 0.1, 0.2), random_state=None, block_size=No
         order = rng.permutation(n)
         cuts = np.round(np.cumsum(fr)[:-1] * n).astype(int)
         return tuple(np.sort(p) for p in np.split(order, cuts))
-    xy = get_coords(X, coords, allow_array=True)
+    xy = metric_coords(X, coords, distance=block_size, name="block_size")
     _, inverse, counts = compact_labels(block_labels(xy, block_size))
     block_order = rng.permutation(len(counts))
     cum = np.cumsum(counts[block_order]) / n
     set_of_block = np.empty(len(counts), dtype=np.int64)
     set_of_block[block_order] = np.searchsorted(np.cumsum(fr)[:-1], cum - 1e-12, side="left")
     sets = set_of_block[inverse]
-    return tuple(np.flatnonzero(sets == k) for k in range(fr.size))
+    out = tuple(np.flatnonzero(sets == k) for k in range(fr.size))
+    empty = [k for k, idx in enumerate(out) if len(idx) == 0 and fr[k] > 0]
+    if empty:
+        raise ValueError(
+            f"block_size={block_size:g} m gives {len(counts)} block(s) for {n} samples, too few "
+            f"to fill every set: set(s) {empty} would be empty (sizes {[len(o) for o in out]}). "
+            "Use a smaller block_size so that each set gets whole blocks.")
+    return out

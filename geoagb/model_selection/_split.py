@@ -7,9 +7,8 @@ import numbers
 import numpy as np
 from scipy.spatial import cKDTree
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.utils import check_random_state
-
-from .._coords import check_metric, get_coords, get_crs
+from .._coords import metric_coords
+from .._random import check_random_state
 from ._blocks import block_labels, compact_labels
 
 __all__ = ["SpatialBlockKFold", "BufferedLeaveOneOut", "assign_blocks_to_folds", "buffer_exclude"]
@@ -49,6 +48,13 @@ def buffer_exclude(xy: np.ndarray, train: np.ndarray, test: np.ndarray, buffer: 
     return train[~(d <= buffer)]
 
 
+def _n(X):
+    try:
+        return len(X)
+    except TypeError:
+        return None
+
+
 def _check_buffer(buffer):
     if buffer is None:
         return None
@@ -75,9 +81,10 @@ class SpatialBlockKFold(BaseCrossValidator):
         pair to keep block edges fixed whatever data are added.
     random_state : int, RandomState or None
         Seed of the block-to-fold assignment.
-    coords : pair of column names or (n, 2) array, default ("x", "y")
-        Where to find coordinates when ``X`` is a DataFrame; an (n, 2) array aligned with ``X``
-        lets ``X`` stay a plain feature matrix (see :func:`geoagb._coords.get_coords`).
+    coords : pair of column names, (n, 2) array or None, default None
+        Where to find coordinates when ``X`` is a DataFrame (None: ``("x", "y")``; a
+        GeoDataFrame's geometry is always used); an (n, 2) array aligned with ``X`` lets ``X``
+        stay a plain feature matrix.
     balance : bool, default False
         Even out the number of samples per fold instead of the number of blocks per fold.
     buffer : float or None, default None
@@ -98,7 +105,7 @@ class SpatialBlockKFold(BaseCrossValidator):
     """
 
     def __init__(self, n_splits=10, block_size=5_000.0, origin="upper_left", random_state=None,
-                 coords=("x", "y"), balance=False, buffer=None):
+                 coords=None, balance=False, buffer=None):
         self.n_splits = n_splits
         self.block_size = block_size
         self.origin = origin
@@ -111,9 +118,10 @@ class SpatialBlockKFold(BaseCrossValidator):
         return self.n_splits
 
     def _coords(self, X):
-        xy = get_coords(X, self.coords, allow_array=True)
-        check_metric(xy, float(self.block_size), "block_size", crs=get_crs(X))
-        return xy
+        if _n(X) == 0:
+            raise ValueError(f"{type(self).__name__}.split got X with 0 samples; give at least "
+                             "n_splits samples.")
+        return metric_coords(X, self.coords, distance=float(self.block_size), name="block_size")
 
     def fold_labels(self, X) -> np.ndarray:
         """Fold index (0..n_splits-1) of every sample."""
@@ -146,6 +154,11 @@ class SpatialBlockKFold(BaseCrossValidator):
             train = np.flatnonzero(mask)
             if buffer:
                 train = buffer_exclude(xy, train, test, buffer)
+                if len(train) == 0:
+                    raise ValueError(
+                        f"buffer={buffer:g} m removes every training sample of fold {k} (the "
+                        f"data span {np.ptp(xy, axis=0).max():.4g} m): use a buffer smaller than "
+                        "the distance between blocks, e.g. the residual variogram range.")
             yield train, test
 
     def _iter_test_indices(self, X=None, y=None, groups=None):  # sklearn API
@@ -161,7 +174,8 @@ class BufferedLeaveOneOut(BaseCrossValidator):
     ----------
     buffer : float
         Exclusion radius, metres (>= 0; 0 is ordinary leave-one-out).
-    coords : pair of column names or (n, 2) array, default ("x", "y")
+    coords : pair of column names, (n, 2) array or None, default None
+        As in :class:`SpatialBlockKFold`.
 
     Examples
     --------
@@ -171,7 +185,7 @@ class BufferedLeaveOneOut(BaseCrossValidator):
     [[2], [2], [0, 1]]
     """
 
-    def __init__(self, buffer, coords=("x", "y")):
+    def __init__(self, buffer, coords=None):
         self.buffer = buffer
         self.coords = coords
 
@@ -184,8 +198,8 @@ class BufferedLeaveOneOut(BaseCrossValidator):
         buffer = _check_buffer(self.buffer)
         if buffer is None:
             raise ValueError("buffer=None: give the exclusion radius in metres, e.g. buffer=2000.")
-        xy = get_coords(X, self.coords, allow_array=True)
-        check_metric(xy, buffer if buffer > 0 else None, "buffer", crs=get_crs(X))
+        xy = metric_coords(X, self.coords, distance=buffer if buffer > 0 else None,
+                           name="buffer")
         n = len(xy)
         if n < 2:
             raise ValueError(f"BufferedLeaveOneOut needs at least 2 samples; got {n}.")
@@ -195,7 +209,12 @@ class BufferedLeaveOneOut(BaseCrossValidator):
             mask = np.ones(n, dtype=bool)
             mask[near] = False
             mask[i] = False
-            yield np.flatnonzero(mask), np.array([i])
+            train = np.flatnonzero(mask)
+            if len(train) == 0:
+                raise ValueError(
+                    f"buffer={buffer:g} m removes every training sample for test sample {i} (the "
+                    f"data span {np.ptp(xy, axis=0).max():.4g} m): use a smaller buffer.")
+            yield train, np.array([i])
 
     def _iter_test_indices(self, X=None, y=None, groups=None):
         for _, test in self.split(X, y, groups):

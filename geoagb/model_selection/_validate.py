@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
-from .._coords import drop_coords
+from .._coords import drop_coords, is_name_pair, resolve_coord_names
 from ..base import uses_coords
 from ..metrics import agb_scores
 
@@ -23,6 +23,53 @@ def _take(X, idx):
     if hasattr(X, "iloc"):
         return X.iloc[idx]
     return X[idx]
+
+
+def _coords_param(obj):
+    """The ``coords`` parameter of a splitter or estimator (a Pipeline's first step), or None."""
+    if obj is None or not hasattr(obj, "get_params"):
+        return getattr(obj, "coords", None)
+    params = obj.get_params(deep=True)
+    if "coords" in params:
+        return params["coords"]
+    keys = [k for k in params if k.endswith("__coords")]
+    return params[keys[0]] if keys else None
+
+
+def _with_coords(obj, names):
+    """``obj`` with its ``coords`` parameter set to ``names`` where it was left at None."""
+    import copy
+
+    if obj is None or not hasattr(obj, "get_params"):
+        if obj is not None and getattr(obj, "coords", "absent") is None:
+            obj = copy.copy(obj)
+            obj.coords = names
+        return obj
+    params = obj.get_params(deep=True)
+    keys = [k for k in params if (k == "coords" or k.endswith("__coords")) and params[k] is None]
+    if not keys:
+        return obj
+    obj = clone(obj) if hasattr(obj, "fit") else copy.deepcopy(obj)
+    return obj.set_params(**{k: names for k in keys})
+
+
+def prepare_spatial_fit(estimator, X, cv=None, coords=None, coords_as_features=False):
+    """Resolve the coordinate names once and return ``(estimator, cv, X_fit, names)``.
+
+    The names come from the function's ``coords``, the splitter's ``coords`` or the
+    coordinate-aware estimator's ``coords`` (they must agree; see
+    :func:`geoagb._coords.resolve_coord_names`) and are handed to the splitter and the estimator
+    where those left them at None. ``X_fit`` is ``X`` for coordinate-aware estimators (or with
+    ``coords_as_features=True``) and ``X`` without coordinate columns and geometry otherwise.
+    """
+    aware = uses_coords(estimator)
+    names = resolve_coord_names(X, function=coords, cv=_coords_param(cv),
+                                estimator=_coords_param(estimator) if aware else None)
+    cv = _with_coords(cv, names)
+    if aware:
+        estimator = _with_coords(estimator, names)
+    X_fit = X if (coords_as_features or aware) else drop_coords(X, names)
+    return estimator, cv, X_fit, names
 
 
 @dataclass
@@ -76,8 +123,9 @@ class SpatialCVResult:
                                        title=self.label or None)
 
 
-def spatial_cross_validate(estimator, X, y, cv, *, coords=("x", "y"), coords_as_features=False,
-                           return_estimators=False, progress=True, label="") -> SpatialCVResult:
+def spatial_cross_validate(estimator, X, y, cv, *, coords=None, coords_as_features=False,
+                           return_estimators=False, progress=True, label="",
+                           random_state=None) -> SpatialCVResult:
     """Cross-validate ``estimator`` and report training AND validation metrics per fold.
 
     Parameters
@@ -85,19 +133,28 @@ def spatial_cross_validate(estimator, X, y, cv, *, coords=("x", "y"), coords_as_
     estimator : scikit-learn regressor
         Cloned for every fold.
     X : GeoDataFrame, DataFrame, PatchSet or array
-        Samples with their coordinates (API.md's rule). Coordinate columns and geometry are
-        dropped before fitting unless ``coords_as_features=True`` or the estimator reads
-        coordinates itself (geoagb spatial estimators such as ResidualKrigingRegressor).
+        Samples with their coordinates (coordinates travel with X). Coordinate columns and
+        geometry are dropped before fitting unless ``coords_as_features=True`` or the estimator
+        reads coordinates itself (:func:`geoagb.base.uses_coords`: ResidualKrigingRegressor,
+        KrigingRegressor, patch models).
     y : array-like of shape (n,)
         Target, e.g. AGB in Mg/ha.
     cv : splitter or int
         A geoagb splitter (e.g. :class:`SpatialBlockKFold`), any scikit-learn splitter, or an
-        int for random (shuffled) k-fold.
-    coords : pair of str, default ("x", "y")
-        Coordinate columns of a DataFrame ``X``.
+        int for random (shuffled) k-fold seeded with ``random_state``.
+    coords : pair of str or None, default None
+        Coordinate columns of a DataFrame ``X``. Name them once: here, on the splitter or on a
+        coordinate-aware estimator (``coords=``); None everywhere means ``("x", "y")`` (or a
+        GeoDataFrame's geometry). Different names in two places raise an error.
+    coords_as_features : bool, default False
+        Give a plain learner the coordinate columns as features too.
     return_estimators : bool, default False
     progress : bool, default True
         Show a progress bar over folds.
+    label : str
+        Name of the run in progress bars and figure titles.
+    random_state : int, RandomState, Generator or None, default None
+        Seed of the random k-fold used when ``cv`` is an int.
 
     Returns
     -------
@@ -107,6 +164,7 @@ def spatial_cross_validate(estimator, X, y, cv, *, coords=("x", "y"), coords_as_
     --------
     >>> from sklearn.linear_model import LinearRegression
     >>> from geoagb.datasets import make_plots
+    >>> from geoagb.model_selection import SpatialBlockKFold
     >>> plots = make_plots(300, random_state=0)
     >>> X, y = plots.drop(columns="agb"), plots["agb"]
     >>> res = spatial_cross_validate(LinearRegression(), X, y,
@@ -115,14 +173,14 @@ def spatial_cross_validate(estimator, X, y, cv, *, coords=("x", "y"), coords_as_
     >>> res.summary().index.tolist()
     ['train', 'validation']
     """
-    from ._split import SpatialBlockKFold  # noqa: F401  (doctest namespace)
+    from .._random import check_random_state
 
     if isinstance(cv, int):
-        cv = KFold(n_splits=cv, shuffle=True, random_state=0)
+        cv = KFold(n_splits=cv, shuffle=True, random_state=check_random_state(random_state))
     yv = np.asarray(y, dtype=float).ravel()
     if len(yv) != len(X):
         raise ValueError(f"X has {len(X)} samples but y has {len(yv)}.")
-    X_fit = X if (coords_as_features or uses_coords(estimator)) else drop_coords(X, coords)
+    estimator, cv, X_fit, _ = prepare_spatial_fit(estimator, X, cv, coords, coords_as_features)
     splits = list(cv.split(X, yv))
     oof = np.full(len(yv), np.nan)
     fold = np.full(len(yv), -1, dtype=np.int64)
@@ -166,17 +224,47 @@ class BlockSizeResult:
 
 
 def block_size_sensitivity(estimator, X, y, block_sizes=(2_000, 5_000, 10_000), *, n_splits=10,
-                           random_state=0, origin="upper_left", coords=("x", "y"),
+                           random_state=None, origin="upper_left", coords=None,
                            include_random=True, progress=True) -> BlockSizeResult:
-    """The seed 004 study in one call: the same model under spatial block CV at several block
-    sizes (metres), plus random k-fold for contrast (``include_random``), keyed ``"random"``.
+    """The same model under spatial block CV at several block sizes (metres), plus random
+    k-fold for contrast (``include_random``, keyed ``"random"``).
+
+    The study design of the Shenzhen urban vegetation carbon study (Remote Sensing, 2026; see
+    the References page): 10 folds of 2, 5 and 10 km blocks.
+
+    Parameters
+    ----------
+    estimator, X, y, coords, progress
+        As in :func:`spatial_cross_validate`.
+    block_sizes : sequence of float, default (2000, 5000, 10000)
+        Block sides, metres.
+    n_splits : int, default 10
+    random_state : int, RandomState, Generator or None, default None
+        Seed of the block-to-fold assignment (the same for every block size).
+    origin : "upper_left" or (x0, y0)
+        Block grid origin.
+    include_random : bool, default True
 
     Returns
     -------
     BlockSizeResult
         ``.table()`` and ``.plot()``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from geoagb.datasets import make_plots
+    >>> plots = make_plots(300, random_state=0)
+    >>> res = block_size_sensitivity(LinearRegression(), plots.drop(columns="agb"), plots["agb"],
+    ...                              block_sizes=[5_000, 10_000], n_splits=4, random_state=0,
+    ...                              progress=False)
+    >>> list(res.results)
+    [5000, 10000, 'random']
     """
+    from .._random import seed_int
     from ._split import SpatialBlockKFold
+
+    random_state = seed_int(random_state)  # one seed, reused for every block size
 
     results = {}
     for bs in tqdm(block_sizes, desc="block sizes", disable=not progress, leave=False):

@@ -61,7 +61,8 @@ def test_learner_features(data):
 
 def test_out_of_fold_residuals_and_kriging(data):
     X, y = data
-    rk = RK(Ridge(), n_neighbors=16, random_state=3).fit(X, y)
+    rk = RK(Ridge(), method="ordinary", correction="full", n_neighbors=16,
+            random_state=3).fit(X, y)
     Xf = X[PLOT_FEATURES]
     oof = cross_val_predict(Ridge(), Xf, y, cv=KFold(5, shuffle=True, random_state=3))
     np.testing.assert_allclose(rk.oof_residuals_, y - oof, atol=1e-9)
@@ -70,6 +71,15 @@ def test_out_of_fold_residuals_and_kriging(data):
     ok = OrdinaryKriging(rk.residual_variogram_, n_neighbors=16).fit(xy, rk.oof_residuals_)
     np.testing.assert_allclose(rk.predict_residual(pd.DataFrame(new, columns=["x", "y"])),
                                ok.predict(new), atol=1e-12)
+    # the default decides by cross-validation and adds shrinkage x the chosen kriging
+    auto = RK(Ridge(), n_neighbors=16, random_state=3).fit(X, y)
+    assert auto.method_ in ("simple", "ordinary", "none")
+    if auto.kriger_ is not None:
+        np.testing.assert_allclose(
+            auto.predict_residual(pd.DataFrame(new, columns=["x", "y"])),
+            auto.shrinkage_ * auto.kriger_.predict(new), atol=1e-12)
+        cvt = auto.kriging_cv_.set_index("method")
+        assert cvt.loc[auto.method_, "rmse_with"] <= cvt.loc[auto.method_, "rmse_without"]
 
 
 def test_in_sample_residuals(data):

@@ -1,3 +1,4 @@
+import warnings
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,23 +75,71 @@ def test_spatial_cv_scores_below_random_cv(plots600):
     assert len(fig.axes[0].get_xticklabels()) == 2
 
 
+def _grf(model_cls, eff_range, seed, n=1000, extent=20_000.0, nugget_sd=0.3):
+    import gstools as gs
+
+    from geoagb.kriging._models import effective_range
+
+    name = {"Spherical": "spherical", "Exponential": "exponential",
+            "Gaussian": "gaussian"}[model_cls.__name__]
+    a = eff_range / effective_range(name, 1.0)
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, extent, (n, 2))
+    z = gs.SRF(model_cls(dim=2, var=1.0, len_scale=a), seed=seed + 100)((xy[:, 0], xy[:, 1]))
+    return xy, z + rng.normal(0, nugget_sd, n)
+
+
 def test_suggest_block_size_recovers_known_range():
     import gstools as gs
 
-    rng = np.random.default_rng(0)
-    xy = rng.uniform(0, 100_000, (3000, 2))
-    model = gs.Exponential(dim=2, var=1.0, len_scale=8_000.0)
-    v = gs.SRF(model, seed=3)((xy[:, 0], xy[:, 1]))
-    block, fitted = suggest_block_size(xy, v, return_model=True, max_dist=40_000)
-    # practical (95 %) range of an exponential model is 3 * len_scale = 24 km
-    assert block == pytest.approx(fitted.percentile_scale(0.95))
-    assert 15_000 < block < 35_000
+    xy, z = _grf(gs.Exponential, 2_000.0, seed=4)
+    s = suggest_block_size(xy, z, random_state=0)
+    assert float(s) == pytest.approx(2_000.0, rel=0.25)
+    assert float(s) == pytest.approx(s.variogram.effective_range_)
+    assert s.trustworthy and s.nugget_to_sill == pytest.approx(0.09 / 1.09, abs=0.08)
+    assert s.plot_spacing < 600 and s.extent > 19_000
+    assert s.plot() is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["Spherical", "Exponential", "Gaussian"])
+def test_suggest_block_size_within_25_percent_for_18_of_20_fields(model):
+    import gstools as gs
+
+    cls = getattr(gs, model)
+    hits = 0
+    for seed in range(20):
+        xy, z = _grf(cls, 2_000.0, seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hits += abs(float(suggest_block_size(xy, z, random_state=seed)) / 2_000.0 - 1) <= 0.25
+    assert hits >= 18
+
+
+def test_suggest_block_size_from_residuals_and_warnings():
+    from sklearn.linear_model import LinearRegression
+
+    from geoagb.datasets import make_plots
+
+    plots = make_plots(300, random_state=0)
+    X, y = plots.drop(columns="agb"), plots["agb"]
+    s = suggest_block_size(X, y, estimator=LinearRegression(), random_state=0)
+    assert s.source.startswith("out-of-fold residuals of LinearRegression")
+    # pure noise: nugget-dominated variogram is flagged, never silently trusted
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 5_000, (300, 2))
+    with pytest.warns(UserWarning, match="nugget|bound|below the median plot spacing"):
+        s = suggest_block_size(xy, rng.normal(size=300), random_state=0)
+    assert not s.trustworthy and s.notes
+    # degrees are refused before any fitting
+    with pytest.raises(ValueError, match="degrees"):
+        suggest_block_size(xy / 1e5 + [104.0, 30.0], rng.normal(size=300), max_lag=500.0)
 
 
 def test_suggest_block_size_bad_input():
     with pytest.raises(ValueError, match="at least 30"):
         suggest_block_size(np.random.rand(10, 2) * 1e4, np.random.rand(10))
-    with pytest.raises(ValueError, match="choose one of"):
+    with pytest.raises(ValueError, match="not a known variogram model"):
         suggest_block_size(np.random.rand(50, 2) * 1e4, np.random.rand(50), model="cubic")
 
 

@@ -1,0 +1,177 @@
+"""KrigingRegressor: kriging alone (optionally with a linear trend on covariates), as a
+scikit-learn regressor that reads coordinates from X like every geoagb spatial estimator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LinearRegression
+from sklearn.utils.validation import check_is_fitted
+
+from ..base import CoordinateAwareMixin
+from ._residual import _as_list, _is_index_pair
+
+__all__ = ["KrigingRegressor"]
+
+
+class KrigingRegressor(CoordinateAwareMixin, RegressorMixin, BaseEstimator):
+    """Kriging of the target from the plot coordinates: the geostatistician's baseline.
+
+    Without ``drift`` this is ordinary kriging of ``y``. With ``drift`` (columns of X such as
+    elevation) it is regression kriging: an ordinary-least-squares trend on the drift columns
+    plus ordinary kriging of its residuals (Hengl et al. 2007), the counterpart of gstat's
+    ``krige(y ~ elevation, ...)``, which estimates the trend by generalised least squares
+    inside the kriging system (kriging with external drift). The two give the same trend when
+    the residuals are uncorrelated, and close ones otherwise.
+
+    Because it follows the same coordinate rule as :class:`ResidualKrigingRegressor`, "kriging
+    alone" vs "learner" vs "learner + residual kriging" is one loop over estimators in
+    :func:`geoagb.model_selection.spatial_cross_validate` or ``compare_models``.
+
+    Parameters
+    ----------
+    variogram : "auto", str or Variogram, default "auto"
+        Variogram of ``y`` (or of the trend residuals); see :class:`OrdinaryKriging`.
+    n_neighbors : int or None, default 64
+        Data used per prediction (None: all).
+    drift : str, int, list or None, default None
+        Column(s) of X used as a linear trend (external drift).
+    max_distance : float or None
+        Search radius, metres.
+    exact : bool, default True
+        Exact interpolator (gstat's default) or filtering kriging.
+    coords : pair of str, pair of int, or None, default None
+        Coordinate columns (None: a GeoDataFrame's geometry, or ``("x", "y")``); two integer
+        positions for a plain array X.
+    random_state : int, RandomState, Generator or None, default None
+        Seed of the variogram's pair sampling.
+
+    Attributes
+    ----------
+    kriger_ : OrdinaryKriging
+    trend_ : LinearRegression or None
+    variogram_ : Variogram
+    n_features_in_ : int
+
+    References
+    ----------
+    Hengl, T., Heuvelink, G. B. M. and Rossiter, D. G. (2007). About regression-kriging: from
+    equations to case studies. Computers & Geosciences 33, 1301-1315.
+
+    Examples
+    --------
+    >>> from geoagb.datasets import make_plots
+    >>> plots = make_plots(200, random_state=0)
+    >>> X, y = plots.drop(columns="agb"), plots["agb"]
+    >>> kr = KrigingRegressor(n_neighbors=32, random_state=0).fit(X, y)
+    >>> mean, std = kr.predict(X.iloc[:2], return_std=True)
+    >>> bool(np.allclose(mean, y.iloc[:2]))   # exact interpolator at the data
+    True
+    """
+
+    def __init__(self, variogram="auto", n_neighbors=64, drift=None, max_distance=None,
+                 exact=True, coords=None, random_state=None):
+        self.variogram = variogram
+        self.n_neighbors = n_neighbors
+        self.drift = drift
+        self.max_distance = max_distance
+        self.exact = exact
+        self.coords = coords
+        self.random_state = random_state
+
+    def _xy_drift(self, X):
+        from .._coords import get_coords
+
+        cols = _as_list(self.drift)
+        if _is_index_pair(self.coords):
+            A = np.asarray(X, dtype=float) if not isinstance(X, pd.DataFrame) else X
+            tab = A.iloc if isinstance(A, pd.DataFrame) else None
+            pos = [int(c) for c in self.coords]
+            raw = tab[:, pos] if tab is not None else A[:, pos]
+            xy = get_coords(None, coords=np.asarray(raw, dtype=float))
+            D = None
+            if cols:
+                D = np.asarray(tab[:, cols] if tab is not None else A[:, cols], dtype=float)
+            return xy, D
+        try:
+            xy = get_coords(X, self.coords)
+        except TypeError as err:
+            raise TypeError(f"{err} For a plain array X, give the positions of its coordinate "
+                            "columns, e.g. coords=(0, 1).") from None
+        if not cols:
+            return xy, None
+        missing = [c for c in cols if not isinstance(X, pd.DataFrame) or c not in X.columns]
+        if missing:
+            raise ValueError(f"drift column(s) {missing} missing from X; the trend needs them at "
+                             "the plots and at every prediction location.")
+        D = X.loc[:, cols].to_numpy(dtype=float)
+        if not np.all(np.isfinite(D)):
+            raise ValueError(f"the drift column(s) {cols} hold NaN; fill or drop those rows.")
+        return xy, D
+
+    def fit(self, X, y):
+        """Fit the trend (with ``drift``), the variogram and store the data.
+
+        Parameters
+        ----------
+        X : GeoDataFrame, DataFrame with coordinate columns, or array with ``coords=(i, j)``
+        y : array (n,)
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.utils import check_array, column_or_1d
+
+        from .._random import check_generator
+        from ._ok import OrdinaryKriging
+        from ._variogram import Variogram
+
+        if y is None:
+            raise ValueError("KrigingRegressor requires y to be passed, but the target y is None.")
+        if not isinstance(X, pd.DataFrame) and not hasattr(X, "coords"):
+            X = check_array(X, dtype="numeric")
+        yv = column_or_1d(check_array(y, ensure_2d=False, dtype="numeric"), warn=True)
+        xy, D = self._xy_drift(X)
+        if len(yv) != len(xy):
+            raise ValueError(f"X has {len(xy)} samples but y has {len(yv)}.")
+        self.n_features_in_ = int(np.shape(X)[1]) if len(np.shape(X)) == 2 else 2
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        r = yv.astype(float)
+        self.trend_ = None
+        if D is not None:
+            self.trend_ = LinearRegression().fit(D, r)
+            r = r - self.trend_.predict(D)
+        v = self.variogram
+        if isinstance(v, str):
+            v = Variogram(v, random_state=check_generator(self.random_state))
+        self.kriger_ = OrdinaryKriging(v, n_neighbors=self.n_neighbors,
+                                       max_distance=self.max_distance,
+                                       exact=self.exact).fit(xy, r)
+        self.variogram_ = self.kriger_.variogram_
+        return self
+
+    def predict(self, X, return_std=False):
+        """Kriging estimate (plus the trend) and, with ``return_std``, the kriging std.
+
+        Returns
+        -------
+        mean : ndarray (n,)
+        std : ndarray (n,), only with ``return_std=True``
+        """
+        from sklearn.utils import check_array
+
+        check_is_fitted(self, "kriger_")
+        if not isinstance(X, pd.DataFrame) and not hasattr(X, "coords"):
+            X = check_array(X, dtype="numeric")
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has {X.shape[1]} features, but KrigingRegressor is "
+                                 f"expecting {self.n_features_in_} features as input.")
+        xy, D = self._xy_drift(X)
+        out = self.kriger_.predict(xy, return_std=return_std)
+        mean, std = out if return_std else (out, None)
+        if self.trend_ is not None:
+            mean = mean + self.trend_.predict(D)
+        return (mean, std) if return_std else mean
