@@ -1,43 +1,90 @@
-"""The ``geoagb`` command line."""
+"""The ``geoagb`` command line.
+
+A mistake in the input (a missing file, a feature the model needs, an unknown demo step, an
+output path that cannot be written) ends the command with one line, ``geoagb: error: ...``, and
+exit status 2; ``--debug`` shows the full traceback instead. Ctrl-C exits with 130 and SIGTERM
+with 143, both after removing the part file of an output being written.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+#: Exceptions that report a problem with the user's input (geoagb's own checks raise these),
+#: printed as one line unless --debug. OSError covers missing/unreadable files and rasterio's
+#: "not a raster" errors; ImportError a missing extra (its message names the pip command).
+USER_ERRORS = (ValueError, TypeError, KeyError, OSError, ImportError)
 
 
 def _demo(args) -> int:
     from ._demo import run_demo
 
-    steps = args.steps.split(",") if args.steps else None
+    steps = [t.strip() for t in args.steps.split(",") if t.strip()] if args.steps else None
     run_demo(out=args.out, steps=steps, quick=args.quick, random_state=args.seed)
     return 0
 
 
+def _add_debug(parser, default) -> None:
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show the full Python traceback of an error")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from ._demo import available_steps
 
     p = argparse.ArgumentParser(prog="geoagb", description="Forest AGB and carbon mapping toolkit.")
     p.add_argument("--version", action="version", version=f"geoagb {__version__}")
+    _add_debug(p, False)
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the main job on the embedded synthetic landscape")
     d.add_argument("--out", default="geoagb-demo", help="output folder (default: ./geoagb-demo)")
-    d.add_argument("--steps", default=None, help="comma-separated subset of steps to run")
+    d.add_argument("--steps", default=None, metavar="STEP[,STEP...]",
+                   help="comma-separated subset of the steps to run, from: "
+                        f"{', '.join(available_steps())} (default: all, in that order)")
     d.add_argument("--quick", action="store_true", help="smaller settings (used by the tests)")
-    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    _add_debug(d, argparse.SUPPRESS)
     d.set_defaults(func=_demo)
 
     from .mapping._cli import add_map_command
 
-    add_map_command(sub)
+    m = add_map_command(sub)
+    _add_debug(m, argparse.SUPPRESS)
     return p
 
 
+def _one_line(err: BaseException) -> str:
+    msg = err.args[0] if isinstance(err, KeyError) and len(err.args) == 1 else str(err)
+    msg = " ".join(str(msg).split()) or type(err).__name__
+    return msg
+
+
 def main(argv=None) -> int:
+    """Run the ``geoagb`` command; returns the exit status (0 ok, 2 input error, 130, 143)."""
+    from ._io import SIGTERM_EXIT, sigterm_as_exit
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        with sigterm_as_exit():
+            return args.func(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("geoagb: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as err:
+        if err.code == SIGTERM_EXIT and not args.debug:
+            print("geoagb: terminated (SIGTERM); partial outputs removed", file=sys.stderr)
+        raise
+    except USER_ERRORS as err:
+        if args.debug:
+            raise
+        print(f"geoagb: error: {_one_line(err)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

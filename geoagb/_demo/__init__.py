@@ -4,6 +4,12 @@ The demo is a list of steps, one module each (``_features``, ``_cv``, ``_kriging
 :data:`STEPS` order. Each module defines ``TITLE`` and ``run(ctx: DemoContext) -> None`` and
 shares data with later steps through ``ctx.data`` (e.g. ``ctx.data["plots"]``,
 ``ctx.data["scene"]``, ``ctx.data["best_model"]``).
+
+Outputs are written atomically, step by step: :func:`run_demo` points ``ctx.path`` at a hidden
+staging folder inside ``out`` and moves the step's files into ``out`` only when the step has
+finished (:func:`geoagb._io.staged_folder`), so an error, Ctrl-C or SIGTERM never leaves a
+half-written CSV or PNG, and a killed run leaves only a hidden part folder that the next run
+removes. A step reads earlier results from ``ctx.data``, not from ``ctx.path`` files.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ class DemoContext:
     quick: bool = False
     data: dict[str, Any] = field(default_factory=dict)
     echo: Callable[[str], None] = print
+    stage: Path | None = None
 
     def path(self, name: str) -> Path:
-        """Path of an output file in the demo folder."""
-        return self.out / name
+        """Where a step writes output ``name``: the staging folder while :func:`run_demo` runs
+        the step (the file lands in ``out`` when the step ends), else ``out / name``."""
+        return (self.stage if self.stage is not None else self.out) / name
 
 
 def available_steps() -> list[str]:
@@ -45,12 +53,20 @@ def run_demo(out="geoagb-demo", steps=None, quick=False, random_state=0, echo=pr
     import matplotlib
 
     matplotlib.use("Agg")
+    from .._io import staged_folder
+
     avail = available_steps()
-    steps = avail if steps is None else list(steps)
+    steps = avail if steps is None else ([steps] if isinstance(steps, str) else list(steps))
     unknown = [s for s in steps if s not in avail]
-    if unknown:
-        raise ValueError(f"unknown demo step(s) {unknown}; available: {avail}")
+    if unknown or not steps:
+        raise ValueError(
+            f"unknown demo step(s) {', '.join(map(str, unknown)) or '(none given)'}; the steps are "
+            f"{', '.join(avail)}: pass a comma-separated subset, e.g. --steps cv,kriging "
+            "(steps=['cv', 'kriging'])."
+        )
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r} is a file; the demo writes many files, give a folder.")
     out.mkdir(parents=True, exist_ok=True)
     ctx = DemoContext(out=out, random_state=random_state, quick=quick, echo=echo)
     t_all = time.perf_counter()
@@ -58,7 +74,13 @@ def run_demo(out="geoagb-demo", steps=None, quick=False, random_state=0, echo=pr
         mod = importlib.import_module(f"geoagb._demo._{name}")
         echo(f"\n[{i}/{len(steps)}] {mod.TITLE}")
         t0 = time.perf_counter()
-        mod.run(ctx)
+        with staged_folder(out, f"demo-{name}") as stage:
+            # messages name the final place of a file, not its staging folder
+            ctx.stage, ctx.echo = stage, (lambda s, _st=str(stage): echo(s.replace(_st, str(out))))
+            try:
+                mod.run(ctx)
+            finally:
+                ctx.stage, ctx.echo = None, echo
         echo(f"    ({time.perf_counter() - t0:.1f} s)")
     echo(f"\ngeoagb demo finished in {time.perf_counter() - t_all:.1f} s; outputs in {out.resolve()}")
     return ctx

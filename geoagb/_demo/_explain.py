@@ -1,4 +1,5 @@
-"""Demo step: SHAP explanation of the XGBoost AGB model (seed 004's analysis)."""
+"""Demo step: SHAP explanation of the XGBoost AGB model (the analysis of the Shenzhen urban
+vegetation carbon study, Remote Sensing 2026)."""
 
 from __future__ import annotations
 

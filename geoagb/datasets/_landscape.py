@@ -63,6 +63,18 @@ class Landscape:
         Constants added to the unit-variance fields, keyed by field name (``"E", "H", "C", "V",
         "K", "R"``); :func:`make_scene` uses them to centre a small scene on the landscape's
         mean state. ``None`` adds nothing.
+
+    Examples
+    --------
+    >>> round(float(Landscape.structural_agb(20.0, 1.0)), 2)    # 3.2 * 20^1.35 * (0.35 + 0.65)
+    182.62
+    >>> round(float(Landscape.agb_from_structure(100.0, 1250.0, 1.0)), 4)   # 100 exp(0.25)
+    128.4025
+    >>> land = Landscape(extent_m=5_000.0, random_state=0)
+    >>> x, y = land.origin[0] + 2_500.0, land.origin[1] + 2_500.0
+    >>> e = 900.0 + 350.0 * land.z("E", x, y) + 120.0 * land.z("K", x, y)
+    >>> bool(np.isclose(land.elevation(x, y), e)), 2.0 <= float(land.canopy_height(x, y)) <= 38.0
+    (True, True)
     """
 
     #: Default gstools length scales (metres) of the fields other than the residual.

@@ -111,6 +111,17 @@ class Scene:
     crs : str
     bounds : tuple of float
         (xmin, ymin, xmax, ymax) of the rasters, metres.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> scene = make_scene(tempfile.mkdtemp(), size_m=300, n_plots=10, random_state=0)
+    >>> scene.bounds[2] - scene.bounds[0], scene.read("dem").shape
+    (300.0, (300, 300))
+    >>> trees = scene.trees[scene.trees["plot_id"] == 0]         # stems in plot 0
+    >>> area_ha = scene.plot_size_m ** 2 / 10_000
+    >>> bool(np.isclose(trees["biomass"].sum() / 1000 / area_ha, scene.truth["agb_trees"][0]))
+    True
     """
 
     sources: dict

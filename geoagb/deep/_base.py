@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..base import ExplainMixin
 from ._patchset import PatchSet
 
-__all__ = ["PatchRegressorBase", "as_patchset", "TRAINING_PARAMS_DOC"]
+__all__ = ["PatchRegressorBase", "as_patchset", "empty_patches", "TRAINING_PARAMS_DOC"]
 
 #: numpydoc text of the parameters every patch regressor shares (appended to class docstrings).
 TRAINING_PARAMS_DOC = """\
@@ -94,6 +94,37 @@ def _check_y(y, n: int) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise ValueError(f"y has {int((~np.isfinite(y)).sum())} NaN or infinite values; drop those plots.")
     return y
+
+
+def empty_patches(ps: PatchSet, bands: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Patches with no valid pixel (finite and not masked) in at least one of ``bands``.
+
+    Returns the (n,) boolean array and, for each such patch, a short description
+    ("row 3: all bands", "row 7: height").
+    """
+    data = ps.select(bands).data
+    valid = np.isfinite(data)
+    if ps.mask is not None:
+        valid &= ~ps.mask[:, None]
+    band_ok = valid.any(axis=(2, 3))  # (n, C)
+    empty = ~band_ok.all(axis=1)
+    notes = []
+    for i in np.flatnonzero(empty)[:10]:
+        gone = [b for b, ok in zip(bands, band_ok[i]) if not ok]
+        notes.append(f"row {int(i)}: {'all bands' if len(gone) == len(bands) else ', '.join(gone)}")
+    return empty, notes
+
+
+def _refuse_empty(ps: PatchSet, bands: list[str], what: str) -> None:
+    empty, notes = empty_patches(ps, bands)
+    if empty.any():
+        more = f" and {int(empty.sum()) - len(notes)} more" if empty.sum() > len(notes) else ""
+        raise ValueError(
+            f"{int(empty.sum())} patch(es) of {what} have a band with no valid pixel (all NaN or "
+            f"masked) ({'; '.join(notes)}{more}); a network would give them a confident but "
+            "made-up AGB. Drop them (keep = np.isfinite(X.data).any(axis=(2, 3)).all(axis=1); "
+            "X[keep], y[keep]) or fill the rasters' nodata."
+        )
 
 
 class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
@@ -204,6 +235,7 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         ps = as_patchset(X)
         y = _check_y(y, len(ps))
         bands = self._net_bands(ps)
+        _refuse_empty(ps, bands, "X")
         arr = ps.select(bands).data.astype(np.float32)
         if ps.mask is not None:
             arr = np.where(ps.mask[:, None], np.nan, arr)
@@ -216,7 +248,7 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         device = resolve_device(self.device)
 
         if eval_set is not None:
-            xv_ps = as_patchset(eval_set[0])
+            xv_ps = self._check_eval_set(eval_set, bands, tuple(ps.shape[2:]))
             x_val = self._prepare(xv_ps, bands, shift)
             y_val = (_check_y(eval_set[1], len(xv_ps)) - y_mean) / y_scale
             x_tr, y_tr = x, ys
@@ -255,11 +287,38 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         self.device_ = str(device)
         return self
 
+    def _check_eval_set(self, eval_set, bands: list[str], size: tuple[int, int]) -> PatchSet:
+        """The validation patches, refused when their bands, size or pixels do not fit ``X``'s."""
+        if not (isinstance(eval_set, (tuple, list)) and len(eval_set) == 2):
+            raise TypeError(
+                f"eval_set must be a pair (X_val, y_val) of a PatchSet and its targets; got "
+                f"{type(eval_set).__name__}."
+            )
+        xv = as_patchset(eval_set[0])
+        missing = [b for b in bands if b not in xv.bands]
+        if missing:
+            raise ValueError(
+                f"eval_set patches lack bands {missing} the model trains on (they have "
+                f"{xv.bands}); extract them with the same bands as X: {bands}."
+            )
+        if tuple(xv.shape[2:]) != tuple(size):
+            raise ValueError(
+                f"eval_set patches are {xv.shape[2]}x{xv.shape[3]} px but the training patches "
+                f"are {size[0]}x{size[1]} px; predict would refuse them, so extract both with the "
+                "same size_m (extract_patches(..., size_m=...))."
+            )
+        _refuse_empty(xv, bands, "eval_set")
+        return xv
+
     def predict(self, X, return_std: bool = False):
         """Predicted AGB (Mg/ha) per patch and, with ``return_std``, its standard deviation.
 
         The standard deviation is the heteroscedastic ``sigma`` of the head (exp of half the
         predicted log-variance) and needs ``loss`` "nll" or "r2_unc".
+
+        A patch with no valid pixel (all NaN or masked) in one of the model's bands gets NaN
+        (mean and std), with a warning that names it: there is nothing to predict from, and a
+        number would look like a real estimate (:func:`predict_raster` leaves such cells nodata).
         """
         from ._losses import LOSSES
         from ._trainer import predict_module
@@ -269,6 +328,14 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         dev = torch.device(self.device_)
         out = predict_module(self.module_, x, dev, max(4 * int(self.batch_size), 64), bool(self.mixed_precision))
         mean = self.y_mean_ + self.y_scale_ * out[:, 0]
+        empty, notes = empty_patches(as_patchset(X), list(self.bands_))
+        if empty.any():
+            mean[empty] = np.nan
+            warnings.warn(
+                f"{int(empty.sum())} of {len(mean)} patches have a band with no valid pixel "
+                f"({'; '.join(notes)}{' ...' if empty.sum() > len(notes) else ''}); their "
+                "prediction is NaN. Drop them or fill the rasters' nodata.",
+                UserWarning, stacklevel=2)
         if not return_std:
             return mean
         if not LOSSES[self.loss]:
@@ -276,7 +343,9 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
                 f"return_std=True needs a model trained with an uncertainty loss, but loss={self.loss!r}; "
                 "refit with loss='r2_unc' or loss='nll'."
             )
-        return mean, self.y_scale_ * np.exp(0.5 * np.clip(out[:, 1], -30.0, 30.0))
+        std = self.y_scale_ * np.exp(0.5 * np.clip(out[:, 1], -30.0, 30.0))
+        std[empty] = np.nan
+        return mean, std
 
     def plot_history(self, ax=None, log: bool = True):
         """Figure of training and validation loss per epoch; see :func:`geoagb.deep.plot_history`."""

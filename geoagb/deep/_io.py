@@ -7,8 +7,8 @@ back with ``torch.load(..., weights_only=True)``: loading a model never runs cod
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import pickle
+import zipfile
 from pathlib import Path
 
 __all__ = ["save_estimator", "load_estimator", "load_model", "FORMAT"]
@@ -36,8 +36,10 @@ def save_estimator(est, path) -> None:
     """Write a fitted patch regressor to ``path`` (see the module docstring)."""
     from sklearn.utils.validation import check_is_fitted
 
+    from .._io import atomic_path, check_output_path
     from ._torch import torch
 
+    check_output_path(path, "path")  # a folder, or a missing folder, is refused before any work
     check_is_fitted(est, "module_")
     params = {k: _jsonable(v, k) for k, v in est.get_params(deep=False).items()}
     config = {
@@ -54,15 +56,8 @@ def save_estimator(est, path) -> None:
         "torch_version": torch.__version__,
     }
     state = {k: v.detach().cpu() for k, v in est.module_.state_dict().items()}
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path, "path") as tmp:
         torch.save({"config": json.dumps(config), "state_dict": state}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load_estimator(path, cls=None, device=None):
@@ -79,10 +74,34 @@ def load_estimator(path, cls=None, device=None):
     """
     from ._torch import resolve_device, torch
 
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(blob, dict) or "config" not in blob:
-        raise ValueError(f"{path} is not a geoagb patch-model file (no config); write one with est.save(path).")
-    config = json.loads(blob["config"])
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model file {path} does not exist.")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a model file; give the .pt file written by est.save(path).")
+    hint = ("write one with est.save(path), or, if it was copied, copy it again (it may be "
+            "truncated or corrupted)")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is not a geoagb patch-model file: it is not a torch zip archive (a truncated "
+            f"copy, or another kind of file); {hint}."
+        )
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, KeyError, IndexError, ValueError,
+            TypeError, AttributeError, zipfile.BadZipFile) as err:
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"{path} could not be read as a geoagb patch-model file ({type(err).__name__}: {first}); "
+            f"{hint}. geoagb reads only tensors and a JSON config from it, never pickled code."
+        ) from err
+    if not isinstance(blob, dict) or "config" not in blob or "state_dict" not in blob:
+        raise ValueError(f"{path} is not a geoagb patch-model file (no config); {hint}.")
+    try:
+        config = json.loads(blob["config"])
+        config["class"], config["params"], config["fitted"]
+    except (TypeError, ValueError, KeyError) as err:
+        raise ValueError(f"{path} has an unreadable config ({err}); {hint}.") from err
     if config.get("format") != FORMAT:
         raise ValueError(f"{path} has format {config.get('format')!r}; this geoagb reads {FORMAT!r}.")
     classes = _estimator_classes()
@@ -95,7 +114,14 @@ def load_estimator(path, cls=None, device=None):
     fitted = config["fitted"]
     patch_size = tuple(fitted["patch_size_"])
     net = est._build_net(list(fitted["bands_"]), patch_size)
-    net.load_state_dict(blob["state_dict"])
+    try:
+        net.load_state_dict(blob["state_dict"])
+    except RuntimeError as err:
+        raise ValueError(
+            f"the weights in {path} do not fit a {name} with its saved parameters ("
+            f"{str(err).splitlines()[0][:160]}); the file was edited or written by another "
+            f"version; {hint}."
+        ) from err
     dev = resolve_device(est.device if device is None else device)
     est.module_ = net.to(dev).eval()
     est.bands_ = list(fitted["bands_"])

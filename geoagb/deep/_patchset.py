@@ -10,6 +10,26 @@ import pandas as pd
 __all__ = ["PatchSet"]
 
 
+def _mixed_shapes_message(data) -> str:
+    """Say which patches differ in shape when ``data`` is a ragged list of patches."""
+    try:
+        shapes = [tuple(np.shape(d)) for d in data]
+    except TypeError:  # pragma: no cover - not a sequence at all
+        shapes = []
+    if len(set(shapes)) > 1:
+        first = shapes[0]
+        odd = [i for i, s in enumerate(shapes) if s != first]
+        fmt = lambda s: "x".join(map(str, s))  # noqa: E731
+        return (
+            f"PatchSet data holds patches of different shapes: patch 0 is {fmt(first)} (C x H x W) "
+            f"but patch(es) {odd[:10]} are {sorted({fmt(shapes[i]) for i in odd})}; all patches "
+            "need the same bands and size. Extract them with one size (extract_patches(sources, "
+            "plots, size_m=...)) or crop them to a common size first."
+        )
+    return ("PatchSet data could not be read as one (n, C, H, W) float array (ragged or non-"
+            "numeric values); give an array, or a list of equally shaped (C, H, W) arrays.")
+
+
 class PatchSet:
     """A stack of image patches, one per plot, that carries its coordinates.
 
@@ -41,7 +61,12 @@ class PatchSet:
     """
 
     def __init__(self, data, bands: Sequence[str], coords=None, mask=None, crs=None, resolution=None):
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError as err:
+            raise ValueError(_mixed_shapes_message(data)) from err
+        if arr.dtype == object:
+            raise ValueError(_mixed_shapes_message(data))
         if arr.dtype != np.float32:
             arr = arr.astype(np.float32)
         if arr.ndim != 4:

@@ -8,9 +8,17 @@ of their input features, and a :class:`~geoagb.kriging.ResidualKrigingRegressor`
 SHAP values plus the kriged residual (``spatial_residual``), so that the terms still add up to the
 prediction. Every geoagb estimator's ``.explain(X, **kw)`` calls :func:`explain`.
 
-The analysis follows seed study 004: global importance (mean |SHAP|), dependence plots coloured
-by elevation with thresholds from segmented regression, and SHAP interaction values ranked
-between feature groups (spectral x terrain).
+The analysis follows the Shenzhen urban vegetation carbon study (Remote Sensing, 2026): global
+importance (mean |SHAP|), dependence plots coloured by elevation with thresholds from segmented
+regression, and SHAP interaction values ranked between feature groups (spectral x terrain).
+
+References
+----------
+Lundberg, S. M. et al. (2020). From local explanations to global understanding with explainable
+AI for trees. Nature Machine Intelligence 2, 56-67.
+
+Estimation of urban above-ground vegetation carbon density and analysis of topography-modulated
+spectral responses in Shenzhen, China. Remote Sensing, 2026 (the Shenzhen study).
 """
 
 from ._explain import explain

@@ -315,8 +315,10 @@ def explain(estimator, X, interactions: bool = False, background=None, batch_siz
     ----------
     Lundberg, S. M. and Lee, S.-I. (2017). A unified approach to interpreting model predictions.
     NeurIPS. Lundberg, S. M. et al. (2020). From local explanations to global understanding with
-    explainable AI for trees. Nature Machine Intelligence 2, 56-67. Seed study 004 (SHAP and SHAP
-    interaction analysis of an XGBoost carbon-density model).
+    explainable AI for trees. Nature Machine Intelligence 2, 56-67. Estimation of urban
+    above-ground vegetation carbon density and analysis of topography-modulated spectral
+    responses in Shenzhen, China. Remote Sensing, 2026 (SHAP and SHAP interaction analysis of an
+    XGBoost carbon-density model).
 
     Examples
     --------
@@ -325,7 +327,7 @@ def explain(estimator, X, interactions: bool = False, background=None, batch_siz
     >>> from geoagb.datasets import make_plots, PLOT_FEATURES
     >>> plots = make_plots(200, random_state=0)
     >>> X, y = plots[PLOT_FEATURES], plots["agb"]
-    >>> model = XGBRegressor(n_estimators=50, max_depth=3).fit(X, y)
+    >>> model = XGBRegressor(n_estimators=50, max_depth=3, n_jobs=1, random_state=0).fit(X, y)
     >>> ex = explain(model, X)
     >>> bool(np.allclose(ex.prediction, model.predict(X), atol=1e-3))
     True

@@ -24,6 +24,16 @@ class Thresholds:
         Breakpoints, confidence intervals, slopes and the BIC table.
     color_by : str or None
         Feature that colours :meth:`plot`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 1, 200)
+    >>> shap_ndvi = np.where(x < 0.4, 2 * x, 0.8 - (x - 0.4)) + rng.normal(0, 0.02, 200)
+    >>> ex = Explanation(shap_ndvi[:, None], 0.0, pd.DataFrame({"ndvi": x}))
+    >>> th = ex.dependence_thresholds("ndvi", max_breakpoints=1, color_by=None)
+    >>> round(float(th.breakpoints[0]), 2), th.to_frame()["feature"].tolist()
+    (0.4, ['ndvi'])
     """
 
     def __init__(self, explanation: "Explanation", feature: str, fit: SegmentedFit, color_by):
@@ -88,6 +98,20 @@ class Explanation:
     Attributes
     ----------
     values, base_values, data, feature_names, interaction_values, method, groups, units
+
+    References
+    ----------
+    Lundberg, S. M. et al. (2020). From local explanations to global understanding with
+    explainable AI for trees. Nature Machine Intelligence 2, 56-67.
+
+    Examples
+    --------
+    >>> data = pd.DataFrame({"ndvi": [0.5, 0.8], "slope": [10.0, 20.0]})
+    >>> ex = Explanation([[1.0, -2.0], [3.0, 0.5]], 10.0, data)
+    >>> ex.prediction.tolist()            # 10 + 1 - 2 and 10 + 3 + 0.5
+    [9.0, 13.5]
+    >>> ex.importance().to_dict()         # mean |SHAP| per feature
+    {'ndvi': 2.0, 'slope': 1.25}
     """
 
     def __init__(self, values, base_values, data: pd.DataFrame, interaction_values=None,

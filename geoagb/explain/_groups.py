@@ -146,7 +146,23 @@ def importance(values, feature_names: Sequence[str] | None = None, groups=None) 
 
 def interaction_strength(interaction_values) -> np.ndarray:
     """``M[i, j] = mean_n |Phi_nij + Phi_nji|`` for ``i != j`` (the whole pair interaction,
-    output units) and ``M[i, i] = mean_n |Phi_nii|`` (main effect)."""
+    output units) and ``M[i, i] = mean_n |Phi_nii|`` (main effect).
+
+    Parameters
+    ----------
+    interaction_values : array (n, p, p)
+        SHAP interaction values.
+
+    Returns
+    -------
+    ndarray (p, p), float64, symmetric
+
+    Examples
+    --------
+    >>> phi = np.array([[[-1.0, 0.3], [0.3, 2.0]]])      # one sample, two features
+    >>> interaction_strength(phi).tolist()              # |0.3 + 0.3| off the diagonal
+    [[1.0, 0.6], [0.6, 2.0]]
+    """
     phi = np.asarray(interaction_values)
     if phi.ndim != 3 or phi.shape[1] != phi.shape[2]:
         raise ValueError(f"interaction values must have shape (n, p, p); got {phi.shape}.")

@@ -1,7 +1,8 @@
 """Segmented (piecewise-linear, continuous) regression: breakpoints with confidence intervals.
 
-Seed 004 marks thresholds in SHAP dependence plots by segmented regression. The model with ``k``
-breakpoints ``psi_1 < ... < psi_k`` is
+The Shenzhen urban vegetation carbon study (Remote Sensing, 2026) marks thresholds in SHAP
+dependence plots by segmented regression. The model with ``k`` breakpoints
+``psi_1 < ... < psi_k`` is
 
     y = b0 + b1 x + sum_j d_j (x - psi_j)_+ + e,
 
@@ -58,6 +59,16 @@ class SegmentedFit:
     alpha : float
     result : statsmodels RegressionResults
         The final linearised OLS fit (``None`` without breakpoints: then the linear fit).
+
+    Examples
+    --------
+    >>> fit = SegmentedFit(breakpoints=np.array([2.0]), ci=np.array([[1.5, 2.5]]),
+    ...                    se=np.array([0.25]), intercept=0.0, slopes=np.array([1.0, -1.0]),
+    ...                    bic=pd.Series(dtype=float), rss=0.0, n=10, alpha=0.05)
+    >>> fit.predict([1.0, 2.0, 4.0]).tolist()        # x up to 2, then 2 - (x - 2)
+    [1.0, 2.0, 0.0]
+    >>> fit.to_frame()[["breakpoint", "slope_before", "slope_after"]].values.tolist()
+    [[2.0, 1.0, -1.0]]
     """
 
     breakpoints: np.ndarray
@@ -378,5 +389,14 @@ def dependence_thresholds(x, shap_values, max_breakpoints: int = 2, alpha: float
     See Also
     --------
     Explanation.dependence_thresholds : the same from an explanation, with a figure.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 1, 200)
+    >>> s = np.where(x < 0.4, 2 * x, 0.8 - (x - 0.4)) + rng.normal(0, 0.02, 200)
+    >>> fit = dependence_thresholds(x, s, max_breakpoints=1)
+    >>> fit.n_breakpoints, round(float(fit.breakpoints[0]), 2), np.round(fit.slopes, 1).tolist()
+    (1, 0.4, [2.0, -1.0])
     """
     return segmented_regression(x, shap_values, max_breakpoints=max_breakpoints, alpha=alpha, **kwargs)

@@ -53,6 +53,20 @@ def extract_points(sources: Mapping[str, Any], plots, footprint: float | None = 
     Returns
     -------
     DataFrame aligned with ``plots``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from geoagb.datasets import make_scene
+    >>> scene = make_scene(tempfile.mkdtemp(), size_m=300, n_plots=10, random_state=0)
+    >>> X = extract_points(scene.sources, scene.plots, bands=["red", "nir"])
+    >>> X.shape, list(X.columns)
+    ((10, 2), ['red', 'nir'])
+    >>> x0, y0, x1, y1 = scene.bounds                 # 1 m pixels, row 0 at the north edge
+    >>> px, py = scene.plots[["x", "y"]].iloc[0]
+    >>> nir = scene.read("image")[3]                  # band 4 of image.tif
+    >>> bool(np.isclose(X["nir"].iloc[0], nir[int(y1 - py), int(px - x0)]))
+    True
     """
     from ._raster import RasterFeatures
 

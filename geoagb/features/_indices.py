@@ -184,6 +184,25 @@ def spectral_indices(bands, names: Sequence[str] | None = None, sensor: str | No
     -------
     dict name -> ndarray, or DataFrame (same index as ``bands``)
 
+    References
+    ----------
+    Rouse, J. W., Haas, R. H., Schell, J. A. and Deering, D. W. (1974). Monitoring vegetation
+    systems in the Great Plains with ERTS. Third ERTS-1 Symposium, NASA SP-351, 309-317.
+    Huete, A. R. (1988). A soil-adjusted vegetation index (SAVI). Remote Sensing of Environment
+    25, 295-309. Huete, A. et al. (2002). Overview of the radiometric and biophysical performance
+    of the MODIS vegetation indices. Remote Sensing of Environment 83, 195-213. Kaufman, Y. J.
+    and Tanre, D. (1992). Atmospherically resistant vegetation index (ARVI) for EOS-MODIS. IEEE
+    Transactions on Geoscience and Remote Sensing 30, 261-270. Key, C. H. and Benson, N. C.
+    (2006). Landscape assessment (LA). FIREMON, USDA Forest Service RMRS-GTR-164-CD. Gao, B.-C.
+    (1996). NDWI: a normalized difference water index for remote sensing of vegetation liquid
+    water from space. Remote Sensing of Environment 58, 257-266. Wilson, E. H. and Sader, S. A.
+    (2002). Detection of forest harvest type using multiple dates of Landsat TM imagery. Remote
+    Sensing of Environment 80, 385-396. McFeeters, S. K. (1996). The use of the Normalized
+    Difference Water Index (NDWI) in the delineation of open water features. International
+    Journal of Remote Sensing 17, 1425-1432. Sims, D. A. and Gamon, J. A. (2002). Relationships
+    between leaf pigment content and spectral reflectance across a wide range of species, leaf
+    structures and developmental stages. Remote Sensing of Environment 81, 337-354.
+
     Examples
     --------
     >>> out = spectral_indices({"red": 0.05, "nir": 0.35}, names=["ndvi", "savi"])

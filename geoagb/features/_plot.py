@@ -25,6 +25,19 @@ def plot_screening(table, top: int | None = 25, ax=None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from geoagb.features import screen_features
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"ndvi": rng.normal(size=200), "noise": rng.normal(size=200)})
+    >>> fig = plot_screening(screen_features(X, 2 * X["ndvi"] + rng.normal(size=200)))
+    >>> ax = fig.axes[0]
+    >>> [t.get_text() for t in ax.get_yticklabels()], round(float(ax.patches[1].get_width()), 2)
+    (['noise', 'ndvi'], 0.89)
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -66,6 +79,20 @@ def plot_feature_window(features, window, names: Sequence[str], out_resolution=N
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import matplotlib.pyplot as plt
+    >>> from rasterio.windows import Window
+    >>> from geoagb.datasets import make_scene
+    >>> from geoagb.features import RasterFeatures
+    >>> scene = make_scene(tempfile.mkdtemp(), size_m=300, n_plots=10, random_state=0)
+    >>> rf = RasterFeatures(scene.sources, indices=["ndvi"], terrain=["slope"])
+    >>> fig = plot_feature_window(rf, Window(0, 0, 60, 60), ["ndvi", "slope"], ncols=2)
+    >>> [ax.get_title() for ax in fig.axes[:2]], fig.axes[0].images[0].get_array().shape
+    (['ndvi', 'slope'], (60, 60))
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 

@@ -515,6 +515,12 @@ class RasterFeatures:
             raise ValueError(f"window {window} is empty.")
         k = 1
         if out_resolution is not None:
+            if self._geographic():
+                raise ValueError(
+                    f"out_resolution={float(out_resolution):g} m but the rasters' CRS "
+                    f"({self._ref.crs}) is geographic (pixel size in degrees); resolutions are in "
+                    "metres. Reproject the rasters to a metric CRS first (gdalwarp -t_srs "
+                    "EPSG:<utm zone> in.tif out.tif).")
             res = self.grid["resolution"]
             kf = float(out_resolution) / res
             k = int(round(kf))

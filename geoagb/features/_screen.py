@@ -1,4 +1,5 @@
-"""Correlation screening of candidate features (seed 004, Table A4)."""
+"""Correlation screening of candidate features (the layout of Table A4 of the Shenzhen urban
+vegetation carbon study, Remote Sensing 2026)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,17 @@ def screen_features(X, y, alpha: float = 0.05, method: str = "fdr_bh",
     DataFrame
         Columns ``feature, r, p, p_adj, category, selected, n, note`` (``n`` rows used,
         ``note`` why a feature was not selected), sorted by decreasing ``|r|``; the layout of
-        seed 004's Table A4.
+        Table A4 of the Shenzhen study.
+
+    References
+    ----------
+    Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate: a practical and
+    powerful approach to multiple testing. Journal of the Royal Statistical Society, Series B
+    57, 289-300.
+
+    Estimation of urban above-ground vegetation carbon density and analysis of
+    topography-modulated spectral responses in Shenzhen, China. Remote Sensing, 2026 (the
+    Shenzhen study; Table A4).
 
     Examples
     --------

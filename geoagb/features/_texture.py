@@ -105,7 +105,8 @@ def glcm_texture(band, window: int = 7, levels: int = 32,
         One band (reflectance, PC1, ...). NaN is nodata: a window containing a NaN pixel gives
         NaN.
     window : int, default 7
-        Odd side of the square moving window, pixels (7 x 7 as in seeds 002 and 004).
+        Odd side of the square moving window, pixels (7 x 7 as in the Lishui and Shenzhen
+        studies).
     levels : int, default 32
         Number of grey levels (see :func:`quantize`).
     features : sequence of str

@@ -130,7 +130,7 @@ def zonal_statistics(raster, regions=None, *, band=1, by: str | None = None, edg
 
 
 def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_shoot: float | None = None,
-                 *, by: str | None = None, edges=None, band="agb", std_band="agb_std") -> pd.DataFrame:
+                 *, by: str | None = None, edges=None, band="agb", std_band="agb_std", aoa=None) -> pd.DataFrame:
     """Carbon stock (Mg C, Tg C, Pg C) per region from an AGB map, with its uncertainty.
 
     Parameters
@@ -148,6 +148,11 @@ def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_s
         See :func:`zonal_statistics`.
     band, std_band : str or int
         AGB band and its standard-deviation band (skipped when the map has none).
+    aoa : True, str, int, path or (path, band), optional
+        Count only cells inside the area of applicability: True uses the map's own ``aoa`` band
+        (``predict_raster(..., applicability=...)``), or give a band of the map or an AOA raster
+        on its grid (1 = inside). Adds outside_aoa_area_ha, outside_aoa_pct (share of the mapped
+        area outside the AOA, %) and outside_aoa_stock_MgC (the carbon left out).
 
     Returns
     -------
@@ -183,10 +188,18 @@ def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_s
         area = cell_area_ha(ds)
         sums = ("agb",) + (("sd", "sd2") if sidx else ())
         acc = ZonalAccumulator(sums=sums)
+        if aoa is not None:  # keep cells inside the area of applicability (geoagb.applicability)
+            from ..applicability._raster import AOAMask
+
+            aoa_mask, acc_out = AOAMask(ds, aoa), ZonalAccumulator(sums=("agb",))
         for win in map_windows(ds):
             a = _read_valid(ds, win, idx)
             codes = zones.codes(win, ds.window_transform(win), a.shape)
             ok = np.isfinite(a) & (codes >= 0)
+            if aoa is not None:
+                inside = aoa_mask.read(win)
+                acc_out.add(codes[ok & ~inside], agb=a[ok & ~inside])
+                ok &= inside
             vals = {"agb": a[ok]}
             if sidx:
                 s = np.nan_to_num(_read_valid(ds, win, sidx)[ok])
@@ -214,6 +227,14 @@ def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_s
         k = area * cf * (1.0 + rs)
         df["stock_sd_MgC"] = np.sqrt(t["sd2_sum"].to_numpy()) * k
         df["stock_sd_MgC_correlated"] = t["sd_sum"].to_numpy() * k
+    if aoa is not None:
+        aoa_mask.close()
+        out = acc_out.frame(zones.order()).reindex(t.index, fill_value=0.0)
+        n_out = out["n"].to_numpy()
+        df["outside_aoa_area_ha"] = n_out * area
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df["outside_aoa_pct"] = 100.0 * n_out / (n + n_out)
+        df["outside_aoa_stock_MgC"] = out["agb_sum"].to_numpy() * area * cf * (1.0 + rs)
     df = _finish(df, zones, total=regions is not None)
     if "total" in df.index:
         tot = df.loc["total"]
@@ -221,6 +242,9 @@ def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_s
         df.loc["total", "density_MgC_ha"] = tot["stock_MgC"] / tot["area_ha"]
         if sidx:
             df.loc["total", "stock_sd_MgC"] = float(np.sqrt((df["stock_sd_MgC"].drop("total") ** 2).sum()))
+        if aoa is not None:
+            df.loc["total", "outside_aoa_pct"] = 100.0 * tot["outside_aoa_area_ha"] / (
+                tot["area_ha"] + tot["outside_aoa_area_ha"])
     return df
 
 

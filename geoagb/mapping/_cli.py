@@ -24,10 +24,19 @@ def load_estimator_file(path, trust: bool = False):
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist.")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a model file (.skops, .joblib, .pkl, .pt).")
     suffix = path.suffix.lower()
     if suffix == ".skops":
+        import zipfile
+
         import skops.io as sio
 
+        if not zipfile.is_zipfile(path):
+            raise ValueError(
+                f"{path} is not a skops file (not a zip archive: truncated, or another format); "
+                "write one with skops.io.dump(model, 'model.skops'), or copy it again."
+            )
         untrusted = sio.get_untrusted_types(file=path)
         if untrusted and not trust:
             raise ValueError(
@@ -36,9 +45,18 @@ def load_estimator_file(path, trust: bool = False):
             )
         return sio.load(path, trusted=untrusted)
     if suffix in _PICKLE_SUFFIXES:
+        import pickle
+
         import joblib
 
-        return joblib.load(path)
+        try:
+            return joblib.load(path)
+        except (pickle.UnpicklingError, EOFError, ValueError, IndexError, KeyError) as err:
+            raise ValueError(
+                f"{path} could not be read as a joblib/pickle file ({type(err).__name__}: "
+                f"{str(err)[:120]}): it is truncated or not a saved model; write it again with "
+                "joblib.dump(model, 'model.joblib'), or copy it again."
+            ) from err
     if suffix == ".pt":
         from ..deep import load_model
 
@@ -63,7 +81,11 @@ def parse_features(text: str, trust: bool = False):
         return [t.strip() for t in text.split(",") if t.strip()]
     p = Path(text)
     if p.is_dir():
-        tifs = sorted(p.glob("*.tif")) + sorted(p.glob("*.tiff"))
+        from .._io import is_part_file
+
+        # hidden files and the part files of an interrupted write are never inputs
+        tifs = [t for t in sorted(p.glob("*.tif")) + sorted(p.glob("*.tiff"))
+                if not t.name.startswith(".") and not is_part_file(t)]
         if not tifs:
             raise ValueError(f"folder {p} holds no .tif files to map from.")
         return {t.stem: str(t) for t in tifs}
@@ -89,15 +111,20 @@ def parse_mask(items):
 
 
 def _run_map(args) -> int:
+    from .._io import check_output_path
     from ._carbon import carbon_stock
     from ._predict import predict_raster
 
+    check_output_path(args.out, "OUT")  # before the model is loaded or anything computed
     model = load_estimator_file(args.model, trust=args.trust)
     features = parse_features(args.features, trust=args.trust)
+    names = None
+    if args.feature_names:
+        names = [n.strip() for n in args.feature_names.split(",") if n.strip()]
     out = predict_raster(
         model, features, args.out, resolution=args.resolution, mask=parse_mask(args.mask),
         return_std=not args.no_std, window_size=args.window_size, memory_mb=args.memory_mb,
-        progress=not args.quiet,
+        progress=not args.quiet, feature_names=names,
     )
     import rasterio
 
@@ -116,6 +143,7 @@ def add_map_command(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "map",
         help="predict a wall-to-wall AGB map (with uncertainty) from a fitted model",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Predict AGB (Mg/ha) window by window into a tiled GeoTIFF with an uncertainty "
                     "band. MODEL: .skops / .joblib / .pt file. FEATURES: a GeoTIFF whose band "
                     "descriptions are the feature names, comma-separated single-band GeoTIFFs, a "
@@ -125,11 +153,16 @@ def add_map_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("features", help="feature rasters or recipe (see above)")
     p.add_argument("out", help="output GeoTIFF")
     p.add_argument("--resolution", type=float, default=None,
-                   help="output cell size in metres (a multiple of the input pixel size)")
+                   help="output cell size in metres, a multiple of the input pixel size (None: "
+                        "the input pixel size)")
     p.add_argument("--mask", action="append", default=None, metavar="PATH[:V1,V2]",
                    help="map only where PATH is non-zero, or equals one of V1,V2,... (repeatable)")
     p.add_argument("--no-std", action="store_true", help="do not write the uncertainty band")
-    p.add_argument("--window-size", type=int, default=None, help="window side in output cells")
+    p.add_argument("--window-size", type=int, default=None,
+                   help="window side in output cells (None: the largest that fits --memory-mb)")
+    p.add_argument("--feature-names", default=None, metavar="NAME[,NAME...]",
+                   help="for a model fitted on a bare array (no column names): the names of its "
+                        "fitted columns, in order, so that bands are matched by name")
     p.add_argument("--memory-mb", type=float, default=512.0, help="memory budget for windows (MiB)")
     p.add_argument("--carbon", action="store_true", help="also print the carbon stock of the map")
     p.add_argument("--carbon-fraction", type=float, default=0.47, help="carbon fraction of biomass")

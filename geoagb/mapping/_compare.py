@@ -160,6 +160,10 @@ def compare_maps(a, b, out_path=None, *, band_a="agb", band_b="agb", mask=None,
     """
     from tqdm.auto import tqdm
 
+    if out_path is not None:
+        from .._io import check_output_path
+
+        check_output_path(out_path)  # before any work
     with rasterio.open(a) as da, rasterio.open(b) as db:
         ia, ib = _band(da, band_a), _band(db, band_b)
         same = (db.crs == da.crs and db.transform == da.transform and db.shape == da.shape)

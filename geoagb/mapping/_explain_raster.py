@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from .._io import check_output_path
 from ._dask import check_client
 from ._masks import normalize_mask
 from ._predict import resolve_window_size, write_windows
@@ -40,8 +41,9 @@ class ExplainTask(TabularTask):
     """Window task writing explanation values instead of predictions."""
 
     def __init__(self, estimator, source, grid, mask_items, explainer, groups=None, explain_kw=None,
-                 nodata=np.nan):
-        super().__init__(estimator, source, grid, mask_items, return_std=False, nodata=nodata)
+                 nodata=np.nan, feature_names=None):
+        super().__init__(estimator, source, grid, mask_items, return_std=False, nodata=nodata,
+                         feature_names=feature_names)
         self.explainer = explainer
         self.groups = groups
         self.explain_kw = dict(explain_kw or {})
@@ -119,6 +121,7 @@ def explain_raster(
     memory_mb: float = 512.0,
     progress: bool = True,
     explainer: Callable | None = None,
+    feature_names: Sequence[str] | None = None,
     **explain_kw,
 ) -> Path:
     """Write SHAP rasters: one band per feature (or per group of features), Mg/ha.
@@ -141,6 +144,9 @@ def explain_raster(
     explainer : callable, optional
         ``explainer(estimator, X, **explain_kw)`` returning an object with ``.values`` (n x p)
         and ``.feature_names``. Default :func:`geoagb.explain.explain`.
+    feature_names : sequence of str, optional
+        Names of the fitted columns of a model fitted on a bare array, in order; as in
+        :func:`predict_raster`.
     **explain_kw
         Passed to the explainer (e.g. ``background=``).
 
@@ -150,13 +156,15 @@ def explain_raster(
         ``out_path``. The explanation's base value, when it has one, is stored in the tag
         ``geoagb_base_value``: base value + sum of the bands = the model's prediction.
     """
+    check_output_path(out_path)  # a folder / missing folder is refused before any work
     explainer = _default_explainer() if explainer is None else explainer
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
     source = as_feature_source(features)
     grid = output_grid(source.grid, resolution)
-    task = ExplainTask(estimator, source, grid, normalize_mask(mask, grid), explainer, groups, explain_kw, nodata)
+    task = ExplainTask(estimator, source, grid, normalize_mask(mask, grid), explainer, groups, explain_kw, nodata,
+                       feature_names=feature_names)
     if client is not None:
         check_client(client)
     size = resolve_window_size(task, window_size, memory_mb)

@@ -6,7 +6,6 @@ workers) and thread-safe (the reader thread of :func:`geoagb.mapping.predict_ras
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -166,6 +165,32 @@ def cell_area_ha(ds_or_grid) -> float:
 
 
 def temp_path_for(out_path: Path) -> Path:
-    """A unique temporary path next to ``out_path`` (same folder, so a rename is atomic)."""
-    out_path = Path(out_path)
-    return out_path.with_name(f".{out_path.name}.{os.getpid()}-{os.urandom(4).hex()}.part.tif")
+    """A unique part-file path next to ``out_path`` (see :func:`geoagb._io.part_path`)."""
+    from .._io import part_path
+
+    return part_path(out_path)
+
+
+def has_valid_pixel(path, band: int = 1, values=None, nonzero: bool = False) -> bool:
+    """True when band ``band`` of ``path`` has at least one valid pixel (early exit).
+
+    Valid: finite and not nodata, and, with ``values``, equal to one of them, or with
+    ``nonzero``, not 0 (the rules of a mask raster). Reads the band in strips of about 4
+    million pixels and stops at the first strip with a valid pixel, so a normal raster costs
+    one small read; only an empty one is read in full (no model is run).
+    """
+    with rasterio.open(path) as ds:
+        nd = ds.nodatavals[band - 1]
+        rows = max(1, (1 << 22) // max(1, ds.width))
+        for r in range(0, ds.height, rows):
+            a = ds.read(band, window=Window(0, r, ds.width, min(rows, ds.height - r)))
+            ok = np.isfinite(a) if a.dtype.kind == "f" else np.ones(a.shape, dtype=bool)
+            if nd is not None and not np.isnan(nd):
+                ok &= a != nd
+            if values is not None:
+                ok &= np.isin(a, np.asarray(values, dtype=float))
+            elif nonzero:
+                ok &= a != 0
+            if ok.any():
+                return True
+    return False

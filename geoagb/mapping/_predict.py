@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from rasterio.windows import Window
 
+from .._io import check_output_path
 from ._dask import check_client, run_windows_dask
 from ._engine import run_windows
+from ._io import has_valid_pixel
 from ._masks import normalize_mask
 from ._patch import PatchTask, is_patch_model, patch_reader
 from ._sources import as_feature_source
@@ -22,13 +25,25 @@ __all__ = ["predict_raster", "make_task", "resolve_window_size"]
 
 
 def make_task(estimator, features, resolution=None, mask=None, return_std=True, nodata=np.nan,
-              overlap="auto", bands=None):
+              overlap="auto", bands=None, feature_names=None, applicability=None):
     """Build the window task of ``predict_raster`` (validates everything before any file is made)."""
     from sklearn.utils.validation import check_is_fitted
 
     if isinstance(estimator, type):
         raise TypeError(f"estimator must be a fitted instance, not the class {estimator.__name__}.")
     check_is_fitted(estimator)
+    if feature_names is not None and is_patch_model(estimator):
+        raise ValueError(
+            "feature_names is for tabular models fitted on an unnamed array; a patch model reads "
+            f"its bands by name ({list(estimator.bands_)}): drop feature_names, use bands= to "
+            "rename source bands."
+        )
+    if applicability is not None and is_patch_model(estimator):
+        raise ValueError(
+            "applicability= (DI and AOA bands) needs a tabular model whose inputs are predictor "
+            "columns; a patch model has none. Fit the AreaOfApplicability on plot-level features "
+            "and map DI with a tabular recipe instead."
+        )
     if is_patch_model(estimator):
         source = patch_reader(features, [str(b) for b in estimator.bands_], bands)
         grid = output_grid(source.grid, resolution)
@@ -37,7 +52,8 @@ def make_task(estimator, features, resolution=None, mask=None, return_std=True, 
     else:
         source = as_feature_source(features)
         grid = output_grid(source.grid, resolution)
-        task = TabularTask(estimator, source, grid, normalize_mask(mask, grid), return_std, nodata)
+        task = TabularTask(estimator, source, grid, normalize_mask(mask, grid), return_std, nodata,
+                           feature_names=feature_names, applicability=applicability)
         need = int(getattr(source, "halo", 0) or 0)
         if need or not hasattr(source, "read_bands"):
             # warm scene-wide state (texture ranges, PC1, TWI) once, before threads or workers
@@ -55,6 +71,48 @@ def make_task(estimator, features, resolution=None, mask=None, return_std=True, 
             )
     task.halo = need
     return task
+
+
+def _empty_inputs(task) -> tuple[list[str], bool]:
+    """Input bands of ``task`` without a single valid pixel, and whether one empty band is enough
+    to leave the whole map empty (plain bands, patch bands) or only all of them (a recipe)."""
+    source = getattr(task, "source", None) or getattr(task, "reader", None)
+    if hasattr(source, "_bands"):  # RasterStack: the bands the model uses
+        names = [source.feature_names[i] for i in getattr(task, "_used", range(len(source._bands)))]
+        bands = [b for b in source._bands if b.name in names]
+        items = [(f"{b.name!r} ({b.path} band {b.index})", b.path, b.index) for b in bands]
+        any_empty = True
+    elif hasattr(source, "_needed_sources") and hasattr(source, "_infos"):  # RasterFeatures
+        needed = sorted(source._needed_sources())
+        items = [(f"{source._infos[k].path} band {i}", source._infos[k].path, i) for k, i in needed]
+        any_empty = not hasattr(task, "source")  # a patch model reads every band it names
+    else:
+        return [], False
+    empty = [label for label, path, i in items if not has_valid_pixel(path, i)]
+    return empty, any_empty or (bool(items) and len(empty) == len(items))
+
+
+def warn_if_nothing_to_map(task) -> None:
+    """Warn, before any window is computed, when the map is bound to be all nodata: a mask that
+    selects no cell, or input bands without a single valid pixel."""
+    why = []
+    for kind, payload in task.mask_items:
+        if kind == "array" and not payload.any():
+            why.append("the mask array is all False (True = map the cell)")
+        elif kind == "raster":
+            path, values, _ = payload
+            if not has_valid_pixel(path, 1, values, nonzero=values is None):
+                rule = f"equal to {values.tolist()}" if values is not None else "non-zero"
+                why.append(f"the mask raster {path} has no pixel {rule}")
+    empty, fatal = _empty_inputs(task)
+    if empty and fatal:
+        why.append(f"input band(s) {', '.join(empty)} have no valid pixel (all NaN or nodata)")
+    task.warned_empty = bool(why)
+    if why:
+        warnings.warn(
+            f"predict_raster will write a map with every cell nodata: {'; '.join(why)}. Check the "
+            "mask values and the input rasters (their nodata value and extent) before mapping.",
+            UserWarning, stacklevel=3)
 
 
 def resolve_window_size(task, window_size=None, memory_mb: float = 512.0) -> int:
@@ -82,6 +140,8 @@ def predict_raster(
     progress: bool = True,
     overviews: bool = True,
     bands: dict | None = None,
+    feature_names: Sequence[str] | None = None,
+    applicability=None,
 ) -> Path:
     """Predict AGB wall to wall, window by window, into a tiled GeoTIFF with an uncertainty band.
 
@@ -135,6 +195,17 @@ def predict_raster(
     bands : dict, optional
         Patch models: model band name -> source band, as ``bands=`` of
         :func:`geoagb.features.extract_patches` (e.g. ``{"height": "chm"}``).
+    feature_names : sequence of str, optional
+        Tabular models fitted on a bare array (no ``feature_names_in_``): the names of the
+        fitted columns, in order, e.g. ``["ndvi", "height_mean"]``; each is then read from the
+        band (or recipe feature) of that name, whatever the band order. Without it such a model
+        is refused, since matching bands by position silently gives a wrong map when the order
+        differs. Models fitted on a DataFrame need nothing (a given list must equal their
+        ``feature_names_in_``).
+    applicability : geoagb.applicability.AreaOfApplicability, optional
+        A fitted area of applicability of the model (tabular models): adds a ``di`` band (the
+        dissimilarity index, dimensionless) and an ``aoa`` band (1 inside the area of
+        applicability, 0 outside), computed from the same per-cell predictors as the map.
 
     Returns
     -------
@@ -178,7 +249,10 @@ def predict_raster(
     ...     m.shape, m.descriptions, m.res
     ((2, 2), ('agb',), (30.0, 30.0))
     """
-    task = make_task(estimator, features, resolution, mask, return_std, nodata, overlap, bands)
+    check_output_path(out_path)  # a folder / missing folder is refused before any work
+    task = make_task(estimator, features, resolution, mask, return_std, nodata, overlap, bands,
+                     feature_names, applicability)
+    warn_if_nothing_to_map(task)
     if client is not None:
         check_client(client)
     size = resolve_window_size(task, window_size, memory_mb)
@@ -199,15 +273,29 @@ def write_windows(task, windows, out_path, profile, tags, *, overviews=True, mem
     """Run ``task`` over ``windows`` (in this process or on a dask ``client``) into one GeoTIFF.
 
     The file is written under a temporary name and renamed only when every window is in, so a
-    failure leaves nothing half-written at ``out_path``.
+    failure leaves nothing half-written at ``out_path``. A warning says so when no cell at all
+    was mapped.
     """
+    mapped = [0]
+    nodata = profile.get("nodata")
     with atomic_geotiff(out_path, profile, task.band_names, task.units, tags, overviews,
                         cache_mb=max(16.0, memory_mb / 4)) as dst:
         def write(win, arr):
             dst.write(arr, window=win)
+            first = arr[0]
+            ok = np.isfinite(first)
+            if nodata is not None and not np.isnan(nodata):
+                ok &= first != nodata
+            mapped[0] += int(ok.sum())
 
         if client is None:
             run_windows(task, windows, write, progress=progress, desc=desc)
         else:
             run_windows_dask(task, windows, write, client, progress=progress, desc=f"{desc} (dask)")
+    if mapped[0] == 0 and windows and not getattr(task, "warned_empty", False):
+        warnings.warn(
+            f"{desc} wrote {out_path} with no mapped cell: every cell is nodata (the valid parts "
+            "of the features and the mask do not overlap, or the features are nodata where the "
+            "mask allows mapping). Check the mask values and the feature rasters' extents.",
+            UserWarning, stacklevel=3)
     return Path(out_path)

@@ -35,6 +35,23 @@ def is_residual_kriging(estimator) -> bool:
     return hasattr(estimator, "predict_residual") and hasattr(estimator, "learner_features")
 
 
+def _check_names(names) -> list[str]:
+    if isinstance(names, str):
+        raise TypeError(f"feature_names={names!r} must be a list of names, e.g. [{names!r}].")
+    names = [str(n) for n in names]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"feature_names lists {dup} more than once; give each fitted column once.")
+    return names
+
+
+def _n_features_in(est):
+    n_in = getattr(est, "n_features_in_", None)
+    if n_in is None and hasattr(est, "steps"):
+        n_in = getattr(est.steps[0][1], "n_features_in_", None)
+    return n_in
+
+
 def _final_step(estimator):
     from sklearn.pipeline import Pipeline
 
@@ -93,10 +110,15 @@ class TabularTask:
         Write an uncertainty band when the estimator can give one.
     nodata : float
         Output value for cells not mapped.
+    feature_names : sequence of str, optional
+        Names of the columns of an estimator fitted on a bare array, in order (see
+        :func:`geoagb.mapping.predict_raster`).
     """
 
-    def __init__(self, estimator, source, grid: OutputGrid, mask_items, return_std=True, nodata=np.nan):
+    def __init__(self, estimator, source, grid: OutputGrid, mask_items, return_std=True, nodata=np.nan,
+                 feature_names=None, applicability=None):
         self.estimator = estimator
+        self.fitted_names = None if feature_names is None else _check_names(feature_names)
         self.source = source
         self.grid = grid
         self.mask_items = mask_items
@@ -116,6 +138,13 @@ class TabularTask:
         if is_residual_kriging(estimator) and self.kind:
             self.band_names.append("residual")
         self.units = ["Mg/ha"] * len(self.band_names)
+        self.applicability = applicability
+        if applicability is not None:  # DI and AOA bands, see geoagb.applicability
+            from ..applicability._raster import APPLICABILITY_BANDS, APPLICABILITY_UNITS, check_applicability
+
+            check_applicability(applicability, self.columns)
+            self.band_names += list(APPLICABILITY_BANDS)
+            self.units += list(APPLICABILITY_UNITS)
 
     # design matrix ---------------------------------------------------------------------------
     def _plan_columns(self) -> None:
@@ -127,6 +156,22 @@ class TabularTask:
         self.coord_names = tuple(coords)
         names_in = getattr(est, "feature_names_in_", None)
         available = feats + [c for c in self.coord_names if c not in feats]
+        given = self.fitted_names
+        named_fit = names_in is not None
+        if given is not None and names_in is not None and [str(c) for c in names_in] != given:
+            raise ValueError(
+                f"feature_names={given} differs from the columns {type(est).__name__} was fitted "
+                f"on ({[str(c) for c in names_in]}); drop feature_names (the fitted names are used) "
+                "or pass exactly those names."
+            )
+        if given is not None and names_in is None:
+            n_in = _n_features_in(est)
+            if n_in is not None and int(n_in) != len(given):
+                raise ValueError(
+                    f"feature_names has {len(given)} names ({given}) but {type(est).__name__} was "
+                    f"fitted on {n_in} columns; give one name per fitted column, in order."
+                )
+            names_in = given
         if names_in is not None:
             wanted = [str(c) for c in names_in]
             if is_residual_kriging(est):
@@ -141,22 +186,22 @@ class TabularTask:
                     "fitted column), or refit on the available features."
                 )
             self.columns = wanted
-            self.as_frame = True
+            # a model fitted on a bare array gets a plain array, in its fitted column order
+            self.as_frame = named_fit or is_residual_kriging(est)
         elif is_residual_kriging(est):
             self.columns = available
             self.as_frame = True
         else:
-            n_in = getattr(est, "n_features_in_", None)
-            if n_in is None and hasattr(est, "steps"):
-                n_in = getattr(est.steps[0][1], "n_features_in_", None)
-            if n_in is not None and int(n_in) != len(feats):
-                raise ValueError(
-                    f"{type(est).__name__} was fitted on {n_in} unnamed features but the mapping "
-                    f"source gives {len(feats)} ({feats}); fit it on a DataFrame whose columns are "
-                    "the feature names, so mapping can match them by name."
-                )
-            self.columns = feats
-            self.as_frame = False
+            n_in = _n_features_in(est)
+            n_txt = f"{n_in} unnamed columns" if n_in is not None else "unnamed columns"
+            raise ValueError(
+                f"{type(est).__name__} was fitted on {n_txt} (a bare array, no "
+                "feature_names_in_), so the mapping features cannot be matched to them by name; "
+                f"matching by position would silently give a wrong map if the order differs. The "
+                f"features available are {feats}: pass feature_names=[...] (CLI: --feature-names "
+                "a,b,...) naming the fitted columns in order, or refit on a DataFrame whose "
+                "columns are the feature names."
+            )
         self._col_index = {c: (feats.index(c) if c in feats else None) for c in self.columns}
         # a cell is mapped when the features the model uses are valid (others may be nodata)
         self._used = sorted({i for i in self._col_index.values() if i is not None})
@@ -220,8 +265,13 @@ class TabularTask:
         out = np.full((len(self.band_names),) + valid.shape, self.nodata, dtype=np.float32)
         if X is None:
             return out
-        for band, values in zip(out, self.predict(X)):
-            band[valid] = values
+        values = list(self.predict(X))
+        if getattr(self, "applicability", None) is not None:
+            from ..applicability._raster import applicability_bands
+
+            values += applicability_bands(self.applicability, X, self.columns)
+        for band, v in zip(out, values):
+            band[valid] = v
         return out
 
     def predict(self, X) -> list[np.ndarray]:

@@ -16,7 +16,8 @@ import numpy as np
 from affine import Affine
 from rasterio.windows import Window
 
-__all__ = ["OutputGrid", "output_grid", "window_size_for_budget", "plan_windows", "TILE"]
+__all__ = ["OutputGrid", "output_grid", "check_metric_resolution", "window_size_for_budget",
+           "plan_windows", "TILE"]
 
 #: Tile size of the GeoTIFFs written by geoagb (the usual Cloud-Optimized GeoTIFF block size).
 TILE = 256
@@ -106,6 +107,7 @@ def output_grid(grid: dict, resolution: float | None = None) -> OutputGrid:
         factor = 1
     else:
         resolution = float(resolution)
+        check_metric_resolution(grid.get("crs"), resolution)
         fx, fy = resolution / xres, resolution / yres
         factor = int(round(fx))
         if factor < 1 or abs(fx - factor) > 1e-6 * max(1.0, fx) or abs(fy - round(fy)) > 1e-6 * max(1.0, fy) \
@@ -124,6 +126,35 @@ def output_grid(grid: dict, resolution: float | None = None) -> OutputGrid:
         )
     return OutputGrid(crs=grid.get("crs"), transform=tr @ Affine.scale(factor), width=width,
                       height=height, factor=factor, in_transform=tr)
+
+
+def check_metric_resolution(crs, resolution, what: str = "resolution") -> None:
+    """Refuse a resolution in metres for rasters whose CRS is geographic (degrees).
+
+    Examples
+    --------
+    >>> check_metric_resolution("EPSG:32648", 30)  # UTM: fine
+    >>> try:
+    ...     check_metric_resolution("EPSG:4326", 30)
+    ... except ValueError as err:
+    ...     print(str(err)[:58])
+    resolution=30 m but the raster CRS EPSG:4326 is geographic
+    """
+    if crs is None:
+        return
+    from pyproj import CRS
+
+    try:
+        c = CRS.from_user_input(crs)
+    except Exception:  # pragma: no cover - a CRS pyproj cannot read: let later checks speak
+        return
+    if c.is_geographic:
+        raise ValueError(
+            f"{what}={resolution:g} m but the raster CRS {c.to_string()} is geographic (pixel size "
+            "in degrees); resolutions are in metres. Reproject the rasters to a metric CRS first, "
+            "e.g. `gdalwarp -t_srs EPSG:32648 in.tif out.tif` (the UTM zone of the area) or "
+            "rasterio.warp.reproject."
+        )
 
 
 def window_size_for_budget(bytes_per_cell: float, memory_mb: float = 512.0, in_flight: int = 3,

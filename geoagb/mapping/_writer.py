@@ -6,16 +6,14 @@ written, the temporary file is removed and a file already at ``out_path`` is lef
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
-from ._io import temp_path_for
+from .._io import atomic_path
 from ._windows import TILE, OutputGrid
 
 __all__ = ["atomic_geotiff", "geotiff_profile", "overview_factors"]
@@ -73,7 +71,7 @@ def atomic_geotiff(out_path, profile: dict, band_names: Sequence[str], units: Se
     Parameters
     ----------
     out_path : str or Path
-        Final file. Its folder must exist.
+        Final file. Its folder must exist and be writable (checked before the file is opened).
     profile : dict
         rasterio creation profile (see :func:`geotiff_profile`).
     band_names : sequence of str
@@ -93,11 +91,9 @@ def atomic_geotiff(out_path, profile: dict, band_names: Sequence[str], units: Se
     ------
     rasterio dataset open for writing (the temporary file).
     """
-    out_path = Path(out_path)
-    if not out_path.parent.exists():
-        raise FileNotFoundError(f"output folder {out_path.parent} does not exist; create it first.")
-    tmp = temp_path_for(out_path)
-    try:
+    # geoagb._io.atomic_path: checks the path, removes stale part files of dead processes,
+    # turns SIGTERM into a clean exit (143) and renames the part file only on success
+    with atomic_path(out_path) as tmp:
         with rasterio.Env(GDAL_CACHEMAX=int(cache_mb)), rasterio.open(tmp, "w", **profile) as dst:
             for i, name in enumerate(band_names, 1):
                 dst.set_band_description(i, name)
@@ -110,10 +106,3 @@ def atomic_geotiff(out_path, profile: dict, band_names: Sequence[str], units: Se
             if factors:
                 dst.build_overviews(factors, Resampling.average)
                 dst.update_tags(ns="rio_overview", resampling="average")
-        os.replace(tmp, out_path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-        raise

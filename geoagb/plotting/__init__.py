@@ -21,7 +21,6 @@ _LAZY = {
     "plot_class_frequencies": "geoagb.mapping._plot",
     "plot_screening": "geoagb.features._plot",
     "plot_feature_window": "geoagb.features._plot",
-    "plot_density": "geoagb.inventory._density",
     "plot_history": "geoagb.deep._plot",
 }
 

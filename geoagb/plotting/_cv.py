@@ -23,11 +23,24 @@ def plot_folds(cv, X, ax=None):
     ----------
     cv : splitter
         A geoagb or scikit-learn splitter.
-    X : samples with coordinates (API.md's rule).
+    X : GeoDataFrame, DataFrame or (n, 2) array
+        The samples: point geometries, a DataFrame with the coordinate columns ``cv.coords``
+        (default ``("x", "y")``, metres), or the (n, 2) coordinates themselves.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.model_selection import KFold
+    >>> xy = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> fig = plot_folds(KFold(2), xy)
+    >>> ax = fig.axes[0]
+    >>> ax.get_title(), ax.collections[0].get_array().tolist()     # test fold of each sample
+    ('KFold: 2 folds', [0.0, 0.0, 1.0, 1.0])
+    >>> plt.close(fig)
     """
     from .._coords import get_coords
     from ..model_selection._blocks import block_origin
@@ -59,15 +72,38 @@ def plot_folds(cv, X, ax=None):
 
 
 def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, units="Mg/ha"):
-    """Predicted against observed with the 1:1 line and the metrics in a corner."""
+    """Predicted against observed with the 1:1 line and the metrics in a corner.
+
+    Parameters
+    ----------
+    y, y_pred : array-like
+        Observed and predicted values; pairs with a non-finite value are left out.
+    groups : array-like, optional
+        Colours the points (e.g. the test fold).
+    ax : matplotlib Axes, optional
+    title : str, optional
+    units : str, default "Mg/ha"
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plot_predicted_observed([10, 20, 30], [12, 18, 33])
+    >>> fig.axes[0].texts[0].get_text().splitlines()     # R2 = 1 - 17 / 200, bias = 3 / 60
+    ['R² = 0.915', 'RMSE = 2.38 Mg/ha', 'MAE = 2.33 Mg/ha', 'bias = 5.00 %']
+    >>> plt.close(fig)
+    """
     from ..metrics import agb_scores
 
     y = np.asarray(y, float)
     p = np.asarray(y_pred, float)
     ok = np.isfinite(p) & np.isfinite(y)
     fig, ax = _fig_ax(ax, (5, 5))
-    ax.scatter(y[ok], p[ok], c=None if groups is None else np.asarray(groups)[ok], cmap="tab10",
-               s=10, alpha=0.7)
+    colour = {} if groups is None else {"c": np.asarray(groups)[ok], "cmap": "tab10"}
+    ax.scatter(y[ok], p[ok], s=10, alpha=0.7, **colour)
     hi = float(max(y[ok].max(), p[ok].max())) * 1.05
     ax.plot([0, hi], [0, hi], color="k", lw=1)
     s = agb_scores(y[ok], p[ok])
@@ -83,7 +119,37 @@ def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, units="
 
 
 def plot_block_size_sensitivity(table, metric="r2", ax=None):
-    """Training and validation ``metric`` (mean +- sd) by block size (seed 004 Fig. 3)."""
+    """Training and validation ``metric`` (mean +- sd) by block size.
+
+    The figure of the block-size sensitivity analysis (2, 5 and 10 km blocks) of the Shenzhen
+    urban vegetation carbon study (Remote Sensing, 2026), its Fig. 3.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per block size (index in metres, or labels), with columns
+        ``train_<metric>_mean``, ``train_<metric>_sd``, ``validation_<metric>_mean`` and
+        ``validation_<metric>_sd``.
+    metric : str, default "r2"
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"train_r2_mean": [0.92, 0.90], "train_r2_sd": [0.05, 0.06],
+    ...                   "validation_r2_mean": [0.60, 0.62], "validation_r2_sd": [0.10, 0.05]},
+    ...                  index=[2000, 5000])
+    >>> fig = plot_block_size_sensitivity(t)
+    >>> ax = fig.axes[0]
+    >>> [x.get_text() for x in ax.get_xticklabels()], ax.lines[3].get_ydata().tolist()
+    (['2 km', '5 km'], [0.6, 0.62])
+    >>> plt.close(fig)
+    """
     fig, ax = _fig_ax(ax, (6, 4))
     labels = [f"{k / 1000:g} km" if not isinstance(k, str) else k for k in table.index]
     pos = np.arange(len(labels))

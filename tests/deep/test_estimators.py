@@ -182,18 +182,23 @@ def test_input_checks(patches):
 
 
 def test_nodata_is_filled_with_training_mean(patches):
-    """Masked pixels read as the band mean: a fully masked patch predicts like the mean patch."""
+    """Masked / NaN pixels read as the band mean; a patch with nothing valid predicts NaN."""
     X, y = patches
     est = make("PixelMLPRegressor", pixel="mean").fit(X, y)
-    mask = np.zeros((2,) + X.shape[2:], bool)
-    mask[0] = True
-    data = X.data[:2].copy()
-    data[1, :, 0, 0] = np.nan
-    p = est.predict(PatchSet(data, X.bands, mask=mask))
     shift = est.module_.scaler.shift.numpy()
-    mean_patch = PatchSet(np.broadcast_to(shift[None, :, None, None], (1,) + X.shape[1:]).copy(), X.bands)
-    assert np.isfinite(p).all()
-    assert p[0] == pytest.approx(est.predict(mean_patch)[0], rel=1e-6)
+    mask = np.zeros((3,) + X.shape[2:], bool)
+    mask[0, :4] = True      # half of patch 0 masked
+    mask[2] = True          # patch 2 fully masked: nothing to predict from
+    data = X.data[:3].copy()
+    data[1, :, 0, 0] = np.nan
+    with pytest.warns(UserWarning, match=r"1 of 3 patches have a band with no valid pixel \(row 2: all bands\)"):
+        p = est.predict(PatchSet(data, X.bands, mask=mask))
+    filled = data[:2].copy()
+    filled[0][:, mask[0]] = np.broadcast_to(shift[:, None], (len(shift), int(mask[0].sum())))
+    filled[1, :, 0, 0] = shift
+    expected = est.predict(PatchSet(filled, X.bands))
+    np.testing.assert_allclose(p[:2], expected, rtol=1e-6)
+    assert np.isnan(p[2])
 
 
 def test_plot_history(patches):
