@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._random import seed_int
+
 __all__ = ["Landscape", "DEFAULT_CRS", "DEFAULT_ORIGIN"]
 
 #: UTM zone 48N: Guizhou / Guangxi, the karst of Southwest China.
@@ -81,7 +83,7 @@ class Landscape:
     LEN_SCALES = {"E": 15_000.0, "H": 3_000.0, "C": 2_000.0, "V": 4_000.0, "K": 1_200.0}
 
     def __init__(self, extent_m=60_000.0, residual_range=30_000.0, residual_sd=25.0,
-                 random_state=0, origin=DEFAULT_ORIGIN, len_scales=None, z_offsets=None):
+                 random_state=None, origin=DEFAULT_ORIGIN, len_scales=None, z_offsets=None):
         import gstools as gs
 
         self.extent_m = float(extent_m)
@@ -106,7 +108,7 @@ class Landscape:
             if unknown:
                 raise ValueError(f"z_offsets keys {unknown} are not fields; valid keys: {sorted(scales) + ['R']}.")
         self.z_offsets = None if z_offsets is None else {k: float(v) for k, v in z_offsets.items()}
-        seeds = np.random.SeedSequence(random_state).generate_state(6)
+        seeds = np.random.SeedSequence(seed_int(random_state)).generate_state(6)
         mk = lambda model, s: gs.SRF(model, mean=0.0, seed=int(s), mode_no=800)  # noqa: E731
         self._srf = {
             "E": mk(gs.Gaussian(dim=2, var=1.0, len_scale=scales["E"]), seeds[0]),

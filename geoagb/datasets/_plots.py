@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+
+from .._random import seed_int
 import pandas as pd
 
 from ._landscape import DEFAULT_CRS, Landscape
@@ -42,7 +44,7 @@ def make_plots(
     inconsistent_fraction: float = 0.02,
     grid_spacing: float = 4_000.0,
     cluster_radius: float = 600.0,
-    random_state: int | None = 0,
+    random_state=None,
     return_truth: bool = False,
 ):
     """Synthetic forest inventory plots over karst terrain in Southwest China.
@@ -74,7 +76,7 @@ def make_plots(
     inconsistent_fraction : float, default 0.02
     grid_spacing, cluster_radius : float
         Inventory grid spacing and cluster radius, metres.
-    random_state : int or None, default 0
+    random_state : int, RandomState, Generator or None, default None
     return_truth : bool, default False
         Also return a DataFrame with ``agb_noise_free`` (A_0), ``residual`` (R), ``noise``,
         ``vigour`` and the ``inconsistent`` flag, aligned with the plots.
@@ -97,7 +99,7 @@ def make_plots(
 
     if n_plots < 1:
         raise ValueError(f"n_plots={n_plots} must be >= 1.")
-    seed_land, seed_plots = np.random.SeedSequence(random_state).spawn(2)
+    seed_land, seed_plots = np.random.SeedSequence(seed_int(random_state)).spawn(2)
     land = Landscape(extent_m, residual_range, residual_sd,
                      random_state=int(seed_land.generate_state(1)[0]))
     rng = np.random.default_rng(seed_plots)

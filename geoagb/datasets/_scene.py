@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .._random import seed_int
 import pandas as pd
 
 from ._landscape import DEFAULT_CRS, DEFAULT_ORIGIN, GAMMA, Landscape
@@ -419,7 +421,7 @@ def make_scene(
     resolution: float = 1.0,
     n_plots: int = 200,
     plot_size_m: float = 25.83,
-    random_state: int | None = 0,
+    random_state=None,
     residual_range: float | None = None,
     *,
     residual_sd: float = 0.25,
@@ -457,7 +459,7 @@ def make_scene(
         Number of field plots.
     plot_size_m : float, default 25.83
         Side of the square plots, metres (25.83 m: a 0.0667 ha NFI plot).
-    random_state : int or None, default 0
+    random_state : int, RandomState, Generator or None, default None
         Seed of everything; the same seed writes the same rasters and plots.
     residual_range : float, optional
         Length scale (m, exponential covariance) of the residual wood-density field; default
@@ -522,7 +524,7 @@ def make_scene(
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
 
-    seed_land, seed_scene = np.random.SeedSequence(random_state).spawn(2)
+    seed_land, seed_scene = np.random.SeedSequence(seed_int(random_state)).spawn(2)
     rng = np.random.default_rng(seed_scene)
     x0, y0 = (float(v) for v in origin)
     land = _scene_landscape(size, rr, int(seed_land.generate_state(1)[0]), (x0, y0))

@@ -44,7 +44,7 @@ class PowerLaw:
         return self.smearing * self.a * np.power(x, self.b)
 
 
-def fit_belowground(agb, bgb, method="power", *, X=None, random_state=0, n_estimators=300):
+def fit_belowground(agb, bgb, method="power", *, X=None, random_state=None, n_estimators=300):
     """Fit belowground biomass to paired AGB / BGB observations.
 
     Parameters
@@ -58,7 +58,7 @@ def fit_belowground(agb, bgb, method="power", *, X=None, random_state=0, n_estim
         alone), as the China 1 km AGBC/BGBC dataset mapped BGB from AGB and site variables.
     X : array-like of shape (n, p), optional
         Predictors for ``"random_forest"`` (e.g. AGB, climate, soil); default AGB alone.
-    random_state : int, default 0
+    random_state : int, RandomState, Generator or None, default None
     n_estimators : int, default 300
         Trees of the random forest.
 
@@ -102,7 +102,10 @@ def fit_belowground(agb, bgb, method="power", *, X=None, random_state=0, n_estim
             feats = feats.reshape(-1, 1)
         if len(feats) != y.size:
             raise ValueError(f"X has {len(feats)} rows for {y.size} observations.")
-        return RandomForestRegressor(n_estimators=n_estimators, random_state=random_state).fit(feats, y)
+        from .._random import check_random_state
+
+        return RandomForestRegressor(n_estimators=n_estimators,
+                                     random_state=check_random_state(random_state)).fit(feats, y)
     if method == "ratio":
         check_nonnegative(x, "agb")
         check_nonnegative(y, "bgb")

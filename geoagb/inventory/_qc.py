@@ -20,7 +20,7 @@ def _studentized(resid: np.ndarray, pred: np.ndarray, n_bins: int) -> np.ndarray
     --------
     >>> r = np.array([1.0, -1.0, 2.0, -2.0, 10.0, 0.0])
     >>> _studentized(r, np.zeros(6), 1).round(2).tolist()
-    [0.45, -0.45, 0.9, -0.9, 4.5, 0.0]
+    [0.22, -0.67, 0.67, -1.12, 4.27, -0.22]
     """
     n_bins = max(1, min(int(n_bins), len(resid) // 10 or 1))
     edges = np.quantile(pred, np.linspace(0, 1, n_bins + 1)[1:-1])

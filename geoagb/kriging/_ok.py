@@ -10,6 +10,26 @@ from ._solve import CovTable, krige
 __all__ = ["OrdinaryKriging", "SimpleKriging", "nudge_off_data"]
 
 
+def _warn_ill_conditioned(v, xy, tree) -> None:
+    """Warn when a smooth model without nugget meets near-duplicate data (a near-singular
+    kriging matrix: estimates far outside the data range)."""
+    import warnings
+
+    if len(xy) < 2 or v.nugget_ > 1e-8 * max(v.sill_, 1e-300) or v.model_ not in ("gaussian",
+                                                                                    "matern"):
+        return
+    d, _ = tree.query(xy, k=2)
+    dmin = float(d[:, 1].min())
+    if dmin < 1e-3 * v.range_:
+        warnings.warn(
+            f"the {v.model_} variogram has no nugget and two data are {dmin:.3g} m apart "
+            f"(range {v.range_:.4g} m): the kriging matrix is nearly singular and estimates "
+            "can fall far outside the data range. Add a small nugget, e.g. "
+            f"Variogram.from_params('{v.model_}', psill={v.psill_:.4g}, range={v.range_:.4g}, "
+            f"nugget={1e-3 * v.sill_:.3g}), or merge near-duplicate plots.",
+            UserWarning, stacklevel=3)
+
+
 def nudge_off_data(targets: np.ndarray, tree, scale: float) -> np.ndarray:
     """``targets`` with those that coincide with a datum moved by ``1e-9 x scale`` metres.
 
@@ -113,6 +133,7 @@ class OrdinaryKriging(_BaseKriging):
             raise ValueError(f"{v!r} has a negative sill or nugget, which is only valid for a "
                              "cross-variogram; give non-negative psill and nugget.")
         self.table_ = CovTable([[v]])
+        _warn_ill_conditioned(v, self.coords_, self.tree_)
         return self
 
     def __init__(self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None,

@@ -65,7 +65,7 @@ def plot_agb_map(raster, *, std: bool = True, max_size: int = 1024, cmap: str = 
     return fig
 
 
-def plot_power_law(fit, ax=None, max_points: int = 20_000, random_state: int = 0):
+def plot_power_law(fit, ax=None, max_points: int = 20_000, random_state=None):
     """Scatter of map AGB against canopy height with the fitted AGB = a H^b (seed 000 Fig. 7).
 
     Parameters
@@ -75,7 +75,7 @@ def plot_power_law(fit, ax=None, max_points: int = 20_000, random_state: int = 0
     ax : matplotlib Axes, optional
     max_points : int, default 20000
         Points drawn (a random subset of larger fits).
-    random_state : int, default 0
+    random_state : int, RandomState, Generator or None, default None
 
     Returns
     -------
@@ -89,7 +89,9 @@ def plot_power_law(fit, ax=None, max_points: int = 20_000, random_state: int = 0
         fig = ax.figure
     h, y = fit.height, fit.agb
     if h is not None and h.size > max_points:
-        idx = np.random.default_rng(random_state).choice(h.size, max_points, replace=False)
+        from .._random import check_generator
+
+        idx = check_generator(random_state).choice(h.size, max_points, replace=False)
         h, y = h[idx], y[idx]
     if h is not None:
         ax.scatter(h, y, s=4, alpha=0.35, color="tab:green", lw=0)

@@ -113,3 +113,16 @@ def test_kriging_regressor_with_drift_matches_ols_plus_ok():
                                + ok.predict(new[["x", "y"]].to_numpy()), atol=1e-9)
     with pytest.raises(ValueError, match="drift column"):
         kr.predict(new.drop(columns="elevation"))
+
+
+def test_gaussian_without_nugget_and_near_duplicates_warns():
+    xy = np.array([[0.0, 0.0], [0.001, 0.0], [50.0, 10.0], [80.0, 40.0], [20.0, 70.0]])
+    z = np.array([-2.0, 0.0, 3.2, 1.0, 0.5])
+    v = Variogram.from_params("gaussian", psill=1.0, range=100.0, nugget=0.0)
+    with pytest.warns(UserWarning, match="nearly singular"):
+        OrdinaryKriging(v).fit(xy, z)
+    safe = Variogram.from_params("gaussian", psill=1.0, range=100.0, nugget=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = OrdinaryKriging(safe).fit(xy, z).predict(np.random.default_rng(0).uniform(0, 80, (50, 2)))
+    assert np.all(np.abs(m) < 10)
