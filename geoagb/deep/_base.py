@@ -53,7 +53,12 @@ TRAINING_PARAMS_DOC = """\
         Seeds weight initialisation, dropout, shuffling, augmentation and the validation split;
         the same int gives the same predictions on the CPU.
     verbose : int
-        0 silences the tqdm progress bar (one bar per fit, over epochs)."""
+        0 silences the tqdm progress bar (one bar per fit, over epochs).
+    n_threads : int or None
+        CPU threads for training and prediction (torch intra-op threads, restored afterwards).
+        None: ``OMP_NUM_THREADS`` when set, 1 inside a Dask worker, else half the cores
+        (:func:`geoagb.deep._torch.default_threads`), so that a fit never takes every core of a
+        shared machine."""
 
 _ATTRS_DOC = """\
     Attributes
@@ -228,7 +233,7 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         self
         """
         from ._losses import get_loss
-        from ._torch import resolve_device, resolve_seed, seeded, torch
+        from ._torch import resolve_device, resolve_seed, seeded, thread_limit, torch
         from ._trainer import TrainSettings, train_module
 
         self._check_params()
@@ -271,7 +276,7 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
             verbose=int(self.verbose), desc=type(self).__name__,
         )
         t = lambda a: None if a is None else torch.from_numpy(np.asarray(a, dtype=np.float32))  # noqa: E731
-        with seeded(seed, device):
+        with seeded(seed, device), thread_limit(getattr(self, "n_threads", None)):
             gen = torch.Generator().manual_seed(seed)
             net = self._build_net(bands, tuple(int(s) for s in x.shape[2:]))
             net.set_input_stats(shift, scale)
@@ -324,9 +329,13 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         from ._trainer import predict_module
         from ._torch import torch
 
+        from ._torch import thread_limit
+
         x = self._transform_input(X)
         dev = torch.device(self.device_)
-        out = predict_module(self.module_, x, dev, max(4 * int(self.batch_size), 64), bool(self.mixed_precision))
+        with thread_limit(getattr(self, "n_threads", None)):
+            out = predict_module(self.module_, x, dev, max(4 * int(self.batch_size), 64),
+                                 bool(self.mixed_precision))
         mean = self.y_mean_ + self.y_scale_ * out[:, 0]
         empty, notes = empty_patches(as_patchset(X), list(self.bands_))
         if empty.any():

@@ -97,7 +97,8 @@ class CSMFNetRegressor(PatchRegressorBase):
                  blocks_per_stage=1, d_k=64, n_heads=1, attention_residual=True, head=(128, 64, 32),
                  dropout=0.2, loss="r2_unc", uncertainty_weight=0.1, max_epochs=100, batch_size=32,
                  lr=1e-4, weight_decay=1e-2, lr_decay="cosine", patience=15, validation_fraction=0.1,
-                 augment=True, device="auto", mixed_precision=True, random_state=None, verbose=1):
+                 augment=True, device="auto", mixed_precision=True, random_state=None, verbose=1,
+                 n_threads=None):
         self.image_bands = image_bands
         self.crown_band = crown_band
         self.height_band = height_band
@@ -123,6 +124,7 @@ class CSMFNetRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _net_bands(self, ps):
         for role, name in (("crown_band", self.crown_band), ("height_band", self.height_band)):
@@ -211,7 +213,8 @@ class PatchResNetRegressor(PatchRegressorBase):
     def __init__(self, bands=None, width=64, n_stages=4, blocks_per_stage=1, head=(256, 128, 64, 32, 16),
                  dropout=0.2, loss="mse", uncertainty_weight=0.1, max_epochs=100, batch_size=32, lr=1e-3,
                  weight_decay=1e-2, lr_decay="cosine", patience=15, validation_fraction=0.1, augment=True,
-                 device="auto", mixed_precision=True, random_state=None, verbose=1):
+                 device="auto", mixed_precision=True, random_state=None, verbose=1,
+                 n_threads=None):
         self.bands = bands
         self.width = width
         self.n_stages = n_stages
@@ -232,6 +235,7 @@ class PatchResNetRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
         from ._resnet import PatchResNet
@@ -286,7 +290,8 @@ class CNNTransformerRegressor(PatchRegressorBase):
                  head=(64, 32), dropout=0.1, loss="mse", uncertainty_weight=0.1, max_epochs=100,
                  batch_size=32, lr=1e-3, weight_decay=1e-2, lr_decay="cosine", patience=15,
                  validation_fraction=0.1, augment=True, device="auto", mixed_precision=True,
-                 random_state=None, verbose=1):
+                 random_state=None, verbose=1,
+                 n_threads=None):
         self.bands = bands
         self.width = width
         self.d_model = d_model
@@ -309,6 +314,7 @@ class CNNTransformerRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
         from ._cnn_transformer import CNNTransformer
@@ -347,7 +353,8 @@ class AlexNetRegressor(PatchRegressorBase):
     def __init__(self, bands=None, width=64, head=(256, 128, 64, 32, 16), dropout=0.2, loss="mse",
                  uncertainty_weight=0.1, max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2,
                  lr_decay="cosine", patience=15, validation_fraction=0.1, augment=True, device="auto",
-                 mixed_precision=True, random_state=None, verbose=1):
+                 mixed_precision=True, random_state=None, verbose=1,
+                 n_threads=None):
         self.bands = bands
         self.width = width
         self.head = head
@@ -366,6 +373,7 @@ class AlexNetRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
         from ._baselines import AlexNetLike
@@ -401,7 +409,8 @@ class VGGRegressor(PatchRegressorBase):
     def __init__(self, bands=None, width=64, head=(256, 128, 64, 32, 16), dropout=0.2, loss="mse",
                  uncertainty_weight=0.1, max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2,
                  lr_decay="cosine", patience=15, validation_fraction=0.1, augment=True, device="auto",
-                 mixed_precision=True, random_state=None, verbose=1):
+                 mixed_precision=True, random_state=None, verbose=1,
+                 n_threads=None):
         self.bands = bands
         self.width = width
         self.head = head
@@ -420,6 +429,7 @@ class VGGRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
         from ._baselines import VGGLike
@@ -456,7 +466,8 @@ class PixelMLPRegressor(PatchRegressorBase):
     def __init__(self, bands=None, pixel="mean", head=(256, 128, 64, 32, 16), dropout=0.2, loss="mse",
                  uncertainty_weight=0.1, max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2,
                  lr_decay="cosine", patience=15, validation_fraction=0.1, augment=True, device="auto",
-                 mixed_precision=True, random_state=None, verbose=1):
+                 mixed_precision=True, random_state=None, verbose=1,
+                 n_threads=None):
         self.bands = bands
         self.pixel = pixel
         self.head = head
@@ -475,6 +486,7 @@ class PixelMLPRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
+        self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
         from ._baselines import PixelMLP

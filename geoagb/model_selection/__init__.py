@@ -16,6 +16,15 @@ def plot_folds(cv, X, ax=None):
     return _plot_folds(cv, X, ax=ax)
 
 
+def __getattr__(name):
+    # distance-matching splitters live in geoagb.applicability (imported lazily: no cycle)
+    if name in ("NNDM", "KNNDM"):
+        from .. import applicability
+
+        return getattr(applicability, name)
+    raise AttributeError(f"module 'geoagb.model_selection' has no attribute {name!r}")
+
+
 __all__ = [
     "block_labels",
     "block_origin",
@@ -32,5 +41,7 @@ __all__ = [
     "compare_models",
     "ModelComparison",
     "corrected_resampled_ttest",
+    "NNDM",
+    "KNNDM",
     "plot_folds",
 ]

@@ -11,6 +11,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import cross_val_score
 
 from geoagb.model_selection import (
+    KNNDM,
+    NNDM,
     BufferedLeaveOneOut,
     GradientStratifiedSampler,
     SpatialBlockKFold,
@@ -33,6 +35,9 @@ EXHAUSTIVE = [  # splitters that test every sample exactly once
     SpatialBlockKFold(n_splits=5, block_size=3_000, random_state=0, buffer=1_000),
     BufferedLeaveOneOut(buffer=2_000),
 ]
+_GX, _GY = np.meshgrid(np.linspace(500_000, 520_000, 30), np.linspace(2_700_000, 2_720_000, 30))
+GRID = np.column_stack([_GX.ravel(), _GY.ravel()])
+EXHAUSTIVE += [NNDM(GRID, phi=5_000), KNNDM(GRID, n_splits=5, random_state=0)]
 ALL = EXHAUSTIVE + [GradientStratifiedSampler(interval=250, n_repeats=5, random_state=0)]
 
 
