@@ -58,7 +58,7 @@ def corrected_resampled_ttest(diffs, n_train: float, n_test: float, confidence: 
     --------
     >>> r = corrected_resampled_ttest([1.0, 2.0, 3.0, 2.0], n_train=80, n_test=20)
     >>> round(r["mean"], 3), round(r["t"], 3)
-    (2.0, 3.266)
+    (2.0, 3.464)
     """
     from scipy import stats
 
