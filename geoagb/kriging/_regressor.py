@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import LinearRegression
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import CoordinateAwareMixin
@@ -142,6 +141,8 @@ class KrigingRegressor(CoordinateAwareMixin, RegressorMixin, BaseEstimator):
         r = yv.astype(float)
         self.trend_ = None
         if D is not None:
+            from sklearn.linear_model import LinearRegression
+
             self.trend_ = LinearRegression().fit(D, r)
             r = r - self.trend_.predict(D)
         v = self.variogram

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -381,6 +380,8 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
         -------
         self
         """
+        from sklearn.model_selection import KFold, cross_val_predict
+
         self._check_params()
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "

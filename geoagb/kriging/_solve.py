@@ -39,10 +39,13 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from . import _models
-from ._ok_kernel import KERNEL_MODELS, ok_kernel
 from ._tiles import TILE, solve_tiles
 
 __all__ = ["CovTable", "krige"]
+
+#: Models the compiled kernel handles (kept in step with geoagb.kriging._ok_kernel, which is
+#: imported, with numba, only when a neighbourhood kriging runs).
+KERNEL_MODELS = ("spherical", "exponential", "gaussian")
 
 _CHUNK_BYTES = 2**24  # ~16 MB for the stack of kriging matrices of one chunk
 
@@ -415,12 +418,18 @@ def _krige_kernel(tx_all, xy, z, tree, k, ub, params, order, mean, var, workers,
         sel = order[s:s + chunk]
         _, idx = tree.query(tx_all[sel], k=k, distance_upper_bound=ub, workers=workers)
         idx = np.sort(idx.reshape(len(sel), k), axis=1)
-        m, v, bad = ok_kernel(tx_all[sel], xy, z, idx, *params, n_threads=workers)
+        m, v, bad = _ok_kernel()(tx_all[sel], xy, z, idx, *params, n_threads=workers)
         mean[sel] = m
         if var is not None:
             var[sel] = v
         failed.append(sel[bad])
     return np.concatenate(failed) if failed else np.empty(0, dtype=np.intp)
+
+
+def _ok_kernel():
+    from ._ok_kernel import ok_kernel
+
+    return ok_kernel
 
 
 def _n_workers(n_jobs) -> int:
