@@ -68,7 +68,7 @@ fig.savefig(out / "04_dependence_ndvi.png", dpi=100)
 # %%
 # Spectral x terrain interactions
 # -------------------------------
-# Mean |SHAP interaction| of each spectral x terrain pair (the whole pair, Phi_ij + Phi_ji).
+# Mean absolute SHAP interaction value of each spectral x terrain pair (the whole pair, Phi_ij + Phi_ji).
 top = ex.top_interactions(5, between=("spectral", "terrain"))
 print(top[["feature_a", "feature_b", "mean_abs_interaction"]].round(3))
 fig = ex.interaction_plot("ndvi", "elevation")

@@ -1,6 +1,6 @@
 """
 Where the model may be trusted: area of applicability and distance-matched CV
-============================================================================
+=============================================================================
 
 A map is only as good as the model is at each cell, and cross-validation speaks only for
 cells that resemble the training plots. Here the plot network of a synthetic 1 m scene misses
@@ -20,7 +20,7 @@ fitted on it, and we ask where its 30 m map may be trusted:
 
 # %%
 # A scene, plots that miss the tallest stands, a model
-# ----------------------------------------------------
+# -----------------------------------------------------
 import tempfile
 import warnings
 from pathlib import Path
@@ -82,7 +82,7 @@ print(f"kNNDM CV RMSE {np.sqrt(np.mean((oof - y) ** 2)):.1f} Mg/ha")
 # %%
 # Dissimilarity index and area of applicability
 # ---------------------------------------------
-# Predictors are standardised and weighted by mean |SHAP|; each plot's DI is measured to the
+# Predictors are standardised and weighted by mean absolute SHAP value; each plot's DI is measured to the
 # plots it was trained on when kNNDM held it out, and the threshold is the outlier-removed
 # maximum of those DIs.
 aoa = AreaOfApplicability(cv=knndm).fit(X, y, model=model)

@@ -109,7 +109,7 @@ def mae(y_true, y_pred) -> float:
 
 
 def overall_bias(y_true, y_pred) -> float:
-    """Overall bias |sum(yhat - y)| / |sum(y)|, a fraction (0.0238 = 2.38 %).
+    """Overall bias ``|sum(yhat - y)| / |sum(y)|``, a fraction (0.0238 = 2.38 %).
 
     NaN when the observations sum to zero.
 

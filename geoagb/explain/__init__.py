@@ -9,7 +9,7 @@ SHAP values plus the kriged residual (``spatial_residual``), so that the terms s
 prediction. Every geoagb estimator's ``.explain(X, **kw)`` calls :func:`explain`.
 
 The analysis follows the Shenzhen urban vegetation carbon study (Remote Sensing, 2026): global
-importance (mean |SHAP|), dependence plots coloured by elevation with thresholds from segmented
+importance (mean absolute SHAP value), dependence plots coloured by elevation with thresholds from segmented
 regression, and SHAP interaction values ranked between feature groups (spectral x terrain).
 
 References

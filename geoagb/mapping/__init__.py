@@ -25,9 +25,13 @@ from ._compare import (
 from ._explain_raster import explain_raster
 from ._plot import plot_agb_map, plot_class_frequencies, plot_power_law
 from ._predict import predict_raster
+from ._xarray import predict_xarray
+from ._xr_features import XarrayFeatures
 
 __all__ = [
     "predict_raster",
+    "predict_xarray",
+    "XarrayFeatures",
     "explain_raster",
     "carbon_stock",
     "carbon_sink",

@@ -18,6 +18,7 @@ import pandas as pd
 import rasterio
 
 from ._io import cell_area_ha, find_band, same_grid
+from ._xr_source import open_map
 from ._zones import ZonalAccumulator, make_zones, map_windows
 
 __all__ = ["carbon_stock", "carbon_sink", "zonal_statistics", "agb_class_frequencies"]
@@ -108,7 +109,7 @@ def zonal_statistics(raster, regions=None, *, band=1, by: str | None = None, edg
     >>> z.loc["1", ["n_cells", "area_ha", "mean", "max"]].round(2).tolist()
     [3.0, 0.27, 53.33, 70.0]
     """
-    with rasterio.open(raster) as ds:
+    with open_map(raster) as ds:
         idx = _band_index(ds, band)
         zones = make_zones(regions, ds.crs, by=by, edges=edges)
         area = cell_area_ha(ds) if ds.crs is not None else np.nan
@@ -135,8 +136,9 @@ def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_s
 
     Parameters
     ----------
-    agb_raster : str or Path
-        AGB map (Mg/ha) in a projected CRS in metres, e.g. written by :func:`predict_raster`.
+    agb_raster : str, Path, or xarray DataArray / Dataset
+        AGB map (Mg/ha) in a projected CRS in metres, e.g. written by :func:`predict_raster`
+        or returned by :func:`predict_xarray` (bands found by name as in a GeoTIFF).
     regions : None, GeoDataFrame, raster path, or integer array, optional
         Zones (see :func:`zonal_statistics`). None: the whole map.
     carbon_fraction : float, default 0.47
@@ -181,7 +183,7 @@ def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_s
     141.0
     """
     cf, rs = _check_factors(carbon_fraction, root_shoot)
-    with rasterio.open(agb_raster) as ds:
+    with open_map(agb_raster) as ds:
         idx = _band_index(ds, band)
         sidx = find_band(ds, std_band) if isinstance(std_band, str) else _band_index(ds, std_band, "std_band")
         zones = make_zones(regions, ds.crs, by=by, edges=edges)
@@ -303,7 +305,7 @@ def carbon_sink(map_t0, map_t1, years, regions=None, carbon_fraction: float = 0.
     """
     cf, rs = _check_factors(carbon_fraction, root_shoot)
     dt = _years(years)
-    with rasterio.open(map_t0) as d0, rasterio.open(map_t1) as d1:
+    with open_map(map_t0) as d0, open_map(map_t1) as d1:
         g0 = dict(crs=d0.crs, transform=d0.transform, width=d0.width, height=d0.height)
         g1 = dict(crs=d1.crs, transform=d1.transform, width=d1.width, height=d1.height)
         if not same_grid(g0, g1):
@@ -385,7 +387,7 @@ def agb_class_frequencies(agb_raster, bins=DEFAULT_CLASS_EDGES, *, band="agb") -
     if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0):
         raise ValueError(f"bins={list(bins)} must be increasing class edges (at least two), e.g. [0, 50, 100].")
     labels = [f">={lo:g}" if np.isinf(hi) else f"{lo:g}-{hi:g}" for lo, hi in zip(e[:-1], e[1:])]
-    with rasterio.open(agb_raster) as ds:
+    with open_map(agb_raster) as ds:
         idx = _band_index(ds, band)
         area = cell_area_ha(ds) if ds.crs is not None else np.nan
         acc = ZonalAccumulator(sums=("agb",))

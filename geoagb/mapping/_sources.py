@@ -189,8 +189,14 @@ def as_feature_source(features):
     """Return an object with ``feature_names``, ``grid``, ``halo`` and ``on_window``.
 
     A :class:`geoagb.features.RasterFeatures` (or anything with that interface) is returned
-    unchanged; paths, lists of paths and dicts become a :class:`RasterStack`.
+    unchanged; paths, lists of paths and dicts become a :class:`RasterStack`; an xarray
+    DataArray (band, y, x) or Dataset (one variable per band) an
+    :class:`~geoagb.mapping._xr_source.XarrayStack`.
     """
     if all(hasattr(features, a) for a in ("on_window", "feature_names", "grid")):
         return features
+    from ._xr_source import XarrayStack, is_xarray
+
+    if is_xarray(features):
+        return XarrayStack(features)
     return RasterStack(features)
