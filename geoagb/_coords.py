@@ -293,6 +293,11 @@ def resolve_coord_names(X: Any, **named) -> tuple[str, str]:
     ...
     ValueError: the coordinate columns are named differently in two places: function: ('x', 'y'); cv: ('e', 'n')....
     """
+    for k, v in named.items():
+        if (isinstance(v, (tuple, list)) and any(isinstance(c, str) for c in v)
+                and not is_name_pair(v)):
+            raise ValueError(f"coords={tuple(v)!r} (on the {k}) must name two columns, easting "
+                             "then northing, e.g. coords=('x_utm', 'y_utm').")
     given = {k: tuple(v) for k, v in named.items() if is_name_pair(v)}
     distinct = set(given.values())
     if len(distinct) > 1:

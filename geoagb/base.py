@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["CoordinateAwareMixin", "DropCoordinates", "ExplainMixin", "uses_coords"]
+__all__ = ["CoordinateAwareMixin", "DropCoordinates", "ExplainMixin", "uses_coords",
+           "handles_coords"]
 
 
 class ExplainMixin:
@@ -79,6 +80,33 @@ def uses_coords(estimator) -> bool:
     return False
 
 
+def handles_coords(estimator) -> bool:
+    """True when ``estimator`` should receive ``X`` with its coordinates: it reads them
+    (:func:`uses_coords`), or it removes them itself (a Pipeline starting with
+    :class:`DropCoordinates`, or a meta-estimator such as ``GridSearchCV`` around one, whose
+    spatial splitter needs them).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> handles_coords(make_pipeline(DropCoordinates(), LinearRegression()))
+    True
+    >>> handles_coords(LinearRegression())
+    False
+    """
+    if uses_coords(estimator) or isinstance(estimator, DropCoordinates):
+        return True
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        return handles_coords(steps[0][1])
+    for attr in ("estimator", "regressor"):
+        inner = getattr(estimator, attr, None)
+        if inner is not None and hasattr(inner, "get_params"):
+            return handles_coords(inner)
+    return False
+
+
 class DropCoordinates(TransformerMixin, BaseEstimator):
     """Remove the coordinate columns and geometry from a DataFrame (a Pipeline's first step).
 
@@ -125,8 +153,9 @@ class DropCoordinates(TransformerMixin, BaseEstimator):
                 f"got {type(X).__name__}. With a plain array, leave the coordinates out of X and "
                 "give them to the splitter: SpatialBlockKFold(coords=xy).")
         names = self.coords if self.coords is not None else ("x", "y")
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = X.shape[1]
+        geom = getattr(getattr(X, "geometry", None), "name", None) if hasattr(X, "crs") else None
+        self.feature_names_in_ = np.asarray([c for c in X.columns if c != geom], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
         self.feature_names_out_ = np.asarray(feature_names_without_coords(X, names), dtype=object)
         return self
 

@@ -182,6 +182,15 @@ def _explain_pipeline(pipe, X, interactions, background, batch_size, progress) -
     from ._tree import is_xgboost, tree_explainer_or_none
 
     check_is_fitted(pipe)
+    from ..base import DropCoordinates
+
+    first = pipe.steps[0][1]
+    if isinstance(first, DropCoordinates) and isinstance(X, pd.DataFrame):
+        # the plain-learner idiom: explain the rest on the features it sees
+        rest = pipe[1:] if len(pipe.steps) > 2 else pipe.steps[-1][1]
+        bg = first.transform(background) if isinstance(background, pd.DataFrame) else background
+        return explain(rest, first.transform(X), interactions=interactions, background=bg,
+                       batch_size=batch_size, progress=progress)
     frame = _as_frame(pipe, X)
     final = pipe.steps[-1][1]
     pre = [s for _, s in pipe.steps[:-1]]
@@ -201,7 +210,15 @@ def _explain_pipeline(pipe, X, interactions, background, batch_size, progress) -
 
 def _explain_kriging(rk, X, interactions, background, batch_size, progress, **kwargs) -> Explanation:
     """Learner SHAP values plus the kriged residual as one more additive term."""
+    check_is_fitted(rk)
     if getattr(rk, "estimator_", None) is None:
+        if hasattr(rk, "kriger_"):  # kriging alone (no drift): the whole prediction is spatial
+            resid = np.asarray(rk.predict_residual(X), dtype=np.float64).reshape(-1)
+            data = pd.DataFrame({"spatial_residual": resid},
+                                index=X.index if isinstance(X, pd.DataFrame) else None)
+            inter = resid[:, None, None].copy() if interactions else None
+            return Explanation(resid[:, None], np.zeros(len(resid)), data, inter,
+                               method="kriging alone: the prediction is the spatial term")
         raise NotFittedError(f"This {type(rk).__name__} is not fitted yet: call .fit(X, y) before "
                              "explain().")
     xl = rk.learner_features(X)

@@ -8,13 +8,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import CoordinateAwareMixin
+from ..base import CoordinateAwareMixin, ExplainMixin
 from ._residual import _as_list, _is_index_pair
 
 __all__ = ["KrigingRegressor"]
 
 
-class KrigingRegressor(CoordinateAwareMixin, RegressorMixin, BaseEstimator):
+class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseEstimator):
     """Kriging of the target from the plot coordinates: the geostatistician's baseline.
 
     Without ``drift`` this is ordinary kriging of ``y``. With ``drift`` (columns of X such as
@@ -129,15 +129,16 @@ class KrigingRegressor(CoordinateAwareMixin, RegressorMixin, BaseEstimator):
 
         if y is None:
             raise ValueError("KrigingRegressor requires y to be passed, but the target y is None.")
-        if not isinstance(X, pd.DataFrame) and not hasattr(X, "coords"):
-            X = check_array(X, dtype="numeric")
+        X = self._check_X(X)
         yv = column_or_1d(check_array(y, ensure_2d=False, dtype="numeric"), warn=True)
         xy, D = self._xy_drift(X)
         if len(yv) != len(xy):
             raise ValueError(f"X has {len(xy)} samples but y has {len(yv)}.")
         self.n_features_in_ = int(np.shape(X)[1]) if len(np.shape(X)) == 2 else 2
         if isinstance(X, pd.DataFrame):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+            names = self._table_names(X)
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+            self.n_features_in_ = len(names)
         r = yv.astype(float)
         self.trend_ = None
         if D is not None:
@@ -165,8 +166,8 @@ class KrigingRegressor(CoordinateAwareMixin, RegressorMixin, BaseEstimator):
         from sklearn.utils import check_array
 
         check_is_fitted(self, "kriger_")
+        X = self._check_X(X)
         if not isinstance(X, pd.DataFrame) and not hasattr(X, "coords"):
-            X = check_array(X, dtype="numeric")
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has {X.shape[1]} features, but KrigingRegressor is "
                                  f"expecting {self.n_features_in_} features as input.")
@@ -176,3 +177,49 @@ class KrigingRegressor(CoordinateAwareMixin, RegressorMixin, BaseEstimator):
         if self.trend_ is not None:
             mean = mean + self.trend_.predict(D)
         return (mean, std) if return_std else mean
+
+    # the residual-kriging protocol (explain, predict_raster): trend + kriged residual ------------
+    @property
+    def estimator_(self):
+        """The linear trend on the drift columns (None without ``drift``)."""
+        check_is_fitted(self, "kriger_")
+        return self.trend_
+
+    def learner_features(self, X):
+        """The drift columns of X (a DataFrame, possibly with no column)."""
+        cols = _as_list(self.drift)
+        if isinstance(X, pd.DataFrame):
+            return pd.DataFrame(X[cols]) if cols else pd.DataFrame(index=X.index)
+        A = np.asarray(X, dtype=float)
+        return pd.DataFrame(A[:, cols] if cols else np.empty((len(A), 0)))
+
+    def predict_residual(self, X, return_std=False):
+        """The kriged part of the prediction (the trend residual at X's locations)."""
+        check_is_fitted(self, "kriger_")
+        xy, _ = self._xy_drift(self._check_X(X))
+        return self.kriger_.predict(xy, return_std=return_std)
+
+    def _table_names(self, X):
+        from .._coords import is_name_pair
+
+        geom = X.geometry.name if hasattr(X, "crs") and hasattr(X, "geometry") else None
+        coords = self.coords if is_name_pair(self.coords) else ("x", "y")
+        return [c for c in X.columns if c != geom and c not in coords]
+
+    def _check_X(self, X):
+        from scipy.sparse import issparse
+        from sklearn.utils import check_array
+
+        if issparse(X):
+            raise TypeError("KrigingRegressor does not take sparse input: give a DataFrame or a "
+                            "dense array with the coordinate columns.")
+        if isinstance(X, pd.DataFrame) or hasattr(X, "coords"):
+            return X
+        X = check_array(X, dtype="numeric")
+        if _is_index_pair(self.coords) and X.shape[1] <= max(int(c) for c in self.coords):
+            raise ValueError(f"X has {X.shape[1]} column(s) but coords={tuple(self.coords)} "
+                             "names the coordinate columns; give X with both of them.")
+        if not _is_index_pair(self.coords):
+            raise TypeError("a plain array X needs the positions of its coordinate columns, e.g. "
+                            "KrigingRegressor(coords=(0, 1)).")
+        return X

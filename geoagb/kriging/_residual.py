@@ -299,13 +299,22 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
     def _validate_X(self, X, reset, check_features=True):
         if isinstance(X, pd.DataFrame):
             if check_features:
-                validate_data(self, X, reset=reset, skip_check_array=True)
+                # names recorded without geometry and coordinate columns: a model fitted on a
+                # GeoDataFrame predicts on a DataFrame of x/y cell centres (mapping) and back
+                validate_data(self, self._names_frame(X), reset=reset, skip_check_array=True)
             return X
         if hasattr(X, "coords") and not isinstance(X, np.ndarray) and not issparse(X):
             return X  # e.g. a PatchSet: the learner validates its own input
         if not check_features:
             return check_array(X, ensure_all_finite="allow-nan", dtype=None)
         return validate_data(self, X, reset=reset, ensure_all_finite="allow-nan", dtype=None)
+
+    def _names_frame(self, X):
+        geom = X.geometry.name if hasattr(X, "crs") and hasattr(X, "geometry") else None
+        coords = self.coords if (isinstance(self.coords, (tuple, list)) and len(self.coords) == 2
+                                 and all(isinstance(c, str) for c in self.coords)) else ("x", "y")
+        drop = [c for c in X.columns if c == geom or c in coords]
+        return pd.DataFrame(X.drop(columns=drop)) if drop else X
 
     def learner_features(self, X):
         """What ``estimator_`` sees: X without coordinates and geometry (and without the
@@ -548,9 +557,13 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
             self._locations(X)  # clear errors for missing coordinates / secondary come first
         Xf = self.learner_features(self._validate_X(X, reset=False))
         learner_std = None
+        base = None
         if return_std and "return_std" in inspect.signature(self.estimator_.predict).parameters:
-            base, learner_std = self.estimator_.predict(Xf, return_std=True)
-        else:
+            try:
+                base, learner_std = self.estimator_.predict(Xf, return_std=True)
+            except ValueError:  # a learner that cannot give a std (e.g. trained without one)
+                base, learner_std = None, None
+        if base is None:
             base = self.estimator_.predict(Xf)
         base = np.asarray(base, dtype=float).reshape(-1)
         if not return_std:

@@ -434,6 +434,17 @@ class Variogram(TableStateMixin, BaseEstimator):
         v.fits_ = None
         return v
 
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("covmodel_", None)  # a gstools object: rebuilt on load (skops trusts no gstools)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "psill_" in self.__dict__ and "covmodel_" not in self.__dict__:
+            self.covmodel_ = _models.covmodel(self.model_, max(self.psill_, 0.0), self.range_,
+                                              max(self.nugget_, 0.0), self.kappa_)
+
     def _set_fixed(self):
         name = _models.canonical_model(self.model)
         nugget = 0.0 if self.nugget is False else self.nugget

@@ -150,7 +150,9 @@ class TabularTask:
     def _plan_columns(self) -> None:
         est = self.estimator
         feats = list(self.source.feature_names)
-        coords = getattr(est, "coords", ("x", "y"))
+        from ..model_selection._validate import _coords_param
+
+        coords = _coords_param(est) or ("x", "y")
         if not (isinstance(coords, (tuple, list)) and len(coords) == 2 and all(isinstance(c, str) for c in coords)):
             coords = ("x", "y")
         self.coord_names = tuple(coords)
@@ -281,10 +283,15 @@ class TabularTask:
             # the learner's prediction plus the kriged residual; std = kriging std, combined in
             # quadrature with the learner's own std when it has one (ResidualKrigingRegressor's rule)
             learner, Xf = est.estimator_, est.learner_features(X)
-            learner_std = None
-            if uncertainty_kind(learner) == "native":
-                base, learner_std = learner.predict(Xf, return_std=True)
-            else:
+            learner_std, base = None, None
+            if learner is None:  # kriging alone (KrigingRegressor without drift)
+                base = np.zeros(len(X))
+            elif uncertainty_kind(learner) == "native":
+                try:
+                    base, learner_std = learner.predict(Xf, return_std=True)
+                except ValueError:  # e.g. a patch model trained without an uncertainty loss
+                    base, learner_std = None, None
+            if base is None:
                 base = learner.predict(Xf)
             res, std = est.predict_residual(X, return_std=True)
             res = np.asarray(res, dtype=float).ravel()

@@ -11,7 +11,7 @@ from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
 from .._coords import drop_coords, is_name_pair, resolve_coord_names
-from ..base import uses_coords
+from ..base import handles_coords, uses_coords
 from ..metrics import agb_scores
 
 __all__ = ["spatial_cross_validate", "SpatialCVResult", "block_size_sensitivity", "BlockSizeResult"]
@@ -47,10 +47,19 @@ def _with_coords(obj, names):
         return obj
     params = obj.get_params(deep=True)
     keys = [k for k in params if (k == "coords" or k.endswith("__coords")) and params[k] is None]
-    if not keys:
+    # splitters inside a meta-estimator (GridSearchCV(cv=SpatialBlockKFold())) are no estimators:
+    # get_params does not reach their coords, so they are copied and named here
+    inner = {k: v for k, v in params.items() if k not in keys and hasattr(v, "split")
+             and not hasattr(v, "fit") and getattr(v, "coords", "absent") is None}
+    if not keys and not inner:
         return obj
     obj = clone(obj) if hasattr(obj, "fit") else copy.deepcopy(obj)
-    return obj.set_params(**{k: names for k in keys})
+    new = {k: names for k in keys}
+    for k, v in inner.items():
+        v = copy.deepcopy(v)
+        v.coords = names
+        new[k] = v
+    return obj.set_params(**new)
 
 
 def prepare_spatial_fit(estimator, X, cv=None, coords=None, coords_as_features=False):
@@ -62,7 +71,7 @@ def prepare_spatial_fit(estimator, X, cv=None, coords=None, coords_as_features=F
     where those left them at None. ``X_fit`` is ``X`` for coordinate-aware estimators (or with
     ``coords_as_features=True``) and ``X`` without coordinate columns and geometry otherwise.
     """
-    aware = uses_coords(estimator)
+    aware = handles_coords(estimator)
     names = resolve_coord_names(X, function=coords, cv=_coords_param(cv),
                                 estimator=_coords_param(estimator) if aware else None)
     cv = _with_coords(cv, names)
