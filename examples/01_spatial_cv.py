@@ -37,7 +37,7 @@ X, y = plots.drop(columns="agb"), plots["agb"]
 model = XGBRegressor(n_estimators=300, learning_rate=0.05, max_depth=4, n_jobs=2, random_state=0)
 cv = SpatialBlockKFold(n_splits=10, block_size=5_000, random_state=0)
 res = spatial_cross_validate(model, X, y, cv=cv)
-print(res.summary())
+print(res.summary(fmt="{:.3f} ± {:.3f}"))
 plot_folds(cv, X).savefig(out / "01_fold_map.png", dpi=100)
 
 # %%

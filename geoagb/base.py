@@ -202,3 +202,20 @@ class TableStateMixin:
             if isinstance(value, dict) and value.get("__geoagb_frame__"):
                 state[key] = pd.DataFrame(value["data"], columns=value["columns"])
         super().__setstate__(state)
+
+
+def as_series(X, values, name: str):
+    """``values`` as a pandas Series with ``X``'s index when ``X`` is a DataFrame, else as is.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> as_series(pd.DataFrame({"a": [1, 2]}, index=[7, 9]), [0.5, 1.5], "agb").index.tolist()
+    [7, 9]
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(X, pd.DataFrame):
+        return pd.Series(np.asarray(values, dtype=float), index=X.index, name=name)
+    return values

@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import CoordinateAwareMixin, ExplainMixin
+from ..base import CoordinateAwareMixin, ExplainMixin, as_series
 from ._residual import _as_list, _is_index_pair
 
 __all__ = ["KrigingRegressor"]
@@ -160,10 +160,9 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
 
         Returns
         -------
-        mean : ndarray (n,)
-        std : ndarray (n,), only with ``return_std=True``
+        mean : ndarray (n,), or a Series with X's index when X is a DataFrame
+        std : same type, only with ``return_std=True``
         """
-        from sklearn.utils import check_array
 
         check_is_fitted(self, "kriger_")
         X = self._check_X(X)
@@ -176,7 +175,8 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         mean, std = out if return_std else (out, None)
         if self.trend_ is not None:
             mean = mean + self.trend_.predict(D)
-        return (mean, std) if return_std else mean
+        mean = as_series(X, mean, "prediction")
+        return (mean, as_series(X, std, "std")) if return_std else mean
 
     # the residual-kriging protocol (explain, predict_raster): trend + kriged residual ------------
     @property

@@ -14,7 +14,7 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._coords import drop_coords, get_coords
-from ..base import CoordinateAwareMixin, ExplainMixin, TableStateMixin
+from ..base import CoordinateAwareMixin, ExplainMixin, TableStateMixin, as_series
 from ._base import resolve_variogram
 from ._ck import CoKriging
 from ._ok import OrdinaryKriging, SimpleKriging
@@ -548,9 +548,9 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
 
         Returns
         -------
-        mean : ndarray (n,)
+        mean : ndarray (n,), or a Series with X's index when X is a DataFrame
             ``estimator_.predict(learner_features(X)) + predict_residual(X)``.
-        std : ndarray (n,), only with ``return_std=True``
+        std : same type, only with ``return_std=True``
         """
         check_is_fitted(self, "estimator_")
         if isinstance(X, pd.DataFrame):
@@ -567,11 +567,11 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
             base = self.estimator_.predict(Xf)
         base = np.asarray(base, dtype=float).reshape(-1)
         if not return_std:
-            return base + self.predict_residual(X)
+            return as_series(X, base + self.predict_residual(X), "prediction")
         res, std = self.predict_residual(X, return_std=True)
         if learner_std is not None:
             std = np.sqrt(std**2 + np.asarray(learner_std, dtype=float).reshape(-1) ** 2)
-        return base + res, std
+        return as_series(X, base + res, "prediction"), as_series(X, std, "std")
 
     def __sklearn_tags__(self):
         from sklearn.utils import get_tags

@@ -107,10 +107,11 @@ class SpatialCVResult:
     estimators: list = field(default_factory=list)
     label: str = ""
 
-    def summary(self, metrics=_SUMMARY_METRICS, fmt: str | None = "{:.3f} ± {:.3f}") -> pd.DataFrame:
+    def summary(self, metrics=_SUMMARY_METRICS, fmt: str | None = None) -> pd.DataFrame:
         """Mean and sd (ddof=1) over folds, rows train / validation (seed 004 Table 2 layout).
 
-        With ``fmt=None`` returns numeric columns ``<metric>_mean`` and ``<metric>_sd``.
+        Numeric by default: columns ``<metric>_mean`` and ``<metric>_sd``. Give ``fmt`` (e.g.
+        ``"{:.3f} ± {:.3f}"``) for a printable table of strings, one column per metric.
         """
         g = self.folds.groupby("set", sort=False)[list(metrics)]
         mean, sd = g.mean(), g.std(ddof=1)
@@ -179,8 +180,9 @@ def spatial_cross_validate(estimator, X, y, cv, *, coords=None, coords_as_featur
     >>> res = spatial_cross_validate(LinearRegression(), X, y,
     ...                              cv=SpatialBlockKFold(5, block_size=10_000, random_state=0),
     ...                              progress=False)
-    >>> res.summary().index.tolist()
-    ['train', 'validation']
+    >>> s = res.summary()
+    >>> s.index.tolist(), bool(s.loc["train", "r2_mean"] >= s.loc["validation", "r2_mean"])
+    (['train', 'validation'], True)
     """
     from .._random import check_random_state
 

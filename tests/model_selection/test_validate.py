@@ -47,7 +47,7 @@ def test_matches_manual_loop_and_sklearn(plots600):
     summ = res.summary(fmt=None)
     assert summ.loc["validation", "r2_mean"] == pytest.approx(np.mean(sk["test_score"]))
     assert summ.loc["validation", "r2_sd"] == pytest.approx(np.std(sk["test_score"], ddof=1))
-    assert "±" in res.summary().loc["train", "rmse"]
+    assert "±" in res.summary(fmt="{:.3f} ± {:.3f}").loc["train", "rmse"]
 
 
 def test_coordinates_never_reach_the_learner(plots600):
