@@ -821,17 +821,6 @@ KR_EXPECTED = {
     "check_fit2d_1sample": "message wording: 'a variogram needs at least 10 distinct locations "
                            "(got 1)' has none of sklearn's patterns ('1 sample', 'n_samples=1'); "
                            "fix: add 'n_samples=1' to the message",
-    "check_estimator_sparse_array": "SEAM: geoagb/kriging/_regressor.py:132/168 (fit/predict) "
-                                    "duck-type `hasattr(X, 'coords')`, which a scipy.sparse COO "
-                                    "matrix has, so it skips check_array's clear refusal and "
-                                    "fails with 'ValueError: setting an array element with a "
-                                    "sequence'; fix: "
-                                    "test scipy.sparse.issparse(X) first (as _residual.py does)",
-    "check_estimator_sparse_matrix": "SEAM: same cause as check_estimator_sparse_array",
-    "check_fit2d_1feature": "SEAM: IndexError 'index 1 is out of bounds for axis 1 with size 1' "
-                            "from KrigingRegressor._xy_drift (geoagb/kriging/_regressor.py:90) "
-                            "when coords=(0, 1) and X has one column; fix: check the positions "
-                            "against X.shape[1] and raise a ValueError as _residual.py does",
 }
 
 _SHAPE = ("BY DESIGN: X is the (n, 2) coordinate array of a point kriger/variogram; the check "

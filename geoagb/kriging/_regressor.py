@@ -165,11 +165,7 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         """
 
         check_is_fitted(self, "kriger_")
-        X = self._check_X(X)
-        if not isinstance(X, pd.DataFrame) and not hasattr(X, "coords"):
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"X has {X.shape[1]} features, but KrigingRegressor is "
-                                 f"expecting {self.n_features_in_} features as input.")
+        X = self._check_X(X, n_features=self.n_features_in_)
         xy, D = self._xy_drift(X)
         out = self.kriger_.predict(xy, return_std=return_std)
         mean, std = out if return_std else (out, None)
@@ -206,7 +202,7 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         coords = self.coords if is_name_pair(self.coords) else ("x", "y")
         return [c for c in X.columns if c != geom and c not in coords]
 
-    def _check_X(self, X):
+    def _check_X(self, X, n_features=None):
         from scipy.sparse import issparse
         from sklearn.utils import check_array
 
@@ -216,9 +212,12 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         if isinstance(X, pd.DataFrame) or hasattr(X, "coords"):
             return X
         X = check_array(X, dtype="numeric")
+        if n_features is not None and X.shape[1] != n_features:
+            raise ValueError(f"X has {X.shape[1]} features, but KrigingRegressor is expecting "
+                             f"{n_features} features as input.")
         if _is_index_pair(self.coords) and X.shape[1] <= max(int(c) for c in self.coords):
-            raise ValueError(f"X has {X.shape[1]} column(s) but coords={tuple(self.coords)} "
-                             "names the coordinate columns; give X with both of them.")
+            raise ValueError(f"X has {X.shape[1]} feature(s) but coords={tuple(self.coords)} "
+                             "names two coordinate columns; give X with both of them.")
         if not _is_index_pair(self.coords):
             raise TypeError("a plain array X needs the positions of its coordinate columns, e.g. "
                             "KrigingRegressor(coords=(0, 1)).")
