@@ -39,8 +39,10 @@ class LandscapeRaster:
     def __init__(self, n_cells, random_state=0, coarse=200.0):
         from geoagb.datasets import Landscape
 
-        seed_land, _ = np.random.SeedSequence(random_state).spawn(2)   # make_plots' landscape seed
-        self.land = land = Landscape(60_000.0, 30_000.0, 25.0, random_state=int(seed_land.generate_state(1)[0]))
+        seed_land, _ = np.random.SeedSequence(random_state).spawn(2)  # make_plots' landscape seed
+        self.land = land = Landscape(
+            60_000.0, 30_000.0, 25.0, random_state=int(seed_land.generate_state(1)[0])
+        )
         self.side = int(np.ceil(np.sqrt(n_cells)))
         self.cell = 60_000.0 / self.side
         g = np.arange(-coarse, 60_000.0 + 2 * coarse, coarse)
@@ -48,8 +50,14 @@ class LandscapeRaster:
         self.g0, self.step = g[0], coarse
         elev = land.elevation(gx, gy)
         dzdy, dzdx = np.gradient(elev, coarse)
-        self.fields = {"E": elev, "dx": dzdx, "dy": dzdy, "H": land.z("H", gx, gy),
-                       "C": land.z("C", gx, gy), "V": land.z("V", gx, gy)}
+        self.fields = {
+            "E": elev,
+            "dx": dzdx,
+            "dy": dzdy,
+            "H": land.z("H", gx, gy),
+            "C": land.z("C", gx, gy),
+            "V": land.z("V", gx, gy),
+        }
         self.rows_done = 0
 
     def window(self, i, size):
@@ -69,18 +77,41 @@ class LandscapeRaster:
         elev = f["E"]
         slope = np.degrees(np.arctan(np.hypot(f["dx"], f["dy"])))
         aspect = np.degrees(np.arctan2(-f["dx"], -f["dy"])) % 360.0
-        height = np.clip(14.0 + 5.0 * f["H"] - 0.004 * (elev - 900.0), 2.0, 38.0) * rng.lognormal(0, 0.05, n)
-        cover = np.clip(1 / (1 + np.exp(-(0.9 + 1.2 * f["C"] + 0.25 * f["H"]))) + rng.normal(0, 0.03, n), 0.02, 1)
+        height = np.clip(14.0 + 5.0 * f["H"] - 0.004 * (elev - 900.0), 2.0, 38.0) * rng.lognormal(
+            0, 0.05, n
+        )
+        cover = np.clip(
+            1 / (1 + np.exp(-(0.9 + 1.2 * f["C"] + 0.25 * f["H"]))) + rng.normal(0, 0.03, n),
+            0.02,
+            1,
+        )
         agb0 = land.agb_from_structure(land.structural_agb(height, cover), elev, f["V"])
         ndvi = np.clip(land.ndvi(agb0, elev, f["V"]) + rng.normal(0, 0.015, n), 0.02, 0.95)
         bd = land.reflectance(ndvi, agb0, slope, aspect, rng)
         b, g, r, nn, s1, s2 = (bd[k] for k in ("blue", "green", "red", "nir", "swir1", "swir2"))
-        return np.column_stack([
-            b, g, r, nn, s1, s2, (nn - r) / (nn + r), 2.5 * (nn - r) / (nn + 6 * r - 7.5 * b + 1),
-            1.5 * (nn - r) / (nn + r + 0.5), (nn - s1) / (nn + s1), (nn - s2) / (nn + s2),
-            elev, slope, np.sin(np.radians(aspect)), np.cos(np.radians(aspect)),
-            height, height * (1.25 + rng.normal(0, 0.03, n)),
-            height * (0.22 + 0.1 * (1 - cover)) * rng.lognormal(0, 0.1, n), cover])
+        return np.column_stack(
+            [
+                b,
+                g,
+                r,
+                nn,
+                s1,
+                s2,
+                (nn - r) / (nn + r),
+                2.5 * (nn - r) / (nn + 6 * r - 7.5 * b + 1),
+                1.5 * (nn - r) / (nn + r + 0.5),
+                (nn - s1) / (nn + s1),
+                (nn - s2) / (nn + s2),
+                elev,
+                slope,
+                np.sin(np.radians(aspect)),
+                np.cos(np.radians(aspect)),
+                height,
+                height * (1.25 + rng.normal(0, 0.03, n)),
+                height * (0.22 + 0.1 * (1 - cover)) * rng.lognormal(0, 0.1, n),
+                cover,
+            ]
+        )
 
 
 def naive_fit(T):
@@ -90,7 +121,7 @@ def naive_fit(T):
     n = len(T)
     tot = 0.0
     for i in range(0, n, 1000):
-        tot += cdist(T[i:i + 1000], T).sum()
+        tot += cdist(T[i : i + 1000], T).sum()
     return tot / (n * (n - 1))
 
 
@@ -99,7 +130,7 @@ def naive_di(T, dbar, C, block=1000):
 
     out = np.empty(len(C))
     for i in range(0, len(C), block):
-        out[i:i + block] = cdist(C[i:i + block], T).min(axis=1)
+        out[i : i + block] = cdist(C[i : i + block], T).min(axis=1)
     return out / dbar
 
 
@@ -117,15 +148,19 @@ def main():
     n_train, n_cells = int(args.train), int(args.cells)
     import os
 
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start "
-          "(other processes share the cores: wall times include their interference)")
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start "
+        "(other processes share the cores: wall times include their interference)"
+    )
 
     t0 = time.perf_counter()
     plots = make_plots(n_train, random_state=0)
     train = plots[PLOT_FEATURES].to_numpy(dtype=np.float64)
     raster = LandscapeRaster(n_cells, random_state=0)
-    print(f"data: {n_train} training plots x {train.shape[1]} predictors; map of {raster.side} x "
-          f"{raster.side} cells of {raster.cell:.1f} m ({time.perf_counter() - t0:.1f} s to simulate)")
+    print(
+        f"data: {n_train} training plots x {train.shape[1]} predictors; map of {raster.side} x "
+        f"{raster.side} cells of {raster.cell:.1f} m ({time.perf_counter() - t0:.1f} s to simulate)"
+    )
 
     def chunk(i, size):
         return raster.window(i, size)
@@ -170,19 +205,27 @@ def main():
     naive_rate = len(C) / t_naive
     err = float(np.max(np.abs(di_naive - di_ours) / di_naive))
 
-    print(f"fit (training DI, threshold): geoagb {t_fit:.2f} s, naive mean distance alone {t_nfit:.2f} s")
+    print(
+        f"fit (training DI, threshold): geoagb {t_fit:.2f} s, naive mean distance alone {t_nfit:.2f} s"
+    )
     print(f"threshold {aoa.threshold_:.3f}; {100 * inside / n_cells:.1f} % of cells inside the AOA")
-    print(f"geoagb DI: {n_cells:.3g} cells in {t_di:.1f} s with {args.threads} thread(s) = {rate:,.0f} cells/s "
-          f"(CPU time {cpu_di:.1f} s: {n_cells / cpu_di:,.0f} cells per CPU-second, i.e. "
-          f"{cpu_di / args.threads:.0f} s on {args.threads} free core(s)); "
-          f"\n  peak traced memory during DI {peak / 2**20:.0f} MiB (chunks of {args.chunk} cells); "
-          f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
-    print(f"naive DI (full distance matrix per 1000-cell chunk): {len(C):,} cells in {t_naive:.1f} s = "
-          f"{naive_rate:,.0f} cells/s -> extrapolated {n_cells / naive_rate:,.0f} s for {n_cells:.3g} cells")
-    print(f"speed ratio geoagb / naive: {rate / naive_rate:.1f}x wall clock, "
-          f"{(n_cells / cpu_di) / (len(C) / cpu_naive):.1f}x per CPU-second; max relative DI difference on the "
-          f"{len(C):,} common cells: {err:.2e} (mean training distance: geoagb "
-          f"{'exact' if aoa.mean_distance_exact_ else 'estimated on 5000 samples'}, naive exact)")
+    print(
+        f"geoagb DI: {n_cells:.3g} cells in {t_di:.1f} s with {args.threads} thread(s) = {rate:,.0f} cells/s "
+        f"(CPU time {cpu_di:.1f} s: {n_cells / cpu_di:,.0f} cells per CPU-second, i.e. "
+        f"{cpu_di / args.threads:.0f} s on {args.threads} free core(s)); "
+        f"\n  peak traced memory during DI {peak / 2**20:.0f} MiB (chunks of {args.chunk} cells); "
+        f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB"
+    )
+    print(
+        f"naive DI (full distance matrix per 1000-cell chunk): {len(C):,} cells in {t_naive:.1f} s = "
+        f"{naive_rate:,.0f} cells/s -> extrapolated {n_cells / naive_rate:,.0f} s for {n_cells:.3g} cells"
+    )
+    print(
+        f"speed ratio geoagb / naive: {rate / naive_rate:.1f}x wall clock, "
+        f"{(n_cells / cpu_di) / (len(C) / cpu_naive):.1f}x per CPU-second; max relative DI difference on the "
+        f"{len(C):,} common cells: {err:.2e} (mean training distance: geoagb "
+        f"{'exact' if aoa.mean_distance_exact_ else 'estimated on 5000 samples'}, naive exact)"
+    )
 
 
 if __name__ == "__main__":

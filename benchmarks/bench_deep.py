@@ -34,8 +34,14 @@ BATCH = 32
 
 
 def _configs(small: bool) -> dict:
-    from geoagb.deep import (AlexNetRegressor, CNNTransformerRegressor, CSMFNetRegressor,
-                             PatchResNetRegressor, PixelMLPRegressor, VGGRegressor)
+    from geoagb.deep import (
+        AlexNetRegressor,
+        CNNTransformerRegressor,
+        CSMFNetRegressor,
+        PatchResNetRegressor,
+        PixelMLPRegressor,
+        VGGRegressor,
+    )
 
     if not small:  # seed-sized defaults
         return {
@@ -49,8 +55,9 @@ def _configs(small: bool) -> dict:
     return {
         "CSMF-Net": CSMFNetRegressor(width=8, n_stages=3, d_k=32, head=(64, 32)),
         "PatchResNet": PatchResNetRegressor(width=8, n_stages=3, head=(64, 32)),
-        "CNN-Transformer": CNNTransformerRegressor(width=8, d_model=32, n_heads=4, n_layers=1,
-                                                   dim_feedforward=64, head=(32,)),
+        "CNN-Transformer": CNNTransformerRegressor(
+            width=8, d_model=32, n_heads=4, n_layers=1, dim_feedforward=64, head=(32,)
+        ),
         "AlexNet": AlexNetRegressor(width=8, head=(64, 32)),
         "VGG": VGGRegressor(width=8, head=(64, 32)),
         "PixelMLP": PixelMLPRegressor(head=(64, 32)),
@@ -65,8 +72,11 @@ def _raw_speed(est, X, device, n_batches=4):
     x = torch.from_numpy(X.data[:BATCH]).to(device)
     y = torch.randn(BATCH, device=device)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
-    ac = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-          else torch.autocast("cpu", enabled=False))
+    ac = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda"
+        else torch.autocast("cpu", enabled=False)
+    )
 
     def step():
         with ac:
@@ -113,14 +123,30 @@ def speed(devices):
             for name, est in _configs(small).items():
                 raw_train, raw_infer = _raw_speed(est, X, device)
                 fit_est = clone(est).set_params(
-                    max_epochs=2, batch_size=BATCH, validation_fraction=0.0, patience=None,
-                    verbose=0, random_state=0, device=device.type)
+                    max_epochs=2,
+                    batch_size=BATCH,
+                    validation_fraction=0.0,
+                    patience=None,
+                    verbose=0,
+                    random_state=0,
+                    device=device.type,
+                )
                 fit = 2 * len(X) / best_time(lambda: fit_est.fit(X, y), repeat=2)
                 pred = len(X) / best_time(lambda: fit_est.predict(X), repeat=3)
                 n_par = sum(p.numel() for p in fit_est.module_.parameters())
-                rows.append({"device": device.type, "config": "small" if small else "default",
-                             "model": name, "params": n_par, "raw_train": raw_train, "fit": fit,
-                             "fit/raw": fit / raw_train, "raw_infer": raw_infer, "predict": pred})
+                rows.append(
+                    {
+                        "device": device.type,
+                        "config": "small" if small else "default",
+                        "model": name,
+                        "params": n_par,
+                        "raw_train": raw_train,
+                        "fit": fit,
+                        "fit/raw": fit / raw_train,
+                        "raw_infer": raw_infer,
+                        "predict": pred,
+                    }
+                )
                 print(f"  {device.type:4s} {rows[-1]['config']:7s} {name:16s} done", flush=True)
     df = pd.DataFrame(rows)
     with pd.option_context("display.width", 160, "display.float_format", "{:,.1f}".format):
@@ -140,25 +166,50 @@ def accuracy(size_m, n_plots, folds, epochs, seed=0):
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         scene = make_scene(tmp, size_m=size_m, n_plots=n_plots, random_state=seed)
-        bands = {"blue": "blue", "green": "green", "red": "red", "nir": "nir", "crown": "crown", "height": "chm"}
+        bands = {
+            "blue": "blue",
+            "green": "green",
+            "red": "red",
+            "nir": "nir",
+            "crown": "crown",
+            "height": "chm",
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             X = extract_patches(scene.sources, scene.plots, size_m=scene.plot_size_m, bands=bands)
-        print(f"\nscene {size_m:g} m, {len(X)} plots, patches {X.shape[2]}x{X.shape[3]} px "
-              f"({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"\nscene {size_m:g} m, {len(X)} plots, patches {X.shape[2]}x{X.shape[3]} px "
+            f"({time.perf_counter() - t0:.1f} s)"
+        )
     y = scene.plots["agb"].to_numpy(float)
     cv = SpatialBlockKFold(n_splits=folds, block_size=size_m / 4, random_state=seed)
-    common = dict(max_epochs=epochs, batch_size=32, patience=15, verbose=0, random_state=seed, device="auto")
+    common = dict(
+        max_epochs=epochs, batch_size=32, patience=15, verbose=0, random_state=seed, device="auto"
+    )
     small = _configs(True)
-    models = {name: est.set_params(**common, lr=3e-3 if name != "PixelMLP" else 1e-2)
-              for name, est in small.items()}
+    models = {
+        name: est.set_params(**common, lr=3e-3 if name != "PixelMLP" else 1e-2)
+        for name, est in small.items()
+    }
     from geoagb.deep import PixelMLPRegressor
 
-    models["PixelMLP (centre pixel)"] = PixelMLPRegressor(pixel="centre", head=(64, 32), lr=1e-2, **common)
+    models["PixelMLP (centre pixel)"] = PixelMLPRegressor(
+        pixel="centre", head=(64, 32), lr=1e-2, **common
+    )
     tab = X.summarize()
-    tabular = {"XGBoost (summarize)": XGBRegressor(n_estimators=1000, learning_rate=0.01, max_depth=4,
-                                                   subsample=0.8, random_state=seed, n_jobs=2),
-               "RandomForest (summarize)": RandomForestRegressor(500, min_samples_leaf=2, random_state=seed, n_jobs=2)}
+    tabular = {
+        "XGBoost (summarize)": XGBRegressor(
+            n_estimators=1000,
+            learning_rate=0.01,
+            max_depth=4,
+            subsample=0.8,
+            random_state=seed,
+            n_jobs=2,
+        ),
+        "RandomForest (summarize)": RandomForestRegressor(
+            500, min_samples_leaf=2, random_state=seed, n_jobs=2
+        ),
+    }
     rows = []
     for name, est in {**models, **tabular}.items():
         data = tab if name in tabular else X
@@ -166,10 +217,19 @@ def accuracy(size_m, n_plots, folds, epochs, seed=0):
         res = spatial_cross_validate(est, data, y, cv=cv, progress=False, label=name)
         s = res.summary(fmt=None)
         oof = res.oof_scores()
-        rows.append({"model": name, "val_r2": s.loc["validation", "r2_mean"], "val_r2_sd": s.loc["validation", "r2_sd"],
-                     "train_r2": s.loc["train", "r2_mean"], "oof_r2": oof["r2"], "oof_rmse": oof["rmse"],
-                     "oof_mae": oof["mae"], "oof_bias_%": 100 * oof["overall_bias"],
-                     "seconds": time.perf_counter() - t0})
+        rows.append(
+            {
+                "model": name,
+                "val_r2": s.loc["validation", "r2_mean"],
+                "val_r2_sd": s.loc["validation", "r2_sd"],
+                "train_r2": s.loc["train", "r2_mean"],
+                "oof_r2": oof["r2"],
+                "oof_rmse": oof["rmse"],
+                "oof_mae": oof["mae"],
+                "oof_bias_%": 100 * oof["overall_bias"],
+                "seconds": time.perf_counter() - t0,
+            }
+        )
         print(f"  {name:26s} R2 {rows[-1]['oof_r2']:.3f} ({rows[-1]['seconds']:.0f} s)", flush=True)
     df = pd.DataFrame(rows)
     with pd.option_context("display.width", 160, "display.float_format", "{:.3f}".format):
@@ -193,10 +253,18 @@ def _ceiling(scene, y):
     t = scene.trees[scene.trees["plot_id"] >= 0]
     area_ha = scene.plot_size_m**2 / 1e4
     b = tree_biomass(dbh_from_height(t["height"]), t["height"], 0.55) / 1000.0 / area_ha
-    visible = pd.Series(b).groupby(t["plot_id"].to_numpy()).sum().reindex(scene.plots["plot_id"]).fillna(0.0)
-    print(f"ceiling: R2 {r2_lin(visible.to_numpy()):.3f} from every stem's height (mean wood density), "
-          f"R2 {r2_lin(scene.truth['agb_trees'].to_numpy()):.3f} from the true tree biomass "
-          "(in-sample linear fits)")
+    visible = (
+        pd.Series(b)
+        .groupby(t["plot_id"].to_numpy())
+        .sum()
+        .reindex(scene.plots["plot_id"])
+        .fillna(0.0)
+    )
+    print(
+        f"ceiling: R2 {r2_lin(visible.to_numpy()):.3f} from every stem's height (mean wood density), "
+        f"R2 {r2_lin(scene.truth['agb_trees'].to_numpy()):.3f} from the true tree biomass "
+        "(in-sample linear fits)"
+    )
 
 
 def main():
@@ -211,10 +279,14 @@ def main():
     ap.add_argument("--epochs", type=int, default=60)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
-          f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
+        f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}"
+    )
     if args.part in ("all", "speed"):
-        devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+        devices = [torch.device("cpu")] + (
+            [torch.device("cuda")] if torch.cuda.is_available() else []
+        )
         speed(devices)
     if args.part in ("all", "accuracy"):
         accuracy(args.size_m, args.n_plots, args.folds, args.epochs)

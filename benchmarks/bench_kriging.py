@@ -28,16 +28,20 @@ from pathlib import Path
 
 import numpy as np
 
-EXTENT = 100_000.0                     # metres
-PSILL, RANGE, NUGGET = 1.0, 10_000.0, 0.1   # spherical, gstat parameterisation
+EXTENT = 100_000.0  # metres
+PSILL, RANGE, NUGGET = 1.0, 10_000.0, 0.1  # spherical, gstat parameterisation
 
 
 def make_data(n: int, n_targets: int):
     """Same observations and target grid for every library (fixed seed)."""
     rng = np.random.default_rng(12345)
     xy = rng.uniform(0, EXTENT, (n, 2))
-    z = (np.sin(xy[:, 0] / 7_000) + np.cos(xy[:, 1] / 9_000) + 0.5 * np.sin((xy[:, 0] + xy[:, 1]) / 3_000)
-         + rng.normal(0, np.sqrt(NUGGET), n))
+    z = (
+        np.sin(xy[:, 0] / 7_000)
+        + np.cos(xy[:, 1] / 9_000)
+        + 0.5 * np.sin((xy[:, 0] + xy[:, 1]) / 3_000)
+        + rng.normal(0, np.sqrt(NUGGET), n)
+    )
     side = int(round(np.sqrt(n_targets)))
     g = np.linspace(0, EXTENT, side)
     tx, ty = np.meshgrid(g, g)
@@ -76,22 +80,36 @@ def worker(lib: str, n: int, n_targets: int, k: int, out: str, n_used: int) -> N
         t1 = time.perf_counter()
         mean, _ = ok.predict(t, return_std=True)
     elif lib == "pykrige":
-        ok = PK(xy[:, 0], xy[:, 1], z, variogram_model="spherical",
-                variogram_parameters={"sill": PSILL + NUGGET, "range": RANGE, "nugget": NUGGET})
+        ok = PK(
+            xy[:, 0],
+            xy[:, 1],
+            z,
+            variogram_model="spherical",
+            variogram_parameters={"sill": PSILL + NUGGET, "range": RANGE, "nugget": NUGGET},
+        )
         t1 = time.perf_counter()
         mean, _ = ok.execute("points", t[:, 0], t[:, 1], backend="C", n_closest_points=k)
     else:
         model = gs.Spherical(dim=2, var=PSILL, len_scale=RANGE, nugget=NUGGET)
-        krig = gs.krige.Ordinary(model, cond_pos=(xy[:, 0], xy[:, 1]), cond_val=z,
-                                 pseudo_inv=False)
+        krig = gs.krige.Ordinary(model, cond_pos=(xy[:, 0], xy[:, 1]), cond_val=z, pseudo_inv=False)
         t1 = time.perf_counter()
-        mean, _ = krig((t[:, 0], t[:, 1]), mesh_type="unstructured", chunk_size=20_000,
-                       return_var=True)
+        mean, _ = krig(
+            (t[:, 0], t[:, 1]), mesh_type="unstructured", chunk_size=20_000, return_var=True
+        )
     t2 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     np.save(out, np.asarray(mean, dtype=float))
-    print(json.dumps({"fit_s": t1 - t0, "predict_s": t2 - t1, "peak_mb": max(peak - base, 0.0),
-                      "n_used": len(t), "n_grid": n_grid}))
+    print(
+        json.dumps(
+            {
+                "fit_s": t1 - t0,
+                "predict_s": t2 - t1,
+                "peak_mb": max(peak - base, 0.0),
+                "n_used": len(t),
+                "n_grid": n_grid,
+            }
+        )
+    )
 
 
 def _available_mb() -> float:
@@ -113,35 +131,44 @@ def skip_reason(lib: str, n: int, n_targets: int, budget_s: float) -> str | None
         # variogram
         need = 5 * 8 * (n + 1) ** 2 / 2**20
         if need > 0.5 * avail:
-            return (f"needs ~{need / 1024:.0f} GB for its n x n matrices, "
-                    f"{avail / 1024:.0f} GB free")
+            return f"needs ~{need / 1024:.0f} GB for its n x n matrices, {avail / 1024:.0f} GB free"
     if lib in ("gstools", "geoagb-global"):
         need = 3 * 8 * (n + 1) ** 2 / 2**20
         if need > 0.5 * avail:
             return f"needs ~{need / 1024:.0f} GB for the n x n system, {avail / 1024:.0f} GB free"
         est = (2 / 3 * n**3 + 2 * n**2 * n_targets) / 1.5e9  # LU + solves at ~1.5 GFLOP/s
         if est > budget_s:
-            return (f"global O(n^3 + n^2 T) solve for {n_targets:,} targets estimated at "
-                    f"~{est:,.0f} s > {budget_s:.0f} s budget")
+            return (
+                f"global O(n^3 + n^2 T) solve for {n_targets:,} targets estimated at "
+                f"~{est:,.0f} s > {budget_s:.0f} s budget"
+            )
     return None
 
 
 def _row(n, lib, r, scale, ratio, diff, ref):
     star = "*" if scale > 1 else " "
     total = r["fit_s"] + r["predict_s"] * scale
-    print(f"{n:>9,} {lib:>14} {r['fit_s']:8.2f} {r['predict_s'] * scale:9.2f}{star} "
-          f"{total:8.2f} {r['peak_mb']:8.0f} {ratio:>9} {diff:>10}  {ref}", flush=True)
+    print(
+        f"{n:>9,} {lib:>14} {r['fit_s']:8.2f} {r['predict_s'] * scale:9.2f}{star} "
+        f"{total:8.2f} {r['peak_mb']:8.0f} {ratio:>9} {diff:>10}  {ref}",
+        flush=True,
+    )
 
 
 def run(args) -> None:
     here = Path(__file__).resolve()
     libs = args.libs
     T = int(args.targets)
-    print(f"ordinary kriging, spherical psill={PSILL} range={RANGE:g} m nugget={NUGGET}; "
-          f"{int(round(np.sqrt(T))) ** 2:,} grid targets over {EXTENT / 1000:g} km; k={args.k}; {os.cpu_count()} CPUs; "
-          f"BENCH_JOBS={os.environ.get('BENCH_JOBS', 1)}")
-    print(f"{'n obs':>9} {'library':>14} {'fit s':>8} {'predict s':>10} {'total s':>8} "
-          f"{'peak MB':>8} {'x slower':>9} {'max|diff|':>10}  vs")
+    print(
+        f"ordinary kriging, spherical psill={PSILL} range={RANGE:g} m nugget={NUGGET}; "
+        f"{int(round(np.sqrt(T))) ** 2:,} grid targets over {EXTENT / 1000:g} km; "
+        f"k={args.k}; {os.cpu_count()} CPUs; "
+        f"BENCH_JOBS={os.environ.get('BENCH_JOBS', 1)}"
+    )
+    print(
+        f"{'n obs':>9} {'library':>14} {'fit s':>8} {'predict s':>10} {'total s':>8} "
+        f"{'peak MB':>8} {'x slower':>9} {'max|diff|':>10}  vs"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(v) for v in args.sizes):
             res = {}
@@ -152,14 +179,29 @@ def run(args) -> None:
                     print(f"{n:>9,} {lib:>14}  skipped: {reason}", flush=True)
                     continue
                 out = os.path.join(tmp, f"{lib}_{n}.npy")
-                cmd = [sys.executable, str(here), "--worker", lib, "--n", str(n), "--targets",
-                       str(T), "--k", str(args.k), "--out", out, "--n-used", str(used)]
+                cmd = [
+                    sys.executable,
+                    str(here),
+                    "--worker",
+                    lib,
+                    "--n",
+                    str(n),
+                    "--targets",
+                    str(T),
+                    "--k",
+                    str(args.k),
+                    "--out",
+                    out,
+                    "--n-used",
+                    str(used),
+                ]
                 try:
-                    proc = subprocess.run(cmd, capture_output=True, text=True,
-                                          timeout=args.budget)
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.budget)
                 except subprocess.TimeoutExpired:
-                    print(f"{n:>9,} {lib:>14}  skipped: exceeded the {args.budget:.0f} s budget",
-                          flush=True)
+                    print(
+                        f"{n:>9,} {lib:>14}  skipped: exceeded the {args.budget:.0f} s budget",
+                        flush=True,
+                    )
                     continue
                 if proc.returncode != 0:
                     err = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -173,15 +215,17 @@ def run(args) -> None:
                 ratio = diff = ""
                 if lib != "geoagb" and "geoagb" in res:
                     g = res["geoagb"]
-                    ratio = (f"{(r['fit_s'] + r['predict_s'] * scale) / (g['fit_s'] + g['predict_s']):.1f}")
+                    ratio = f"{(r['fit_s'] + r['predict_s'] * scale) / (g['fit_s'] + g['predict_s']):.1f}"
                 if ref in res:
                     m = min(len(r["mean"]), len(res[ref]["mean"]))
                     diff = f"{np.nanmax(np.abs(r['mean'][:m] - res[ref]['mean'][:m])):.1e}"
                 _row(n, lib, r, scale, ratio, diff, ref if diff else "")
-    print("'x slower' = library total time / geoagb moving-neighbourhood total time (same k for "
-          "PyKrige); * = global solvers run on the first "
-          f"{int(args.global_targets):,} targets, predict time scaled to the grid; max|diff| = "
-          "largest prediction difference against the run named in 'vs' (same neighbourhood).")
+    print(
+        "'x slower' = library total time / geoagb moving-neighbourhood total time (same k for "
+        "PyKrige); * = global solvers run on the first "
+        f"{int(args.global_targets):,} targets, predict time scaled to the grid; max|diff| = "
+        "largest prediction difference against the run named in 'vs' (same neighbourhood)."
+    )
 
 
 def main(argv=None) -> None:
@@ -190,12 +234,22 @@ def main(argv=None) -> None:
     p.add_argument("--targets", type=float, default=1e5)
     p.add_argument("--k", type=int, default=32)
     p.add_argument("--budget", type=float, default=300.0, help="seconds per library and size")
-    p.add_argument("--global-targets", type=float, default=1e4,
-                   help="targets kriged by the global solvers (time scaled to --targets)")
-    p.add_argument("--libs", nargs="+", default=["geoagb", "pykrige", "geoagb-global", "gstools"],
-                   help="libraries to run (geoagb first: ratios are relative to it)")
+    p.add_argument(
+        "--global-targets",
+        type=float,
+        default=1e4,
+        help="targets kriged by the global solvers (time scaled to --targets)",
+    )
+    p.add_argument(
+        "--libs",
+        nargs="+",
+        default=["geoagb", "pykrige", "geoagb-global", "gstools"],
+        help="libraries to run (geoagb first: ratios are relative to it)",
+    )
     p.add_argument("--n-used", type=int)
-    p.add_argument("--quick", action="store_true", help="n = 500, 2000; 10 000 targets (1 000 global)")
+    p.add_argument(
+        "--quick", action="store_true", help="n = 500, 2000; 10 000 targets (1 000 global)"
+    )
     p.add_argument("--worker")
     p.add_argument("--n", type=int)
     p.add_argument("--out")

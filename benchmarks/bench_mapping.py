@@ -71,9 +71,20 @@ def write_stack(path, size, n_feat, seed=0, strip=512):
     rng = np.random.default_rng(seed)
     freq = rng.uniform(0.001, 0.02, (n_feat, 2))
     phase = rng.uniform(0, 6.3, (n_feat, 2))
-    prof = dict(driver="GTiff", width=size, height=size, count=n_feat, dtype="float32",
-                crs="EPSG:32648", transform=from_origin(500_000, 2_800_000, 30, 30), nodata=np.nan,
-                tiled=True, blockxsize=256, blockysize=256, BIGTIFF="IF_SAFER")
+    prof = dict(
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=n_feat,
+        dtype="float32",
+        crs="EPSG:32648",
+        transform=from_origin(500_000, 2_800_000, 30, 30),
+        nodata=np.nan,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        BIGTIFF="IF_SAFER",
+    )
     cols = np.arange(size)
     with rasterio.open(path, "w", **prof) as ds:
         for i in range(n_feat):
@@ -82,7 +93,9 @@ def write_stack(path, size, n_feat, seed=0, strip=512):
             rows = np.arange(r0, min(size, r0 + strip))[:, None]
             arr = np.empty((n_feat, rows.size, size), np.float32)
             for i in range(n_feat):
-                arr[i] = np.sin(freq[i, 0] * rows + phase[i, 0]) * np.cos(freq[i, 1] * cols + phase[i, 1])
+                arr[i] = np.sin(freq[i, 0] * rows + phase[i, 0]) * np.cos(
+                    freq[i, 1] * cols + phase[i, 1]
+                )
                 arr[i] += 0.1 * rng.standard_normal((rows.size, size)).astype(np.float32)
             ds.write(arr, window=rasterio.windows.Window(0, r0, size, rows.size))
 
@@ -92,10 +105,19 @@ def make_model(n_feat, n_jobs, seed=0):
     from xgboost import XGBRegressor
 
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame(rng.uniform(-1.1, 1.1, (20_000, n_feat)), columns=[f"f{i}" for i in range(n_feat)])
-    y = 100 + 40 * X["f0"] - 25 * X["f1"] * X["f2"] + 10 * np.sin(3 * X["f3"]) + rng.normal(0, 5, len(X))
-    return XGBRegressor(n_estimators=200, max_depth=6, learning_rate=0.1, n_jobs=n_jobs,
-                        random_state=seed).fit(X, y)
+    X = pd.DataFrame(
+        rng.uniform(-1.1, 1.1, (20_000, n_feat)), columns=[f"f{i}" for i in range(n_feat)]
+    )
+    y = (
+        100
+        + 40 * X["f0"]
+        - 25 * X["f1"] * X["f2"]
+        + 10 * np.sin(3 * X["f3"])
+        + rng.normal(0, 5, len(X))
+    )
+    return XGBRegressor(
+        n_estimators=200, max_depth=6, learning_rate=0.1, n_jobs=n_jobs, random_state=seed
+    ).fit(X, y)
 
 
 def _child_map(q, stack, out, n_feat, memory_mb, prefetch, workers):
@@ -104,7 +126,7 @@ def _child_map(q, stack, out, n_feat, memory_mb, prefetch, workers):
     from geoagb.mapping import predict_raster
 
     model = make_model(n_feat, n_jobs=1 if workers else 2)
-    if prefetch == 0:   # no read-ahead: read and compute strictly one after the other
+    if prefetch == 0:  # no read-ahead: read and compute strictly one after the other
         orig = engine.run_windows
         engine.run_windows = lambda *a, **k: orig(*a, **{**k, "prefetch": 0})
         import geoagb.mapping._predict as pr
@@ -114,13 +136,20 @@ def _child_map(q, stack, out, n_feat, memory_mb, prefetch, workers):
     if workers:
         from distributed import Client, LocalCluster
 
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, memory_limit=0)
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit=0,
+        )
         client = Client(cluster)
     base = _current_rss_mb()
     with PeakSampler() as peak:
         t0 = time.perf_counter()
-        predict_raster(model, stack, out, return_std=False, memory_mb=memory_mb, client=client, progress=False)
+        predict_raster(
+            model, stack, out, return_std=False, memory_mb=memory_mb, client=client, progress=False
+        )
         dt = time.perf_counter() - t0
     worker_peak = None
     if client is not None:
@@ -163,7 +192,7 @@ def inmemory(stack, n_feat, n_cells, batch):
     t_np = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(0, len(X), batch):
-        model.predict(X.iloc[i:i + batch])
+        model.predict(X.iloc[i : i + batch])
     t_b = time.perf_counter() - t0
     return X32.shape[0], t_df, t_np, t_b
 
@@ -173,12 +202,14 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=6000, help="raster side, cells (default 6000)")
     ap.add_argument("--features", type=int, default=10, help="number of features (default 10)")
     ap.add_argument("--memory-mb", type=float, default=64.0, help="mapping memory budget, MiB")
-    ap.add_argument("--inmem-cells", type=int, default=4_000_000, help="cells for the in-memory predict")
+    ap.add_argument(
+        "--inmem-cells", type=int, default=4_000_000, help="cells for the in-memory predict"
+    )
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary folder)")
     a = ap.parse_args(argv)
 
-    from geoagb.mapping._predict import resolve_window_size, make_task
+    from geoagb.mapping._predict import make_task, resolve_window_size
 
     work = Path(a.dir or tempfile.mkdtemp(prefix="bench_mapping_"))
     stack = work / "stack.tif"
@@ -186,20 +217,26 @@ def main(argv=None):
     t0 = time.perf_counter()
     if not stack.exists():
         write_stack(stack, a.size, a.features)
-    print(f"stack: {a.size} x {a.size} cells x {a.features} float32 features = "
-          f"{n * a.features * 4 / 2**30:.2f} GiB on disk (written in {time.perf_counter() - t0:.0f} s)")
+    print(
+        f"stack: {a.size} x {a.size} cells x {a.features} float32 features = "
+        f"{n * a.features * 4 / 2**30:.2f} GiB on disk (written in {time.perf_counter() - t0:.0f} s)"
+    )
     task = make_task(make_model(a.features, 2), str(stack), return_std=False)
     win = resolve_window_size(task, None, a.memory_mb)
     n_win = (-(-a.size // win)) ** 2
-    print(f"memory budget {a.memory_mb:g} MiB -> windows of {win} x {win} cells ({n_win} windows); "
-          f"one window of features = {win * win * a.features * 4 / 2**20:.1f} MiB")
+    print(
+        f"memory budget {a.memory_mb:g} MiB -> windows of {win} x {win} cells ({n_win} windows); "
+        f"one window of features = {win * win * a.features * 4 / 2**20:.1f} MiB"
+    )
 
     m, t_df, t_np, t_b = inmemory(stack, a.features, a.inmem_cells, win * win)
-    rate_df = max(m / t_df, m / t_b)   # the learner's best in-memory rate: the ceiling
+    rate_df = max(m / t_df, m / t_b)  # the learner's best in-memory rate: the ceiling
     rate_np = m / t_np
-    print(f"\nXGBoost (200 trees, depth 6, 2 threads) in-memory predict on {m:,} cells: "
-          f"{m / t_df / 1e6:.2f} M cells/s (one float64 DataFrame), {m / t_b / 1e6:.2f} M cells/s "
-          f"(DataFrame in {win * win:,}-cell slices), {rate_np / 1e6:.2f} M cells/s (one float32 array)")
+    print(
+        f"\nXGBoost (200 trees, depth 6, 2 threads) in-memory predict on {m:,} cells: "
+        f"{m / t_df / 1e6:.2f} M cells/s (one float64 DataFrame), {m / t_b / 1e6:.2f} M cells/s "
+        f"(DataFrame in {win * win:,}-cell slices), {rate_np / 1e6:.2f} M cells/s (one float32 array)"
+    )
 
     rows = []
     runs = [("predict_raster (read-ahead thread)", 2, 0), ("predict_raster (no read-ahead)", 0, 0)]
@@ -213,16 +250,22 @@ def main(argv=None):
         extra = ""
         if r["worker_peak_mb"] is not None:
             extra = f", peak worker RSS {r['worker_peak_mb']:.0f} MB"
-        print(f"\n{label}: {r['seconds']:.1f} s = {rate / 1e6:.2f} M cells/s; "
-              f"ratio to in-memory predict {rate / rate_df:.2f} (best DataFrame rate), {rate / rate_np:.2f} (float32)\n"
-              f"  peak RSS while mapping {r['peak_mb']:.0f} MB, {r['peak_mb'] - r['base_mb']:.0f} MB above the "
-              f"process before the call{extra}")
+        print(
+            f"\n{label}: {r['seconds']:.1f} s = {rate / 1e6:.2f} M cells/s; "
+            f"ratio to in-memory predict {rate / rate_df:.2f} (best DataFrame rate), "
+            f"{rate / rate_np:.2f} (float32)\n"
+            f"  peak RSS while mapping {r['peak_mb']:.0f} MB, {r['peak_mb'] - r['base_mb']:.0f} MB above the "
+            f"process before the call{extra}"
+        )
         out.unlink(missing_ok=True)
     best = rows[0][2]
     big = 20_000 * 20_000
-    print(f"\nextrapolated to the issue's 20k x 20k x {a.features} raster ({big * a.features * 4 / 2**30:.0f} GiB): "
-          f"{big / best / 60:.1f} min single-process at the measured {best / 1e6:.2f} M cells/s; "
-          "peak memory is set by the window budget, not the raster size (windows stay the same).")
+    print(
+        f"\nextrapolated to the issue's 20k x 20k x {a.features} raster "
+        f"({big * a.features * 4 / 2**30:.0f} GiB): "
+        f"{big / best / 60:.1f} min single-process at the measured {best / 1e6:.2f} M cells/s; "
+        "peak memory is set by the window budget, not the raster size (windows stay the same)."
+    )
     if a.dir is None:
         stack.unlink(missing_ok=True)
         os.rmdir(work)

@@ -33,17 +33,29 @@ import pandas as pd  # noqa: E402
 def learner(seed):
     from xgboost import XGBRegressor
 
-    return XGBRegressor(n_estimators=120, learning_rate=0.08, max_depth=4, subsample=0.8,
-                        n_jobs=1, random_state=seed)
+    return XGBRegressor(
+        n_estimators=120,
+        learning_rate=0.08,
+        max_depth=4,
+        subsample=0.8,
+        n_jobs=1,
+        random_state=seed,
+    )
 
 
-def synthetic(nugget_to_sill, seed, n=400, total_sd=30.0):
+def synthetic(nugget_to_sill, seed, n=400, total_sd=50.0):
     from geoagb.datasets import make_plots
 
     noise = total_sd * np.sqrt(nugget_to_sill)
     resid = total_sd * np.sqrt(1.0 - nugget_to_sill)
-    plots = make_plots(n, residual_range=15_000, residual_sd=resid, noise_sd=noise,
-                       inconsistent_fraction=0.0, random_state=seed)
+    plots = make_plots(
+        n,
+        residual_range=15_000,
+        residual_sd=resid,
+        noise_sd=noise,
+        inconsistent_fraction=0.0,
+        random_state=seed,
+    )
     return plots.drop(columns="agb"), plots["agb"].to_numpy()
 
 
@@ -51,9 +63,11 @@ def meuse():
     if shutil.which("Rscript") is None:
         return None
     with tempfile.TemporaryDirectory() as d:
-        script = ("suppressMessages(library(sp)); data(meuse); write.csv(meuse[, c('x','y','zinc',"
-                  "'dist','elev','ffreq','soil')], file.path(commandArgs(TRUE)[1], 'm.csv'), "
-                  "row.names=FALSE)")
+        script = (
+            "suppressMessages(library(sp)); data(meuse); write.csv(meuse[, c('x','y','zinc',"
+            "'dist','elev','ffreq','soil')], file.path(commandArgs(TRUE)[1], 'm.csv'), "
+            "row.names=FALSE)"
+        )
         r = subprocess.run(["Rscript", "-e", script, d], capture_output=True, text=True)
         if r.returncode != 0:
             return None
@@ -69,20 +83,29 @@ def compare(X, y, block, seed, n_repeats, model_seed):
     from geoagb.model_selection import SpatialBlockKFold, compare_models
 
     if model_seed == "rf":
-        base = RandomForestRegressor(n_estimators=200, min_samples_leaf=3, n_jobs=1,
-                                     random_state=seed)
+        base = RandomForestRegressor(
+            n_estimators=200, min_samples_leaf=3, n_jobs=1, random_state=seed
+        )
     else:
         base = learner(seed)
     models = {
         "learner": base,
         "learner + RK (geoagb default)": ResidualKrigingRegressor(base, random_state=seed),
         "learner + RK (classic, full OK)": ResidualKrigingRegressor(
-            base, method="ordinary", correction="full", exact=True, random_state=seed),
+            base, method="ordinary", correction="full", exact=True, random_state=seed
+        ),
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cmp = compare_models(models, X, y, SpatialBlockKFold(5, block_size=block), n_repeats=n_repeats,
-                             random_state=seed, progress=False)
+        cmp = compare_models(
+            models,
+            X,
+            y,
+            SpatialBlockKFold(5, block_size=block),
+            n_repeats=n_repeats,
+            random_state=seed,
+            progress=False,
+        )
     return cmp.summary()["pooled_rmse"]
 
 
@@ -100,20 +123,29 @@ def main():
         rm = pd.DataFrame(rm)
         ratio_default = (rm.iloc[:, 1] / rm.iloc[:, 0]).to_numpy()
         ratio_classic = (rm.iloc[:, 2] / rm.iloc[:, 0]).to_numpy()
-        rows.append({"setting": f"synthetic nugget:sill {ratio} ({args.seeds} fields, 400 plots, "
-                                "5 km blocks, XGBoost)",
-                     "target RK/learner RMSE": target,
-                     "geoagb RK / learner (mean)": ratio_default.mean(),
-                     "worst field": (ratio_default.max() if ratio == 0.8 else ratio_default.max()),
-                     "classic RK / learner (mean)": ratio_classic.mean()})
+        rows.append(
+            {
+                "setting": f"synthetic nugget:sill {ratio} ({args.seeds} fields, 400 plots, "
+                "5 km blocks, XGBoost)",
+                "target RK/learner RMSE": target,
+                "geoagb RK / learner (mean)": ratio_default.mean(),
+                "worst field": (ratio_default.max() if ratio == 0.8 else ratio_default.max()),
+                "classic RK / learner (mean)": ratio_classic.mean(),
+            }
+        )
     data = meuse()
     if data is not None:
         X, y = data
         r = compare(X, y, 400, 0, 5, "rf")
-        rows.append({"setting": "meuse log(zinc) (155 points, 400 m blocks, RF, 5 fold seeds)",
-                     "target RK/learner RMSE": "< 1",
-                     "geoagb RK / learner (mean)": r.iloc[1] / r.iloc[0], "worst field": np.nan,
-                     "classic RK / learner (mean)": r.iloc[2] / r.iloc[0]})
+        rows.append(
+            {
+                "setting": "meuse log(zinc) (155 points, 400 m blocks, RF, 5 fold seeds)",
+                "target RK/learner RMSE": "< 1",
+                "geoagb RK / learner (mean)": r.iloc[1] / r.iloc[0],
+                "worst field": np.nan,
+                "classic RK / learner (mean)": r.iloc[2] / r.iloc[0],
+            }
+        )
     else:
         print("meuse skipped: R with the sp package is not installed")
     table = pd.DataFrame(rows)

@@ -28,7 +28,9 @@ def main():
         import verde
     except ImportError:  # pragma: no cover
         verde = None
-    print(f"{'n':>10} {'labels_s':>9} {'geoagb_split_s':>15} {'verde_split_s':>14} {'ratio_verde/geoagb':>19}")
+    print(
+        f"{'n':>10} {'labels_s':>9} {'geoagb_split_s':>15} {'verde_split_s':>14} {'ratio_verde/geoagb':>19}"
+    )
     last_verde = None
     rng = np.random.default_rng(0)
     for n in (int(s) for s in args.sizes):
@@ -37,7 +39,7 @@ def main():
         cv = SpatialBlockKFold(10, block_size=5_000, random_state=0)
 
         def ours():
-            for tr, te in cv.split(xy):
+            for _tr, _te in cv.split(xy):
                 pass
 
         t_ours = best_time(ours, repeat=3 if n <= 1e6 else 1)
@@ -50,7 +52,7 @@ def main():
             vcv = verde.BlockKFold(spacing=5_000, n_splits=10, shuffle=True, random_state=0)
 
             def theirs():
-                for tr, te in vcv.split(xy):
+                for _tr, _te in vcv.split(xy):
                     pass
 
             t_verde = best_time(theirs)

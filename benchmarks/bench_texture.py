@@ -25,8 +25,14 @@ WINDOW, LEVELS = 7, 32
 
 
 def skimage_window(qp, i, j):
-    P = graycomatrix(qp[i:i + WINDOW, j:j + WINDOW], [1], DEFAULT_ANGLES, levels=LEVELS,
-                     symmetric=True, normed=True)
+    P = graycomatrix(
+        qp[i : i + WINDOW, j : j + WINDOW],
+        [1],
+        DEFAULT_ANGLES,
+        levels=LEVELS,
+        symmetric=True,
+        normed=True,
+    )
     return [graycoprops(P, "ASM" if f == "asm" else f).mean() for f in DEFAULT_FEATURES]
 
 
@@ -38,7 +44,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
 
     rng = np.random.default_rng(a.seed)
-    band = gaussian_filter(rng.normal(size=(a.size, a.size)), 2.0)   # image-like texture
+    band = gaussian_filter(rng.normal(size=(a.size, a.size)), 2.0)  # image-like texture
     n_pix = a.size * a.size
 
     t0 = time.perf_counter()
@@ -57,13 +63,19 @@ def main(argv=None):
     mine = np.column_stack([ours[f][ii, jj] for f in DEFAULT_FEATURES])
     err = np.max(np.abs(mine - ref))
 
-    print(f"GLCM texture, {a.size} x {a.size} band, {WINDOW}x{WINDOW} window, {LEVELS} levels, "
-          f"4 angles, {len(DEFAULT_FEATURES)} measures ({', '.join(DEFAULT_FEATURES)})")
+    print(
+        f"GLCM texture, {a.size} x {a.size} band, {WINDOW}x{WINDOW} window, {LEVELS} levels, "
+        f"4 angles, {len(DEFAULT_FEATURES)} measures ({', '.join(DEFAULT_FEATURES)})"
+    )
     print(f"  geoagb glcm_texture (whole band):        {t_ours:10.2f} s")
-    print(f"  scikit-image loop, {a.sample} windows timed:  {t_loop:10.2f} s "
-          f"({t_loop / a.sample * 1e6:.0f} us per window)")
-    print(f"  scikit-image loop, whole band:           {t_sk:10.1f} s  (EXTRAPOLATED from the "
-          f"{a.sample} timed windows to {n_pix} windows)")
+    print(
+        f"  scikit-image loop, {a.sample} windows timed:  {t_loop:10.2f} s "
+        f"({t_loop / a.sample * 1e6:.0f} us per window)"
+    )
+    print(
+        f"  scikit-image loop, whole band:           {t_sk:10.1f} s  (EXTRAPOLATED from the "
+        f"{a.sample} timed windows to {n_pix} windows)"
+    )
     print(f"  ratio (scikit-image / geoagb):           {t_sk / t_ours:10.1f} x")
     print(f"  max |difference| on the timed windows:   {err:10.2e}")
 

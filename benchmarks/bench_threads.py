@@ -29,9 +29,16 @@ def epoch_seconds(n_threads, n_patches, epochs):
     from geoagb.deep._toy import toy_patches
 
     X, y = toy_patches(n_patches, size=26, random_state=0)
-    net = CSMFNetRegressor(image_bands=["blue", "green", "red", "nir"], max_epochs=epochs,
-                           patience=None, validation_fraction=0.0, device="cpu", verbose=0,
-                           random_state=0, n_threads=n_threads)
+    net = CSMFNetRegressor(
+        image_bands=["blue", "green", "red", "nir"],
+        max_epochs=epochs,
+        patience=None,
+        validation_fraction=0.0,
+        device="cpu",
+        verbose=0,
+        random_state=0,
+        n_threads=n_threads,
+    )
     t = time.perf_counter()
     net.fit(X, y)
     return (time.perf_counter() - t) / epochs
@@ -46,8 +53,10 @@ def main():
 
     n_cpu = len(os.sched_getaffinity(0))
     rows = []
-    for label, n in (("torch default (all cores)", n_cpu),
-                     (f"geoagb policy (n_threads=None -> {default_threads()})", None)):
+    for label, n in (
+        ("torch default (all cores)", n_cpu),
+        (f"geoagb policy (n_threads=None -> {default_threads()})", None),
+    ):
         alone = epoch_seconds(n, args.patches, args.epochs)
         stop = mp.Event()
         proc = mp.Process(target=_spin, args=(stop,), daemon=True)

@@ -43,8 +43,7 @@ rf = RasterFeatures(
     indices=["ndvi", "savi", "arvi", "ndwi"],
     textures=dict(band="nir", window=7, levels=32, features=["mean", "contrast", "entropy"]),
     terrain=["elevation", "slope", "northness", "tpi", "twi", "hli"],
-    extra={"height_mean": ("chm", 1), "height_p95": ("chm", 1, "p95"),
-           "crown_cover": ("crown", 1)},
+    extra={"height_mean": ("chm", 1), "height_p95": ("chm", 1, "p95"), "crown_cover": ("crown", 1)},
 )
 print(rf, rf.feature_names, sep="\n")
 
@@ -58,19 +57,22 @@ print(X.round(3).head())
 # -------------------------
 # A 30 m output cell of a window equals a 30 m square "plot" at the cell's centre.
 win = Window(col_off=120, row_off=90, width=150, height=120)
-cells = rf.on_window(win, out_resolution=30.0)              # (F, 4, 5)
+cells = rf.on_window(win, out_resolution=30.0)  # (F, 4, 5)
 t = rf.grid["transform"]
-rows, cols = np.mgrid[0:cells.shape[1], 0:cells.shape[2]]
+rows, cols = np.mgrid[0 : cells.shape[1], 0 : cells.shape[2]]
 cx = t.c + (win.col_off + (cols.ravel() + 0.5) * 30) * t.a
 cy = t.f + (win.row_off + (rows.ravel() + 0.5) * 30) * t.e
 at_centres = rf.at_points(np.column_stack([cx, cy]), footprint=30.0)
-same = np.array_equal(at_centres.to_numpy().T.reshape(cells.shape).astype(np.float32), cells,
-                      equal_nan=True)
+same = np.array_equal(
+    at_centres.to_numpy().T.reshape(cells.shape).astype(np.float32), cells, equal_nan=True
+)
 print("on_window(30 m) == at_points(cell centres, 30 m):", same)
 
 # %%
 # Per-pixel maps of a few features on a 150 x 120 m window.
-fig = plot_feature_window(rf, win, ["ndvi", "nir_glcm7_entropy", "height_p95", "slope", "tpi", "twi"])
+fig = plot_feature_window(
+    rf, win, ["ndvi", "nir_glcm7_entropy", "height_p95", "slope", "tpi", "twi"]
+)
 
 # %%
 # Screening against AGB

@@ -28,8 +28,13 @@ from sklearn.model_selection import cross_val_predict
 from xgboost import XGBRegressor
 
 from geoagb.datasets import make_plots
-from geoagb.kriging import (CoKriging, OrdinaryKriging, ResidualKrigingRegressor, Variogram,
-                            plot_variogram)
+from geoagb.kriging import (
+    CoKriging,
+    OrdinaryKriging,
+    ResidualKrigingRegressor,
+    Variogram,
+    plot_variogram,
+)
 from geoagb.model_selection import SpatialBlockKFold
 
 out = Path("geoagb-examples")
@@ -37,8 +42,15 @@ out.mkdir(exist_ok=True)
 
 plots = make_plots(600, random_state=0)  # GeoDataFrame, EPSG:32648, AGB in Mg/ha
 X, y = plots.drop(columns="agb"), plots["agb"].to_numpy()
-xgb = XGBRegressor(n_estimators=200, learning_rate=0.08, max_depth=6, subsample=0.8,
-                   colsample_bytree=0.8, n_jobs=1, random_state=0)
+xgb = XGBRegressor(
+    n_estimators=200,
+    learning_rate=0.08,
+    max_depth=6,
+    subsample=0.8,
+    colsample_bytree=0.8,
+    n_jobs=1,
+    random_state=0,
+)
 
 # %%
 # The residual variogram
@@ -62,10 +74,14 @@ features = rk.learner_features(X)
 candidates = {
     "XGBoost": (xgb, features),
     "RK-OK": (ResidualKrigingRegressor(xgb, random_state=0), X),
-    "RK-CK (elevation)": (ResidualKrigingRegressor(xgb, method="cokriging",
-                                                   secondary="elevation", random_state=0), X),
-    "RK-OK, in-sample residuals": (ResidualKrigingRegressor(xgb, residuals="insample",
-                                                            random_state=0), X),
+    "RK-CK (elevation)": (
+        ResidualKrigingRegressor(xgb, method="cokriging", secondary="elevation", random_state=0),
+        X,
+    ),
+    "RK-OK, in-sample residuals": (
+        ResidualKrigingRegressor(xgb, residuals="insample", random_state=0),
+        X,
+    ),
 }
 rmse = {}
 for name, (est, data) in candidates.items():
@@ -87,8 +103,9 @@ res, sd = rk.predict_residual(grid, return_std=True)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
 lim = np.abs(res).max()
 styles = ({"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}, {"cmap": "viridis"})
-for ax, val, style, title in zip(axes, (res, sd), styles,
-                                 ("kriged residual (Mg/ha)", "kriging std (Mg/ha)")):
+for ax, val, style, title in zip(
+    axes, (res, sd), styles, ("kriged residual (Mg/ha)", "kriging std (Mg/ha)")
+):
     im = ax.pcolormesh(gx, gy, val.reshape(gx.shape), shading="auto", **style)
     ax.scatter(X["x"], X["y"], s=3, c="k")
     ax.set_title(title)
@@ -103,13 +120,15 @@ fig.savefig(out / "03_residual_map.png", dpi=100)
 # A model in gstat's parameterisation (``vgm(psill, "Sph", range, nugget)``), ordinary kriging
 # in a 20-neighbour moving window, and collocated co-kriging with elevation.
 xy = X[["x", "y"]].to_numpy()
-fixed = Variogram.from_params(model="spherical", psill=v.psill_, range=v.effective_range_,
-                              nugget=v.nugget_)
+fixed = Variogram.from_params(
+    model="spherical", psill=v.psill_, range=v.effective_range_, nugget=v.nugget_
+)
 ok = OrdinaryKriging(fixed, n_neighbors=20).fit(xy, rk.oof_residuals_)
 m_ok, s_ok = ok.predict(grid[["x", "y"]].to_numpy(), return_std=True)
 ck = CoKriging(mode="collocated", variogram=fixed, n_neighbors=20).fit(
-    xy, rk.oof_residuals_, X["elevation"].to_numpy())
+    xy, rk.oof_residuals_, X["elevation"].to_numpy()
+)
 print(f"residual-elevation correlation at the plots: {ck.correlation_[0]:+.3f}")
 m_ck = ck.predict(xy[:5], secondary=X["elevation"].to_numpy()[:5])
-print("OK std range on the grid: %.1f - %.1f Mg/ha" % (s_ok.min(), s_ok.max()))
+print(f"OK std range on the grid: {s_ok.min():.1f} - {s_ok.max():.1f} Mg/ha")
 print("co-kriged residuals at five plots:", np.round(m_ck, 2))

@@ -34,8 +34,9 @@ out = Path("geoagb-examples")
 out.mkdir(exist_ok=True)
 plots = make_plots(600, random_state=0)
 X, y = plots[PLOT_FEATURES], plots["agb"]
-model = XGBRegressor(n_estimators=300, learning_rate=0.05, max_depth=4, subsample=0.8,
-                     n_jobs=1, random_state=0).fit(X, y)
+model = XGBRegressor(
+    n_estimators=300, learning_rate=0.05, max_depth=4, subsample=0.8, n_jobs=1, random_state=0
+).fit(X, y)
 
 # %%
 # SHAP values and interaction values
@@ -44,7 +45,9 @@ model = XGBRegressor(n_estimators=300, learning_rate=0.05, max_depth=4, subsampl
 # the interaction values. The values add up to the prediction:
 ex = explain(model, X, interactions=True)
 print(ex)
-print("max |base + sum(SHAP) - prediction| =", np.abs(ex.prediction - model.predict(X)).max(), "Mg/ha")
+print(
+    "max |base + sum(SHAP) - prediction| =", np.abs(ex.prediction - model.predict(X)).max(), "Mg/ha"
+)
 
 # %%
 # Global importance, per feature and per group (spectral, terrain, structure; see
@@ -83,11 +86,17 @@ fig.savefig(out / "04_interaction_ndvi_elevation.png", dpi=100)
 from geoagb.kriging import ResidualKrigingRegressor  # noqa: E402
 
 Xc = plots.drop(columns="agb")  # coordinates travel with X
-rk = ResidualKrigingRegressor(XGBRegressor(n_estimators=150, learning_rate=0.05, max_depth=4,
-                                           n_jobs=1, random_state=0),
-                              n_neighbors=32, random_state=0).fit(Xc, y)
+rk = ResidualKrigingRegressor(
+    XGBRegressor(n_estimators=150, learning_rate=0.05, max_depth=4, n_jobs=1, random_state=0),
+    n_neighbors=32,
+    random_state=0,
+).fit(Xc, y)
 ex_rk = rk.explain(Xc)
-print("max |base + sum(SHAP) - rk.predict| =", np.abs(ex_rk.prediction - rk.predict(Xc)).max(), "Mg/ha")
+print(
+    "max |base + sum(SHAP) - rk.predict| =",
+    np.abs(ex_rk.prediction - rk.predict(Xc)).max(),
+    "Mg/ha",
+)
 print(ex_rk.importance(groups="auto").round(2))
 fig = ex_rk.importance_plot(groups="auto")
 fig.savefig(out / "04_importance_residual_kriging.png", dpi=100)

@@ -35,7 +35,14 @@ torch.set_num_threads(1)  # small networks: one thread beats two on two (shared)
 out = Path("geoagb-examples")
 out.mkdir(exist_ok=True)
 scene = make_scene(Path(tempfile.mkdtemp()) / "scene", size_m=1200.0, n_plots=260, random_state=0)
-bands = {"blue": "blue", "green": "green", "red": "red", "nir": "nir", "crown": "crown", "height": "chm"}
+bands = {
+    "blue": "blue",
+    "green": "green",
+    "red": "red",
+    "nir": "nir",
+    "crown": "crown",
+    "height": "chm",
+}
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     X = extract_patches(scene.sources, scene.plots, size_m=scene.plot_size_m, bands=bands)
@@ -62,13 +69,22 @@ predictions = {}
 for name, model in models.items():
     t0 = time.perf_counter()
     predictions[name] = model.fit(X[train], y[train]).predict(X[test])
-    print(f"{name:<24} fitted in {time.perf_counter() - t0:4.1f} s, {len(model.history_['epoch'])} epochs")
-xgb = XGBRegressor(n_estimators=400, learning_rate=0.05, max_depth=4, subsample=0.8, random_state=0, n_jobs=2)
-predictions["XGBoost (patch summary)"] = xgb.fit(summary.iloc[train], y[train]).predict(summary.iloc[test])
+    print(
+        f"{name:<24} fitted in {time.perf_counter() - t0:4.1f} s, {len(model.history_['epoch'])} epochs"
+    )
+xgb = XGBRegressor(
+    n_estimators=400, learning_rate=0.05, max_depth=4, subsample=0.8, random_state=0, n_jobs=2
+)
+predictions["XGBoost (patch summary)"] = xgb.fit(summary.iloc[train], y[train]).predict(
+    summary.iloc[test]
+)
 print(f"\n{'model':<26}{'r':>7}{'R2':>7}{'RMSE':>8}{'MAE':>7}{'bias %':>8}")
 for name, pred in predictions.items():
     s = agb_scores(y[test], pred)
-    print(f"{name:<26}{s['r']:>7.3f}{s['r2']:>7.3f}{s['rmse']:>8.1f}{s['mae']:>7.1f}{100 * s['overall_bias']:>8.1f}")
+    print(
+        f"{name:<26}{s['r']:>7.3f}{s['r2']:>7.3f}{s['rmse']:>8.1f}{s['mae']:>7.1f}"
+        f"{100 * s['overall_bias']:>8.1f}"
+    )
 
 # %%
 # CSMF-Net's heteroscedastic head gives a standard deviation per plot: how often does the
@@ -76,8 +92,10 @@ for name, pred in predictions.items():
 csmf = models["CSMF-Net"]
 mean, std = csmf.predict(X[test], return_std=True)
 inside = np.mean(np.abs(y[test] - mean) <= 1.96 * std)
-print(f"\nCSMF-Net: median sigma {np.median(std):.1f} Mg/ha, {100 * inside:.0f} % of test plots "
-      "within the 95 % interval")
+print(
+    f"\nCSMF-Net: median sigma {np.median(std):.1f} Mg/ha, {100 * inside:.0f} % of test plots "
+    "within the 95 % interval"
+)
 csmf.plot_history().savefig(out / "05_csmf_history.png", dpi=100)
 
 # %%
@@ -87,7 +105,9 @@ csmf.plot_history().savefig(out / "05_csmf_history.png", dpi=100)
 ex = csmf.explain(X[test], n_steps=32)
 share = ex.extra["branch_attributions"].abs().mean()
 print("mean |attribution| per branch (Mg/ha):", share.round(1).to_dict())
-print("largest |delta| (completeness check, Mg/ha):", float(np.abs(ex.extra["delta"]).max().round(2)))
+print(
+    "largest |delta| (completeness check, Mg/ha):", float(np.abs(ex.extra["delta"]).max().round(2))
+)
 
 # %%
 # Save weights + JSON config (no pickled code) and load them back: identical predictions.

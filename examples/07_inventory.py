@@ -33,9 +33,11 @@ species = ["cunninghamia_lanceolata", "eucalyptus", "pinus_elliottii", "broadlea
 rows = []
 for plot, (n_trees, year) in enumerate([(30, 2014), (45, 2015), (22, 2014)]):
     sp = rng.choice(species, n_trees, p=[0.4, 0.3, 0.1, 0.2])
-    dbh = rng.gamma(6.0, 3.0, n_trees) + 5.0                        # cm
+    dbh = rng.gamma(6.0, 3.0, n_trees) + 5.0  # cm
     height = 1.3 + 25 * (1 - np.exp(-0.045 * dbh)) * rng.lognormal(0, 0.1, n_trees)  # m
-    rows.append(pd.DataFrame({"plot_id": plot, "year": year, "species": sp, "dbh": dbh, "height": height}))
+    rows.append(
+        pd.DataFrame({"plot_id": plot, "year": year, "species": sp, "dbh": dbh, "height": height})
+    )
 trees = pd.concat(rows, ignore_index=True)
 print(trees.head())
 
@@ -53,25 +55,44 @@ print(inv.species_table("volume")[["key", "a", "b", "c"]])
 # and the generic broad-leaved trees of Table A1 go with the subtropical evergreen broad-leaved
 # forest. The intercept b (Mg/ha) belongs to the stand: splitting a mixed plot into per-species
 # stand volumes would add it once per species and inflate the biomass of minor components.
-forest_type = {"cunninghamia_lanceolata": "cunninghamia_lanceolata", "eucalyptus": "eucalyptus",
-               "pinus_elliottii": "other_conifers", "broadleaved": "subtropical_evergreen_broadleaved"}
-carbon_species = {"cunninghamia_lanceolata": "cunninghamia_lanceolata", "eucalyptus": "eucalyptus",
-                  "pinus_elliottii": "pinus_elliottii", "broadleaved": "other_broadleaved_hardwood"}
+forest_type = {
+    "cunninghamia_lanceolata": "cunninghamia_lanceolata",
+    "eucalyptus": "eucalyptus",
+    "pinus_elliottii": "other_conifers",
+    "broadleaved": "subtropical_evergreen_broadleaved",
+}
+carbon_species = {
+    "cunninghamia_lanceolata": "cunninghamia_lanceolata",
+    "eucalyptus": "eucalyptus",
+    "pinus_elliottii": "pinus_elliottii",
+    "broadleaved": "other_broadleaved_hardwood",
+}
 plot_area_m2 = 25.83**2
-stand = inv.plot_density(trees, plot_area_m2, column="volume", by="plot_id").rename("M_m3_ha").to_frame()
-share = trees.pivot_table(index="plot_id", columns="species", values="volume", aggfunc="sum", fill_value=0)
+stand = (
+    inv.plot_density(trees, plot_area_m2, column="volume", by="plot_id")
+    .rename("M_m3_ha")
+    .to_frame()
+)
+share = trees.pivot_table(
+    index="plot_id", columns="species", values="volume", aggfunc="sum", fill_value=0
+)
 share = share.div(share.sum(axis=1), axis=0)
 stand["dominant"] = share.idxmax(axis=1)
 # carbon fraction of each plot: the volume-weighted mean of its species' ratios (Table A3)
-ratios = pd.Series({sp: float(inv.species_table("carbon").set_index("key").loc[key, "ratio"])
-                    for sp, key in carbon_species.items()})
+ratios = pd.Series(
+    {
+        sp: float(inv.species_table("carbon").set_index("key").loc[key, "ratio"])
+        for sp, key in carbon_species.items()
+    }
+)
 stand["carbon_ratio"] = share @ ratios[share.columns]
 
 # %%
 # Biomass (BEF, Table A2) and carbon (Table A3)
 # ---------------------------------------------
-stand["B_Mg_ha"], stand["BEF"] = inv.bef_biomass(stand["M_m3_ha"], stand["dominant"].map(forest_type),
-                                                return_bef=True)
+stand["B_Mg_ha"], stand["BEF"] = inv.bef_biomass(
+    stand["M_m3_ha"], stand["dominant"].map(forest_type), return_bef=True
+)
 stand["C_MgC_ha"] = inv.carbon_content(stand["B_Mg_ha"], ratio=stand["carbon_ratio"])
 print(stand.round(3).to_string())
 
@@ -127,18 +148,34 @@ print(report[["reason", "observed", "predicted", "relative_error"]].head().round
 planted = truth["inconsistent"].to_numpy()
 dropped = field.index.isin(report.index)
 hit = int((planted & dropped).sum())
-print(f"dropped {dropped.sum()} of {len(field)} plots; found {hit} of {planted.sum()} planted "
-      f"(precision {hit / dropped.sum():.2f}, recall {hit / planted.sum():.2f})")
+print(
+    f"dropped {dropped.sum()} of {len(field)} plots; found {hit} of {planted.sum()} planted "
+    f"(precision {hit / dropped.sum():.2f}, recall {hit / planted.sum():.2f})"
+)
 
 # %%
 # Most false alarms are low-AGB plots: a relative error divides by the observed value, so the
 # unexplained spatial residual and measurement noise of a 20 Mg/ha plot easily exceed 50 %.
 fig, ax = plt.subplots(figsize=(5, 5))
 rel = report[report["reason"] == "relative error"]
-ax.scatter(field.loc[~dropped, "agb"], field.loc[~dropped, "agb"], s=4, c="0.7", label="kept (observed)")
-ax.scatter(rel["observed"], rel["predicted"], s=12, c="tab:orange", label="dropped: observed vs OOF prediction")
-ax.scatter(field.loc[planted, "agb"], field.loc[planted, "agb"], s=40, facecolors="none",
-           edgecolors="k", label="planted inconsistent")
+ax.scatter(
+    field.loc[~dropped, "agb"], field.loc[~dropped, "agb"], s=4, c="0.7", label="kept (observed)"
+)
+ax.scatter(
+    rel["observed"],
+    rel["predicted"],
+    s=12,
+    c="tab:orange",
+    label="dropped: observed vs OOF prediction",
+)
+ax.scatter(
+    field.loc[planted, "agb"],
+    field.loc[planted, "agb"],
+    s=40,
+    facecolors="none",
+    edgecolors="k",
+    label="planted inconsistent",
+)
 ax.set(xlabel="observed AGB (Mg/ha)", ylabel="AGB (Mg/ha)", xscale="log", yscale="log")
 ax.legend(fontsize=7)
 fig.tight_layout()

@@ -29,16 +29,27 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
-from geoagb.timeseries import (BelowgroundModel, annual_totals, calibrate_vod,  # noqa: E402
-                               carbon_sink_trend, evaluate_belowground, make_carbon_series,
-                               plot_region_series, plot_trend_map, scale_by_cover, trend_map,
-                               trend_recovery)
+from geoagb.timeseries import (
+    BelowgroundModel,
+    annual_totals,
+    calibrate_vod,  # noqa: E402
+    carbon_sink_trend,
+    evaluate_belowground,
+    make_carbon_series,
+    plot_region_series,
+    plot_trend_map,
+    scale_by_cover,
+    trend_map,
+    trend_recovery,
+)
 
 out = Path("geoagb-examples")
 out.mkdir(exist_ok=True)
 s, truth = make_carbon_series(random_state=0, return_truth=True)
-print(f"{s.tree_cover.shape[0]} years x {s.shape[0]} x {s.shape[1]} cells; benchmark year {s.base_year}; "
-      f"{len(s.records)} BGB-AGB records")
+print(
+    f"{s.tree_cover.shape[0]} years x {s.shape[0]} x {s.shape[1]} cells; benchmark year {s.base_year}; "
+    f"{len(s.records)} BGB-AGB records"
+)
 
 # %%
 # Forest-fraction scaling
@@ -48,9 +59,18 @@ print(f"{s.tree_cover.shape[0]} years x {s.shape[0]} x {s.shape[1]} cells; bench
 # cover. Cells with less than 5 % cover in the base year take their region's density (a ratio
 # estimator) and are counted. Given file paths and ``out=``, the same call streams windows into
 # a tiled GeoTIFF (one band per year).
-sc = scale_by_cover(s.benchmark, s.tree_cover, s.short_cover, base_year=s.base_year, years=s.years,
-                    short_ratio=s.short_ratio, regions=s.regions, region_names=s.region_names,
-                    benchmark_sd=s.benchmark_sd, progress=False)
+sc = scale_by_cover(
+    s.benchmark,
+    s.tree_cover,
+    s.short_cover,
+    base_year=s.base_year,
+    years=s.years,
+    short_ratio=s.short_ratio,
+    regions=s.regions,
+    region_names=s.region_names,
+    benchmark_sd=s.benchmark_sd,
+    progress=False,
+)
 print(sc.regional_density.round(1).to_string())
 print(f"cells filled with the regional density: {sc.n_filled}; NaN: {sc.n_nan}")
 
@@ -61,14 +81,43 @@ print(f"cells filled with the regional density: {sc.n_filled}; NaN: {sc.n_nan}")
 # quantile mapping; the lower 5-fold cross-validated RMSE wins). The report compares the trend of
 # the cover-based series with the VOD-derived one: they agree except in the densification region,
 # where the covers see nothing. Only that region is recalibrated.
-cal = calibrate_vod(sc.agbc, s.vod, s.regions, years=s.years, base_year=s.base_year,
-                    region_names=s.region_names, calibrate=["densification"], random_state=0)
-print(cal.report[["method", "cv_rmse_linear", "cv_rmse_quantile", "ks_linear", "ks_quantile",
-                  "r_before", "rmse_before", "bias_before", "r_after", "rmse_after", "bias_after",
-                  "trend_before", "trend_vod"]].round(3).T.to_string())
+cal = calibrate_vod(
+    sc.agbc,
+    s.vod,
+    s.regions,
+    years=s.years,
+    base_year=s.base_year,
+    region_names=s.region_names,
+    calibrate=["densification"],
+    random_state=0,
+)
+print(
+    cal.report[
+        [
+            "method",
+            "cv_rmse_linear",
+            "cv_rmse_quantile",
+            "ks_linear",
+            "ks_quantile",
+            "r_before",
+            "rmse_before",
+            "bias_before",
+            "r_after",
+            "rmse_after",
+            "bias_after",
+            "trend_before",
+            "trend_vod",
+        ]
+    ]
+    .round(3)
+    .T.to_string()
+)
 dens = s.regions == 1
 for name, a in (("cover-based", sc.agbc), ("VOD-calibrated", cal.agbc)):
-    print(f"densification, {name}: mean |error| vs truth {np.abs(a[:, dens] - truth.agbc[:, dens]).mean():.2f} MgC/ha")
+    print(
+        f"densification, {name}: mean |error| vs truth "
+        f"{np.abs(a[:, dens] - truth.agbc[:, dens]).mean():.2f} MgC/ha"
+    )
 
 # %%
 # Belowground carbon
@@ -84,8 +133,10 @@ print(ev.scheme)
 print(ev.table.round(3).to_string())
 model.fit(s.records[feats], s.records["bgbc"])
 bgbc = model.predict_stack(cal.agbc, s.covariates, progress=False)
-print(f"BGBC mean |error| vs truth: {np.nanmean(np.abs(bgbc - truth.bgbc)):.2f} MgC/ha "
-      f"(mean BGBC {truth.bgbc.mean():.1f} MgC/ha)")
+print(
+    f"BGBC mean |error| vs truth: {np.nanmean(np.abs(bgbc - truth.bgbc)):.2f} MgC/ha "
+    f"(mean BGBC {truth.bgbc.mean():.1f} MgC/ha)"
+)
 
 # %%
 # Per-pixel trends
@@ -99,16 +150,21 @@ print({k: round(v, 3) for k, v in rec.items()})
 print(res.summary(s.regions, s.region_names).round(3).to_string())
 dist = np.isfinite(truth.disturbance_year)
 found = res.breakpoint_p[dist] < 0.05
-print(f"disturbed cells with a significant change point: {100 * found.mean():.1f} %, dated to the "
-      f"planted year: {100 * np.mean(res.breakpoint_year[dist][found] == truth.disturbance_year[dist][found]):.1f} %")
+print(
+    f"disturbed cells with a significant change point: {100 * found.mean():.1f} %, dated to the "
+    "planted year: "
+    f"{100 * np.mean(res.breakpoint_year[dist][found] == truth.disturbance_year[dist][found]):.1f} %"
+)
 plot_trend_map(res).savefig(out / "08_trend_map.png", dpi=100)
 
 # %%
 # The Hamed-Rao correction inflates var(S) where the detrended ranks are autocorrelated; on
 # these series (white retrieval noise) it changes few decisions:
 hr = trend_map(cal.agbc, s.years, hamed_rao=True, breakpoint=False, progress=False)
-print(f"significant: {100 * np.mean(res.significant == 1):.1f} % (original) vs "
-      f"{100 * np.mean(hr.significant == 1):.1f} % (Hamed-Rao)")
+print(
+    f"significant: {100 * np.mean(res.significant == 1):.1f} % (original) vs "
+    f"{100 * np.mean(hr.significant == 1):.1f} % (Hamed-Rao)"
+)
 
 # %%
 # Annual totals and sinks
@@ -120,11 +176,34 @@ print(f"significant: {100 * np.mean(res.significant == 1):.1f} % (original) vs "
 # (noise of 5 % per cell here, a stated sd of 10 %) and the BGB model's. If the benchmark's 10 %
 # were one error shared by every cell, the sink would move by ``sink_sd_map_fully_correlated``,
 # the upper bound of what the map uncertainty does to it.
-tot = annual_totals(cal.agbc, bgbc, regions=s.regions, region_names=s.region_names, years=s.years,
-                    agbc_sd=sc.agbc_sd, bgbc_sd=float(ev.table.loc["forest", "rmse"]), **s.grid)
+tot = annual_totals(
+    cal.agbc,
+    bgbc,
+    regions=s.regions,
+    region_names=s.region_names,
+    years=s.years,
+    agbc_sd=sc.agbc_sd,
+    bgbc_sd=float(ev.table.loc["forest", "rmse"]),
+    **s.grid,
+)
 sink = carbon_sink_trend(tot)
 sink["truth"] = truth.sink_TgC_per_yr
 sink.loc["all", "truth"] = truth.sink_TgC_per_yr.sum()
-print(sink[["sink_TgC_per_yr", "ci_low", "ci_high", "theil_sen_TgC_per_yr", "sink_sd_map_independent_years",
-            "sink_sd_map_fully_correlated", "truth"]].round(4).to_string())
-plot_region_series(tot, sinks=sink, truth=truth.totals).savefig(out / "08_carbon_series.png", dpi=100)
+print(
+    sink[
+        [
+            "sink_TgC_per_yr",
+            "ci_low",
+            "ci_high",
+            "theil_sen_TgC_per_yr",
+            "sink_sd_map_independent_years",
+            "sink_sd_map_fully_correlated",
+            "truth",
+        ]
+    ]
+    .round(4)
+    .to_string()
+)
+plot_region_series(tot, sinks=sink, truth=truth.totals).savefig(
+    out / "08_carbon_series.png", dpi=100
+)

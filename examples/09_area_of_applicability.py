@@ -54,7 +54,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     feats = rf.at_points(scene.plots, footprint=scene.plot_size_m)
 table = scene.plots.join(feats).dropna(subset=rf.feature_names)
-table = table[table["height_mean"] < table["height_mean"].quantile(0.8)]   # no plot in the tallest 20 %
+table = table[
+    table["height_mean"] < table["height_mean"].quantile(0.8)
+]  # no plot in the tallest 20 %
 X, y = table[rf.feature_names + ["x", "y"]], table["agb"]
 model = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, n_jobs=2, random_state=0)
 model.fit(X[rf.feature_names], y)
@@ -70,12 +72,16 @@ print(f"{len(X)} plots, {len(rf.feature_names)} features")
 # trouble here is not geographic distance but predictor space, which the AOA measures.
 cells = prediction_locations(scene.sources["landcover"], n=2000)
 knndm = KNNDM(cells, n_splits=5, random_state=0)
-cvs = {"random 5-fold": KFold(5, shuffle=True, random_state=0),
-       "block 5-fold (200 m)": SpatialBlockKFold(5, block_size=200, random_state=0),
-       "kNNDM 5-fold": knndm}
+cvs = {
+    "random 5-fold": KFold(5, shuffle=True, random_state=0),
+    "block 5-fold (200 m)": SpatialBlockKFold(5, block_size=200, random_state=0),
+    "kNNDM 5-fold": knndm,
+}
 g = geodist(X, cells, cv=cvs)
 print(g.summary().round(1).to_string())
-g.plot(title="Nearest-neighbour distances: plots, map cells, CV").savefig(out / "09_geodist.png", dpi=100)
+g.plot(title="Nearest-neighbour distances: plots, map cells, CV").savefig(
+    out / "09_geodist.png", dpi=100
+)
 oof = cross_val_predict(model, X[rf.feature_names], y, cv=list(knndm.split(X)))
 print(f"kNNDM CV RMSE {np.sqrt(np.mean((oof - y) ** 2)):.1f} Mg/ha")
 
@@ -92,21 +98,37 @@ print(aoa.weights_.sort_values(ascending=False).round(2).to_string())
 # %%
 # The map with DI and AOA bands, and carbon inside the AOA
 # ---------------------------------------------------------
-tif = predict_raster(model, rf, out / "09_agb_aoa.tif", resolution=30,
-                     mask=(scene.sources["landcover"], [1, 2]), applicability=aoa, progress=False)
+tif = predict_raster(
+    model,
+    rf,
+    out / "09_agb_aoa.tif",
+    resolution=30,
+    mask=(scene.sources["landcover"], [1, 2]),
+    applicability=aoa,
+    progress=False,
+)
 with rasterio.open(tif) as ds:
     print(ds.descriptions)
-    agb, di, inside = ds.read(ds.descriptions.index("agb") + 1), ds.read(ds.descriptions.index("di") + 1), \
-        ds.read(ds.descriptions.index("aoa") + 1)
+    agb, di, inside = (
+        ds.read(ds.descriptions.index("agb") + 1),
+        ds.read(ds.descriptions.index("di") + 1),
+        ds.read(ds.descriptions.index("aoa") + 1),
+    )
     transform, shape = ds.transform, ds.shape
 stock = carbon_stock(tif, aoa=True).loc["all"]
-print(f"carbon inside the AOA {stock['stock_MgC']:,.0f} Mg C; {stock['outside_aoa_pct']:.1f} % of the mapped "
-      f"area ({stock['outside_aoa_area_ha']:.1f} ha, {stock['outside_aoa_stock_MgC']:,.0f} Mg C) lies outside it")
+print(
+    f"carbon inside the AOA {stock['stock_MgC']:,.0f} Mg C; {stock['outside_aoa_pct']:.1f} % of the mapped "
+    f"area ({stock['outside_aoa_area_ha']:.1f} ha, {stock['outside_aoa_stock_MgC']:,.0f} Mg "
+    "C) lies outside it"
+)
 
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
 two = matplotlib.colors.ListedColormap(["tab:red", "tab:green"])
-for ax, arr, title, cmap in [(axes[0], agb, "AGB (Mg/ha)", "YlGn"), (axes[1], di, "DI", "magma_r"),
-                             (axes[2], inside, "AOA (1 = inside, 0 = outside)", two)]:
+for ax, arr, title, cmap in [
+    (axes[0], agb, "AGB (Mg/ha)", "YlGn"),
+    (axes[1], di, "DI", "magma_r"),
+    (axes[2], inside, "AOA (1 = inside, 0 = outside)", two),
+]:
     im = ax.imshow(arr, cmap=cmap)
     ax.set_title(title)
     ax.set_axis_off()
@@ -126,14 +148,16 @@ row = np.floor((t["y"] - transform.f) / transform.e).astype(int)
 ok = (row >= 0) & (row < shape[0]) & (col >= 0) & (col < shape[1])
 truth = np.zeros(shape)
 np.add.at(truth, (row[ok], col[ok]), t["biomass"][ok] / 1000.0)
-truth /= abs(transform.a * transform.e) / 10_000.0            # Mg per cell -> Mg/ha
+truth /= abs(transform.a * transform.e) / 10_000.0  # Mg per cell -> Mg/ha
 m = np.isfinite(agb) & np.isfinite(di)
 err, d = np.abs(agb - truth)[m], di[m]
 edges = np.quantile(d, np.linspace(0, 1, 6))
 k = np.clip(np.searchsorted(edges, d, side="right") - 1, 0, 4)
 for i in range(5):
     print(f"DI {edges[i]:.2f}-{edges[i + 1]:.2f}: mean |error| {err[k == i].mean():5.1f} Mg/ha")
-print(f"inside the AOA {err[inside[m] == 1].mean():.1f} Mg/ha, outside {err[inside[m] == 0].mean():.1f} Mg/ha")
+print(
+    f"inside the AOA {err[inside[m] == 1].mean():.1f} Mg/ha, outside {err[inside[m] == 0].mean():.1f} Mg/ha"
+)
 fig, ax = plt.subplots(figsize=(5, 4))
 ax.scatter(d, err, s=6, alpha=0.5, c=np.where(inside[m] == 1, "tab:green", "tab:red"))
 ax.axvline(aoa.threshold_, color="k", ls="--", label=f"AOA threshold {aoa.threshold_:.2f}")

@@ -43,7 +43,7 @@ rf = RasterFeatures(
     extra={"height_mean": ("chm", 1), "height_p95": ("chm", 1, "p95")},
 )
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore")          # plots touching nodata get NaN features
+    warnings.simplefilter("ignore")  # plots touching nodata get NaN features
     X = rf.at_points(scene.plots, footprint=scene.plot_size_m).dropna()
 y = scene.plots.loc[X.index, "agb"]
 model = RandomForestRegressor(n_estimators=100, min_samples_leaf=2, random_state=0).fit(X, y)
@@ -55,9 +55,13 @@ print(rf, f"-> {len(X)} plots")
 # ``open_rasterio`` reads only the metadata; the band descriptions of the multiband image
 # (blue, green, red, nir) become its ``long_name``, which geoagb uses as band names. Chunks of
 # 240 pixels are whole 30 m cells (8 x 8), so the output blocks match the input chunks.
-sources = {k: rioxarray.open_rasterio(scene.sources[k], chunks={"x": 240, "y": 240})
-           for k in ("image", "dem", "chm")}
-print(sources["image"].attrs["long_name"], sources["image"].data.chunksize, sources["image"].rio.crs)
+sources = {
+    k: rioxarray.open_rasterio(scene.sources[k], chunks={"x": 240, "y": 240})
+    for k in ("image", "dem", "chm")
+}
+print(
+    sources["image"].attrs["long_name"], sources["image"].data.chunksize, sources["image"].rio.crs
+)
 
 # %%
 # A lazy map
@@ -65,7 +69,9 @@ print(sources["image"].attrs["long_name"], sources["image"].data.chunksize, sour
 # Nothing is read or predicted here: the result is a graph. The recipe's halo (3 pixels for the
 # 7 x 7 texture window) comes from the neighbouring chunks; the texture quantisation range (from a
 # sample of the whole image, as in RasterFeatures) is one task every block depends on.
-agb = predict_xarray(model, sources, features=rf, resolution=30, mask=(scene.sources["landcover"], [1, 2]))
+agb = predict_xarray(
+    model, sources, features=rf, resolution=30, mask=(scene.sources["landcover"], [1, 2])
+)
 print(agb)
 print("blocks:", agb.agb.data.numblocks, "tasks in the graph:", len(agb.agb.data.dask))
 
@@ -78,8 +84,12 @@ print("blocks:", agb.agb.data.numblocks, "tasks in the graph:", len(agb.agb.data
 from distributed import Client, LocalCluster, Lock  # noqa: E402
 
 xr_tif = out / "10_agb_xarray.tif"
-with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
-        Client(cluster) as client:
+with (
+    LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster,
+    Client(cluster) as client,
+):
     agb.rio.to_raster(xr_tif, tiled=True, lock=Lock("geoagb-10"))
     stock = carbon_stock(agb, root_shoot=0.35)
 print(stock[["area_ha", "mean_agb_Mg_ha", "stock_MgC", "stock_sd_MgC"]].round(1).to_string())
@@ -87,12 +97,20 @@ print(stock[["area_ha", "mean_agb_Mg_ha", "stock_MgC", "stock_sd_MgC"]].round(1)
 # %%
 # The same map from the GeoTIFF path
 # ----------------------------------
-file_tif = predict_raster(model, rf, out / "10_agb.tif", resolution=30,
-                          mask=(scene.sources["landcover"], [1, 2]), progress=False)
+file_tif = predict_raster(
+    model,
+    rf,
+    out / "10_agb.tif",
+    resolution=30,
+    mask=(scene.sources["landcover"], [1, 2]),
+    progress=False,
+)
 with rasterio.open(file_tif) as a, rasterio.open(xr_tif) as b:
     ref, got = a.read(), b.read()
     print(b.descriptions, b.shape, b.res, b.crs)
 same = np.allclose(got, ref, rtol=1e-6, atol=1e-6, equal_nan=True)
-print(f"xarray/dask map equals the GeoTIFF-path map cell for cell: {same} "
-      f"(max |diff| {np.nanmax(np.abs(got - ref)):.2g} Mg/ha)")
+print(
+    f"xarray/dask map equals the GeoTIFF-path map cell for cell: {same} "
+    f"(max |diff| {np.nanmax(np.abs(got - ref)):.2g} Mg/ha)"
+)
 assert same

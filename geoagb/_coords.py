@@ -13,7 +13,8 @@ Nothing else in geoagb parses coordinates: every module calls :func:`get_coords`
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,8 +60,11 @@ def _check_crs(crs) -> None:
             f"geoagb are metres; {_PROJECT_HINT}."
         )
     axes = getattr(crs, "axis_info", None) or []
-    units = {(a.unit_name, float(a.unit_conversion_factor)) for a in axes
-             if getattr(a, "unit_name", None)}
+    units = {
+        (a.unit_name, float(a.unit_conversion_factor))
+        for a in axes
+        if getattr(a, "unit_name", None)
+    }
     bad = [(u, f) for u, f in units if abs(f - 1.0) > 1e-9]
     if bad:
         unit, factor = bad[0]
@@ -105,7 +109,9 @@ def get_coords(
     """
     n = _n_samples(X)
     if coords is not None and not (
-        isinstance(coords, (tuple, list)) and len(coords) == 2 and all(isinstance(c, str) for c in coords)
+        isinstance(coords, (tuple, list))
+        and len(coords) == 2
+        and all(isinstance(c, str) for c in coords)
     ):
         xy = np.asarray(coords, dtype=float)
         if xy.ndim != 2 or xy.shape[1] != 2:
@@ -136,7 +142,7 @@ def get_coords(
                 "easting and northing columns, or give X as a GeoDataFrame."
             )
         xy = X.loc[:, list(names)].to_numpy(dtype=float)
-    elif hasattr(X, "coords") and getattr(X, "coords") is not None and not callable(getattr(X, "coords")):
+    elif hasattr(X, "coords") and X.coords is not None and not callable(X.coords):
         _check_crs(get_crs(X))
         xy = np.asarray(X.coords, dtype=float)
     elif allow_array:
@@ -204,7 +210,9 @@ def check_metric(xy: np.ndarray, distance: float, name: str = "block_size", crs=
                 f"the coordinates span {extent:.4g} units and all lie within +-180 / +-90: they "
                 f"look like longitude/latitude in degrees, but geoagb's distances are metres "
                 f"(a {name} fitted on them would be in degrees); {_PROJECT_HINT}.",
-                UserWarning, stacklevel=3)
+                UserWarning,
+                stacklevel=3,
+            )
         return
     if in_box and extent < distance:
         raise ValueError(
@@ -221,7 +229,11 @@ def feature_names_without_coords(X: Any, coords: Sequence[str] | None = ("x", "y
     skip = set()
     if _is_geodataframe(X):
         skip.add(X.geometry.name)
-    if coords is not None and isinstance(coords, (tuple, list)) and all(isinstance(c, str) for c in coords):
+    if (
+        coords is not None
+        and isinstance(coords, (tuple, list))
+        and all(isinstance(c, str) for c in coords)
+    ):
         skip.update(coords)
     return [c for c in X.columns if c not in skip]
 
@@ -237,8 +249,14 @@ def drop_coords(X: Any, coords: Sequence[str] | None = ("x", "y")):
     return pd.DataFrame(X[cols])
 
 
-def metric_coords(X: Any, coords=None, *, distance: float | None = None, name: str = "distance",
-                  allow_array: bool = True) -> np.ndarray:
+def metric_coords(
+    X: Any,
+    coords=None,
+    *,
+    distance: float | None = None,
+    name: str = "distance",
+    allow_array: bool = True,
+) -> np.ndarray:
     """Coordinates of ``X`` (see :func:`get_coords`) checked to be metres for ``distance``.
 
     The one entry point for every function that measures a distance: it finds the coordinates
@@ -256,8 +274,11 @@ def metric_coords(X: Any, coords=None, *, distance: float | None = None, name: s
 
 def is_name_pair(coords) -> bool:
     """True when ``coords`` is a pair of column names such as ``("x", "y")``."""
-    return (isinstance(coords, (tuple, list)) and len(coords) == 2
-            and all(isinstance(c, str) for c in coords))
+    return (
+        isinstance(coords, (tuple, list))
+        and len(coords) == 2
+        and all(isinstance(c, str) for c in coords)
+    )
 
 
 def resolve_coord_names(X: Any, **named) -> tuple[str, str]:
@@ -291,13 +312,18 @@ def resolve_coord_names(X: Any, **named) -> tuple[str, str]:
     >>> resolve_coord_names(df, function=("x", "y"), cv=("e", "n"))
     Traceback (most recent call last):
     ...
-    ValueError: the coordinate columns are named differently in two places: function: ('x', 'y'); cv: ('e', 'n')....
+    ValueError: the coordinate columns are named differently in two places: ...
     """
     for k, v in named.items():
-        if (isinstance(v, (tuple, list)) and any(isinstance(c, str) for c in v)
-                and not is_name_pair(v)):
-            raise ValueError(f"coords={tuple(v)!r} (on the {k}) must name two columns, easting "
-                             "then northing, e.g. coords=('x_utm', 'y_utm').")
+        if (
+            isinstance(v, (tuple, list))
+            and any(isinstance(c, str) for c in v)
+            and not is_name_pair(v)
+        ):
+            raise ValueError(
+                f"coords={tuple(v)!r} (on the {k}) must name two columns, easting "
+                "then northing, e.g. coords=('x_utm', 'y_utm')."
+            )
     given = {k: tuple(v) for k, v in named.items() if is_name_pair(v)}
     distinct = set(given.values())
     if len(distinct) > 1:

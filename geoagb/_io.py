@@ -26,9 +26,9 @@ import shutil
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 __all__ = [
     "atomic_path",
@@ -43,7 +43,9 @@ __all__ = [
 SIGTERM_EXIT = 143
 
 _HOST_TAG = hashlib.blake2s(socket.gethostname().encode(), digest_size=2).hexdigest()
-_PART_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<tag>[0-9a-f]{8})\.part(?:\.[A-Za-z0-9]+)?$")
+_PART_RE = re.compile(
+    r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<tag>[0-9a-f]{8})\.part(?:\.[A-Za-z0-9]+)?$"
+)
 
 
 def part_path(path) -> Path:
@@ -194,7 +196,7 @@ def sigterm_as_exit() -> Iterator[None]:
 
 @contextmanager
 def atomic_path(path, what: str = "out_path") -> Iterator[Path]:
-    """Yield a part-file path to write; rename it onto ``path`` when the block succeeds.
+    r"""Yield a part-file path to write; rename it onto ``path`` when the block succeeds.
 
     The destination is checked first (:func:`check_output_path`) and stale part files of dead
     processes in its folder are removed. On an error, Ctrl-C or SIGTERM the part file (or

@@ -19,8 +19,13 @@ from __future__ import annotations
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["CoordinateAwareMixin", "DropCoordinates", "ExplainMixin", "uses_coords",
-           "handles_coords"]
+__all__ = [
+    "CoordinateAwareMixin",
+    "DropCoordinates",
+    "ExplainMixin",
+    "uses_coords",
+    "handles_coords",
+]
 
 
 class ExplainMixin:
@@ -151,7 +156,8 @@ class DropCoordinates(TransformerMixin, BaseEstimator):
             raise TypeError(
                 f"DropCoordinates needs a DataFrame or GeoDataFrame with named coordinate columns; "
                 f"got {type(X).__name__}. With a plain array, leave the coordinates out of X and "
-                "give them to the splitter: SpatialBlockKFold(coords=xy).")
+                "give them to the splitter: SpatialBlockKFold(coords=xy)."
+            )
         names = self.coords if self.coords is not None else ("x", "y")
         geom = getattr(getattr(X, "geometry", None), "name", None) if hasattr(X, "crs") else None
         self.feature_names_in_ = np.asarray([c for c in X.columns if c != geom], dtype=object)
@@ -182,7 +188,8 @@ class DropCoordinates(TransformerMixin, BaseEstimator):
 
 class TableStateMixin:
     """Stores fitted pandas DataFrame attributes as plain dicts when pickled or saved with skops
-    (which refuses DataFrames), and rebuilds them on load."""
+    (which refuses DataFrames), and rebuilds them on load.
+    """
 
     def __getstate__(self):
         import pandas as pd
@@ -190,8 +197,11 @@ class TableStateMixin:
         state = dict(super().__getstate__())
         for key, value in list(state.items()):
             if isinstance(value, pd.DataFrame):
-                state[key] = {"__geoagb_frame__": True, "columns": [str(c) for c in value.columns],
-                              "data": {str(c): value[c].tolist() for c in value.columns}}
+                state[key] = {
+                    "__geoagb_frame__": True,
+                    "columns": [str(c) for c in value.columns],
+                    "data": {str(c): value[c].tolist() for c in value.columns},
+                }
         return state
 
     def __setstate__(self, state):

@@ -23,18 +23,30 @@ def _demo(args) -> int:
     from ._demo import run_demo
 
     steps = [t.strip() for t in args.steps.split(",") if t.strip()] if args.steps else None
-    run_demo(out=args.out, steps=steps, quick=args.quick, random_state=args.seed)
+    run_demo(
+        out=args.out,
+        steps=steps,
+        quick=args.quick,
+        random_state=args.seed,
+        full=args.full,
+        progress=True if args.progress else None,
+    )
     return 0
 
 
 def _add_debug(parser, default) -> None:
-    parser.add_argument("--debug", action="store_true", default=default,
-                        help="show the full Python traceback of an error")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="show the full Python traceback of an error",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``geoagb`` argument parser: demo, fit, map, report and timeseries commands."""
     from . import __version__
-    from ._demo import available_steps
+    from ._demo import available_steps, default_steps
 
     p = argparse.ArgumentParser(prog="geoagb", description="Forest AGB and carbon mapping toolkit.")
     p.add_argument("--version", action="version", version=f"geoagb {__version__}")
@@ -42,18 +54,47 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the main job on the embedded synthetic landscape")
     d.add_argument("--out", default="geoagb-demo", help="output folder (default: ./geoagb-demo)")
-    d.add_argument("--steps", default=None, metavar="STEP[,STEP...]",
-                   help="comma-separated subset of the steps to run, from: "
-                        f"{', '.join(available_steps())} (default: all, in that order)")
+    d.add_argument(
+        "--steps",
+        default=None,
+        metavar="STEP[,STEP...]",
+        help="comma-separated subset of the steps to run, from: "
+        f"{', '.join(available_steps())} (default: {', '.join(default_steps())}; "
+        "with --full: all, in that order)",
+    )
+    d.add_argument(
+        "--full",
+        action="store_true",
+        help="also run the slower showcases (regional CV study, kriging comparison, "
+        "SHAP interactions, deep patch models, ...): every step",
+    )
     d.add_argument("--quick", action="store_true", help="smaller settings (used by the tests)")
+    d.add_argument(
+        "--progress",
+        action="store_true",
+        help="progress bars even when not on a terminal (default: only on a terminal)",
+    )
     d.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     _add_debug(d, argparse.SUPPRESS)
     d.set_defaults(func=_demo)
+
+    from .workflow._cli import add_fit_command, add_report_command
+
+    f = add_fit_command(sub)
+    _add_debug(f, argparse.SUPPRESS)
 
     from .mapping._cli import add_map_command
 
     m = add_map_command(sub)
     _add_debug(m, argparse.SUPPRESS)
+    r = add_report_command(sub)
+    _add_debug(r, argparse.SUPPRESS)
+
+    from .timeseries._cli import add_timeseries_command
+
+    t = add_timeseries_command(sub)
+    if t is not None:
+        _add_debug(t, argparse.SUPPRESS)
     return p
 
 
@@ -68,6 +109,7 @@ def main(argv=None) -> int:
     from ._io import SIGTERM_EXIT, sigterm_as_exit
 
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in model bundles
     try:
         with sigterm_as_exit():
             return args.func(args)

@@ -238,12 +238,31 @@ def binned_scores(y_true, y_pred, bins=DEFAULT_AGB_BINS) -> pd.DataFrame:
         label = f">{lo:g}" if np.isinf(hi) else f"{lo:g}-{hi:g}"
         if sel.any():
             q25, q50, q75 = np.percentile(yp[sel], [25, 50, 75])
-            rows.append({"class": label, "n": int(sel.sum()), "median_pred": q50, "q25_pred": q25,
-                         "q75_pred": q75, "iqr_pred": q75 - q25, "median_obs": float(np.median(yt[sel])),
-                         "rmse": rmse(yt[sel], yp[sel])})
+            rows.append(
+                {
+                    "class": label,
+                    "n": int(sel.sum()),
+                    "median_pred": q50,
+                    "q25_pred": q25,
+                    "q75_pred": q75,
+                    "iqr_pred": q75 - q25,
+                    "median_obs": float(np.median(yt[sel])),
+                    "rmse": rmse(yt[sel], yp[sel]),
+                }
+            )
         else:
-            rows.append({"class": label, "n": 0, "median_pred": np.nan, "q25_pred": np.nan,
-                         "q75_pred": np.nan, "iqr_pred": np.nan, "median_obs": np.nan, "rmse": np.nan})
+            rows.append(
+                {
+                    "class": label,
+                    "n": 0,
+                    "median_pred": np.nan,
+                    "q25_pred": np.nan,
+                    "q75_pred": np.nan,
+                    "iqr_pred": np.nan,
+                    "median_obs": np.nan,
+                    "rmse": np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -19,7 +19,7 @@ Input kinds (how the same plots reach an estimator):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ SEED = 0
 
 
 # ---------------------------------------------------------------------------------- plots
-@lru_cache(maxsize=None)
+@cache
 def plots():
     from geoagb.datasets import make_plots
 
@@ -66,15 +66,18 @@ class Kind:
         return {"df": ("x", "y"), "utm": UTM}.get(self.frame, ())
 
 
-KINDS = {k.name: k for k in [
-    Kind("gdf", "gdf"),
-    Kind("df", "df"),
-    Kind("utm@cv", "utm", cv_names=UTM),
-    Kind("utm@fn", "utm", fn_names=UTM),
-    Kind("utm@est", "utm", est_names=UTM),
-    Kind("utm", "utm", cv_names=UTM, est_names=UTM),  # plain scikit-learn: name both
-    Kind("array", "array"),
-]}
+KINDS = {
+    k.name: k
+    for k in [
+        Kind("gdf", "gdf"),
+        Kind("df", "df"),
+        Kind("utm@cv", "utm", cv_names=UTM),
+        Kind("utm@fn", "utm", fn_names=UTM),
+        Kind("utm@est", "utm", est_names=UTM),
+        Kind("utm", "utm", cv_names=UTM, est_names=UTM),  # plain scikit-learn: name both
+        Kind("array", "array"),
+    ]
+}
 
 
 def X_for(kind: Kind, aware: bool):
@@ -99,8 +102,9 @@ def splitter(kind: Kind, n_splits=N_SPLITS, block_size=BLOCK):
     from geoagb.model_selection import SpatialBlockKFold
 
     coords = xy() if kind.is_array else kind.cv_names
-    return SpatialBlockKFold(n_splits=n_splits, block_size=block_size, random_state=SEED,
-                             coords=coords)
+    return SpatialBlockKFold(
+        n_splits=n_splits, block_size=block_size, random_state=SEED, coords=coords
+    )
 
 
 # ---------------------------------------------------------------------------------- estimators
@@ -113,8 +117,9 @@ TABULAR = PLAIN + AWARE
 def xgb():
     from xgboost import XGBRegressor
 
-    return XGBRegressor(n_estimators=12, max_depth=3, learning_rate=0.3, n_jobs=1,
-                        random_state=SEED)
+    return XGBRegressor(
+        n_estimators=12, max_depth=3, learning_rate=0.3, n_jobs=1, random_state=SEED
+    )
 
 
 def rf():
@@ -145,13 +150,21 @@ def make_estimator(key: str, kind: Kind, *, wrap: bool = False):
     if key.startswith("rk-"):
         m = key[3:]
         secondary = col(kind, "elevation") if m.startswith("cokriging") else None
-        return ResidualKrigingRegressor(xgb(), method=m, secondary=secondary, n_neighbors=16,
-                                        cv=3, coords=coords, random_state=SEED)
+        return ResidualKrigingRegressor(
+            xgb(),
+            method=m,
+            secondary=secondary,
+            n_neighbors=16,
+            cv=3,
+            coords=coords,
+            random_state=SEED,
+        )
     if key == "kr":
         return KrigingRegressor(n_neighbors=16, coords=coords, random_state=SEED)
     if key == "kr-drift":
-        return KrigingRegressor(n_neighbors=16, drift=col(kind, "elevation"), coords=coords,
-                                random_state=SEED)
+        return KrigingRegressor(
+            n_neighbors=16, drift=col(kind, "elevation"), coords=coords, random_state=SEED
+        )
     raise KeyError(key)
 
 
@@ -196,10 +209,18 @@ def tabular_stack(path, res=6_000.0, shape=(10, 10), x0=500_000.0, y0=2_810_000.
     h, w = shape
     F = plots()[FEATURES].to_numpy(dtype=np.float32)
     arr = np.full((len(FEATURES), h * w), np.nan, dtype=np.float32)
-    arr[:, :len(F)] = F.T
+    arr[:, : len(F)] = F.T
     arr = arr.reshape(len(FEATURES), h, w)
-    prof = dict(driver="GTiff", width=w, height=h, count=len(FEATURES), dtype="float32",
-                crs="EPSG:32648", transform=from_origin(x0, y0, res, res), nodata=np.nan)
+    prof = dict(
+        driver="GTiff",
+        width=w,
+        height=h,
+        count=len(FEATURES),
+        dtype="float32",
+        crs="EPSG:32648",
+        transform=from_origin(x0, y0, res, res),
+        nodata=np.nan,
+    )
     with rasterio.open(path, "w", **prof) as ds:
         ds.write(arr)
         ds.descriptions = tuple(FEATURES)
@@ -214,8 +235,9 @@ def tabular_stack(path, res=6_000.0, shape=(10, 10), x0=500_000.0, y0=2_810_000.
 DEEP_TINY = {
     "CSMFNetRegressor": dict(width=4, n_stages=2, d_k=8, head=(16,)),
     "PatchResNetRegressor": dict(width=4, n_stages=2, head=(16,)),
-    "CNNTransformerRegressor": dict(width=4, d_model=8, n_heads=2, n_layers=1, dim_feedforward=16,
-                                    head=(16,)),
+    "CNNTransformerRegressor": dict(
+        width=4, d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, head=(16,)
+    ),
     "AlexNetRegressor": dict(width=4, head=(16,)),
     "VGGRegressor": dict(width=4, head=(16,)),
     "PixelMLPRegressor": dict(head=(16,)),
@@ -228,13 +250,21 @@ DEEP_BLOCK = 700.0  # metres; toy plots span 2 km
 def make_deep(name: str, **kw):
     import geoagb.deep as deep
 
-    params = dict(DEEP_TINY[name], max_epochs=1, batch_size=16, validation_fraction=0.0,
-                  patience=None, verbose=0, device="cpu", random_state=SEED)
+    params = dict(
+        DEEP_TINY[name],
+        max_epochs=1,
+        batch_size=16,
+        validation_fraction=0.0,
+        patience=None,
+        verbose=0,
+        device="cpu",
+        random_state=SEED,
+    )
     params.update(kw)
     return getattr(deep, name)(**params)
 
 
-@lru_cache(maxsize=None)
+@cache
 def deep_data():
     from geoagb.deep._toy import toy_patches
 
@@ -264,7 +294,7 @@ def patch_scene(folder, n_side=3):
     mosaic = np.zeros((C, n_side * s, n_side * s), np.float32)
     for k, t in enumerate(tiles):
         i, j = divmod(k, n_side)
-        mosaic[:, i * s:(i + 1) * s, j * s:(j + 1) * s] = t
+        mosaic[:, i * s : (i + 1) * s, j * s : (j + 1) * s] = t
     x0, y0 = 500_000.0, 2_750_000.0 + n_side * s
     out = {}
     bands = list(X.bands)
@@ -272,15 +302,24 @@ def patch_scene(folder, n_side=3):
     for name, names in groups.items():
         idx = [bands.index(b) for b in names]
         path = str(folder / f"{name}.tif")
-        prof = dict(driver="GTiff", width=n_side * s, height=n_side * s, count=len(idx),
-                    dtype="float32", crs="EPSG:32648", transform=from_origin(x0, y0, 1.0, 1.0),
-                    nodata=np.nan)
+        prof = dict(
+            driver="GTiff",
+            width=n_side * s,
+            height=n_side * s,
+            count=len(idx),
+            dtype="float32",
+            crs="EPSG:32648",
+            transform=from_origin(x0, y0, 1.0, 1.0),
+            nodata=np.nan,
+        )
         with rasterio.open(path, "w", **prof) as ds:
             ds.write(mosaic[idx])
             if len(idx) > 1:
                 ds.descriptions = tuple(names)
         out[name] = path
-    centres = np.array([[x0 + (j + 0.5) * s, y0 - (i + 0.5) * s]
-                        for i in range(n_side) for j in range(n_side)])
-    return out, PatchSet(tiles.copy(), bands=bands, coords=centres, crs="EPSG:32648",
-                         resolution=1.0)
+    centres = np.array(
+        [[x0 + (j + 0.5) * s, y0 - (i + 0.5) * s] for i in range(n_side) for j in range(n_side)]
+    )
+    return out, PatchSet(
+        tiles.copy(), bands=bands, coords=centres, crs="EPSG:32648", resolution=1.0
+    )

@@ -19,5 +19,7 @@ def test_import_geoagb_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, geoagb, geoagb.model_selection, geoagb.deep; sys.exit('torch' in sys.modules)"
+    code = (
+        "import sys, geoagb, geoagb.model_selection, geoagb.deep; sys.exit('torch' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -9,11 +9,11 @@ from geoagb.deep import PatchSet
 def test_all_sources_give_the_same_coordinates(plots600):
     plots, _ = plots600
     ref = plots[["x", "y"]].to_numpy()
-    np.testing.assert_array_equal(get_coords(plots), ref)                       # GeoDataFrame geometry
+    np.testing.assert_array_equal(get_coords(plots), ref)  # GeoDataFrame geometry
     np.testing.assert_array_equal(get_coords(pd.DataFrame(plots.drop(columns="geometry"))), ref)
     ps = PatchSet(np.zeros((len(plots), 1, 2, 2)), ["b"], coords=ref)
-    np.testing.assert_array_equal(get_coords(ps), ref)                          # .coords attribute
-    np.testing.assert_array_equal(get_coords(ref, allow_array=True), ref)       # splitter idiom
+    np.testing.assert_array_equal(get_coords(ps), ref)  # .coords attribute
+    np.testing.assert_array_equal(get_coords(ref, allow_array=True), ref)  # splitter idiom
     np.testing.assert_array_equal(get_coords(np.zeros((len(plots), 5)), ref), ref)
     renamed = pd.DataFrame({"E": ref[:, 0], "N": ref[:, 1]})
     np.testing.assert_array_equal(get_coords(renamed, ("E", "N")), ref)

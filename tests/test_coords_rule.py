@@ -10,8 +10,12 @@ from sklearn.pipeline import make_pipeline
 from geoagb.base import DropCoordinates, uses_coords
 from geoagb.datasets import make_plots
 from geoagb.kriging import KrigingRegressor, ResidualKrigingRegressor
-from geoagb.model_selection import (BufferedLeaveOneOut, SpatialBlockKFold, holdout_split,
-                                    spatial_cross_validate)
+from geoagb.model_selection import (
+    BufferedLeaveOneOut,
+    SpatialBlockKFold,
+    holdout_split,
+    spatial_cross_validate,
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +28,17 @@ def test_names_on_splitter_only_do_not_leak(data):
     X, y = data
     df = X.drop(columns="geometry").rename(columns={"x": "x_utm", "y": "y_utm"})
     cv = SpatialBlockKFold(4, block_size=10_000, random_state=0, coords=("x_utm", "y_utm"))
-    res = spatial_cross_validate(LinearRegression(), df, y, cv, progress=False,
-                                 return_estimators=True)
+    res = spatial_cross_validate(
+        LinearRegression(), df, y, cv, progress=False, return_estimators=True
+    )
     assert "x_utm" not in res.estimators[0].feature_names_in_
-    ref = spatial_cross_validate(LinearRegression(), X, y,
-                                 SpatialBlockKFold(4, block_size=10_000, random_state=0),
-                                 progress=False)
+    ref = spatial_cross_validate(
+        LinearRegression(),
+        X,
+        y,
+        SpatialBlockKFold(4, block_size=10_000, random_state=0),
+        progress=False,
+    )
     np.testing.assert_allclose(res.oof_predictions, ref.oof_predictions, atol=1e-9)
 
 
@@ -37,8 +46,9 @@ def test_names_on_estimator_only_reach_the_splitter(data):
     X, y = data
     df = X.drop(columns="geometry").rename(columns={"x": "e", "y": "n"})
     rk = ResidualKrigingRegressor(LinearRegression(), coords=("e", "n"), random_state=0)
-    res = spatial_cross_validate(rk, df, y, SpatialBlockKFold(4, block_size=10_000,
-                                                              random_state=0), progress=False)
+    res = spatial_cross_validate(
+        rk, df, y, SpatialBlockKFold(4, block_size=10_000, random_state=0), progress=False
+    )
     assert np.isfinite(res.oof_predictions).all()
 
 
@@ -46,29 +56,50 @@ def test_conflicting_and_partial_names(data):
     X, y = data
     df = X.drop(columns="geometry")
     with pytest.raises(ValueError, match=r"named differently.*function: \('x', 'y'\).*cv: "):
-        spatial_cross_validate(LinearRegression(), df, y,
-                               SpatialBlockKFold(4, 10_000, coords=("e", "n")),
-                               coords=("x", "y"), progress=False)
+        spatial_cross_validate(
+            LinearRegression(),
+            df,
+            y,
+            SpatialBlockKFold(4, 10_000, coords=("e", "n")),
+            coords=("x", "y"),
+            progress=False,
+        )
     with pytest.raises(ValueError, match=r"has the coordinate column \['x'\] but not \['n'\]"):
-        spatial_cross_validate(LinearRegression(), df, y,
-                               SpatialBlockKFold(4, 10_000, coords=("x", "n")), progress=False)
+        spatial_cross_validate(
+            LinearRegression(),
+            df,
+            y,
+            SpatialBlockKFold(4, 10_000, coords=("x", "n")),
+            progress=False,
+        )
 
 
 def test_headline_call_geodataframe_rk(data):
     X, y = data
     rk = ResidualKrigingRegressor(LinearRegression(), random_state=0)
-    assert uses_coords(rk) and uses_coords(make_pipeline(rk)) and not uses_coords(
-        make_pipeline(DropCoordinates(), LinearRegression()))
-    res = spatial_cross_validate(rk, X, y, SpatialBlockKFold(5, block_size=5_000,
-                                                             random_state=0), progress=False)
+    assert (
+        uses_coords(rk)
+        and uses_coords(make_pipeline(rk))
+        and not uses_coords(make_pipeline(DropCoordinates(), LinearRegression()))
+    )
+    res = spatial_cross_validate(
+        rk, X, y, SpatialBlockKFold(5, block_size=5_000, random_state=0), progress=False
+    )
     assert np.isfinite(res.oof_predictions).all()
     # plain scikit-learn: DropCoordinates in front of a plain learner, RK directly
-    out = cross_validate(make_pipeline(DropCoordinates(), LinearRegression()),
-                         X.drop(columns="geometry"), y,
-                         cv=SpatialBlockKFold(4, block_size=10_000, random_state=0))
+    out = cross_validate(
+        make_pipeline(DropCoordinates(), LinearRegression()),
+        X.drop(columns="geometry"),
+        y,
+        cv=SpatialBlockKFold(4, block_size=10_000, random_state=0),
+    )
     assert np.isfinite(out["test_score"]).all()
-    out = cross_validate(KrigingRegressor(n_neighbors=16, random_state=0), X, y,
-                         cv=SpatialBlockKFold(4, block_size=10_000, random_state=0))
+    out = cross_validate(
+        KrigingRegressor(n_neighbors=16, random_state=0),
+        X,
+        y,
+        cv=SpatialBlockKFold(4, block_size=10_000, random_state=0),
+    )
     assert np.isfinite(out["test_score"]).all()
 
 
@@ -85,7 +116,8 @@ def test_units_are_metres_everywhere(data):
         holdout_split(deg, block_size=5_000)
     with pytest.warns(UserWarning, match="look like longitude/latitude"):
         KrigingRegressor(random_state=0).fit(
-            __import__("pandas").DataFrame({"x": deg[:, 0], "y": deg[:, 1]}), y.to_numpy())
+            __import__("pandas").DataFrame({"x": deg[:, 0], "y": deg[:, 1]}), y.to_numpy()
+        )
 
 
 def test_empty_training_sets_are_named():

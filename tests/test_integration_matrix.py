@@ -29,7 +29,7 @@ if "xgboost" not in sys.modules:
 
 import pickle  # noqa: E402
 import warnings  # noqa: E402
-from functools import lru_cache  # noqa: E402
+from functools import cache  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -116,7 +116,8 @@ SEAMS = {
         "is ~15x the pickle (446 kB vs 26 kB for 60 plots). Fix: drop covmodel_ in "
         "Variogram.__getstate__ and rebuild it in __setstate__ from (model_, psill_, range_, "
         "nugget_, kappa_), as _BaseKriging already does for tree_ and table_ "
-        "(geoagb/kriging/_base.py:120-140)."),
+        "(geoagb/kriging/_base.py:120-140)."
+    ),
     "explain-dropcoords-gdf": (
         "explain(make_pipeline(DropCoordinates(), learner), gdf) raises ValueError: explain "
         "needs numeric features; columns ['geometry'] are not numeric. geoagb/explain/"
@@ -124,18 +125,21 @@ SEAMS = {
         "(geometry included) and DropCoordinates is not in _ELEMENTWISE, so it falls back to "
         "model-agnostic SHAP over pipeline.predict. Fix: in _explain_pipeline, when the "
         "first step is a DropCoordinates, explain pipe[1:] on pipe[0].transform(X) (TreeSHAP "
-        "on the final tree model, in terms of the learner's features)."),
+        "on the final tree model, in terms of the learner's features)."
+    ),
     "explain-dropcoords-df": (
         "explain(make_pipeline(DropCoordinates(), XGBRegressor()), df) runs shap's Exact "
         "explainer over pipeline.predict with 'x' and 'y' as features (all-zero attributions) "
         "instead of TreeSHAP on the learner's features: geoagb/explain/_explain.py "
         "_explain_pipeline / _is_elementwise does not know DropCoordinates (a column "
-        "selection). Same fix as explain-dropcoords-gdf."),
+        "selection). Same fix as explain-dropcoords-gdf."
+    ),
     "explain-kr-mixin": (
         "KrigingRegressor has no .explain (API.md: 'Every geoagb estimator also has "
         ".explain(X, **kw)'): geoagb/kriging/_regressor.py:17 subclasses CoordinateAwareMixin, "
         "RegressorMixin, BaseEstimator but not ExplainMixin. Fix: add ExplainMixin to its "
-        "bases."),
+        "bases."
+    ),
     "explain-kr-gdf": (
         "explain(KrigingRegressor().fit(gdf, y), gdf) raises ValueError: explain needs numeric "
         "features; columns ['geometry'] are not numeric: explain falls through to "
@@ -143,7 +147,8 @@ SEAMS = {
         "Fix: dispatch KrigingRegressor (coordinate-aware, no learner) explicitly: with drift, "
         "the trend's linear SHAP values on the drift columns plus one additive "
         "'spatial_residual' term (kriger_.predict at the coordinates), as for residual "
-        "kriging; without drift, a single 'spatial' term."),
+        "kriging; without drift, a single 'spatial' term."
+    ),
     "raster-gdf-fit": (
         "predict_raster(model fitted on a GeoDataFrame) raises ValueError: <Estimator> was "
         "fitted on column(s) ['geometry'] that the mapping features do not provide: "
@@ -154,7 +159,8 @@ SEAMS = {
         "in _plan_columns drop the geometry column from the wanted names (it is the cell "
         "centre) and build the design matrix as a GeoDataFrame of cell-centre points (CRS of "
         "the grid) when the model was fitted on one; or record the geometry column name at fit "
-        "time (e.g. geometry_name_) and exclude it from feature_names_in_."),
+        "time (e.g. geometry_name_) and exclude it from feature_names_in_."
+    ),
     "raster-pipeline-names": (
         "predict_raster(make_pipeline(DropCoordinates(coords=('x_utm', 'y_utm')), learner) "
         "fitted on X_utm) raises ValueError: Pipeline was fitted on column(s) ['x_utm', "
@@ -163,7 +169,8 @@ SEAMS = {
         "the coordinate names from getattr(estimator, 'coords'), which a Pipeline lacks, so the "
         "names on its DropCoordinates step are never seen. Fix: read them like "
         "geoagb/model_selection/_validate.py:_coords_param does (get_params(deep=True) "
-        "'coords' or '<step>__coords'), ideally one shared helper in geoagb/_coords.py."),
+        "'coords' or '<step>__coords'), ideally one shared helper in geoagb/_coords.py."
+    ),
     "rk-deep-std": (
         "ResidualKrigingRegressor(<patch model trained with loss='mse'>).predict(X, "
         "return_std=True) raises ValueError: return_std=True needs a model trained with an "
@@ -173,7 +180,8 @@ SEAMS = {
         "002's workflow (CNN-Transformer + residual kriging, kriging std) therefore fails. "
         "Fix: ask the learner only when it can answer (e.g. a patch-model property "
         "`has_std_` / loss in {'nll', 'r2_unc'}), else use the kriging std alone; the same "
-        "test belongs in geoagb/mapping/_tabular.py:uncertainty_kind."),
+        "test belongs in geoagb/mapping/_tabular.py:uncertainty_kind."
+    ),
     "nested-plain": (
         "spatial_cross_validate(GridSearchCV(make_pipeline(DropCoordinates(), learner), "
         "cv=SpatialBlockKFold(...)), X, y, cv=outer) raises ValueError: coordinate column(s) "
@@ -183,7 +191,8 @@ SEAMS = {
         "coordinates and geometry dropped, and the inner spatial splitter finds none. Fix: "
         "treat an estimator as coordinate-aware when it (or a meta-estimator's cv=) holds a "
         "splitter with a coords parameter, or when its pipeline starts with DropCoordinates "
-        "(which removes them itself); then pass X with its coordinates."),
+        "(which removes them itself); then pass X with its coordinates."
+    ),
     "nested-names": (
         "spatial_cross_validate(GridSearchCV(KrigingRegressor(), cv=SpatialBlockKFold()), "
         "X_utm, y, cv=outer, coords=('x_utm', 'y_utm')) raises ValueError: coordinate "
@@ -192,7 +201,8 @@ SEAMS = {
         "estimator__coords but not on the GridSearchCV's inner splitter (cv is not in "
         "get_params(deep=True)), which falls back to ('x', 'y'). Fix: in _with_coords also "
         "visit estimator parameters named cv (and any nested splitter) whose coords is None, "
-        "and copy them with the resolved names."),
+        "and copy them with the resolved names."
+    ),
     "single-name": (
         "spatial_cross_validate(..., coords=('x_utm',)) (one name) is silently ignored by "
         "geoagb/_coords.py:296 (resolve_coord_names: is_name_pair() is False, so it falls back to "
@@ -200,7 +210,8 @@ SEAMS = {
         "['x', 'y'] not found and never mentions the coords the user gave. Fix: in "
         "resolve_coord_names raise ValueError for a value that is neither None, an (n, 2) "
         "array nor a pair of names: \"coords=('x_utm',) must name two columns (easting, "
-        "northing), e.g. coords=('x_utm', 'y_utm')\"."),
+        "northing), e.g. coords=('x_utm', 'y_utm')\"."
+    ),
     "scv-dropcoords-names": (
         "spatial_cross_validate(make_pipeline(DropCoordinates(coords=('x_utm', 'y_utm')), "
         "learner), X_utm, y, cv=SpatialBlockKFold()) raises ValueError: coordinate column(s) "
@@ -209,7 +220,8 @@ SEAMS = {
         "given on the DropCoordinates step (the place base.py tells plain-learner users to "
         "name them) are not used for the splitter. Fix: pass "
         "estimator=_coords_param(estimator) to resolve_coord_names also when the pipeline "
-        "starts with DropCoordinates."),
+        "starts with DropCoordinates."
+    ),
 }
 
 
@@ -242,20 +254,22 @@ def _assert_no_coord_leak(fitted, kind):
             assert list(names) == FEATURES, list(names)
 
 
-@lru_cache(maxsize=None)
+@cache
 def ref_scv(key):
     """Reference: spatial_cross_validate on the ``df`` kind (default names)."""
     kind = KINDS["df"]
-    return spatial_cross_validate(make_estimator(key, kind), X_for(kind, True), target(),
-                                  cv=splitter(kind), progress=False)
+    return spatial_cross_validate(
+        make_estimator(key, kind), X_for(kind, True), target(), cv=splitter(kind), progress=False
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def ref_random(key):
     kind = KINDS["df"]
     cv = KFold(N_SPLITS, shuffle=True, random_state=SEED)
-    return spatial_cross_validate(make_estimator(key, kind), X_for(kind, True), target(), cv=cv,
-                                  progress=False)
+    return spatial_cross_validate(
+        make_estimator(key, kind), X_for(kind, True), target(), cv=cv, progress=False
+    )
 
 
 def _validation_r2(res):
@@ -270,9 +284,13 @@ def _aware(key):
 #: cross-validated kriging): by default only rk-ordinary runs on every input kind, the co-kriging
 #: ones once by name and once by position, auto and simple on gdf (some steps override this);
 #: every other case is behind ``-m slow``.
-RK_FAST = {"rk-ordinary": {"gdf", "df", "utm", "utm@cv", "utm@fn", "utm@est", "array"},
-           "rk-cokriging": {"array"}, "rk-cokriging_full": {"gdf"},
-           "rk-auto": {"gdf"}, "rk-simple": {"gdf"}}
+RK_FAST = {
+    "rk-ordinary": {"gdf", "df", "utm", "utm@cv", "utm@fn", "utm@est", "array"},
+    "rk-cokriging": {"array"},
+    "rk-cokriging_full": {"gdf"},
+    "rk-auto": {"gdf"},
+    "rk-simple": {"gdf"},
+}
 
 
 def heavy(key, kind, fast_rk=None):
@@ -301,9 +319,15 @@ def _scv_cases():
 def test_spatial_cross_validate_input_kinds(key, kind):
     """Same folds, same out-of-fold predictions whatever form X takes; no coordinate leaks."""
     kind = KINDS[kind]
-    res = spatial_cross_validate(make_estimator(key, kind), X_for(kind, _aware(key)), target(),
-                                 cv=splitter(kind), coords=_fn_coords(kind), progress=False,
-                                 return_estimators=True)
+    res = spatial_cross_validate(
+        make_estimator(key, kind),
+        X_for(kind, _aware(key)),
+        target(),
+        cv=splitter(kind),
+        coords=_fn_coords(kind),
+        progress=False,
+        return_estimators=True,
+    )
     ref = ref_scv(key)
     np.testing.assert_array_equal(res.fold, ref.fold)
     assert np.all(np.isfinite(res.oof_predictions))
@@ -312,9 +336,13 @@ def test_spatial_cross_validate_input_kinds(key, kind):
     _assert_no_coord_leak(res.estimators, kind)
 
 
-@pytest.mark.parametrize("key", [
-    pytest.param(k, marks=[slow] if heavy(k, "gdf", {"rk-ordinary": {"gdf"}}) else [])
-    for k in TABULAR])
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(k, marks=[slow] if heavy(k, "gdf", {"rk-ordinary": {"gdf"}}) else [])
+        for k in TABULAR
+    ],
+)
 def test_pipeline_wrapped_estimator_in_spatial_cv(key):
     """A one-step Pipeline, or a plain learner behind DropCoordinates, gives the same OOF."""
     kind = KINDS["gdf"]
@@ -322,46 +350,70 @@ def test_pipeline_wrapped_estimator_in_spatial_cv(key):
     if not isinstance(est, Pipeline):
         est = make_pipeline(est)
     assert uses_coords(est) is _aware(key)
-    res = spatial_cross_validate(est, X_for(kind, _aware(key)), target(), cv=splitter(kind),
-                                 progress=False)
+    res = spatial_cross_validate(
+        est, X_for(kind, _aware(key)), target(), cv=splitter(kind), progress=False
+    )
     np.testing.assert_allclose(res.oof_predictions, ref_scv(key).oof_predictions, rtol=RTOL)
 
 
-@pytest.mark.parametrize("key,kind", [
-    _case("rk-ordinary", "utm@est"), _case("kr", "utm@est"), _case("kr-drift", "utm@fn", slow),
-    _case("rk-cokriging", "gdf", slow), _case("rk-auto", "utm@est", slow),
-])
+@pytest.mark.parametrize(
+    "key,kind",
+    [
+        _case("rk-ordinary", "utm@est"),
+        _case("kr", "utm@est"),
+        _case("kr-drift", "utm@fn", slow),
+        _case("rk-cokriging", "gdf", slow),
+        _case("rk-auto", "utm@est", slow),
+    ],
+)
 def test_transformed_target_regressor_in_spatial_cv(key, kind):
     """uses_coords sees through TransformedTargetRegressor; names reach the wrapped regressor."""
     kind = KINDS[kind]
-    ttr = TransformedTargetRegressor(regressor=make_estimator(key, kind), func=np.log,
-                                     inverse_func=np.exp)
+    ttr = TransformedTargetRegressor(
+        regressor=make_estimator(key, kind), func=np.log, inverse_func=np.exp
+    )
     assert uses_coords(ttr)
-    res = spatial_cross_validate(ttr, X_for(kind, True), target(), cv=splitter(kind),
-                                 coords=_fn_coords(kind), progress=False)
+    res = spatial_cross_validate(
+        ttr, X_for(kind, True), target(), cv=splitter(kind), coords=_fn_coords(kind), progress=False
+    )
     df = KINDS["df"]
-    ref = spatial_cross_validate(TransformedTargetRegressor(regressor=make_estimator(key, df),
-                                                            func=np.log, inverse_func=np.exp),
-                                 X_for(df, True), target(), cv=splitter(df), progress=False)
+    ref = spatial_cross_validate(
+        TransformedTargetRegressor(
+            regressor=make_estimator(key, df), func=np.log, inverse_func=np.exp
+        ),
+        X_for(df, True),
+        target(),
+        cv=splitter(df),
+        progress=False,
+    )
     np.testing.assert_allclose(res.oof_predictions, ref.oof_predictions, rtol=RTOL)
 
 
-@pytest.mark.parametrize("key", [
-    pytest.param("xgb", marks=seam("scv-dropcoords-names", ValueError)),
-    pytest.param("rf", marks=[slow, seam("scv-dropcoords-names", ValueError)]),
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("xgb", marks=seam("scv-dropcoords-names", ValueError)),
+        pytest.param("rf", marks=[slow, seam("scv-dropcoords-names", ValueError)]),
+    ],
+)
 def test_names_on_dropcoordinates_reach_the_splitter(key):
     """Naming coordinates once, on the DropCoordinates step of a plain learner's pipeline."""
     kind = KINDS["utm@est"]
     est = make_estimator(key, kind, wrap=True)
-    res = spatial_cross_validate(est, X_for(kind, False), target(), cv=splitter(kind),
-                                 progress=False)
+    res = spatial_cross_validate(
+        est, X_for(kind, False), target(), cv=splitter(kind), progress=False
+    )
     np.testing.assert_allclose(res.oof_predictions, ref_scv(key).oof_predictions, rtol=RTOL)
 
 
 # ====================================================================== block_size_sensitivity
-BSS_FAST = {"xgb": {"gdf", "utm@fn", "array"}, "rf": {"gdf"}, "kr": {"utm@est", "array"},
-            "kr-drift": {"utm@fn"}, "rk-ordinary": {"gdf"}}
+BSS_FAST = {
+    "xgb": {"gdf", "utm@fn", "array"},
+    "rf": {"gdf"},
+    "kr": {"utm@est", "array"},
+    "kr-drift": {"utm@fn"},
+    "rk-ordinary": {"gdf"},
+}
 
 
 def _bss_cases():
@@ -379,14 +431,23 @@ def test_block_size_sensitivity_input_kinds(key, kind):
     k-fold equals KFold(shuffle=True, random_state=seed); whatever form X takes."""
     kind = KINDS[kind]
     coords = xy() if kind.is_array else kind.fn_names
-    res = block_size_sensitivity(make_estimator(key, kind), X_for(kind, _aware(key)), target(),
-                                 block_sizes=[BLOCK], n_splits=N_SPLITS, random_state=SEED,
-                                 coords=coords, progress=False)
+    res = block_size_sensitivity(
+        make_estimator(key, kind),
+        X_for(kind, _aware(key)),
+        target(),
+        block_sizes=[BLOCK],
+        n_splits=N_SPLITS,
+        random_state=SEED,
+        coords=coords,
+        progress=False,
+    )
     assert list(res.results) == [BLOCK, "random"]
-    np.testing.assert_allclose(res.results[BLOCK].oof_predictions, ref_scv(key).oof_predictions,
-                               rtol=RTOL)
-    np.testing.assert_allclose(res.results["random"].oof_predictions,
-                               ref_random(key).oof_predictions, rtol=RTOL)
+    np.testing.assert_allclose(
+        res.results[BLOCK].oof_predictions, ref_scv(key).oof_predictions, rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        res.results["random"].oof_predictions, ref_random(key).oof_predictions, rtol=RTOL
+    )
     table = res.table()
     assert list(table.index) == [BLOCK, "random"] and np.isfinite(table.to_numpy()).all()
 
@@ -396,8 +457,15 @@ def _sk_cases():
     out = []
     for key in TABULAR:
         for kind in ["gdf", "df", "utm", "array"]:
-            slow_ = heavy(key, kind, {"rk-ordinary": {"gdf", "utm", "array"},
-                                      "rk-cokriging": {"array"}, "rk-cokriging_full": {"gdf"}})
+            slow_ = heavy(
+                key,
+                kind,
+                {
+                    "rk-ordinary": {"gdf", "utm", "array"},
+                    "rk-cokriging": {"array"},
+                    "rk-cokriging_full": {"gdf"},
+                },
+            )
             out.append(_case(key, kind, *([slow] if slow_ else [])))
     return out
 
@@ -407,8 +475,15 @@ def test_sklearn_cross_validate_with_spatial_splitter(key, kind):
     """cross_validate(cv=SpatialBlockKFold) scores equal spatial_cross_validate's validation R2."""
     kind = KINDS[kind]
     model = make_estimator(key, kind, wrap=True)
-    out = cross_validate(model, X_for(kind, _aware(key)), target(), cv=splitter(kind),
-                         scoring="r2", return_estimator=True, error_score="raise")
+    out = cross_validate(
+        model,
+        X_for(kind, _aware(key)),
+        target(),
+        cv=splitter(kind),
+        scoring="r2",
+        return_estimator=True,
+        error_score="raise",
+    )
     np.testing.assert_allclose(out["test_score"], _validation_r2(ref_scv(key)), rtol=1e-9)
     _assert_no_coord_leak(out["estimator"], kind)
 
@@ -417,8 +492,9 @@ def _grid_cases():
     out = []
     for key in TABULAR:
         for kind in ["gdf", "array"]:
-            slow_ = heavy(key, kind, {"rk-ordinary": {"gdf"}}) or \
-                (key in ("rf", "kr-drift") and kind == "array")
+            slow_ = heavy(key, kind, {"rk-ordinary": {"gdf"}}) or (
+                key in ("rf", "kr-drift") and kind == "array"
+            )
             out.append(_case(key, kind, *([slow] if slow_ else [])))
     return out
 
@@ -429,60 +505,89 @@ def test_grid_search_with_spatial_splitter(key, kind):
     kind = KINDS[kind]
     model = make_estimator(key, kind, wrap=True)
     X = X_for(kind, _aware(key))
-    gs = GridSearchCV(model, grid_for(key, model), cv=splitter(kind), scoring="r2",
-                      error_score="raise").fit(X, target())
+    gs = GridSearchCV(
+        model, grid_for(key, model), cv=splitter(kind), scoring="r2", error_score="raise"
+    ).fit(X, target())
     assert gs.cv_results_["mean_test_score"][DEFAULT_CANDIDATE] == pytest.approx(
-        _validation_r2(ref_scv(key)).mean(), rel=1e-9)
+        _validation_r2(ref_scv(key)).mean(), rel=1e-9
+    )
     refit = clone(model).set_params(**gs.best_params_).fit(X, target())
     np.testing.assert_allclose(gs.predict(X), refit.predict(X), rtol=RTOL)
 
 
-@pytest.mark.parametrize("key,kind", [
-    _case("xgb", "gdf", seam("nested-plain", ValueError)),
-    _case("xgb", "df", seam("nested-plain", ValueError)),
-    _case("kr", "gdf"),
-    _case("kr", "utm@fn", seam("nested-names", ValueError)),
-    _case("rk-ordinary", "gdf", slow),
-    _case("rk-ordinary", "utm@cv", slow, seam("nested-names", ValueError)),
-])
+@pytest.mark.parametrize(
+    "key,kind",
+    [
+        _case("xgb", "gdf", seam("nested-plain", ValueError)),
+        _case("xgb", "df", seam("nested-plain", ValueError)),
+        _case("kr", "gdf"),
+        _case("kr", "utm@fn", seam("nested-names", ValueError)),
+        _case("rk-ordinary", "gdf", slow),
+        _case("rk-ordinary", "utm@cv", slow, seam("nested-names", ValueError)),
+    ],
+)
 def test_nested_grid_search_inside_spatial_cv(key, kind):
     """GridSearchCV(..., cv=SpatialBlockKFold()) as the estimator of spatial_cross_validate."""
     kind = KINDS[kind]
     model = make_estimator(key, kind, wrap=True)
     inner = SpatialBlockKFold(n_splits=2, block_size=BLOCK, random_state=SEED)
     gs = GridSearchCV(model, grid_for(key, model), cv=inner, scoring="r2", error_score="raise")
-    res = spatial_cross_validate(gs, X_for(kind, _aware(key)), target(), cv=splitter(kind),
-                                 coords=_fn_coords(kind), progress=False, return_estimators=True)
+    res = spatial_cross_validate(
+        gs,
+        X_for(kind, _aware(key)),
+        target(),
+        cv=splitter(kind),
+        coords=_fn_coords(kind),
+        progress=False,
+        return_estimators=True,
+    )
     assert np.all(np.isfinite(res.oof_predictions))
     _assert_no_coord_leak([g.best_estimator_ for g in res.estimators], kind)
 
 
 # ====================================================================== coordinate names
-@pytest.mark.parametrize("fn,cv,est", [
-    pytest.param(("x", "y"), ("e", "n"), None, id="function-vs-splitter"),
-    pytest.param(("x", "y"), None, ("e", "n"), id="function-vs-estimator"),
-    pytest.param(None, ("x", "y"), ("e", "n"), id="splitter-vs-estimator"),
-])
+@pytest.mark.parametrize(
+    "fn,cv,est",
+    [
+        pytest.param(("x", "y"), ("e", "n"), None, id="function-vs-splitter"),
+        pytest.param(("x", "y"), None, ("e", "n"), id="function-vs-estimator"),
+        pytest.param(None, ("x", "y"), ("e", "n"), id="splitter-vs-estimator"),
+    ],
+)
 def test_conflicting_names_raise_naming_both(fn, cv, est):
     X = X_for(KINDS["utm@cv"], True)
     split = SpatialBlockKFold(N_SPLITS, block_size=BLOCK, random_state=SEED, coords=cv)
     with pytest.raises(ValueError) as err:
-        spatial_cross_validate(KrigingRegressor(coords=est), X, target(), cv=split, coords=fn,
-                               progress=False)
+        spatial_cross_validate(
+            KrigingRegressor(coords=est), X, target(), cv=split, coords=fn, progress=False
+        )
     msg = str(err.value)
     assert "('x', 'y')" in msg and "('e', 'n')" in msg, msg
     if cv is None:  # block_size_sensitivity builds its own splitter
         with pytest.raises(ValueError, match=r"function: \('x', 'y'\).*estimator: \('e', 'n'\)"):
-            block_size_sensitivity(KrigingRegressor(coords=est), X, target(), block_sizes=[BLOCK],
-                                   n_splits=N_SPLITS, coords=fn, progress=False)
+            block_size_sensitivity(
+                KrigingRegressor(coords=est),
+                X,
+                target(),
+                block_sizes=[BLOCK],
+                n_splits=N_SPLITS,
+                coords=fn,
+                progress=False,
+            )
 
 
 def test_conflicting_names_for_plain_learner():
     X = X_for(KINDS["utm@cv"], False)
     cv = SpatialBlockKFold(N_SPLITS, block_size=BLOCK, coords=("e", "n"))
     with pytest.raises(ValueError, match=r"function: \('x', 'y'\); cv: \('e', 'n'\)"):
-        spatial_cross_validate(make_estimator("xgb", KINDS["df"]), X, target(), cv=cv,
-                               coords=("x", "y"), progress=False)
+        spatial_cross_validate(
+            make_estimator("xgb", KINDS["df"]),
+            X,
+            target(),
+            cv=cv,
+            coords=("x", "y"),
+            progress=False,
+        )
 
 
 def test_partial_naming_raises():
@@ -490,26 +595,45 @@ def test_partial_naming_raises():
     y = target()
     one_default = X.assign(x=X["x_utm"])  # holds 'x' but not 'y', nothing named
     with pytest.raises(ValueError, match=r"coordinate column \['x'\] but not \['y'\]"):
-        spatial_cross_validate(KrigingRegressor(), one_default, y, cv=splitter(KINDS["df"]),
-                               progress=False)
+        spatial_cross_validate(
+            KrigingRegressor(), one_default, y, cv=splitter(KINDS["df"]), progress=False
+        )
     with pytest.raises(ValueError, match=r"coordinate column \['x_utm'\] but not \['y'\]"):
-        spatial_cross_validate(make_estimator("xgb", KINDS["df"]), X, y,
-                               cv=splitter(KINDS["df"]), coords=("x_utm", "y"), progress=False)
+        spatial_cross_validate(
+            make_estimator("xgb", KINDS["df"]),
+            X,
+            y,
+            cv=splitter(KINDS["df"]),
+            coords=("x_utm", "y"),
+            progress=False,
+        )
     with pytest.raises(ValueError, match=r"but not \['y_east'\]"):
-        block_size_sensitivity(KrigingRegressor(coords=("x_utm", "y_east")), X, y,
-                               block_sizes=[BLOCK], n_splits=N_SPLITS, progress=False)
+        block_size_sensitivity(
+            KrigingRegressor(coords=("x_utm", "y_east")),
+            X,
+            y,
+            block_sizes=[BLOCK],
+            n_splits=N_SPLITS,
+            progress=False,
+        )
 
 
 @seam("single-name")
 def test_single_coordinate_name_is_refused_with_its_value():
     X = X_for(KINDS["utm@cv"], True)
     with pytest.raises(ValueError, match=r"x_utm',\)"):
-        spatial_cross_validate(make_estimator("xgb", KINDS["df"]), X, target(),
-                               cv=splitter(KINDS["df"]), coords=("x_utm",), progress=False)
+        spatial_cross_validate(
+            make_estimator("xgb", KINDS["df"]),
+            X,
+            target(),
+            cv=splitter(KINDS["df"]),
+            coords=("x_utm",),
+            progress=False,
+        )
 
 
 # ====================================================================== persistence
-@lru_cache(maxsize=None)
+@cache
 def fitted(key, kind):
     """``key`` fitted on all plots of ``kind`` (plain learners behind DropCoordinates)."""
     kind = KINDS[kind]
@@ -519,8 +643,11 @@ def fitted(key, kind):
         return make_estimator(key, kind, wrap=True).fit(X, target()), X
 
 
-PERSIST_FAST = {"rk-ordinary": {"gdf", "utm", "array"}, "rk-cokriging": {"array"},
-                "rk-cokriging_full": {"gdf"}}
+PERSIST_FAST = {
+    "rk-ordinary": {"gdf", "utm", "array"},
+    "rk-cokriging": {"array"},
+    "rk-cokriging_full": {"gdf"},
+}
 
 
 def _persist_cases(step):
@@ -563,8 +690,9 @@ def test_skops_round_trip(key, kind, tmp_path):
     np.testing.assert_array_equal(back.predict(X), est.predict(X))
 
 
-@pytest.mark.parametrize("key,kind", [c for c in _persist_cases("skops-audit")
-                                      if c.values[1] == "gdf"])
+@pytest.mark.parametrize(
+    "key,kind", [c for c in _persist_cases("skops-audit") if c.values[1] == "gdf"]
+)
 def test_skops_trusts_only_geoagb_and_learner_types(key, kind):
     """Loading a geoagb model with skops should not require trusting unrelated libraries."""
     import skops.io as sio
@@ -596,12 +724,15 @@ def test_explain_bare_learner(key):
     _check_additive(ex, est, _head(X))
 
 
-@pytest.mark.parametrize("key,kind", [
-    _case("xgb", "df", slow, seam("explain-dropcoords-df", AssertionError)),
-    _case("xgb", "gdf", seam("explain-dropcoords-gdf", ValueError)),
-    _case("rf", "df", slow, seam("explain-dropcoords-df", AssertionError)),
-    _case("rf", "gdf", seam("explain-dropcoords-gdf", ValueError)),
-])
+@pytest.mark.parametrize(
+    "key,kind",
+    [
+        _case("xgb", "df", slow, seam("explain-dropcoords-df", AssertionError)),
+        _case("xgb", "gdf", seam("explain-dropcoords-gdf", ValueError)),
+        _case("rf", "df", slow, seam("explain-dropcoords-df", AssertionError)),
+        _case("rf", "gdf", seam("explain-dropcoords-gdf", ValueError)),
+    ],
+)
 def test_explain_dropcoordinates_pipeline(key, kind):
     """The recommended plain-learner idiom explains in terms of the learner's features."""
     est, X = fitted(key, kind)
@@ -610,10 +741,15 @@ def test_explain_dropcoordinates_pipeline(key, kind):
     assert list(ex.feature_names) == FEATURES, list(ex.feature_names)
 
 
-@pytest.mark.parametrize("key,kind", [
-    _case(k, kind, *([slow] if heavy(k, kind, PERSIST_FAST) else []))
-    for k in AWARE if k.startswith("rk-") for kind in ["gdf", "utm", "array"]
-])
+@pytest.mark.parametrize(
+    "key,kind",
+    [
+        _case(k, kind, *([slow] if heavy(k, kind, PERSIST_FAST) else []))
+        for k in AWARE
+        if k.startswith("rk-")
+        for kind in ["gdf", "utm", "array"]
+    ],
+)
 def test_explain_residual_kriging_is_additive(key, kind):
     est, X = fitted(key, kind)
     ex = est.explain(_head(X))
@@ -629,11 +765,15 @@ def test_kriging_regressor_has_explain():
     assert hasattr(KrigingRegressor(), "explain")
 
 
-@pytest.mark.parametrize("key,kind", [
-    # slow: shap's Exact explainer JIT-compiles for ~20 s on its first use in a process
-    _case("kr", "df", slow), _case("kr-drift", "df", slow),
-    _case("kr", "gdf", seam("explain-kr-gdf", ValueError)),
-])
+@pytest.mark.parametrize(
+    "key,kind",
+    [
+        # slow: shap's Exact explainer JIT-compiles for ~20 s on its first use in a process
+        _case("kr", "df", slow),
+        _case("kr-drift", "df", slow),
+        _case("kr", "gdf", seam("explain-kr-gdf", ValueError)),
+    ],
+)
 def test_explain_kriging_regressor_is_additive(key, kind):
     est, X = fitted(key, kind)
     ex = explain(est, _head(X, 6), background=10)
@@ -679,8 +819,15 @@ def test_predict_raster_equals_predict_on_the_cells(key, kind, tmp_path):
     expect = est.predict(keep)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        out = predict_raster(est, path, tmp_path / "agb.tif", window_size=4, progress=False,
-                             return_std=key not in ("xgb",), overviews=False)
+        out = predict_raster(
+            est,
+            path,
+            tmp_path / "agb.tif",
+            window_size=4,
+            progress=False,
+            return_std=key not in ("xgb",),
+            overviews=False,
+        )
     with rasterio.open(out) as ds:
         agb = ds.read(1)
         bands = ds.descriptions
@@ -705,7 +852,7 @@ def torch():
     torch.set_num_threads(n)
 
 
-@lru_cache(maxsize=None)
+@cache
 def deep_fitted(name):
     X, y = deep_data()
     return make_deep(name).fit(X, y)
@@ -735,8 +882,9 @@ def test_deep_clone_pickle_save_load(name, torch, tmp_path):
 @pytest.mark.parametrize("name", DEEP)
 def test_deep_grid_search_with_spatial_splitter(name, torch):
     X, y = deep_data()
-    gs = GridSearchCV(make_deep(name), {"lr": [1e-3, 1e-2]}, cv=deep_splitter(), scoring="r2",
-                      error_score="raise").fit(X, y)
+    gs = GridSearchCV(
+        make_deep(name), {"lr": [1e-3, 1e-2]}, cv=deep_splitter(), scoring="r2", error_score="raise"
+    ).fit(X, y)
     assert np.isfinite(gs.cv_results_["mean_test_score"]).all()
     assert gs.predict(X).shape == (len(y),)
 
@@ -750,18 +898,30 @@ def test_deep_predict_raster_equals_predict_on_tiles(name, torch, tmp_path):
     sources, tiles = patch_scene(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        out = predict_raster(net, sources, tmp_path / "agb.tif", resolution=float(DEEP_SIZE),
-                             progress=False, overviews=False)
+        out = predict_raster(
+            net,
+            sources,
+            tmp_path / "agb.tif",
+            resolution=float(DEEP_SIZE),
+            progress=False,
+            overviews=False,
+        )
     with rasterio.open(out) as ds:
         agb = ds.read(1)
     np.testing.assert_allclose(agb.ravel(), net.predict(tiles), rtol=1e-5, atol=1e-4)
 
 
-@lru_cache(maxsize=None)
+@cache
 def rk_of_patch_model():
     X, y = deep_data()
-    rk = ResidualKrigingRegressor(make_deep("PixelMLPRegressor"), method="ordinary",
-                                  n_neighbors=8, cv=3, correction="full", random_state=SEED)
+    rk = ResidualKrigingRegressor(
+        make_deep("PixelMLPRegressor"),
+        method="ordinary",
+        n_neighbors=8,
+        cv=3,
+        correction="full",
+        random_state=SEED,
+    )
     return rk.fit(X, y)
 
 
@@ -771,8 +931,7 @@ def test_residual_kriging_of_a_patch_model(torch):
     rk = rk_of_patch_model()
     assert uses_coords(rk) and rk.method_ == "ordinary"
     pred = rk.predict(X)
-    np.testing.assert_allclose(pred, rk.estimator_.predict(X) + rk.predict_residual(X),
-                               rtol=1e-9)
+    np.testing.assert_allclose(pred, rk.estimator_.predict(X) + rk.predict_residual(X), rtol=1e-9)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(rk)).predict(X), pred)
     ex = explain(rk, X[:4])
     assert ex.feature_names[-1] == "spatial_residual"
@@ -808,41 +967,67 @@ def test_deep_explain_completeness(name, torch):
 
 
 # ====================================================================== scikit-learn checks
-RK_EXPECTED = {c: "BY DESIGN: X with only the 2 coordinate columns leaves the learner no "
-                  "feature (ValueError 'the learner needs at least one more column')"
-               for c in ["check_estimators_overwrite_params", "check_estimators_fit_returns_self",
-                         "check_readonly_memmap_input", "check_fit_idempotent",
-                         "check_fit_check_is_fitted", "check_n_features_in"]}
+RK_EXPECTED = {
+    c: "BY DESIGN: X with only the 2 coordinate columns leaves the learner no "
+    "feature (ValueError 'the learner needs at least one more column')"
+    for c in [
+        "check_estimators_overwrite_params",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+    ]
+}
 RK_EXPECTED["check_estimators_dtypes"] = (
-    "BY DESIGN: casting X to int leaves 9 distinct locations, fewer than a variogram needs (10)")
+    "BY DESIGN: casting X to int leaves 9 distinct locations, fewer than a variogram needs (10)"
+)
 
 KR_EXPECTED = {
     "check_estimators_dtypes": RK_EXPECTED["check_estimators_dtypes"],
     "check_fit2d_1sample": "message wording: 'a variogram needs at least 10 distinct locations "
-                           "(got 1)' has none of sklearn's patterns ('1 sample', 'n_samples=1'); "
-                           "fix: add 'n_samples=1' to the message",
+    "(got 1)' has none of sklearn's patterns ('1 sample', 'n_samples=1'); "
+    "fix: add 'n_samples=1' to the message",
 }
 
-_SHAPE = ("BY DESIGN: X is the (n, 2) coordinate array of a point kriger/variogram; the check "
-          "feeds X with 1, 3 or more columns")
-POINT_EXPECTED = {c: _SHAPE for c in [
-    "check_fit_score_takes_y", "check_dont_overwrite_parameters",
-    "check_n_features_in_after_fitting", "check_positive_only_tag_during_fit",
-    "check_estimators_dtypes", "check_complex_data", "check_dtype_object",
-    "check_estimators_empty_data_messages", "check_pipeline_consistency",
-    "check_estimators_nan_inf", "check_estimators_pickle", "check_f_contiguous_array_estimator",
-    "check_methods_sample_order_invariance", "check_methods_subset_invariance",
-    "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged",
-    "check_fit2d_predict1d", "check_estimator_sparse_tag",
-]}
-POINT_EXPECTED.update({
-    "check_estimator_sparse_array": "sparse X is refused by get_coords' shape/dtype error, not "
-                                    "with a message saying sparse input is unsupported; fix: "
-                                    "check scipy.sparse.issparse in geoagb/_coords.py:get_coords",
-    "check_estimator_sparse_matrix": "same as check_estimator_sparse_array",
-    "check_n_features_in": "SEAM (minor): fit does not set n_features_in_ (= 2); fix: set it in "
-                           "geoagb/kriging/_base.py:_BaseKriging._prepare and Variogram.fit",
-})
+_SHAPE = (
+    "BY DESIGN: X is the (n, 2) coordinate array of a point kriger/variogram; the check "
+    "feeds X with 1, 3 or more columns"
+)
+POINT_EXPECTED = {
+    c: _SHAPE
+    for c in [
+        "check_fit_score_takes_y",
+        "check_dont_overwrite_parameters",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_complex_data",
+        "check_dtype_object",
+        "check_estimators_empty_data_messages",
+        "check_pipeline_consistency",
+        "check_estimators_nan_inf",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1sample",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_fit2d_predict1d",
+        "check_estimator_sparse_tag",
+    ]
+}
+POINT_EXPECTED.update(
+    {
+        "check_estimator_sparse_array": "sparse X is refused by get_coords' shape/dtype error, not "
+        "with a message saying sparse input is unsupported; fix: "
+        "check scipy.sparse.issparse in geoagb/_coords.py:get_coords",
+        "check_estimator_sparse_matrix": "same as check_estimator_sparse_array",
+        "check_n_features_in": "SEAM (minor): fit does not set n_features_in_ (= 2); fix: set it in "
+        "geoagb/kriging/_base.py:_BaseKriging._prepare and Variogram.fit",
+    }
+)
 
 
 def _expected(est):
@@ -855,9 +1040,12 @@ def _expected(est):
 
 @slow  # about 15 s per estimator on 2 shared cores
 @parametrize_with_checks(
-    [ResidualKrigingRegressor(LinearRegression(), coords=(0, 1), n_neighbors=16, random_state=0),
-     KrigingRegressor(coords=(0, 1), n_neighbors=16, random_state=0)],
-    expected_failed_checks=_expected, xfail_strict=True,
+    [
+        ResidualKrigingRegressor(LinearRegression(), coords=(0, 1), n_neighbors=16, random_state=0),
+        KrigingRegressor(coords=(0, 1), n_neighbors=16, random_state=0),
+    ],
+    expected_failed_checks=_expected,
+    xfail_strict=True,
 )
 def test_sklearn_checks_coordinate_aware(estimator, check):
     with warnings.catch_warnings():
@@ -867,7 +1055,8 @@ def test_sklearn_checks_coordinate_aware(estimator, check):
 
 @parametrize_with_checks(
     [OrdinaryKriging(n_neighbors=8), SimpleKriging(n_neighbors=8), Variogram()],
-    expected_failed_checks=_expected, xfail_strict=True,
+    expected_failed_checks=_expected,
+    xfail_strict=True,
 )
 def test_sklearn_checks_point_krigers(estimator, check):
     with warnings.catch_warnings():

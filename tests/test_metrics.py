@@ -34,7 +34,16 @@ def test_against_sklearn_and_numpy():
     assert M.mae(y, p) == pytest.approx(mean_absolute_error(y, p))
     assert M.pearson_r(y, p) == pytest.approx(np.corrcoef(y, p)[0, 1])
     s = M.agb_scores(y, p)
-    assert set(s) == {"r", "r2", "rmse", "mae", "overall_bias", "mean_residual", "sd_residual", "slope"}
+    assert set(s) == {
+        "r",
+        "r2",
+        "rmse",
+        "mae",
+        "overall_bias",
+        "mean_residual",
+        "sd_residual",
+        "slope",
+    }
 
 
 def test_binned_scores_by_hand():
@@ -45,7 +54,9 @@ def test_binned_scores_by_hand():
     assert b["n"].tolist() == [2, 2, 1, 0, 2]
     assert b.loc[0, "median_pred"] == pytest.approx(25.0)
     assert b.loc[4, "median_pred"] == pytest.approx(200.0)
-    assert b.loc[4, "iqr_pred"] == pytest.approx(np.percentile([190, 210], 75) - np.percentile([190, 210], 25))
+    assert b.loc[4, "iqr_pred"] == pytest.approx(
+        np.percentile([190, 210], 75) - np.percentile([190, 210], 25)
+    )
     assert np.isnan(b.loc[3, "median_pred"])
 
 
@@ -55,7 +66,9 @@ def test_scorers_in_cross_validate():
     y = X @ [1.0, 2.0, -1.0] + rng.normal(0, 0.5, 100)
     cv = KFold(4, shuffle=True, random_state=0)
     out = cross_validate(LinearRegression(), X, y, cv=cv, scoring=M.SCORERS)
-    ref = cross_validate(LinearRegression(), X, y, cv=cv, scoring=["r2", "neg_root_mean_squared_error"])
+    ref = cross_validate(
+        LinearRegression(), X, y, cv=cv, scoring=["r2", "neg_root_mean_squared_error"]
+    )
     np.testing.assert_allclose(out["test_r2"], ref["test_r2"])
     np.testing.assert_allclose(out["test_neg_rmse"], ref["test_neg_root_mean_squared_error"])
 

@@ -34,9 +34,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def _raster(path, arr, names, crs="EPSG:32648", res=1.0, x0=500_000.0, y0=2_750_000.0):
     arr = np.asarray(arr, dtype="float32")
     arr = arr[None] if arr.ndim == 2 else arr
-    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[2], height=arr.shape[1],
-                       count=arr.shape[0], dtype="float32", crs=crs, nodata=np.nan,
-                       transform=from_origin(x0, y0, res, res)) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=arr.shape[2],
+        height=arr.shape[1],
+        count=arr.shape[0],
+        dtype="float32",
+        crs=crs,
+        nodata=np.nan,
+        transform=from_origin(x0, y0, res, res),
+    ) as ds:
         ds.write(arr)
         ds.descriptions = tuple(names)
     return str(path)
@@ -58,8 +67,14 @@ def _bare_model():
 
 
 def _predict(d, model=None, features=None, out="agb.tif", **kw):
-    return predict_raster(model or _named_model(), features or _stack(d), Path(d) / out,
-                          return_std=False, progress=False, **kw)
+    return predict_raster(
+        model or _named_model(),
+        features or _stack(d),
+        Path(d) / out,
+        return_std=False,
+        progress=False,
+        **kw,
+    )
 
 
 # ---- deep helpers (tiny network, fitted once) -------------------------------------------------
@@ -130,58 +145,151 @@ def _geo_features(d):
 
     from geoagb.features import RasterFeatures
 
-    geo = _raster(Path(d) / "geo.tif", np.ones((2, 20, 20)), ["a", "b"], crs="EPSG:4326",
-                  res=1e-5, x0=105.0, y0=25.0)
-    RasterFeatures({"g": geo}, indices=None, bands=["a", "b"]).on_window(Window(0, 0, 10, 10), out_resolution=30)
+    geo = _raster(
+        Path(d) / "geo.tif",
+        np.ones((2, 20, 20)),
+        ["a", "b"],
+        crs="EPSG:4326",
+        res=1e-5,
+        x0=105.0,
+        y0=25.0,
+    )
+    RasterFeatures({"g": geo}, indices=None, bands=["a", "b"]).on_window(
+        Window(0, 0, 10, 10), out_resolution=30
+    )
 
 
 # ---- the table --------------------------------------------------------------------------------
 # (id, callable(tmp_path, deep) -> None, exception or warning class, message fragment)
 CASES = [
     # patch models: silent before
-    ("fit_all_nan_patch", lambda d, m: _fresh(m).fit(_with_empty_patch(m[1]), m[2]),
-     ValueError, "row 3: all bands"),
-    ("predict_all_nan_patch", lambda d, m: _predict_empty(m), UserWarning, "their prediction is NaN"),
-    ("eval_set_other_size", lambda d, m: _eval_other_size(m), ValueError,
-     "eval_set patches are 10x10 px but the training patches are 8x8 px"),
+    (
+        "fit_all_nan_patch",
+        lambda d, m: _fresh(m).fit(_with_empty_patch(m[1]), m[2]),
+        ValueError,
+        "row 3: all bands",
+    ),
+    (
+        "predict_all_nan_patch",
+        lambda d, m: _predict_empty(m),
+        UserWarning,
+        "their prediction is NaN",
+    ),
+    (
+        "eval_set_other_size",
+        lambda d, m: _eval_other_size(m),
+        ValueError,
+        "eval_set patches are 10x10 px but the training patches are 8x8 px",
+    ),
     # patch models: obscure before
-    ("patchset_mixed_sizes", lambda d, m: _mixed_sizes(), ValueError,
-     "patch(es) [2] are ['2x10x10']"),
+    (
+        "patchset_mixed_sizes",
+        lambda d, m: _mixed_sizes(),
+        ValueError,
+        "patch(es) [2] are ['2x10x10']",
+    ),
     ("load_truncated", lambda d, m: _truncated(m, d), ValueError, "not a torch zip archive"),
-    ("load_not_a_model", lambda d, m: _not_a_model(m, d), ValueError, "is not a geoagb patch-model file"),
-    ("save_missing_folder", lambda d, m: m[0].save(Path(d) / "no" / "m.pt"), FileNotFoundError,
-     "/no) does not exist; create it first"),
-    ("save_into_folder", lambda d, m: m[0].save(d), ValueError, "is a folder, but a file name is needed"),
+    (
+        "load_not_a_model",
+        lambda d, m: _not_a_model(m, d),
+        ValueError,
+        "is not a geoagb patch-model file",
+    ),
+    (
+        "save_missing_folder",
+        lambda d, m: m[0].save(Path(d) / "no" / "m.pt"),
+        FileNotFoundError,
+        "/no) does not exist; create it first",
+    ),
+    (
+        "save_into_folder",
+        lambda d, m: m[0].save(d),
+        ValueError,
+        "is a folder, but a file name is needed",
+    ),
     # mapping: silent before
-    ("map_all_nan_stack", lambda d, m: _predict(d, features=_stack(d, fill=np.nan)), UserWarning,
-     "have no valid pixel (all NaN or nodata)"),
-    ("map_all_false_mask", lambda d, m: _predict(d, mask=np.zeros((20, 20), bool)), UserWarning,
-     "the mask array is all False"),
-    ("map_mask_selects_nothing",
-     lambda d, m: _predict(d, mask=(_raster(Path(d) / "lc.tif", np.ones((20, 20)), ["lc"]), [7])),
-     UserWarning, "has no pixel equal to [7.0]"),
-    ("map_bare_array_model", lambda d, m: _predict(d, model=_bare_model()), ValueError,
-     "pass feature_names=[...]"),
-    ("map_feature_names_count", lambda d, m: _predict(d, model=_bare_model(), feature_names=["a", "b", "c"]),
-     ValueError, "feature_names has 3 names"),
-    ("map_feature_names_differ", lambda d, m: _predict(d, feature_names=["b", "a"]), ValueError,
-     "differs from the columns LinearRegression was fitted on"),
+    (
+        "map_all_nan_stack",
+        lambda d, m: _predict(d, features=_stack(d, fill=np.nan)),
+        UserWarning,
+        "have no valid pixel (all NaN or nodata)",
+    ),
+    (
+        "map_all_false_mask",
+        lambda d, m: _predict(d, mask=np.zeros((20, 20), bool)),
+        UserWarning,
+        "the mask array is all False",
+    ),
+    (
+        "map_mask_selects_nothing",
+        lambda d, m: _predict(
+            d, mask=(_raster(Path(d) / "lc.tif", np.ones((20, 20)), ["lc"]), [7])
+        ),
+        UserWarning,
+        "has no pixel equal to [7.0]",
+    ),
+    (
+        "map_bare_array_model",
+        lambda d, m: _predict(d, model=_bare_model()),
+        ValueError,
+        "pass feature_names=[...]",
+    ),
+    (
+        "map_feature_names_count",
+        lambda d, m: _predict(d, model=_bare_model(), feature_names=["a", "b", "c"]),
+        ValueError,
+        "feature_names has 3 names",
+    ),
+    (
+        "map_feature_names_differ",
+        lambda d, m: _predict(d, feature_names=["b", "a"]),
+        ValueError,
+        "differs from the columns LinearRegression was fitted on",
+    ),
     ("map_out_is_folder", lambda d, m: _predict(d, out="."), ValueError, "is a folder"),
-    ("map_out_folder_missing", lambda d, m: _predict(d, out="no/agb.tif"), FileNotFoundError,
-     "does not exist; create it first"),
-    ("explain_out_is_folder", lambda d, m: explain_raster(_named_model(), _stack(d), d, progress=False),
-     ValueError, "is a folder"),
+    (
+        "map_out_folder_missing",
+        lambda d, m: _predict(d, out="no/agb.tif"),
+        FileNotFoundError,
+        "does not exist; create it first",
+    ),
+    (
+        "explain_out_is_folder",
+        lambda d, m: explain_raster(_named_model(), _stack(d), d, progress=False),
+        ValueError,
+        "is a folder",
+    ),
     # mapping: obscure before
-    ("map_geographic_resolution",
-     lambda d, m: _predict(d, features=_raster(Path(d) / "g.tif", np.ones((2, 20, 20)), ["a", "b"],
-                                               crs="EPSG:4326", res=1e-5, x0=105.0, y0=25.0),
-                           resolution=30),
-     ValueError, "the raster CRS EPSG:4326 is geographic"),
+    (
+        "map_geographic_resolution",
+        lambda d, m: _predict(
+            d,
+            features=_raster(
+                Path(d) / "g.tif",
+                np.ones((2, 20, 20)),
+                ["a", "b"],
+                crs="EPSG:4326",
+                res=1e-5,
+                x0=105.0,
+                y0=25.0,
+            ),
+            resolution=30,
+        ),
+        ValueError,
+        "the raster CRS EPSG:4326 is geographic",
+    ),
     ("features_geographic_resolution", lambda d, m: _geo_features(d), ValueError, "is geographic"),
 ]
 
-_DEEP = {"fit_all_nan_patch", "predict_all_nan_patch", "eval_set_other_size", "load_truncated",
-         "load_not_a_model", "save_missing_folder", "save_into_folder"}
+_DEEP = {
+    "fit_all_nan_patch",
+    "predict_all_nan_patch",
+    "eval_set_other_size",
+    "load_truncated",
+    "load_not_a_model",
+    "save_missing_folder",
+    "save_into_folder",
+}
 
 
 @pytest.mark.parametrize("name, build, kind, fragment", CASES, ids=[c[0] for c in CASES])
@@ -215,9 +323,17 @@ def test_feature_names_match_bands_by_name(tmp_path):
     rng = np.random.default_rng(1)
     a, b = rng.random((20, 20)), rng.random((20, 20))
     stack = _raster(tmp_path / "ba.tif", np.stack([b, a]), ["b", "a"])
-    model = LinearRegression().fit(np.array([[0, 0], [1, 0], [0, 1.0]]), [0, 100.0, 1.0])  # 100 a + b
-    out = predict_raster(model, stack, tmp_path / "agb.tif", return_std=False, progress=False,
-                         feature_names=["a", "b"])
+    model = LinearRegression().fit(
+        np.array([[0, 0], [1, 0], [0, 1.0]]), [0, 100.0, 1.0]
+    )  # 100 a + b
+    out = predict_raster(
+        model,
+        stack,
+        tmp_path / "agb.tif",
+        return_std=False,
+        progress=False,
+        feature_names=["a", "b"],
+    )
     with rasterio.open(out) as ds:
         np.testing.assert_allclose(ds.read(1), 100 * a + b, rtol=1e-5)
 
@@ -233,8 +349,9 @@ def test_residual_kriging_round_trips_through_skops_and_pickle(plots600):
     X, y = plots.drop(columns="agb").iloc[:150], plots["agb"].iloc[:150]
     v = Variogram.from_params(model="spherical", psill=300.0, range=3000.0, nugget=50.0)
     for kw in (dict(method="ordinary"), dict(method="cokriging", secondary="elevation")):
-        rk = ResidualKrigingRegressor(LinearRegression(), variogram=v, n_neighbors=16,
-                                      correction="full", **kw).fit(X, y)
+        rk = ResidualKrigingRegressor(
+            LinearRegression(), variogram=v, n_neighbors=16, correction="full", **kw
+        ).fit(X, y)
         ref = rk.predict(X.iloc[:40], return_std=True)
         blob = sio.dumps(rk)
         back = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
@@ -249,19 +366,35 @@ def test_residual_kriging_round_trips_through_skops_and_pickle(plots600):
 def _cli_cases(d):
     stack = _stack(d)
     joblib.dump(_named_model(), Path(d) / "m.joblib")
-    joblib.dump(LinearRegression().fit(pd.DataFrame({"a": [0, 1.0], "zz": [1, 0.0]}), [1, 2.0]),
-                Path(d) / "zz.joblib")
+    joblib.dump(
+        LinearRegression().fit(pd.DataFrame({"a": [0, 1.0], "zz": [1, 0.0]}), [1, 2.0]),
+        Path(d) / "zz.joblib",
+    )
     (Path(d) / "notes.tif").write_text("not a raster")
     (Path(d) / "bad.joblib").write_bytes(b"hello")
     m = str(Path(d) / "m.joblib")
     return [
         (["demo", "--steps", "foo"], "unknown demo step(s) foo; the steps are features, cv"),
-        (["map", str(Path(d) / "zz.joblib"), stack, str(Path(d) / "o.tif"), "--quiet", "--no-std"],
-         "fitted on column(s) ['zz'] that the mapping features do not provide"),
+        (
+            [
+                "map",
+                str(Path(d) / "zz.joblib"),
+                stack,
+                str(Path(d) / "o.tif"),
+                "--quiet",
+                "--no-std",
+            ],
+            "fitted on column(s) ['zz'] that the mapping features do not provide",
+        ),
         (["map", m, str(Path(d) / "notes.tif"), str(Path(d) / "o.tif"), "--quiet"], "notes.tif"),
-        (["map", str(Path(d) / "missing.joblib"), stack, str(Path(d) / "o.tif")], "missing.joblib does not exist"),
-        (["map", str(Path(d) / "bad.joblib"), stack, str(Path(d) / "o.tif")],
-         "could not be read as a joblib/pickle file"),
+        (
+            ["map", str(Path(d) / "missing.joblib"), stack, str(Path(d) / "o.tif")],
+            "missing.joblib does not exist",
+        ),
+        (
+            ["map", str(Path(d) / "bad.joblib"), stack, str(Path(d) / "o.tif")],
+            "could not be read as a joblib/pickle file",
+        ),
         (["map", m, stack, str(Path(d) / "nofolder" / "o.tif")], "does not exist; create it first"),
     ]
 
@@ -322,8 +455,11 @@ def test_a_failed_demo_step_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(KeyError):
         run_demo(tmp_path, steps=["cv"], echo=lambda s: None)
     assert list(tmp_path.iterdir()) == []
-    monkeypatch.setattr(_cv, "run", lambda ctx: ctx.echo(f"wrote {ctx.path('t.csv')}") or
-                        ctx.path("t.csv").write_text("ok"))
+    monkeypatch.setattr(
+        _cv,
+        "run",
+        lambda ctx: ctx.echo(f"wrote {ctx.path('t.csv')}") or ctx.path("t.csv").write_text("ok"),
+    )
     lines = []
     run_demo(tmp_path, steps=["cv"], echo=lines.append)
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
@@ -337,8 +473,9 @@ def _wait_for_part(folder, proc, exclude=(), timeout=60.0):
         if parts:
             return parts[0]
         if proc.poll() is not None:
-            raise AssertionError(f"geoagb map ended (rc {proc.returncode}) before writing: "
-                                 f"{proc.stderr.read()}")
+            raise AssertionError(
+                f"geoagb map ended (rc {proc.returncode}) before writing: {proc.stderr.read()}"
+            )
         time.sleep(0.01)
     proc.kill()
     raise AssertionError("no part file appeared")
@@ -352,8 +489,21 @@ def test_kill_and_terminate_during_map_leave_nothing_behind(tmp_path):
     joblib.dump(_named_model(), tmp_path / "m.joblib")
     out = tmp_path / "agb.tif"
     out.write_bytes(b"an earlier good map")
-    cmd = [sys.executable, "-m", "geoagb.cli", "map", str(tmp_path / "m.joblib"), stack, str(out),
-           "--window-size", "16", "--no-std", "--quiet", "--memory-mb", "64"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "geoagb.cli",
+        "map",
+        str(tmp_path / "m.joblib"),
+        stack,
+        str(out),
+        "--window-size",
+        "16",
+        "--no-std",
+        "--quiet",
+        "--memory-mb",
+        "64",
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
 
     p = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)

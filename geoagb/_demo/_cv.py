@@ -13,10 +13,17 @@ def models(quick: bool, random_state: int) -> dict:
 
     n = 60 if quick else 300
     return {
-        "XGBoost": XGBRegressor(n_estimators=n, learning_rate=0.05, max_depth=4, subsample=0.8,
-                                n_jobs=2, random_state=random_state),
-        "RandomForest": RandomForestRegressor(n_estimators=n // 2, min_samples_leaf=2, n_jobs=2,
-                                              random_state=random_state),
+        "XGBoost": XGBRegressor(
+            n_estimators=n,
+            learning_rate=0.05,
+            max_depth=4,
+            subsample=0.8,
+            n_jobs=2,
+            random_state=random_state,
+        ),
+        "RandomForest": RandomForestRegressor(
+            n_estimators=n // 2, min_samples_leaf=2, n_jobs=2, random_state=random_state
+        ),
     }
 
 
@@ -35,8 +42,15 @@ def run(ctx) -> None:
     block_sizes = (2_000, 5_000, 10_000)
     rows, sens = [], {}
     for name, est in models(ctx.quick, ctx.random_state).items():
-        res = block_size_sensitivity(est, X, y, block_sizes, n_splits=n_splits,
-                                     random_state=ctx.random_state)
+        res = block_size_sensitivity(
+            est,
+            X,
+            y,
+            block_sizes,
+            n_splits=n_splits,
+            random_state=ctx.random_state,
+            progress=getattr(ctx, "progress", False),
+        )
         sens[name] = res
         tab = res.table(("r2", "rmse", "mae"))
         tab.insert(0, "model", name)
@@ -50,12 +64,25 @@ def run(ctx) -> None:
     fig = sens["XGBoost"].plot("r2")
     fig.savefig(ctx.path("block_size_sensitivity.png"), dpi=110)
     plt.close(fig)
-    fig = plot_folds(SpatialBlockKFold(n_splits, block_size=5_000, random_state=ctx.random_state), X)
+    fig = plot_folds(
+        SpatialBlockKFold(n_splits, block_size=5_000, random_state=ctx.random_state), X
+    )
     fig.savefig(ctx.path("fold_map_5km.png"), dpi=110)
     plt.close(fig)
 
-    show = table[["model", "cv", "train_r2_mean", "validation_r2_mean", "validation_r2_sd",
-                  "validation_rmse_mean", "validation_mae_mean"]]
+    show = table[
+        [
+            "model",
+            "cv",
+            "train_r2_mean",
+            "validation_r2_mean",
+            "validation_r2_sd",
+            "validation_rmse_mean",
+            "validation_mae_mean",
+        ]
+    ]
     ctx.echo(show.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     ctx.data["cv_table"] = table
-    ctx.echo(f"    wrote cv_table.csv, fold_map_5km.png, block_size_sensitivity.png, pred_obs_*.png to {ctx.out}")
+    ctx.echo(
+        f"    wrote cv_table.csv, fold_map_5km.png, block_size_sensitivity.png, pred_obs_*.png to {ctx.out}"
+    )

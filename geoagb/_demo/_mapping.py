@@ -1,10 +1,14 @@
-"""Demo step: a 30 m AGB map of the 1 m scene with its uncertainty, quick look and carbon stock."""
+"""Demo step: the user's path, plot file + raster folder -> ``geoagb fit`` -> ``geoagb map`` ->
+``geoagb report``, on the synthetic scene: a 30 m AGB map with its uncertainty, its carbon stock
+and a self-contained HTML report; ends with the three commands that do the same on other data.
+"""
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
-TITLE = "Wall-to-wall AGB map, uncertainty and carbon stock"
+TITLE = "From a plot file and a raster folder to a model, a 30 m AGB map and a report (fit / map / report)"
 
 
 def _scene_data(ctx):
@@ -20,84 +24,153 @@ def _scene_data(ctx):
 
     if scene is None:
         size, n_plots = (500.0, 60) if ctx.quick else (1500.0, 200)
-        scene = make_scene(ctx.out / "scene", size_m=size, n_plots=n_plots, random_state=ctx.random_state)
+        scene = make_scene(
+            ctx.out / "scene", size_m=size, n_plots=n_plots, random_state=ctx.random_state
+        )
     if rf is None:
         rf = RasterFeatures(scene.sources, **RECIPE)
     if plots is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             X = rf.at_points(scene.plots, footprint=scene.plot_size_m)
-        plots = gpd.GeoDataFrame(scene.plots.join(X), geometry=scene.plots.geometry.name, crs=scene.plots.crs)
+        plots = gpd.GeoDataFrame(
+            scene.plots.join(X), geometry=scene.plots.geometry.name, crs=scene.plots.crs
+        )
     ctx.data.update(scene=scene, raster_features=rf, scene_plots=plots)
     return scene, rf, plots
 
 
-def _best_model(ctx, rf, plots):
-    """ctx.data["best_model"], else the better of two forests (both give a per-cell spread)
-    under spatial block cross-validation."""
-    model = ctx.data.get("best_model")
-    if model is not None and not (hasattr(model, "bands_") and hasattr(model, "patch_size_")):
-        return model, "ctx.data['best_model']"
-    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+def _scene(ctx):
+    """The features step's scene, or a new one (the same scene for the same seed and size)."""
+    scene = ctx.data.get("scene")
+    if scene is None:
+        from ..datasets import make_scene
 
-    from ..model_selection import SpatialBlockKFold, spatial_cross_validate
+        size, n_plots = (500.0, 60) if ctx.quick else (1500.0, 200)
+        scene = make_scene(
+            ctx.out / "scene", size_m=size, n_plots=n_plots, random_state=ctx.random_state
+        )
+        ctx.data["scene"] = scene
+    return scene
 
-    data = plots.dropna(subset=rf.feature_names + ["agb"])
-    X, y = data[rf.feature_names + ["x", "y"]], data["agb"]
-    n = 60 if ctx.quick else 200
-    cands = {
-        "RandomForest": RandomForestRegressor(n_estimators=n, min_samples_leaf=2, max_features=0.5,
-                                              n_jobs=2, random_state=ctx.random_state),
-        "ExtraTrees": ExtraTreesRegressor(n_estimators=n, min_samples_leaf=2, max_features=0.5,
-                                          n_jobs=2, random_state=ctx.random_state),
-    }
-    extent = float(max(X["x"].max() - X["x"].min(), X["y"].max() - X["y"].min()))
-    cv = SpatialBlockKFold(5, block_size=extent / 5, random_state=ctx.random_state)
-    scores = {}
-    for name, est in cands.items():
-        res = spatial_cross_validate(est, X, y, cv, progress=False)
-        scores[name] = res.oof_scores()["r2"]
-    best = max(scores, key=scores.get)
-    ctx.echo("    model choice by spatial 5-fold CV (out-of-fold R2): "
-             + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()) + f" -> {best}")
-    return cands[best].fit(X[rf.feature_names], y), best
+
+def _write_inputs(ctx, scene):
+    """What a user brings: a plot file (longitude/latitude GeoPackage) and a recipe file."""
+    from .._io import atomic_path
+    from ..workflow._recipe import recipe_to_toml
+    from ._features import RECIPE
+
+    plots = scene.plots[["plot_id", "agb", scene.plots.geometry.name]].to_crs("EPSG:4326")
+    with atomic_path(ctx.path("plots.gpkg")) as tmp:
+        plots.to_file(tmp, driver="GPKG", layer="plots")
+    with atomic_path(ctx.path("recipe.toml")) as tmp:
+        tmp.write_text(
+            "# geoagb feature recipe of the demo (geoagb fit --config)\n" + recipe_to_toml(RECIPE)
+        )
+    return ctx.path("plots.gpkg"), ctx.path("recipe.toml")
+
+
+def commands(ctx, scene, quick: bool, seed: int) -> list[str]:
+    """The three commands that redo this step on a plot file and a raster folder."""
+    o = ctx.out
+    rasters = Path(scene.sources["image"]).parent
+    extra = (" --n-estimators 60" if quick else "") + (f" --seed {seed}" if seed else "")
+    return [
+        f"geoagb fit {o / 'plots.gpkg'} {rasters} --target agb --model rf --config "
+        f"{o / 'recipe.toml'} --footprint {scene.plot_size_m:g} --map-resolution 30{extra} "
+        f"--out {o / 'model.geoagb'}",
+        f"geoagb map {o / 'model.geoagb'} {rasters} {o / 'agb.tif'} --mask "
+        f"{scene.sources['landcover']}:1,2",
+        f"geoagb report {o / 'model.geoagb'} {o / 'agb.tif'} --out {o / 'report.html'}",
+    ]
 
 
 def run(ctx) -> None:
     import matplotlib.pyplot as plt
-
-    from ..mapping import (agb_class_frequencies, canopy_height_consistency, carbon_stock,
-                           plot_agb_map, predict_raster)
-
-    scene, rf, plots = _scene_data(ctx)
-    model, name = _best_model(ctx, rf, plots)
-    res = 30.0
-    lc = scene.sources["landcover"]
-    out = predict_raster(model, rf, ctx.path("agb.tif"), resolution=res, mask=(lc, [1, 2]), progress=False)
     import rasterio
 
-    with rasterio.open(out) as ds:
-        bands, shape = ds.descriptions, ds.shape
-    ctx.echo(f"    {name} mapped {shape[1]} x {shape[0]} cells of {res:g} m from {scene.resolution:g} m inputs "
-             f"({len(rf.feature_names)} features, halo {rf.halo} px), bands {', '.join(bands)}; "
-             "bare rock and water/built masked -> " + str(out))
+    from ..mapping import (
+        agb_class_frequencies,
+        canopy_height_consistency,
+        carbon_stock,
+        plot_agb_map,
+    )
+    from ..workflow import fit_bundle, write_report
+    from ..workflow._units import carbon_unit, format_carbon
 
-    fig = plot_agb_map(out, title=f"AGB at {res:g} m ({name})")
+    scene = _scene(ctx)
+    rasters = Path(scene.sources["image"]).parent
+    plots_path, recipe_path = _write_inputs(ctx, scene)
+    cmds = commands(ctx, scene, ctx.quick, ctx.random_state)
+    ctx.echo(
+        f"    inputs as a user has them: {ctx.path('plots.gpkg')} ({len(scene.plots)} plots, "
+        f"longitude/latitude), the raster folder {rasters}, the feature recipe "
+        f"{ctx.path('recipe.toml')}"
+    )
+
+    # 1. geoagb fit ------------------------------------------------------------------------------
+    ctx.echo("    -- geoagb fit")
+    bundle = fit_bundle(
+        plots_path,
+        rasters,
+        ctx.path("model.geoagb"),
+        target="agb",
+        model="rf",
+        config=recipe_path,
+        footprint=scene.plot_size_m,
+        map_resolution=30.0,
+        n_estimators=60 if ctx.quick else None,
+        random_state=ctx.random_state,
+        progress=ctx.progress,
+        command=cmds[0],
+        echo=ctx.echo,
+    )
+    # 2. geoagb map (the code behind `geoagb map BUNDLE RASTERS OUT`) ------------------------------
+    ctx.echo("    -- geoagb map")
+    lc = scene.sources["landcover"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        out = bundle.predict_map(
+            rasters, ctx.path("agb.tif"), mask=(lc, [1, 2]), progress=ctx.progress
+        )
+    with rasterio.open(out) as ds:
+        bands, shape, res = ds.descriptions, ds.shape, ds.res[0]
+    ctx.echo(
+        f"    {bundle.label} mapped {shape[1]} x {shape[0]} cells of {res:g} m from "
+        f"{scene.resolution:g} m inputs ({len(bundle.feature_names)} features), bands "
+        f"{', '.join(bands)}; bare rock and water/built masked -> {out}"
+    )
+    fig = plot_agb_map(out, title=f"AGB at {res:g} m: {bundle.label} ({bundle.cv_label})")
     fig.savefig(ctx.path("agb.png"), dpi=110)
     plt.close(fig)
-
     stock = carbon_stock(out, carbon_fraction=0.47).loc["all"]
+    unit = carbon_unit(stock["stock_MgC"])  # the report's rule: Mg C, Gg C or Tg C
     sd = stock.get("stock_sd_MgC", float("nan"))
     sdc = stock.get("stock_sd_MgC_correlated", float("nan"))
-    ctx.echo(f"    carbon stock: {stock['stock_MgC']:,.0f} Mg C (+- {sd:,.0f} independent cell errors, "
-             f"<= {sdc:,.0f} fully correlated) over {stock['area_ha']:.1f} ha; "
-             f"mean {stock['mean_agb_Mg_ha']:.1f} Mg/ha AGB, {stock['density_MgC_ha']:.1f} Mg C/ha")
+    ctx.echo(
+        f"    carbon stock: {format_carbon(stock['stock_MgC'], unit)} (+- {format_carbon(sd, unit)} "
+        f"independent cell errors, <= {format_carbon(sdc, unit)} fully correlated) over "
+        f"{stock['area_ha']:.1f} ha; mean {stock['mean_agb_Mg_ha']:.1f} Mg/ha AGB, "
+        f"{stock['density_MgC_ha']:.1f} Mg C/ha"
+    )
     freq = agb_class_frequencies(out)
-    ctx.echo("    area by AGB class (Mg/ha): " + ", ".join(
-        f"{k} {v:.1f}%" for k, v in freq["area_pct"].items() if v > 0))
+    ctx.echo(
+        "    area by AGB class (Mg/ha): "
+        + ", ".join(f"{k} {v:.1f}%" for k, v in freq["area_pct"].items() if v > 0)
+    )
     fit = canopy_height_consistency(out, scene.sources["chm"], stat="mean")
-    ctx.echo(f"    consistency with the canopy height model: AGB = {fit.a:.2f} H^{fit.b:.2f}, "
-             f"R2 {fit.r2:.2f} over {fit.n} cells")
-    ctx.echo(f"    wrote {out} and {ctx.path('agb.png')}")
-    ctx.data["agb_map"] = out
-    ctx.data["carbon_stock"] = stock
+    ctx.echo(
+        f"    consistency with the canopy height model: AGB = {fit.a:.2f} H^{fit.b:.2f}, "
+        f"R2 {fit.r2:.2f} over {fit.n} cells"
+    )
+    # 3. geoagb report ---------------------------------------------------------------------------
+    ctx.echo("    -- geoagb report")
+    write_report(bundle, ctx.path("report.html"), out, echo=ctx.echo)
+    ctx.echo(
+        f"    wrote {ctx.path('plots.gpkg')}, {ctx.path('recipe.toml')}, {ctx.path('model.geoagb')}, "
+        f"{out}, {ctx.path('agb.png')} and {ctx.path('report.html')}"
+    )
+    ctx.echo("    the same on your own plots and rasters, in three commands:")
+    for c in cmds:
+        ctx.echo(f"      {c}")
+    ctx.data.update(bundle=bundle, agb_map=out, carbon_stock=stock, commands=cmds)

@@ -123,9 +123,21 @@ class AreaOfApplicability(BaseEstimator):
     [True, False]
     """
 
-    def __init__(self, weights="auto", features=None, threshold="cast", cv=None, lpd=False,
-                 max_exact=5000, chunk_size=200_000, n_jobs=None, random_state=None,
-                 coords=None, progress=False):
+    def __init__(
+        self,
+        weights="auto",
+        *,
+        features=None,
+        threshold="cast",
+        cv=None,
+        lpd=False,
+        max_exact=5000,
+        chunk_size=200_000,
+        n_jobs=None,
+        random_state=None,
+        coords=None,
+        progress=False,
+    ):
         self.weights = weights
         self.features = features
         self.threshold = threshold
@@ -147,7 +159,11 @@ class AreaOfApplicability(BaseEstimator):
             return [str(c) for c in cols]
         if isinstance(X, pd.DataFrame):
             names = feature_names_without_coords(X, self.coords or ("x", "y"))
-            return [c for c in names if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
+            return [
+                c
+                for c in names
+                if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])
+            ]
         return [f"x{j}" for j in range(np.shape(X)[1])]
 
     def _rows(self, X, start=0, stop=None) -> np.ndarray:
@@ -156,13 +172,17 @@ class AreaOfApplicability(BaseEstimator):
         if isinstance(X, pd.DataFrame):
             missing = [c for c in names if c not in X.columns]
             if missing:
-                raise ValueError(f"X lacks the predictor column(s) {missing} of the DI; give the same "
-                                 f"columns as at fit ({names}).")
+                raise ValueError(
+                    f"X lacks the predictor column(s) {missing} of the DI; give the same "
+                    f"columns as at fit ({names})."
+                )
             return X.iloc[start:stop].loc[:, names].to_numpy(dtype=np.float64)
         A = np.asarray(X[start:stop] if hasattr(X, "__getitem__") else X, dtype=np.float64)
         if A.ndim != 2 or A.shape[1] != len(names):
-            raise ValueError(f"X has shape {A.shape}; the DI was fitted on {len(names)} predictors "
-                             f"{names}: give an (n, {len(names)}) array or a DataFrame with these columns.")
+            raise ValueError(
+                f"X has shape {A.shape}; the DI was fitted on {len(names)} predictors "
+                f"{names}: give an (n, {len(names)}) array or a DataFrame with these columns."
+            )
         return A
 
     # -- fit -----------------------------------------------------------------------------------
@@ -192,25 +212,31 @@ class AreaOfApplicability(BaseEstimator):
         if not isinstance(self.chunk_size, numbers.Integral) or self.chunk_size < 1:
             raise ValueError(f"chunk_size={self.chunk_size!r} must be a positive integer.")
         workers(self.n_jobs)
-        aoa_threshold([0.0], self.threshold)        # an invalid rule fails before any work
+        aoa_threshold([0.0], self.threshold)  # an invalid rule fails before any work
         names = self._names(X, model)
         if not names:
-            raise ValueError("no predictor to compute the DI from: X has no numeric feature column "
-                             "besides the coordinates; pass features=[...].")
+            raise ValueError(
+                "no predictor to compute the DI from: X has no numeric feature column "
+                "besides the coordinates; pass features=[...]."
+            )
         self.feature_names_in_ = np.asarray(names, dtype=object)
         self.n_features_in_ = len(names)
         A = self._rows(X)
         n = A.shape[0]
         bad = ~np.all(np.isfinite(A), axis=1)
         if bad.any():
-            raise ValueError(f"{int(bad.sum())} training sample(s) have NaN or infinite predictor values "
-                             f"(first rows: {np.flatnonzero(bad)[:5].tolist()}); drop them before fitting, "
-                             f"e.g. X = X.dropna(subset={names[:3]}...).")
+            raise ValueError(
+                f"{int(bad.sum())} training sample(s) have NaN or infinite predictor values "
+                f"(first rows: {np.flatnonzero(bad)[:5].tolist()}); drop them before fitting, "
+                f"e.g. X = X.dropna(subset={names[:3]}...)."
+            )
         if n < 2:
             raise ValueError(f"the DI needs at least two training samples; got {n}.")
-        w, rule = resolve_weights(self.weights, names, model=model, X=X, y=y, random_state=self.random_state)
+        w, rule = resolve_weights(
+            self.weights, names, model=model, X=X, y=y, random_state=self.random_state
+        )
         space, Z = fit_space(A, w, names)
-        tree = cKDTree(Z, leafsize=32)    # 32: ~10 % faster queries than 16 in 10-20 dims (bench_aoa)
+        tree = cKDTree(Z, leafsize=32)  # 32: ~10 % faster queries than 16 in 10-20 dims (bench_aoa)
         dbar, exact = mean_pairwise_distance(Z, self.max_exact, self.random_state)
         if folds is not None:
             splits = as_splits(folds, n)
@@ -222,8 +248,12 @@ class AreaOfApplicability(BaseEstimator):
         tdi = d / dbar
         never = int(np.isnan(tdi).sum())
         if never:
-            warnings.warn(f"{never} training sample(s) are held out by no split; their DI is NaN and "
-                          "does not enter the threshold.", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"{never} training sample(s) are held out by no split; their DI is NaN and "
+                "does not enter the threshold.",
+                UserWarning,
+                stacklevel=2,
+            )
         self.weights_ = pd.Series(w, index=names, name="weight")
         self.weight_rule_ = rule
         self.mean_, self.scale_ = space.mean, space.scale
@@ -241,13 +271,18 @@ class AreaOfApplicability(BaseEstimator):
         r = np.nextafter(self.threshold_ * self.mean_distance_, 0.0)
         n = Z.shape[0]
         if splits is None:
-            return self.tree_.query_ball_point(Z, r, return_length=True, workers=workers(self.n_jobs)) - 1
+            return (
+                self.tree_.query_ball_point(Z, r, return_length=True, workers=workers(self.n_jobs))
+                - 1
+            )
         out = np.full(n, -1, dtype=np.int64)
         for train, test in splits:
             allowed = np.zeros(n, dtype=bool)
             allowed[train] = True
             allowed[test] = False
-            for i, near in zip(test, self.tree_.query_ball_point(Z[test], r, workers=workers(self.n_jobs))):
+            for i, near in zip(
+                test, self.tree_.query_ball_point(Z[test], r, workers=workers(self.n_jobs))
+            ):
                 out[i] = int(allowed[np.asarray(near, dtype=np.int64)].sum())
         return out
 
@@ -255,14 +290,20 @@ class AreaOfApplicability(BaseEstimator):
     def _chunks(self, X):
         n = len(X) if hasattr(X, "__len__") else np.shape(X)[0]
         step = int(self.chunk_size)
-        bar = tqdm(range(0, n, step), desc="DI", unit="chunk", leave=False,
-                   disable=not self.progress or n <= step)
+        bar = tqdm(
+            range(0, n, step),
+            desc="DI",
+            unit="chunk",
+            leave=False,
+            disable=not self.progress or n <= step,
+        )
         for s in bar:
             yield s, self.space_.transform(self._rows(X, s, s + step))
 
     def distance(self, X) -> np.ndarray:
         """Distance (weighted, standardised units) from each row of ``X`` to the nearest training
-        sample; NaN where a predictor is missing."""
+        sample; NaN where a predictor is missing.
+        """
         check_is_fitted(self, "tree_")
         if not isinstance(X, pd.DataFrame):
             X = np.asarray(X, dtype=np.float64)
@@ -274,9 +315,9 @@ class AreaOfApplicability(BaseEstimator):
         for s, z in self._chunks(X):
             ok = np.all(np.isfinite(z), axis=1)
             if ok.all():
-                out[s:s + len(z)] = self.tree_.query(z, k=1, workers=w)[0]
+                out[s : s + len(z)] = self.tree_.query(z, k=1, workers=w)[0]
             elif ok.any():
-                out[s:s + len(z)][ok] = self.tree_.query(z[ok], k=1, workers=w)[0]
+                out[s : s + len(z)][ok] = self.tree_.query(z[ok], k=1, workers=w)[0]
         return out
 
     def di(self, X) -> np.ndarray:
@@ -290,7 +331,8 @@ class AreaOfApplicability(BaseEstimator):
 
     def local_point_density(self, X) -> np.ndarray:
         """Number of training samples whose DI to each row of ``X`` is below ``threshold_``
-        (CAST's LPD); -1 where a predictor is missing."""
+        (CAST's LPD); -1 where a predictor is missing.
+        """
         check_is_fitted(self, "tree_")
         if not isinstance(X, pd.DataFrame):
             X = np.asarray(X, dtype=np.float64)
@@ -301,8 +343,9 @@ class AreaOfApplicability(BaseEstimator):
         for s, z in self._chunks(X):
             ok = np.all(np.isfinite(z), axis=1)
             if ok.any():
-                out[s:s + len(z)][ok] = self.tree_.query_ball_point(z[ok], r, return_length=True,
-                                                                    workers=workers(self.n_jobs))
+                out[s : s + len(z)][ok] = self.tree_.query_ball_point(
+                    z[ok], r, return_length=True, workers=workers(self.n_jobs)
+                )
         return out
 
     def summary(self) -> pd.Series:
@@ -310,15 +353,25 @@ class AreaOfApplicability(BaseEstimator):
         check_is_fitted(self, "tree_")
         q = np.nanquantile(self.training_di_, [0.5, 0.75, 1.0])
         inside = float(np.nanmean(self.training_di_ <= self.threshold_))
-        return pd.Series({"n_train": len(self.training_di_), "n_features": self.n_features_in_,
-                          "weights": self.weight_rule_, "mean_distance": self.mean_distance_,
-                          "mean_distance_exact": self.mean_distance_exact_, "threshold": self.threshold_,
-                          "training_di_median": q[0], "training_di_q75": q[1], "training_di_max": q[2],
-                          "training_inside_share": inside})
+        return pd.Series(
+            {
+                "n_train": len(self.training_di_),
+                "n_features": self.n_features_in_,
+                "weights": self.weight_rule_,
+                "mean_distance": self.mean_distance_,
+                "mean_distance_exact": self.mean_distance_exact_,
+                "threshold": self.threshold_,
+                "training_di_median": q[0],
+                "training_di_q75": q[1],
+                "training_di_max": q[2],
+                "training_inside_share": inside,
+            }
+        )
 
 
-def dissimilarity_index(X_train, X, weights="uniform", *, folds=None, features=None, model=None,
-                        y=None) -> np.ndarray:
+def dissimilarity_index(
+    X_train, X, weights="uniform", *, folds=None, features=None, model=None, y=None
+) -> np.ndarray:
     """Dissimilarity index (Meyer & Pebesma 2021) of the rows of ``X`` with respect to ``X_train``.
 
     Shorthand for ``AreaOfApplicability(weights, features).fit(X_train, y, model, folds).di(X)``.
@@ -346,5 +399,7 @@ def dissimilarity_index(X_train, X, weights="uniform", *, folds=None, features=N
     >>> dissimilarity_index(Xt, [[1.0, 1.0], [0.5, 0.5]]).round(4).tolist()
     [0.0, 0.6213]
     """
-    aoa = AreaOfApplicability(weights=weights, features=features).fit(X_train, y, model=model, folds=folds)
+    aoa = AreaOfApplicability(weights=weights, features=features).fit(
+        X_train, y, model=model, folds=folds
+    )
     return aoa.di(X)

@@ -54,18 +54,28 @@ class GeoDistances:
     @property
     def W_cv(self) -> dict:
         """Wasserstein distance of each CV's distribution to prediction-to-sample (metres)."""
-        return {k: float(wasserstein_distance(v, self.prediction_to_sample)) for k, v in self.cv.items()}
+        return {
+            k: float(wasserstein_distance(v, self.prediction_to_sample)) for k, v in self.cv.items()
+        }
 
     def summary(self) -> pd.DataFrame:
         """One row per distribution: n, median, mean (metres) and W to prediction-to-sample."""
-        rows = {"sample-to-sample": self.sample_to_sample, "prediction-to-sample": self.prediction_to_sample}
+        rows = {
+            "sample-to-sample": self.sample_to_sample,
+            "prediction-to-sample": self.prediction_to_sample,
+        }
         rows.update({f"CV: {k}": v for k, v in self.cv.items()})
-        return pd.DataFrame({
-            "n": [len(v) for v in rows.values()],
-            "median_m": [float(np.median(v)) for v in rows.values()],
-            "mean_m": [float(np.mean(v)) for v in rows.values()],
-            "W_to_prediction_m": [float(wasserstein_distance(v, self.prediction_to_sample)) for v in rows.values()],
-        }, index=pd.Index(list(rows), name="distances"))
+        return pd.DataFrame(
+            {
+                "n": [len(v) for v in rows.values()],
+                "median_m": [float(np.median(v)) for v in rows.values()],
+                "mean_m": [float(np.mean(v)) for v in rows.values()],
+                "W_to_prediction_m": [
+                    float(wasserstein_distance(v, self.prediction_to_sample)) for v in rows.values()
+                ],
+            },
+            index=pd.Index(list(rows), name="distances"),
+        )
 
     def plot(self, ax=None, log: bool = False, title: str | None = None):
         """ECDFs of the distributions in one figure; returns the Figure."""
@@ -75,8 +85,10 @@ class GeoDistances:
             fig, ax = plt.subplots(figsize=(6.4, 4.2))
         else:
             fig = ax.figure
-        curves = [("sample-to-sample", self.sample_to_sample, dict(color="0.4", ls="--")),
-                  ("prediction-to-sample", self.prediction_to_sample, dict(color="k", lw=2.2))]
+        curves = [
+            ("sample-to-sample", self.sample_to_sample, dict(color="0.4", ls="--")),
+            ("prediction-to-sample", self.prediction_to_sample, dict(color="k", lw=2.2)),
+        ]
         W = self.W_cv
         curves += [(f"CV: {k} (W = {W[k]:,.0f} m)", v, {}) for k, v in self.cv.items()]
         for label, v, kw in curves:
@@ -102,8 +114,17 @@ def _cv_distances(xy, cv, X, y):
     return fold_nearest_distances(xy, None, splits=splits)
 
 
-def geodist(X, prediction_points, cv=None, *, y=None, coords=None, n_prediction: int = 1000,
-            sampling: str = "regular", random_state=None) -> GeoDistances:
+def geodist(
+    X,
+    prediction_points,
+    cv=None,
+    *,
+    y=None,
+    coords=None,
+    n_prediction: int = 1000,
+    sampling: str = "regular",
+    random_state=None,
+) -> GeoDistances:
     """Geographic nearest-neighbour distance distributions of samples, predictions and CV folds.
 
     Parameters
@@ -144,12 +165,22 @@ def geodist(X, prediction_points, cv=None, *, y=None, coords=None, n_prediction:
     ([10.0, 10.0, 10.0, 10.0], [20.0, 10.0, 10.0, 20.0], 10.0)
     """
     xy = get_coords(X, coords, allow_array=True)
-    pred = prediction_locations(prediction_points, n=n_prediction, sampling=sampling,
-                                random_state=random_state, crs=get_crs(X), coords=coords)
+    pred = prediction_locations(
+        prediction_points,
+        n=n_prediction,
+        sampling=sampling,
+        random_state=random_state,
+        crs=get_crs(X),
+        coords=coords,
+    )
     gj, gij = nearest_neighbour_distances(xy, pred)
     cvs = {}
     if cv is not None:
-        items = cv.items() if isinstance(cv, dict) else [(type(cv).__name__ if hasattr(cv, "split") else "CV", cv)]
+        items = (
+            cv.items()
+            if isinstance(cv, dict)
+            else [(type(cv).__name__ if hasattr(cv, "split") else "CV", cv)]
+        )
         for name, c in items:
             cvs[str(name)] = _cv_distances(xy, c, X, y)
     return GeoDistances(gj, gij, cvs)

@@ -149,10 +149,17 @@ def _cluster(xy, nk, method, rng, tree_cache):
     return fcluster(tree_cache["Z"], t=int(nk), criterion="maxclust")
 
 
-def knndm_folds(train_xy, pred_xy, n_splits: int = 10, max_fold_fraction: float = 0.5,
-                clustering: str = "kmeans", n_candidates: int = 100, random_state=None,
-                progress: bool = False) -> KNNDMResult:
-    """kNNDM fold assignment (Linnenbrink et al. 2024): see the module docstring.
+def knndm_folds(
+    train_xy,
+    pred_xy,
+    n_splits: int = 10,
+    max_fold_fraction: float = 0.5,
+    clustering: str = "kmeans",
+    n_candidates: int = 100,
+    random_state=None,
+    progress: bool = False,
+) -> KNNDMResult:
+    """KNNDM fold assignment (Linnenbrink et al. 2024): see the module docstring.
 
     Parameters
     ----------
@@ -204,23 +211,37 @@ def knndm_folds(train_xy, pred_xy, n_splits: int = 10, max_fold_fraction: float 
     if not isinstance(k, numbers.Integral) or k < 2:
         raise ValueError(f"n_splits={k!r} must be an integer >= 2.")
     if n < k + 2:
-        raise ValueError(f"kNNDM needs more samples than folds + 1; got {n} samples for n_splits={k}.")
+        raise ValueError(
+            f"kNNDM needs more samples than folds + 1; got {n} samples for n_splits={k}."
+        )
     if not (1.0 / k < max_fold_fraction < 1.0):
-        raise ValueError(f"max_fold_fraction={max_fold_fraction!r} must be strictly between 1/k = "
-                         f"{1.0 / k:.3g} and 1 (CAST's maxp; default 0.5).")
+        raise ValueError(
+            f"max_fold_fraction={max_fold_fraction!r} must be strictly between 1/k = "
+            f"{1.0 / k:.3g} and 1 (CAST's maxp; default 0.5)."
+        )
     if clustering not in CLUSTERINGS:
         raise ValueError(f"clustering={clustering!r} must be one of {list(CLUSTERINGS)}.")
     rng = check_generator(random_state)
     gj, gij = nearest_neighbour_distances(t, p)
-    with warnings.catch_warnings():   # ties: scipy falls back to the asymptotic p-value, as R does
+    with warnings.catch_warnings():  # ties: scipy falls back to the asymptotic p-value, as R does
         warnings.simplefilter("ignore", RuntimeWarning)
         pvalue = ks_2samp(gj, gij, alternative="greater").pvalue
     if pvalue >= 0.05:
         folds = rng.permutation(np.arange(n) % k)
         gstar = fold_nearest_distances(t, folds)
-        return KNNDMResult(folds, gij, gj, gstar, float(wasserstein_distance(gstar, gij)), None, True,
-                           pd.DataFrame({"n_clusters": [], "W": []}))
-    grid = np.unique(np.round(np.exp(np.linspace(np.log(k), np.log(n - 2), int(n_candidates)))).astype(int))
+        return KNNDMResult(
+            folds,
+            gij,
+            gj,
+            gstar,
+            float(wasserstein_distance(gstar, gij)),
+            None,
+            True,
+            pd.DataFrame({"n_clusters": [], "W": []}),
+        )
+    grid = np.unique(
+        np.round(np.exp(np.linspace(np.log(k), np.log(n - 2), int(n_candidates)))).astype(int)
+    )
     axis = np.linalg.svd(t - t.mean(axis=0), full_matrices=False)[2][0]
     cache: dict = {}
     ws, best = [], (np.inf, None, None)
@@ -236,8 +257,10 @@ def knndm_folds(train_xy, pred_xy, n_splits: int = 10, max_fold_fraction: float 
             best = (w, int(nk), (folds, gstar))
     cands = pd.DataFrame({"n_clusters": grid, "W": ws})
     if best[1] is None:
-        raise ValueError(f"no clustering gave folds within max_fold_fraction={max_fold_fraction}; "
-                         "increase max_fold_fraction or decrease n_splits.")
+        raise ValueError(
+            f"no clustering gave folds within max_fold_fraction={max_fold_fraction}; "
+            "increase max_fold_fraction or decrease n_splits."
+        )
     folds, gstar = best[2]
     return KNNDMResult(folds, gij, gj, gstar, best[0], best[1], False, cands)
 
@@ -285,9 +308,20 @@ class KNNDM(BaseCrossValidator):
     True
     """
 
-    def __init__(self, prediction_points, n_splits=10, max_fold_fraction=0.5, clustering="kmeans",
-                 n_candidates=100, n_prediction=1000, sampling="regular", random_state=None,
-                 coords=None, progress=False):
+    def __init__(
+        self,
+        prediction_points,
+        n_splits=10,
+        *,
+        max_fold_fraction=0.5,
+        clustering="kmeans",
+        n_candidates=100,
+        n_prediction=1000,
+        sampling="regular",
+        random_state=None,
+        coords=None,
+        progress=False,
+    ):
         self.prediction_points = prediction_points
         self.n_splits = n_splits
         self.max_fold_fraction = max_fold_fraction
@@ -305,10 +339,23 @@ class KNNDM(BaseCrossValidator):
     def match(self, X) -> KNNDMResult:
         """Run kNNDM on the samples of ``X``; the result holds the folds, NNDs and W."""
         xy = get_coords(X, self.coords, allow_array=True)
-        pred = prediction_locations(self.prediction_points, n=self.n_prediction, sampling=self.sampling,
-                                    random_state=self.random_state, crs=get_crs(X))
-        return knndm_folds(xy, pred, self.n_splits, self.max_fold_fraction, self.clustering,
-                           self.n_candidates, self.random_state, self.progress)
+        pred = prediction_locations(
+            self.prediction_points,
+            n=self.n_prediction,
+            sampling=self.sampling,
+            random_state=self.random_state,
+            crs=get_crs(X),
+        )
+        return knndm_folds(
+            xy,
+            pred,
+            self.n_splits,
+            self.max_fold_fraction,
+            self.clustering,
+            self.n_candidates,
+            self.random_state,
+            self.progress,
+        )
 
     def fold_labels(self, X) -> np.ndarray:
         """Fold index (0..n_splits-1) of every sample."""

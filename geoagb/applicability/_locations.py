@@ -1,5 +1,6 @@
 """Prediction locations for nearest-neighbour distance matching: given points, or a regular (or
-random) sample of a study-area polygon or of the valid cells of a raster."""
+random) sample of a study-area polygon or of the valid cells of a raster.
+"""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ def _same_crs(a, b) -> bool:
 
 def _check_crs(src_crs, crs, what):
     if not _same_crs(src_crs, crs):
-        raise ValueError(f"the prediction locations ({what}) are in CRS {src_crs} but the training samples "
-                         f"in {crs}; reproject one of them first (e.g. gdf.to_crs(...) or "
-                         "rasterio.warp.reproject).")
+        raise ValueError(
+            f"the prediction locations ({what}) are in CRS {src_crs} but the training samples "
+            f"in {crs}; reproject one of them first (e.g. gdf.to_crs(...) or "
+            "rasterio.warp.reproject)."
+        )
 
 
 def _raster_cells(path, n: int, sampling: str, rng) -> np.ndarray:
@@ -74,7 +77,9 @@ def _raster_cells(path, n: int, sampling: str, rng) -> np.ndarray:
                     break
                 f = max(1, f // 2)
         if len(rows) == 0:
-            raise ValueError(f"{path} has no valid cell (all nodata) to take prediction locations from.")
+            raise ValueError(
+                f"{path} has no valid cell (all nodata) to take prediction locations from."
+            )
         xs, ys = ds.xy(np.asarray(rows, dtype=int), np.asarray(cols, dtype=int), offset="center")
         return np.column_stack([np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)])
 
@@ -99,8 +104,9 @@ def _polygon_points(geom, n: int, sampling: str, rng) -> np.ndarray:
     return p[shapely.contains_xy(geom, p[:, 0], p[:, 1])]
 
 
-def prediction_locations(source, n: int = 1000, sampling: str = "regular", random_state=None,
-                         crs=None, coords=None) -> np.ndarray:
+def prediction_locations(
+    source, n: int = 1000, sampling: str = "regular", random_state=None, crs=None, coords=None
+) -> np.ndarray:
     """(m, 2) coordinates (metres) of the locations a model will predict.
 
     Parameters
@@ -138,14 +144,22 @@ def prediction_locations(source, n: int = 1000, sampling: str = "regular", rando
         with rasterio.open(source) as ds:
             _check_crs(ds.crs, crs, f"raster {source}")
         return _raster_cells(source, int(n), sampling, rng)
-    if hasattr(source, "geom_type") and hasattr(source, "bounds") and not isinstance(source, pd.DataFrame):
+    if (
+        hasattr(source, "geom_type")
+        and hasattr(source, "bounds")
+        and not isinstance(source, pd.DataFrame)
+    ):
         return _polygon_points(source, int(n), sampling, rng)
     if isinstance(source, pd.DataFrame) and hasattr(source, "geometry") and hasattr(source, "crs"):
         _check_crs(get_crs(source), crs, "GeoDataFrame")
         geom = source.geometry
         if len(geom) and not bool((geom.geom_type == "Point").all()):
-            return _polygon_points(geom.union_all() if hasattr(geom, "union_all") else geom.unary_union,
-                                   int(n), sampling, rng)
+            return _polygon_points(
+                geom.union_all() if hasattr(geom, "union_all") else geom.unary_union,
+                int(n),
+                sampling,
+                rng,
+            )
     xy = get_coords(source, coords, allow_array=True)
     if xy.shape[0] == 0:
         raise ValueError("no prediction location given (an empty set of points).")

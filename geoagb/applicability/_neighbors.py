@@ -1,5 +1,6 @@
 """Nearest-neighbour distances with a KD-tree: to all training samples, or, for a held-out
-sample, to the training samples of its own cross-validation split only."""
+sample, to the training samples of its own cross-validation split only.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ def workers(n_jobs) -> int:
     if n_jobs is None:
         return 1
     if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs={n_jobs!r} must be None, a positive number of threads or -1 (all cores).")
+        raise ValueError(
+            f"n_jobs={n_jobs!r} must be None, a positive number of threads or -1 (all cores)."
+        )
     return int(n_jobs)
 
 
@@ -32,8 +35,10 @@ def as_splits(folds, n: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
     if _is_label_vector(folds):
         lab = np.asarray(folds)
         if lab.shape[0] != n:
-            raise ValueError(f"folds has {lab.shape[0]} labels for {n} training samples; give one "
-                             "fold label per training sample.")
+            raise ValueError(
+                f"folds has {lab.shape[0]} labels for {n} training samples; give one "
+                "fold label per training sample."
+            )
         uniq, inv = np.unique(lab, return_inverse=True)
         if uniq.size < 2:
             raise ValueError(f"folds has a single label ({uniq[0]!r}); give at least two folds.")
@@ -47,7 +52,8 @@ def as_splits(folds, n: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
             raise ValueError(
                 "folds must be a vector of fold labels (one per training sample) or an iterable of "
                 "(train_indices, test_indices) pairs such as list(cv.split(X, y)); got an element "
-                f"of type {type(pair).__name__}.") from None
+                f"of type {type(pair).__name__}."
+            ) from None
         splits.append((np.asarray(train, dtype=np.int64), np.asarray(test, dtype=np.int64)))
     if not splits:
         raise ValueError("folds is empty: give at least one (train, test) split.")
@@ -62,26 +68,37 @@ def _is_label_vector(folds) -> bool:
     return False
 
 
-def nearest_distance(tree, Z: np.ndarray, n_jobs=None, chunk_size: int = 200_000,
-                     progress: bool = False, desc: str = "DI") -> np.ndarray:
+def nearest_distance(
+    tree,
+    Z: np.ndarray,
+    n_jobs=None,
+    chunk_size: int = 200_000,
+    progress: bool = False,
+    desc: str = "DI",
+) -> np.ndarray:
     """Distance from each row of ``Z`` to its nearest sample in ``tree`` (rows with NaN: NaN)."""
     n = Z.shape[0]
     out = np.full(n, np.nan)
     w = workers(n_jobs)
     starts = range(0, n, chunk_size)
-    for s in tqdm(starts, desc=desc, unit="chunk", disable=not progress or n <= chunk_size, leave=False):
-        z = Z[s:s + chunk_size]
+    for s in tqdm(
+        starts, desc=desc, unit="chunk", disable=not progress or n <= chunk_size, leave=False
+    ):
+        z = Z[s : s + chunk_size]
         ok = np.all(np.isfinite(z), axis=1)
         if ok.all():
-            out[s:s + chunk_size] = tree.query(z, k=1, workers=w)[0]
+            out[s : s + chunk_size] = tree.query(z, k=1, workers=w)[0]
         elif ok.any():
-            out[s:s + chunk_size][ok] = tree.query(z[ok], k=1, workers=w)[0]
+            out[s : s + chunk_size][ok] = tree.query(z[ok], k=1, workers=w)[0]
     return out
 
 
-def _first_allowed(tree, Zq: np.ndarray, allowed: np.ndarray, n_jobs=None, k0: int = 8) -> np.ndarray:
+def _first_allowed(
+    tree, Zq: np.ndarray, allowed: np.ndarray, n_jobs=None, k0: int = 8
+) -> np.ndarray:
     """Distance from each row of ``Zq`` to its nearest tree sample with ``allowed[index]`` True
-    (the tree holds all training samples; the k nearest are searched, k growing until found)."""
+    (the tree holds all training samples; the k nearest are searched, k growing until found).
+    """
     n = tree.n
     out = np.full(Zq.shape[0], np.inf)
     todo = np.arange(Zq.shape[0])
@@ -115,7 +132,7 @@ def cv_nearest_distance(tree, Z: np.ndarray, splits, n_jobs=None) -> np.ndarray:
         if n < 2:
             raise ValueError("at least two training samples are needed for the DI.")
         d, _ = tree.query(Z, k=2, workers=workers(n_jobs))
-        return d[:, 1].copy()     # the first neighbour is the sample itself (or a duplicate at 0)
+        return d[:, 1].copy()  # the first neighbour is the sample itself (or a duplicate at 0)
     out = np.full(n, np.nan)
     seen = np.zeros(n, dtype=bool)
     for s, (train, test) in enumerate(splits):
@@ -126,7 +143,8 @@ def cv_nearest_distance(tree, Z: np.ndarray, splits, n_jobs=None) -> np.ndarray:
             raise ValueError(
                 f"training sample(s) {again} are held out in more than one split (repeated CV?); "
                 "the CV-aware DI needs each sample held out at most once: pass the splits of a "
-                "single repetition.")
+                "single repetition."
+            )
         seen[test] = True
         allowed = np.zeros(n, dtype=bool)
         allowed[train] = True
@@ -137,15 +155,18 @@ def cv_nearest_distance(tree, Z: np.ndarray, splits, n_jobs=None) -> np.ndarray:
     return out
 
 
-def count_within(tree, Z: np.ndarray, radius: float, n_jobs=None, chunk_size: int = 100_000) -> np.ndarray:
+def count_within(
+    tree, Z: np.ndarray, radius: float, n_jobs=None, chunk_size: int = 100_000
+) -> np.ndarray:
     """Number of tree samples strictly closer than ``radius`` to each row of ``Z`` (NaN rows: -1)."""
     n = Z.shape[0]
     out = np.full(n, -1, dtype=np.int64)
-    r = np.nextafter(radius, 0.0)          # strict "<", as CAST's LPD
+    r = np.nextafter(radius, 0.0)  # strict "<", as CAST's LPD
     for s in range(0, n, chunk_size):
-        z = Z[s:s + chunk_size]
+        z = Z[s : s + chunk_size]
         ok = np.all(np.isfinite(z), axis=1)
         if ok.any():
-            out[s:s + chunk_size][ok] = tree.query_ball_point(z[ok], r, workers=workers(n_jobs),
-                                                               return_length=True)
+            out[s : s + chunk_size][ok] = tree.query_ball_point(
+                z[ok], r, workers=workers(n_jobs), return_length=True
+            )
     return out

@@ -236,8 +236,16 @@ class NNDM(BaseCrossValidator):
     [([2, 3], [0]), ([2, 3], [1])]
     """
 
-    def __init__(self, prediction_points, phi="max", min_train=0.5, n_prediction=1000,
-                 sampling="regular", random_state=None, coords=None):
+    def __init__(
+        self,
+        prediction_points,
+        phi="max",
+        min_train=0.5,
+        n_prediction=1000,
+        sampling="regular",
+        random_state=None,
+        coords=None,
+    ):
         self.prediction_points = prediction_points
         self.phi = phi
         self.min_train = min_train
@@ -255,8 +263,13 @@ class NNDM(BaseCrossValidator):
         xy = get_coords(X, self.coords, allow_array=True)
         if not isinstance(self.phi, str):
             check_metric(xy, float(self.phi), "phi", crs=get_crs(X))
-        pred = prediction_locations(self.prediction_points, n=self.n_prediction, sampling=self.sampling,
-                                    random_state=self.random_state, crs=get_crs(X))
+        pred = prediction_locations(
+            self.prediction_points,
+            n=self.n_prediction,
+            sampling=self.sampling,
+            random_state=self.random_state,
+            crs=get_crs(X),
+        )
         return xy, pred
 
     def match(self, X) -> NNDMResult:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["APPLICABILITY_BANDS", "APPLICABILITY_UNITS", "check_applicability", "applicability_bands",
-           "AOAMask"]
+__all__ = [
+    "APPLICABILITY_BANDS",
+    "APPLICABILITY_UNITS",
+    "check_applicability",
+    "applicability_bands",
+    "AOAMask",
+]
 
 #: Band descriptions written by ``predict_raster(..., applicability=aoa)``.
 APPLICABILITY_BANDS = ("di", "aoa")
@@ -19,8 +24,10 @@ def check_applicability(aoa, columns) -> None:
     from sklearn.utils.validation import check_is_fitted
 
     if not (hasattr(aoa, "di") and hasattr(aoa, "fit")):
-        raise TypeError(f"applicability must be a geoagb.applicability.AreaOfApplicability; got "
-                        f"{type(aoa).__name__}.")
+        raise TypeError(
+            f"applicability must be a geoagb.applicability.AreaOfApplicability; got "
+            f"{type(aoa).__name__}."
+        )
     check_is_fitted(aoa, "tree_")
     names = [str(c) for c in aoa.feature_names_in_]
     missing = [c for c in names if c not in list(columns)]
@@ -28,7 +35,8 @@ def check_applicability(aoa, columns) -> None:
         raise ValueError(
             f"the AreaOfApplicability uses predictor(s) {missing} that the map's model inputs do not "
             f"include (model inputs: {list(columns)}); fit it on a DataFrame whose columns are the "
-            "model's feature names, e.g. AreaOfApplicability().fit(X_train, model=model).")
+            "model's feature names, e.g. AreaOfApplicability().fit(X_train, model=model)."
+        )
 
 
 def applicability_bands(aoa, X, columns) -> list[np.ndarray]:
@@ -66,15 +74,19 @@ class AOAMask:
         elif isinstance(aoa, (str, int)) and not isinstance(aoa, bool):
             src, band = ds, aoa
         else:
-            raise ValueError(f"aoa={aoa!r} is not an AOA source: pass True (the map's own 'aoa' band), "
-                             "a band name or number, a raster path, or (path, band).")
+            raise ValueError(
+                f"aoa={aoa!r} is not an AOA source: pass True (the map's own 'aoa' band), "
+                "a band name or number, a raster path, or (path, band)."
+            )
         if src is not ds:
             self._own = src = rasterio.open(src)
             g = lambda d: dict(crs=d.crs, transform=d.transform, width=d.width, height=d.height)  # noqa: E731
             if not same_grid(g(ds), g(src)):
                 self._own.close()
-                raise ValueError(f"the AOA raster {src.name} is not on the grid of the map {ds.name}; write "
-                                 "both with predict_raster on the same features and resolution.")
+                raise ValueError(
+                    f"the AOA raster {src.name} is not on the grid of the map {ds.name}; write "
+                    "both with predict_raster on the same features and resolution."
+                )
             if band is None:
                 band = find_band(src, "aoa", default=1)
         if isinstance(band, str):
@@ -82,13 +94,17 @@ class AOAMask:
             if idx is None:
                 if self._own is not None:
                     self._own.close()
-                raise ValueError(f"{src.name} has no band described {band!r} (descriptions: "
-                                 f"{list(src.descriptions)}); write the map with predict_raster(..., "
-                                 "applicability=aoa) or pass aoa=<raster path>.")
+                raise ValueError(
+                    f"{src.name} has no band described {band!r} (descriptions: "
+                    f"{list(src.descriptions)}); write the map with predict_raster(..., "
+                    "applicability=aoa) or pass aoa=<raster path>."
+                )
         else:
             idx = int(band)
             if not 1 <= idx <= src.count:
-                raise ValueError(f"aoa band {idx} is out of range for {src.name} ({src.count} bands).")
+                raise ValueError(
+                    f"aoa band {idx} is out of range for {src.name} ({src.count} bands)."
+                )
         self.src, self.idx = src, idx
 
     def read(self, win) -> np.ndarray:

@@ -28,11 +28,11 @@ class WeightedSpace:
     ``transform(X) = (X[:, used] - mean[used]) @ matrix``.
     """
 
-    mean: np.ndarray          # (p,) training means
-    scale: np.ndarray         # (p,) training standard deviations (ddof=1)
-    weights: np.ndarray       # (p,) importance weights (>= 0)
-    used: np.ndarray          # indices of predictors with weight > 0
-    matrix: np.ndarray        # (len(used), len(used)) diag(w / sd) @ rotation
+    mean: np.ndarray  # (p,) training means
+    scale: np.ndarray  # (p,) training standard deviations (ddof=1)
+    weights: np.ndarray  # (p,) importance weights (>= 0)
+    used: np.ndarray  # indices of predictors with weight > 0
+    matrix: np.ndarray  # (len(used), len(used)) diag(w / sd) @ rotation
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Coordinates of the rows of ``X`` (n, p) in the weighted space (n, q), float64."""
@@ -76,7 +76,8 @@ def fit_space(X: np.ndarray, weights: np.ndarray, names=None) -> tuple[WeightedS
     if flat:
         raise ValueError(
             f"predictor(s) {flat} have no variance in the training data (sd = 0), so they cannot be "
-            "standardised; drop them (features=[...] without them) or give them weight 0.")
+            "standardised; drop them (features=[...] without them) or give them weight 0."
+        )
     Zw = (X[:, used] - mean[used]) * (w[used] / scale[used])
     # principal axes of the weighted training data: distances unchanged, KD-tree splits aligned
     _, _, vt = np.linalg.svd(Zw - Zw.mean(axis=0), full_matrices=False)
@@ -86,8 +87,9 @@ def fit_space(X: np.ndarray, weights: np.ndarray, names=None) -> tuple[WeightedS
     return space, Zw @ rot
 
 
-def mean_pairwise_distance(Z: np.ndarray, max_exact: int = 5000, random_state=None,
-                           block: int = 1024) -> tuple[float, bool]:
+def mean_pairwise_distance(
+    Z: np.ndarray, max_exact: int = 5000, random_state=None, block: int = 1024
+) -> tuple[float, bool]:
     """Mean Euclidean distance over all pairs of distinct training samples.
 
     This is the normaliser of the DI (CAST's ``trainDist_avrgmean``: the mean over samples of
@@ -129,5 +131,5 @@ def mean_pairwise_distance(Z: np.ndarray, max_exact: int = 5000, random_state=No
         n = Z.shape[0]
     total = 0.0
     for i in range(0, n, block):
-        total += float(cdist(Z[i:i + block], Z).sum())
+        total += float(cdist(Z[i : i + block], Z).sum())
     return total / (n * (n - 1)), exact

@@ -24,8 +24,10 @@ def _finite(x) -> np.ndarray:
     x = np.asarray(x, dtype=float).ravel()
     x = x[~np.isnan(x)]
     if x.size == 0:
-        raise ValueError("no finite value to compute a threshold from (all DI values are NaN): "
-                         "every training sample must be held out once by the folds.")
+        raise ValueError(
+            "no finite value to compute a threshold from (all DI values are NaN): "
+            "every training sample must be held out once by the folds."
+        )
     return x
 
 
@@ -92,9 +94,11 @@ def aoa_threshold(training_di, rule="cast") -> float:
             return upper_whisker(training_di)
     elif isinstance(rule, (int, float)) and not isinstance(rule, bool) and 0 < float(rule) < 1:
         return float(np.quantile(_finite(training_di), float(rule)))
-    raise ValueError(f"threshold={rule!r} is not a threshold rule: use 'cast' (Q3 + 1.5 IQR capped at "
-                     "the maximum, CAST >= 0.9), 'whisker' (boxplot upper whisker, Meyer & Pebesma "
-                     "2021) or a quantile in (0, 1), e.g. 0.95.")
+    raise ValueError(
+        f"threshold={rule!r} is not a threshold rule: use 'cast' (Q3 + 1.5 IQR capped at "
+        "the maximum, CAST >= 0.9), 'whisker' (boxplot upper whisker, Meyer & Pebesma "
+        "2021) or a quantile in (0, 1), e.g. 0.95."
+    )
 
 
 def ecdf(x):

@@ -28,8 +28,10 @@ def _model_frame(model, X, names):
         use = [str(c) for c in cols] if cols is not None else list(names)
         missing = [c for c in use if c not in X.columns]
         if missing:
-            raise ValueError(f"the model was fitted on column(s) {missing} that X lacks; pass the "
-                             "training table the model was fitted on.")
+            raise ValueError(
+                f"the model was fitted on column(s) {missing} that X lacks; pass the "
+                "training table the model was fitted on."
+            )
         return X.loc[:, use]
     return np.asarray(X)
 
@@ -57,15 +59,19 @@ def resolve_weights(weights, names, model=None, X=None, y=None, random_state=Non
     rule = "uniform" if weights is None else weights
     if isinstance(rule, str):
         if rule not in WEIGHT_RULES:
-            raise ValueError(f"weights={rule!r} is not a weighting rule; use one of {list(WEIGHT_RULES)}, "
-                             "a dict/Series of weights by predictor name, or an array.")
+            raise ValueError(
+                f"weights={rule!r} is not a weighting rule; use one of {list(WEIGHT_RULES)}, "
+                "a dict/Series of weights by predictor name, or an array."
+            )
         if rule == "auto":
             rule = "uniform" if model is None else "shap"
         if rule == "uniform":
             return np.ones(p), "uniform"
         if model is None:
-            raise ValueError(f"weights={rule!r} needs the fitted model: fit(X, y, model=model); or "
-                             "use weights='uniform'.")
+            raise ValueError(
+                f"weights={rule!r} needs the fitted model: fit(X, y, model=model); or "
+                "use weights='uniform'."
+            )
         Xm = _model_frame(model, X, names)
         if rule == "shap":
             from ..explain import explain
@@ -75,34 +81,52 @@ def resolve_weights(weights, names, model=None, X=None, y=None, random_state=Non
             from sklearn.inspection import permutation_importance
 
             if y is None:
-                raise ValueError("weights='permutation' needs the training target: fit(X, y, model=model).")
-            r = permutation_importance(model, Xm, y, n_repeats=5, random_state=seed_int(random_state))
+                raise ValueError(
+                    "weights='permutation' needs the training target: fit(X, y, model=model)."
+                )
+            r = permutation_importance(
+                model, Xm, y, n_repeats=5, random_state=seed_int(random_state)
+            )
             cols = list(Xm.columns) if isinstance(Xm, pd.DataFrame) else list(names)
             imp = pd.Series(r.importances_mean, index=cols)
         imp = pd.Series(imp, dtype=float)
         unused = [n for n in names if n not in imp.index]
         if unused:
-            warnings.warn(f"predictor(s) {unused} are not inputs of the model; their weight is 0 "
-                          "(pass features=... to choose the DI's predictors).", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"predictor(s) {unused} are not inputs of the model; their weight is 0 "
+                "(pass features=... to choose the DI's predictors).",
+                UserWarning,
+                stacklevel=3,
+            )
         w = imp.reindex(names).fillna(0.0).to_numpy(dtype=float)
     elif isinstance(rule, (dict, pd.Series)):
         s = pd.Series(rule, dtype=float)
         missing = [n for n in names if n not in s.index]
         if missing:
-            raise ValueError(f"weights lacks predictor(s) {missing}; give a weight for each of {list(names)}.")
+            raise ValueError(
+                f"weights lacks predictor(s) {missing}; give a weight for each of {list(names)}."
+            )
         w, rule = s.reindex(names).to_numpy(dtype=float), "given"
     else:
         w = np.asarray(rule, dtype=float).ravel()
         if w.size != p:
-            raise ValueError(f"weights has {w.size} values for {p} predictors {list(names)}; give one each.")
+            raise ValueError(
+                f"weights has {w.size} values for {p} predictors {list(names)}; give one each."
+            )
         rule = "given"
     if not np.all(np.isfinite(w)):
         raise ValueError(f"weights must be finite numbers; got {w.tolist()}.")
     if np.any(w < 0):
-        warnings.warn(f"negative weight(s) of {[n for n, v in zip(names, w) if v < 0]} set to 0 "
-                      "(as CAST does).", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"negative weight(s) of {[n for n, v in zip(names, w) if v < 0]} set to 0 "
+            "(as CAST does).",
+            UserWarning,
+            stacklevel=3,
+        )
         w = np.maximum(w, 0.0)
     if not np.any(w > 0):
-        raise ValueError(f"all weights are 0 ({dict(zip(names, w.tolist()))}); at least one predictor "
-                         "must count. Use weights='uniform' for equal weights.")
+        raise ValueError(
+            f"all weights are 0 ({dict(zip(names, w.tolist()))}); at least one predictor "
+            "must count. Use weights='uniform' for equal weights."
+        )
     return w, rule

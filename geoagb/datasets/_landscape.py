@@ -82,8 +82,16 @@ class Landscape:
     #: Default gstools length scales (metres) of the fields other than the residual.
     LEN_SCALES = {"E": 15_000.0, "H": 3_000.0, "C": 2_000.0, "V": 4_000.0, "K": 1_200.0}
 
-    def __init__(self, extent_m=60_000.0, residual_range=30_000.0, residual_sd=25.0,
-                 random_state=None, origin=DEFAULT_ORIGIN, len_scales=None, z_offsets=None):
+    def __init__(
+        self,
+        extent_m=60_000.0,
+        residual_range=30_000.0,
+        residual_sd=25.0,
+        random_state=None,
+        origin=DEFAULT_ORIGIN,
+        len_scales=None,
+        z_offsets=None,
+    ):
         import gstools as gs
 
         self.extent_m = float(extent_m)
@@ -100,13 +108,17 @@ class Landscape:
                 )
             for k, v in len_scales.items():
                 if not (np.isfinite(v) and v > 0):
-                    raise ValueError(f"len_scales[{k!r}]={v!r} must be a positive length in metres.")
+                    raise ValueError(
+                        f"len_scales[{k!r}]={v!r} must be a positive length in metres."
+                    )
                 scales[k] = float(v)
         self.len_scales = scales
         if z_offsets is not None:
             unknown = sorted(set(z_offsets) - set(scales) - {"R"})
             if unknown:
-                raise ValueError(f"z_offsets keys {unknown} are not fields; valid keys: {sorted(scales) + ['R']}.")
+                raise ValueError(
+                    f"z_offsets keys {unknown} are not fields; valid keys: {sorted(scales) + ['R']}."
+                )
         self.z_offsets = None if z_offsets is None else {k: float(v) for k, v in z_offsets.items()}
         seeds = np.random.SeedSequence(seed_int(random_state)).generate_state(6)
         mk = lambda model, s: gs.SRF(model, mean=0.0, seed=int(s), mode_no=800)  # noqa: E731
@@ -128,7 +140,7 @@ class Landscape:
         out = np.empty(xb.size)
         step = 200_000  # bound memory of the randomisation method (mode_no x chunk)
         for i in range(0, xb.size, step):
-            out[i:i + step] = self._srf[name]((xb[i:i + step], yb[i:i + step]))
+            out[i : i + step] = self._srf[name]((xb[i : i + step], yb[i : i + step]))
         if self.z_offsets is not None and name in self.z_offsets:
             out += self.z_offsets[name]
         return out.reshape(shape)
@@ -167,7 +179,7 @@ class Landscape:
 
     @staticmethod
     def structural_agb(height, cover):
-        """a H^b (0.35 + 0.65 CC), Mg/ha."""
+        """A H^b (0.35 + 0.65 CC), Mg/ha."""
         return ALLOMETRY_A * np.power(height, ALLOMETRY_B) * (0.35 + 0.65 * cover)
 
     @staticmethod
@@ -180,8 +192,11 @@ class Landscape:
     def ndvi(agb0, elevation, vigour):
         """NDVI that saturates at high AGB and is darkened by rock at high elevation."""
         e = (np.asarray(elevation) - 900.0) / 350.0
-        return (0.08 + 0.78 * (1.0 - np.exp(-agb0 / 55.0)) * (0.9 + 0.1 * np.tanh(vigour))
-                - 0.04 * np.maximum(e, 0.0))
+        return (
+            0.08
+            + 0.78 * (1.0 - np.exp(-agb0 / 55.0)) * (0.9 + 0.1 * np.tanh(vigour))
+            - 0.04 * np.maximum(e, 0.0)
+        )
 
     @staticmethod
     def reflectance(ndvi, agb0, slope, aspect, rng, sun_azimuth=135.0, sun_elevation=50.0):
@@ -193,7 +208,9 @@ class Landscape:
         """
         zen = np.radians(90.0 - sun_elevation)
         s = np.radians(slope)
-        cos_i = np.cos(zen) * np.cos(s) + np.sin(zen) * np.sin(s) * np.cos(np.radians(sun_azimuth - aspect))
+        cos_i = np.cos(zen) * np.cos(s) + np.sin(zen) * np.sin(s) * np.cos(
+            np.radians(sun_azimuth - aspect)
+        )
         illum = (np.clip(cos_i, 0.05, None) + 0.3) / (np.cos(zen) + 0.3)
         n = np.shape(ndvi)
         wet = 1.0 - np.exp(-agb0 / 120.0)
@@ -203,4 +220,11 @@ class Landscape:
         blue = red * 0.75 + 0.01 * illum + rng.normal(0, 0.002, n) * illum
         swir1 = (0.26 - 0.10 * wet + rng.normal(0, 0.006, n)) * illum
         swir2 = (0.17 - 0.09 * wet + rng.normal(0, 0.005, n)) * illum
-        return {"blue": blue, "green": green, "red": red, "nir": nir, "swir1": swir1, "swir2": swir2}
+        return {
+            "blue": blue,
+            "green": green,
+            "red": red,
+            "nir": nir,
+            "swir1": swir1,
+            "swir2": swir2,
+        }

@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 import numpy as np
-
-from .._random import seed_int
 import pandas as pd
 
+from .._random import seed_int
 from ._landscape import DEFAULT_CRS, Landscape
 
 __all__ = ["make_plots", "PLOT_FEATURES"]
 
 #: The feature columns of :func:`make_plots` (coordinates excluded).
 PLOT_FEATURES = [
-    "blue", "green", "red", "nir", "swir1", "swir2",
-    "ndvi", "evi", "savi", "ndmi", "nbr",
-    "elevation", "slope", "eastness", "northness",
-    "height_mean", "height_p95", "height_sd", "crown_cover",
+    "blue",
+    "green",
+    "red",
+    "nir",
+    "swir1",
+    "swir2",
+    "ndvi",
+    "evi",
+    "savi",
+    "ndmi",
+    "nbr",
+    "elevation",
+    "slope",
+    "eastness",
+    "northness",
+    "height_mean",
+    "height_p95",
+    "height_sd",
+    "crown_cover",
 ]
 
 
 def _cluster_layout(n_plots, extent, grid_spacing, cluster_radius, rng):
     """Clustered plots on an inventory-like grid: cluster centres on a regular grid (jittered
-    by 10 % of the spacing), then plots spread uniformly within ``cluster_radius`` of a centre."""
+    by 10 % of the spacing), then plots spread uniformly within ``cluster_radius`` of a centre.
+    """
     g = np.arange(grid_spacing / 2, extent, grid_spacing)
     cx, cy = np.meshgrid(g, g)
     centres = np.column_stack([cx.ravel(), cy.ravel()])
@@ -100,8 +115,9 @@ def make_plots(
     if n_plots < 1:
         raise ValueError(f"n_plots={n_plots} must be >= 1.")
     seed_land, seed_plots = np.random.SeedSequence(seed_int(random_state)).spawn(2)
-    land = Landscape(extent_m, residual_range, residual_sd,
-                     random_state=int(seed_land.generate_state(1)[0]))
+    land = Landscape(
+        extent_m, residual_range, residual_sd, random_state=int(seed_land.generate_state(1)[0])
+    )
     rng = np.random.default_rng(seed_plots)
     local = _cluster_layout(n_plots, extent_m, grid_spacing, cluster_radius, rng)
     x = land.origin[0] + local[:, 0]
@@ -130,22 +146,48 @@ def make_plots(
 
     inconsistent = rng.uniform(size=n_plots) < inconsistent_fraction
     k = int(inconsistent.sum())
-    factor = np.where(rng.uniform(size=k) < 0.5, rng.uniform(0.25, 0.45, k), rng.uniform(1.8, 2.5, k))
+    factor = np.where(
+        rng.uniform(size=k) < 0.5, rng.uniform(0.25, 0.45, k), rng.uniform(1.8, 2.5, k)
+    )
     agb[inconsistent] = agb[inconsistent] * factor
 
-    df = pd.DataFrame({
-        "x": x, "y": y,
-        "blue": b, "green": g, "red": r, "nir": n, "swir1": s1, "swir2": s2,
-        "ndvi": ndvi_obs, "evi": evi, "savi": savi, "ndmi": ndmi, "nbr": nbr,
-        "elevation": elev, "slope": slope, "eastness": eastness, "northness": northness,
-        "height_mean": height, "height_p95": hp95, "height_sd": hsd, "crown_cover": cover,
-        "agb": agb,
-    })
+    df = pd.DataFrame(
+        {
+            "x": x,
+            "y": y,
+            "blue": b,
+            "green": g,
+            "red": r,
+            "nir": n,
+            "swir1": s1,
+            "swir2": s2,
+            "ndvi": ndvi_obs,
+            "evi": evi,
+            "savi": savi,
+            "ndmi": ndmi,
+            "nbr": nbr,
+            "elevation": elev,
+            "slope": slope,
+            "eastness": eastness,
+            "northness": northness,
+            "height_mean": height,
+            "height_p95": hp95,
+            "height_sd": hsd,
+            "crown_cover": cover,
+            "agb": agb,
+        }
+    )
     plots = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(x, y), crs=DEFAULT_CRS)
     if not return_truth:
         return plots
-    truth = pd.DataFrame({
-        "agb_noise_free": agb0, "residual": resid, "noise": noise, "vigour": vig,
-        "inconsistent": inconsistent,
-    }, index=plots.index)
+    truth = pd.DataFrame(
+        {
+            "agb_noise_free": agb0,
+            "residual": resid,
+            "noise": noise,
+            "vigour": vig,
+            "inconsistent": inconsistent,
+        },
+        index=plots.index,
+    )
     return plots, truth

@@ -49,10 +49,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from .._random import seed_int
 import pandas as pd
 
+from .._random import seed_int
 from ._landscape import DEFAULT_CRS, DEFAULT_ORIGIN, GAMMA, Landscape
 
 __all__ = ["make_scene", "Scene", "BAND_NAMES", "LANDCOVER_CLASSES"]
@@ -64,12 +63,12 @@ LANDCOVER_CLASSES = {0: "nodata", 1: "forest", 2: "shrub/grass", 3: "bare rock",
 
 FLOAT_NODATA = -9999.0
 CROWN_NODATA = 255
-CHAVE_A, CHAVE_B = 0.0673, 0.976      # AGB (kg) = a (rho D^2 H)^b, Chave et al. (2014) eq. 4
-WOOD_DENSITY = 0.55                   # g/cm^3
-CROWN_DEPTH = 0.35                    # crown edge at (1 - 0.35) h
-COVER_EFF = 0.85                      # stems give an expected crown cover of 0.85 CC
-DBH_A, DBH_B = 1.25, 1.05             # D (cm) = 1.25 h^1.05
-HEIGHT_SD = 0.15                      # log-sd of tree height around the canopy height H
+CHAVE_A, CHAVE_B = 0.0673, 0.976  # AGB (kg) = a (rho D^2 H)^b, Chave et al. (2014) eq. 4
+WOOD_DENSITY = 0.55  # g/cm^3
+CROWN_DEPTH = 0.35  # crown edge at (1 - 0.35) h
+COVER_EFF = 0.85  # stems give an expected crown cover of 0.85 CC
+DBH_A, DBH_B = 1.25, 1.05  # D (cm) = 1.25 h^1.05
+HEIGHT_SD = 0.15  # log-sd of tree height around the canopy height H
 SUN_AZIMUTH, SUN_ELEVATION = 135.0, 50.0
 
 
@@ -179,24 +178,38 @@ class _Coarse:
 
         rows = (np.asarray(y) - self.y0) / self.step
         cols = (np.asarray(x) - self.x0) / self.step
-        return map_coordinates(self.grids[name], [rows.ravel(), cols.ravel()], order=order,
-                               mode="nearest").reshape(np.shape(rows))
+        return map_coordinates(
+            self.grids[name], [rows.ravel(), cols.ravel()], order=order, mode="nearest"
+        ).reshape(np.shape(rows))
 
 
 def _scene_landscape(size, residual_range, seed, origin):
     """The scene's :class:`Landscape`: length scales shortened to the scene size and every field
     centred on its landscape mean over the scene (so a small scene is a typical piece of the
-    landscape, e.g. at 900 m mean elevation, whatever the seed)."""
+    landscape, e.g. at 900 m mean elevation, whatever the seed).
+    """
     f = min(1.0, size / 15_000.0)
     g = min(1.0, max(f, 0.4))
-    scales = {"E": 15_000.0 * g, "K": 1_200.0 * g, "H": 3_000.0 * f, "C": 2_000.0 * f,
-              "V": 4_000.0 * f}
+    scales = {
+        "E": 15_000.0 * g,
+        "K": 1_200.0 * g,
+        "H": 3_000.0 * f,
+        "C": 2_000.0 * f,
+        "V": 4_000.0 * f,
+    }
     land = Landscape(size, residual_range, 1.0, random_state=seed, origin=origin, len_scales=scales)
     t = (np.arange(24) + 0.5) * size / 24
     gx, gy = np.meshgrid(origin[0] + t, origin[1] + t)
     offsets = {k: -float(land.z(k, gx, gy).mean()) for k in ("E", "K", "H", "C", "V", "R")}
-    return Landscape(size, residual_range, 1.0, random_state=seed, origin=origin,
-                     len_scales=scales, z_offsets=offsets)
+    return Landscape(
+        size,
+        residual_range,
+        1.0,
+        random_state=seed,
+        origin=origin,
+        len_scales=scales,
+        z_offsets=offsets,
+    )
 
 
 def _karst(dem, rng, res, size):
@@ -204,12 +217,21 @@ def _karst(dem, rng, res, size):
     area_km2 = (size / 1000.0) ** 2
     n_px = dem.shape[0]
     water = np.zeros(dem.shape, bool)
-    feats = [("doline", rng.uniform(10, 40), rng.uniform(4, 18)) for _ in range(rng.poisson(10 * area_km2))]
-    feats += [("cone", rng.uniform(40, 110), rng.uniform(15, 45)) for _ in range(rng.poisson(4 * area_km2))]
+    feats = [
+        ("doline", rng.uniform(10, 40), rng.uniform(4, 18))
+        for _ in range(rng.poisson(10 * area_km2))
+    ]
+    feats += [
+        ("cone", rng.uniform(40, 110), rng.uniform(15, 45))
+        for _ in range(rng.poisson(4 * area_km2))
+    ]
     for kind, radius, depth in feats:  # a few dozen features, each in its own window
         cx, cy = rng.uniform(0, size, 2)
         c0, c1 = int(max(0, (cx - radius) / res)), int(min(n_px, (cx + radius) / res + 1))
-        r0, r1 = int(max(0, (size - cy - radius) / res)), int(min(n_px, (size - cy + radius) / res + 1))
+        r0, r1 = (
+            int(max(0, (size - cy - radius) / res)),
+            int(min(n_px, (size - cy + radius) / res + 1)),
+        )
         if c1 <= c0 or r1 <= r0:
             continue
         xx = (np.arange(c0, c1) + 0.5) * res - cx
@@ -272,11 +294,19 @@ def _trees(coarse, rng, size, x0, y0, blocked, res, residual_sd):
     dbh = dbh_from_height(height) * rng.lognormal(0.0, 0.12, k)
     vig = coarse.at("V", x, y)
     rho = WOOD_DENSITY * np.exp(GAMMA * e * vig + residual_sd * coarse.at("R", x, y))
-    return pd.DataFrame({
-        "x": x, "y": y, "height": height, "crown_radius": radius, "dbh": dbh,
-        "wood_density": rho, "biomass": tree_biomass(dbh, height, rho), "vigour": vig,
-        "e": e,
-    })
+    return pd.DataFrame(
+        {
+            "x": x,
+            "y": y,
+            "height": height,
+            "crown_radius": radius,
+            "dbh": dbh,
+            "wood_density": rho,
+            "biomass": tree_biomass(dbh, height, rho),
+            "vigour": vig,
+            "e": e,
+        }
+    )
 
 
 def _rasterise(trees, x0, y0, size, res, n_px, k=6):
@@ -334,19 +364,41 @@ def _cast_shadow(surface, res, azimuth, elevation, reach_m):
     return shadow
 
 
-def _render(trees, tid, lx, ly, x0, y0, dem, chm, dzdx, dzdy, ground_z, rock_z, masks, res,
-            sun_azimuth, sun_elevation, rng):
+def _render(
+    trees,
+    tid,
+    *,
+    lx,
+    ly,
+    x0,
+    y0,
+    dem,
+    chm,
+    dzdx,
+    dzdy,
+    ground_z,
+    rock_z,
+    masks,
+    res,
+    sun_azimuth,
+    sun_elevation,
+    rng,
+):
     """4-band surface reflectance (float32): crowns, understorey, rock, road, water; lit by the
-    sun on terrain and crown surfaces, with cast shadows."""
+    sun on terrain and crown surfaces, with cast shadows.
+    """
     crown = tid >= 0
     safe = np.where(crown, tid, 0)
     cos_i = _cos_incidence(dzdx, dzdy, sun_azimuth, sun_elevation)
-    nir = np.full(crown.shape, 0.22, np.float32)                      # understorey / grass
+    nir = np.full(crown.shape, 0.22, np.float32)  # understorey / grass
     ndvi = (0.45 + 0.08 * ground_z).astype(np.float32)
     if len(trees):
         vig, e = trees["vigour"].to_numpy(), trees["e"].to_numpy()
-        t_ndvi = np.clip(0.70 + 0.08 * np.tanh(vig) - 0.05 * np.maximum(e, 0)
-                         + rng.normal(0, 0.03, len(trees)), 0.4, 0.9).astype(np.float32)
+        t_ndvi = np.clip(
+            0.70 + 0.08 * np.tanh(vig) - 0.05 * np.maximum(e, 0) + rng.normal(0, 0.03, len(trees)),
+            0.4,
+            0.9,
+        ).astype(np.float32)
         t_nir = (0.28 + 0.05 * np.tanh(vig) + rng.normal(0, 0.02, len(trees))).astype(np.float32)
         # paraboloid crown surface h (1 - c (d / r)^2): gradient -2 c h (x - x_t) / r^2
         hh = trees["height"].to_numpy(np.float32)[safe]
@@ -381,8 +433,10 @@ def _place_plots(rng, n_plots, size, side, allowed, res, max_tries=200):
     ys = np.empty(0)
     for _ in range(max_tries):
         cand = rng.uniform(half, size - half, (4 * n_plots + 16, 2))
-        ok = allowed[np.clip(((size - cand[:, 1]) / res).astype(int), 0, n_px - 1),
-                     np.clip((cand[:, 0] / res).astype(int), 0, n_px - 1)]
+        ok = allowed[
+            np.clip(((size - cand[:, 1]) / res).astype(int), 0, n_px - 1),
+            np.clip((cand[:, 0] / res).astype(int), 0, n_px - 1),
+        ]
         for cx, cy in cand[ok]:
             if xs.size and np.any((np.abs(xs - cx) < side) & (np.abs(ys - cy) < side)):
                 continue
@@ -510,7 +564,8 @@ def make_scene(
         )
     if not (0 < side <= size / 2):
         raise ValueError(
-            f"plot_size_m={plot_size_m!r} must be positive and at most size_m / 2 = {size / 2:g}.")
+            f"plot_size_m={plot_size_m!r} must be positive and at most size_m / 2 = {size / 2:g}."
+        )
     if int(n_plots) != n_plots or n_plots < 0:
         raise ValueError(f"n_plots={n_plots!r} must be a whole number >= 0.")
     if not 0 <= inconsistent_fraction <= 1:
@@ -531,7 +586,7 @@ def make_scene(
     coarse = _Coarse(land, x0, y0, size, step=max(res, min(25.0, size / 40.0)))
 
     # terrain: interpolated elevation plus dolines and cones --------------------------------------
-    xc = x0 + (np.arange(n_px) + 0.5) * res          # pixel centres, metres
+    xc = x0 + (np.arange(n_px) + 0.5) * res  # pixel centres, metres
     yc = y0 + size - (np.arange(n_px) + 0.5) * res
     dem = coarse.on_grid("E", xc, yc, order=3)
     water = _karst(dem, rng, res, size)
@@ -558,15 +613,33 @@ def make_scene(
     chm += 0.15 * rng.standard_normal(chm.shape, dtype=np.float32)
     chm = np.maximum(chm, 0.0, dtype=np.float32)
     del top
-    cover15 = uniform_filter(crown.astype(np.float32), size=max(1, int(round(15.0 / res))), mode="nearest")
+    cover15 = uniform_filter(
+        crown.astype(np.float32), size=max(1, int(round(15.0 / res))), mode="nearest"
+    )
     landcover = np.where(cover15 >= 0.25, 1, 2).astype(np.uint8)
     landcover[rock] = 3
     landcover[water | built] = 4
     del cover15
 
-    image = _render(trees, tid, lx, ly, x0, y0, dem, chm, dzdx, dzdy, ground_z, rock_z,
-                    {"rock": rock, "built": built, "water": water}, res, sun_azimuth,
-                    sun_elevation, rng)
+    image = _render(
+        trees,
+        tid,
+        lx=lx,
+        ly=ly,
+        x0=x0,
+        y0=y0,
+        dem=dem,
+        chm=chm,
+        dzdx=dzdx,
+        dzdy=dzdy,
+        ground_z=ground_z,
+        rock_z=rock_z,
+        masks={"rock": rock, "built": built, "water": water},
+        res=res,
+        sun_azimuth=sun_azimuth,
+        sun_elevation=sun_elevation,
+        rng=rng,
+    )
     del dzdx, dzdy, ground_z, tid
 
     # plots and their field AGB ------------------------------------------------------------------
@@ -579,7 +652,8 @@ def make_scene(
     tpid = np.full(len(trees), -1, np.int64)
     if n_plots and len(trees):
         d, j = cKDTree(np.column_stack([px, py])).query(
-            np.column_stack([trees["x"] - x0, trees["y"] - y0]), p=np.inf)
+            np.column_stack([trees["x"] - x0, trees["y"] - y0]), p=np.inf
+        )
         tpid = np.where(d <= half, j, -1)
     trees["plot_id"] = tpid
     inplot = tpid >= 0
@@ -594,36 +668,75 @@ def make_scene(
     inconsistent[rng.choice(n_plots, n_bad, replace=False)] = True
     factor = np.ones(n_plots)
     low = rng.uniform(size=n_bad) < 0.5
-    factor[inconsistent] = np.where(low, rng.uniform(0.25, 0.45, n_bad), rng.uniform(1.8, 2.5, n_bad))
+    factor[inconsistent] = np.where(
+        low, rng.uniform(0.25, 0.45, n_bad), rng.uniform(1.8, 2.5, n_bad)
+    )
     agb = np.maximum(agb_trees + noise, 0.0) * factor
 
     ax, ay = x0 + px, y0 + py
     e_c = coarse.at("E", ax, ay)
     agb_model = land.agb_from_structure(
-        land.structural_agb(coarse.at("H", ax, ay), coarse.at("C", ax, ay)), e_c, coarse.at("V", ax, ay))
+        land.structural_agb(coarse.at("H", ax, ay), coarse.at("C", ax, ay)),
+        e_c,
+        coarse.at("V", ax, ay),
+    )
     plots = gpd.GeoDataFrame(
         {"plot_id": np.arange(n_plots), "x": ax, "y": ay, "agb": agb},
-        geometry=gpd.points_from_xy(ax, ay), crs=DEFAULT_CRS)
-    truth = pd.DataFrame({
-        "plot_id": np.arange(n_plots), "agb_trees": agb_trees, "noise": noise, "factor": factor,
-        "inconsistent": inconsistent, "n_trees": ntr,
-        "height_trees": np.divide(hsum, ntr, out=np.full(n_plots, np.nan), where=ntr > 0),
-        "agb_model": agb_model,
-    }, index=plots.index)
+        geometry=gpd.points_from_xy(ax, ay),
+        crs=DEFAULT_CRS,
+    )
+    truth = pd.DataFrame(
+        {
+            "plot_id": np.arange(n_plots),
+            "agb_trees": agb_trees,
+            "noise": noise,
+            "factor": factor,
+            "inconsistent": inconsistent,
+            "n_trees": ntr,
+            "height_trees": np.divide(hsum, ntr, out=np.full(n_plots, np.nan), where=ntr > 0),
+            "agb_model": agb_model,
+        },
+        index=plots.index,
+    )
 
     # write ----------------------------------------------------------------------------------------
-    profile = dict(driver="GTiff", width=n_px, height=n_px, crs=DEFAULT_CRS,
-                   transform=Affine(res, 0.0, x0, 0.0, -res, y0 + size), tiled=True, blockxsize=256,
-                   blockysize=256)
+    profile = dict(
+        driver="GTiff",
+        width=n_px,
+        height=n_px,
+        crs=DEFAULT_CRS,
+        transform=Affine(res, 0.0, x0, 0.0, -res, y0 + size),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+    )
     if n_px < 256:
         profile.update(blockxsize=16 * max(1, n_px // 16), blockysize=16 * max(1, n_px // 16))
     sources = {name: out / f"{name}.tif" for name in ("image", "crown", "chm", "dem", "landcover")}
-    _write(sources["image"], image, dict(profile, nodata=FLOAT_NODATA, interleave="pixel"), BAND_NAMES)
-    _write(sources["crown"], crown.astype(np.uint8),
-           dict(profile, nodata=CROWN_NODATA, compress="deflate"), ["crown"])
+    _write(
+        sources["image"], image, dict(profile, nodata=FLOAT_NODATA, interleave="pixel"), BAND_NAMES
+    )
+    _write(
+        sources["crown"],
+        crown.astype(np.uint8),
+        dict(profile, nodata=CROWN_NODATA, compress="deflate"),
+        ["crown"],
+    )
     _write(sources["chm"], chm, dict(profile, nodata=FLOAT_NODATA), ["chm"])
-    _write(sources["dem"], dem.astype(np.float32), dict(profile, nodata=FLOAT_NODATA), ["elevation"])
-    _write(sources["landcover"], landcover, dict(profile, nodata=0, compress="deflate"), ["landcover"])
+    _write(
+        sources["dem"], dem.astype(np.float32), dict(profile, nodata=FLOAT_NODATA), ["elevation"]
+    )
+    _write(
+        sources["landcover"], landcover, dict(profile, nodata=0, compress="deflate"), ["landcover"]
+    )
     trees = trees.drop(columns=["vigour", "e"])
-    return Scene(sources=sources, plots=plots, truth=truth, trees=trees, plot_size_m=side,
-                 resolution=res, crs=DEFAULT_CRS, bounds=(x0, y0, x0 + size, y0 + size))
+    return Scene(
+        sources=sources,
+        plots=plots,
+        truth=truth,
+        trees=trees,
+        plot_size_m=side,
+        resolution=res,
+        crs=DEFAULT_CRS,
+        bounds=(x0, y0, x0 + size, y0 + size),
+    )

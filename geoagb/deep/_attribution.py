@@ -17,8 +17,16 @@ from ._torch import torch
 __all__ = ["integrated_gradients", "group_attributions"]
 
 
-def integrated_gradients(module, x, baseline, n_steps: int = 32, batch_size: int = 16,
-                         device=None, output_scale: float = 1.0, output_shift: float = 0.0):
+def integrated_gradients(
+    module,
+    x,
+    baseline,
+    n_steps: int = 32,
+    batch_size: int = 16,
+    device=None,
+    output_scale: float = 1.0,
+    output_shift: float = 0.0,
+):
     """Integrated gradients of output 0 (the mean) of ``module`` for every input pixel.
 
     Parameters
@@ -55,10 +63,10 @@ def integrated_gradients(module, x, baseline, n_steps: int = 32, batch_size: int
     alphas = (torch.arange(n_steps, dtype=torch.float32) + 0.5) / n_steps
     attr, pred, pred0 = [], [], []
     for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size].to(device)
+        xb = x[start : start + batch_size].to(device)
         b0 = torch.broadcast_to(base.to(device), xb.shape)
         diff = xb - b0
-        path = (b0[None] + alphas.to(device)[:, None, None, None, None] * diff[None])
+        path = b0[None] + alphas.to(device)[:, None, None, None, None] * diff[None]
         path = path.reshape(-1, *xb.shape[1:]).requires_grad_(True)
         out = module(path)[:, 0]
         (grad,) = torch.autograd.grad(out.sum(), path)
@@ -73,10 +81,15 @@ def integrated_gradients(module, x, baseline, n_steps: int = 32, batch_size: int
     return a, p, p0
 
 
-def group_attributions(band_attr: np.ndarray, bands: list[str], branches: dict[str, list[str]]) -> pd.DataFrame:
+def group_attributions(
+    band_attr: np.ndarray, bands: list[str], branches: dict[str, list[str]]
+) -> pd.DataFrame:
     """Sum per-band attributions (N, C) into one column per branch."""
     missing = sorted({b for bs in branches.values() for b in bs} - set(bands))
     if missing:
         raise ValueError(f"branches name bands {missing} that the model does not use ({bands}).")
-    cols = {name: band_attr[:, [bands.index(b) for b in bs]].sum(axis=1) for name, bs in branches.items()}
+    cols = {
+        name: band_attr[:, [bands.index(b) for b in bs]].sum(axis=1)
+        for name, bs in branches.items()
+    }
     return pd.DataFrame(cols)

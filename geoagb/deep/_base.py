@@ -97,7 +97,9 @@ def _check_y(y, n: int) -> np.ndarray:
     if y.shape[0] != n:
         raise ValueError(f"y has {y.shape[0]} values for {n} patches; give one target per patch.")
     if not np.all(np.isfinite(y)):
-        raise ValueError(f"y has {int((~np.isfinite(y)).sum())} NaN or infinite values; drop those plots.")
+        raise ValueError(
+            f"y has {int((~np.isfinite(y)).sum())} NaN or infinite values; drop those plots."
+        )
     return y
 
 
@@ -183,7 +185,9 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"lr={self.lr!r} must be a positive number, e.g. 1e-3.")
         if not 0.0 <= float(self.validation_fraction) < 1.0:
             raise ValueError(f"validation_fraction={self.validation_fraction!r} must be in [0, 1).")
-        if self.patience is not None and (not isinstance(self.patience, numbers.Integral) or self.patience < 1):
+        if self.patience is not None and (
+            not isinstance(self.patience, numbers.Integral) or self.patience < 1
+        ):
             raise ValueError(f"patience={self.patience!r} must be a positive integer or None.")
 
     def _prepare(self, ps: PatchSet, bands: list[str], shift) -> np.ndarray:
@@ -270,10 +274,16 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"{len(x_tr)} training patch(es); a patch regressor needs at least 2.")
 
         settings = TrainSettings(
-            max_epochs=int(self.max_epochs), batch_size=int(self.batch_size), lr=float(self.lr),
-            weight_decay=float(self.weight_decay), lr_decay=self.lr_decay, patience=self.patience,
-            augment=bool(self.augment), mixed_precision=bool(self.mixed_precision),
-            verbose=int(self.verbose), desc=type(self).__name__,
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            weight_decay=float(self.weight_decay),
+            lr_decay=self.lr_decay,
+            patience=self.patience,
+            augment=bool(self.augment),
+            mixed_precision=bool(self.mixed_precision),
+            verbose=int(self.verbose),
+            desc=type(self).__name__,
         )
         t = lambda a: None if a is None else torch.from_numpy(np.asarray(a, dtype=np.float32))  # noqa: E731
         with seeded(seed, device), thread_limit(getattr(self, "n_threads", None)):
@@ -281,8 +291,17 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
             net = self._build_net(bands, tuple(int(s) for s in x.shape[2:]))
             net.set_input_stats(shift, scale)
             net.to(device)
-            history = train_module(net, get_loss(self.loss, self.uncertainty_weight), t(x_tr), t(y_tr),
-                                   t(x_val), t(y_val), settings, device, gen)
+            history = train_module(
+                net,
+                get_loss(self.loss, self.uncertainty_weight),
+                t(x_tr),
+                t(y_tr),
+                x_val=t(x_val),
+                y_val=t(y_val),
+                settings=settings,
+                device=device,
+                generator=gen,
+            )
         self.module_ = net.eval()
         self.bands_ = bands
         self.patch_size_ = tuple(int(s) for s in x.shape[2:])
@@ -326,16 +345,15 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         number would look like a real estimate (:func:`predict_raster` leaves such cells nodata).
         """
         from ._losses import LOSSES
+        from ._torch import thread_limit, torch
         from ._trainer import predict_module
-        from ._torch import torch
-
-        from ._torch import thread_limit
 
         x = self._transform_input(X)
         dev = torch.device(self.device_)
         with thread_limit(getattr(self, "n_threads", None)):
-            out = predict_module(self.module_, x, dev, max(4 * int(self.batch_size), 64),
-                                 bool(self.mixed_precision))
+            out = predict_module(
+                self.module_, x, dev, max(4 * int(self.batch_size), 64), bool(self.mixed_precision)
+            )
         mean = self.y_mean_ + self.y_scale_ * out[:, 0]
         empty, notes = empty_patches(as_patchset(X), list(self.bands_))
         if empty.any():
@@ -344,7 +362,9 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
                 f"{int(empty.sum())} of {len(mean)} patches have a band with no valid pixel "
                 f"({'; '.join(notes)}{' ...' if empty.sum() > len(notes) else ''}); their "
                 "prediction is NaN. Drop them or fill the rasters' nodata.",
-                UserWarning, stacklevel=2)
+                UserWarning,
+                stacklevel=2,
+            )
         if not return_std:
             return mean
         if not LOSSES[self.loss]:
@@ -365,7 +385,8 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
 
     def save(self, path) -> None:
         """Write weights (a torch ``state_dict``) and a JSON config to ``path`` (one file, no
-        pickled code); read back with ``type(est).load(path)`` or :func:`geoagb.deep.load_model`."""
+        pickled code); read back with ``type(est).load(path)`` or :func:`geoagb.deep.load_model`.
+        """
         from ._io import save_estimator
 
         save_estimator(self, path)
@@ -377,8 +398,15 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
 
         return load_estimator(path, cls=cls, device=device)
 
-    def _explain_patches(self, X, n_steps: int = 32, batch_size: int = 16, baseline="mean",
-                         branches=None, return_pixels: bool = False) -> dict:
+    def _explain_patches(
+        self,
+        X,
+        n_steps: int = 32,
+        batch_size: int = 16,
+        baseline="mean",
+        branches=None,
+        return_pixels: bool = False,
+    ) -> dict:
         """Per-band and per-branch integrated-gradients attributions of the predicted AGB.
 
         This is what :func:`geoagb.explain.explain` calls for a patch regressor.
@@ -423,18 +451,31 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
             elif baseline == "zeros":
                 base = torch.zeros(1, c, 1, 1)
             else:
-                raise ValueError(f"baseline={baseline!r} is not one of ['mean', 'zeros'] or an array of {c} values.")
+                raise ValueError(
+                    f"baseline={baseline!r} is not one of ['mean', 'zeros'] or an array of {c} values."
+                )
         else:
             b = np.asarray(baseline, dtype=np.float32).reshape(-1)
             if b.size != c:
-                raise ValueError(f"baseline has {b.size} values; give one per band of {self.bands_}.")
+                raise ValueError(
+                    f"baseline has {b.size} values; give one per band of {self.bands_}."
+                )
             base = torch.from_numpy(b).reshape(1, c, 1, 1)
         self.module_.float()
         attr, pred, pred0 = integrated_gradients(
-            self.module_, x, base, n_steps=n_steps, batch_size=batch_size,
-            device=torch.device(self.device_), output_scale=self.y_scale_, output_shift=self.y_mean_)
+            self.module_,
+            x,
+            base,
+            n_steps=n_steps,
+            batch_size=batch_size,
+            device=torch.device(self.device_),
+            output_scale=self.y_scale_,
+            output_shift=self.y_mean_,
+        )
         band_attr = attr.sum(axis=(2, 3))
-        branches = self._branches() if branches is None else {k: list(v) for k, v in branches.items()}
+        branches = (
+            self._branches() if branches is None else {k: list(v) for k, v in branches.items()}
+        )
         out = {
             "bands": list(self.bands_),
             "band_attributions": pd.DataFrame(band_attr, columns=list(self.bands_)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._blocks import ConvStack, PatchNet, RegressionHead
 
@@ -12,8 +12,13 @@ __all__ = ["AlexNetLike", "VGGLike", "PixelMLP"]
 class AlexNetLike(PatchNet):
     """Three 3x3 conv layers (``width``, 2x, 4x filters) with max pooling, then the MLP head."""
 
-    def __init__(self, n_channels: int, width: int = 64, head: Sequence[int] = (256, 128, 64, 32, 16),
-                 dropout: float = 0.2):
+    def __init__(
+        self,
+        n_channels: int,
+        width: int = 64,
+        head: Sequence[int] = (256, 128, 64, 32, 16),
+        dropout: float = 0.2,
+    ):
         super().__init__(n_channels)
         self.features = ConvStack(n_channels, [width, 2 * width, 4 * width], pool_after=(0, 1))
         self.head = RegressionHead(self.features.out_channels, head, dropout)
@@ -25,10 +30,15 @@ class AlexNetLike(PatchNet):
 class VGGLike(PatchNet):
     """Eight 3x3 conv layers in pairs (``width`` doubling per pair), max pooling after each pair."""
 
-    def __init__(self, n_channels: int, width: int = 64, head: Sequence[int] = (256, 128, 64, 32, 16),
-                 dropout: float = 0.2):
+    def __init__(
+        self,
+        n_channels: int,
+        width: int = 64,
+        head: Sequence[int] = (256, 128, 64, 32, 16),
+        dropout: float = 0.2,
+    ):
         super().__init__(n_channels)
-        chans = [width * 2**(i // 2) for i in range(8)]
+        chans = [width * 2 ** (i // 2) for i in range(8)]
         self.features = ConvStack(n_channels, chans, pool_after=(1, 3, 5))
         self.head = RegressionHead(self.features.out_channels, head, dropout)
 
@@ -43,8 +53,13 @@ class PixelMLP(PatchNet):
     patch mean of every band.
     """
 
-    def __init__(self, n_channels: int, pixel: str = "centre", head: Sequence[int] = (256, 128, 64, 32, 16),
-                 dropout: float = 0.2):
+    def __init__(
+        self,
+        n_channels: int,
+        pixel: str = "centre",
+        head: Sequence[int] = (256, 128, 64, 32, 16),
+        dropout: float = 0.2,
+    ):
         super().__init__(n_channels)
         if pixel not in ("centre", "mean"):
             raise ValueError(f"pixel={pixel!r} is not one of ['centre', 'mean'].")

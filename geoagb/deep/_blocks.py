@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._torch import nn, torch
 
@@ -146,7 +146,9 @@ class ConvStack(nn.Module):
 class RegressionHead(nn.Module):
     """Fully connected layers with ReLU and dropout ending in two outputs: mean and log-variance."""
 
-    def __init__(self, in_features: int, hidden: Sequence[int] = (256, 128, 64, 32, 16), dropout: float = 0.2):
+    def __init__(
+        self, in_features: int, hidden: Sequence[int] = (256, 128, 64, 32, 16), dropout: float = 0.2
+    ):
         super().__init__()
         layers, c = [], in_features
         for h in hidden:

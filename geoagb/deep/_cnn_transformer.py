@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._blocks import PatchNet, RegressionHead, conv_bn_relu, conv_out_size
 from ._torch import nn, torch
@@ -28,9 +28,19 @@ class CNNTransformer(PatchNet):
         As in :class:`geoagb.deep._blocks.RegressionHead`; ``dropout`` also inside the encoder.
     """
 
-    def __init__(self, n_channels: int, patch_size: Sequence[int], width: int = 32, d_model: int = 64,
-                 n_heads: int = 4, n_layers: int = 2, dim_feedforward: int = 128,
-                 head: Sequence[int] = (64, 32), dropout: float = 0.1):
+    def __init__(
+        self,
+        n_channels: int,
+        patch_size: Sequence[int],
+        *,
+        width: int = 32,
+        d_model: int = 64,
+        n_heads: int = 4,
+        n_layers: int = 2,
+        dim_feedforward: int = 128,
+        head: Sequence[int] = (64, 32),
+        dropout: float = 0.1,
+    ):
         super().__init__(n_channels)
         self.stem = nn.Sequential(
             conv_bn_relu(n_channels, width),
@@ -43,8 +53,9 @@ class CNNTransformer(PatchNet):
         self.cls = nn.Parameter(torch.zeros(1, 1, d_model))
         nn.init.trunc_normal_(self.pos, std=0.02)
         nn.init.trunc_normal_(self.cls, std=0.02)
-        layer = nn.TransformerEncoderLayer(d_model, n_heads, dim_feedforward, dropout,
-                                           batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d_model, n_heads, dim_feedforward, dropout, batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d_model)
         self.head = RegressionHead(d_model, head, dropout)

@@ -12,7 +12,7 @@ channel-wise concatenation of the height and crown features at each position.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._blocks import PatchNet, RegressionHead, ResNetEncoder
 from ._torch import nn, torch
@@ -38,7 +38,9 @@ class MultiFeatureCrossAttention(nn.Module):
         residual, so imagery information reaches the head directly). ``False`` is eq. 4 as is.
     """
 
-    def __init__(self, d_query: int, d_context: int, d_k: int = 64, n_heads: int = 1, residual: bool = True):
+    def __init__(
+        self, d_query: int, d_context: int, d_k: int = 64, n_heads: int = 1, residual: bool = True
+    ):
         super().__init__()
         if d_k % n_heads:
             raise ValueError(f"d_k={d_k} must be a multiple of n_heads={n_heads}.")
@@ -87,12 +89,26 @@ class CSMFNet(PatchNet):
         Regression head.
     """
 
-    def __init__(self, n_channels: int, image_idx: Sequence[int], crown_idx: int, height_idx: int,
-                 width: int = 32, n_stages: int = 3, blocks_per_stage: int = 1, d_k: int = 64,
-                 n_heads: int = 1, residual: bool = True, head: Sequence[int] = (128, 64, 32),
-                 dropout: float = 0.2):
+    def __init__(
+        self,
+        n_channels: int,
+        image_idx: Sequence[int],
+        crown_idx: int,
+        height_idx: int,
+        *,
+        width: int = 32,
+        n_stages: int = 3,
+        blocks_per_stage: int = 1,
+        d_k: int = 64,
+        n_heads: int = 1,
+        residual: bool = True,
+        head: Sequence[int] = (128, 64, 32),
+        dropout: float = 0.2,
+    ):
         super().__init__(n_channels)
-        self.register_buffer("image_idx", torch.as_tensor(list(image_idx), dtype=torch.long), persistent=False)
+        self.register_buffer(
+            "image_idx", torch.as_tensor(list(image_idx), dtype=torch.long), persistent=False
+        )
         self.crown_idx = int(crown_idx)
         self.height_idx = int(height_idx)
         self.enc_image = ResNetEncoder(len(image_idx), width, n_stages, blocks_per_stage)
@@ -105,8 +121,8 @@ class CSMFNet(PatchNet):
     def branch_inputs(self, x):
         """Scaled imagery, crown mask and gated height: the three branch inputs."""
         x = self.scaler(x)
-        crown = x[:, self.crown_idx:self.crown_idx + 1]
-        height = x[:, self.height_idx:self.height_idx + 1] * crown  # the pixel-wise gate
+        crown = x[:, self.crown_idx : self.crown_idx + 1]
+        height = x[:, self.height_idx : self.height_idx + 1] * crown  # the pixel-wise gate
         return x.index_select(1, self.image_idx), crown, height
 
     @staticmethod

@@ -24,8 +24,11 @@ __all__ = [
 
 
 def _doc(cls):
-    cls.__doc__ = (cls.__doc__.replace("    {training}", TRAINING_PARAMS_DOC)
-                   .replace("    {attributes}", _ATTRS_DOC).replace("{bands}", _BANDS_DOC))
+    cls.__doc__ = (
+        cls.__doc__.replace("    {training}", TRAINING_PARAMS_DOC)
+        .replace("    {attributes}", _ATTRS_DOC)
+        .replace("{bands}", _BANDS_DOC)
+    )
     return cls
 
 
@@ -93,12 +96,36 @@ class CSMFNetRegressor(PatchRegressorBase):
     ((3,), True, ['crown', 'height'])
     """
 
-    def __init__(self, image_bands=None, crown_band="crown", height_band="height", width=32, n_stages=3,
-                 blocks_per_stage=1, d_k=64, n_heads=1, attention_residual=True, head=(128, 64, 32),
-                 dropout=0.2, loss="r2_unc", uncertainty_weight=0.1, max_epochs=100, batch_size=32,
-                 lr=1e-4, weight_decay=1e-2, lr_decay="cosine", patience=15, validation_fraction=0.1,
-                 augment=True, device="auto", mixed_precision=True, random_state=None, verbose=1,
-                 n_threads=None):
+    def __init__(
+        self,
+        image_bands=None,
+        *,
+        crown_band="crown",
+        height_band="height",
+        width=32,
+        n_stages=3,
+        blocks_per_stage=1,
+        d_k=64,
+        n_heads=1,
+        attention_residual=True,
+        head=(128, 64, 32),
+        dropout=0.2,
+        loss="r2_unc",
+        uncertainty_weight=0.1,
+        max_epochs=100,
+        batch_size=32,
+        lr=1e-4,
+        weight_decay=1e-2,
+        lr_decay="cosine",
+        patience=15,
+        validation_fraction=0.1,
+        augment=True,
+        device="auto",
+        mixed_precision=True,
+        random_state=None,
+        verbose=1,
+        n_threads=None,
+    ):
         self.image_bands = image_bands
         self.crown_band = crown_band
         self.height_band = height_band
@@ -134,9 +161,15 @@ class CSMFNetRegressor(PatchRegressorBase):
                     f"band and a canopy-height band: set {role} to the right name."
                 )
         if self.crown_band == self.height_band:
-            raise ValueError(f"crown_band and height_band are both {self.crown_band!r}; they must differ.")
+            raise ValueError(
+                f"crown_band and height_band are both {self.crown_band!r}; they must differ."
+            )
         struct = (self.crown_band, self.height_band)
-        image = [b for b in ps.bands if b not in struct] if self.image_bands is None else list(self.image_bands)
+        image = (
+            [b for b in ps.bands if b not in struct]
+            if self.image_bands is None
+            else list(self.image_bands)
+        )
         clash = [b for b in image if b in struct]
         if clash or not image:
             raise ValueError(
@@ -154,7 +187,9 @@ class CSMFNetRegressor(PatchRegressorBase):
             warnings.warn(
                 f"crown band {self.crown_band!r} has values other than 0 and 1 (range "
                 f"{vals.min():g}..{vals.max():g}); the gate multiplies height by it as is. Pass a "
-                "0/1 tree-crown mask.", stacklevel=3)
+                "0/1 tree-crown mask.",
+                stacklevel=3,
+            )
         shift[ic], scale[ic] = 0.0, 1.0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -166,13 +201,27 @@ class CSMFNetRegressor(PatchRegressorBase):
         from ._csmf import CSMFNet
 
         n_img = len(bands) - 2
-        return CSMFNet(len(bands), list(range(n_img)), n_img, n_img + 1, width=self.width,
-                       n_stages=self.n_stages, blocks_per_stage=self.blocks_per_stage, d_k=self.d_k,
-                       n_heads=self.n_heads, residual=self.attention_residual, head=tuple(self.head),
-                       dropout=self.dropout)
+        return CSMFNet(
+            len(bands),
+            list(range(n_img)),
+            n_img,
+            n_img + 1,
+            width=self.width,
+            n_stages=self.n_stages,
+            blocks_per_stage=self.blocks_per_stage,
+            d_k=self.d_k,
+            n_heads=self.n_heads,
+            residual=self.attention_residual,
+            head=tuple(self.head),
+            dropout=self.dropout,
+        )
 
     def _branches(self):
-        return {"imagery": list(self.bands_[:-2]), "crown": [self.bands_[-2]], "height": [self.bands_[-1]]}
+        return {
+            "imagery": list(self.bands_[:-2]),
+            "crown": [self.bands_[-2]],
+            "height": [self.bands_[-1]],
+        }
 
 
 @_doc
@@ -210,11 +259,31 @@ class PatchResNetRegressor(PatchRegressorBase):
     ((40,), (8, 8))
     """
 
-    def __init__(self, bands=None, width=64, n_stages=4, blocks_per_stage=1, head=(256, 128, 64, 32, 16),
-                 dropout=0.2, loss="mse", uncertainty_weight=0.1, max_epochs=100, batch_size=32, lr=1e-3,
-                 weight_decay=1e-2, lr_decay="cosine", patience=15, validation_fraction=0.1, augment=True,
-                 device="auto", mixed_precision=True, random_state=None, verbose=1,
-                 n_threads=None):
+    def __init__(
+        self,
+        bands=None,
+        *,
+        width=64,
+        n_stages=4,
+        blocks_per_stage=1,
+        head=(256, 128, 64, 32, 16),
+        dropout=0.2,
+        loss="mse",
+        uncertainty_weight=0.1,
+        max_epochs=100,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=1e-2,
+        lr_decay="cosine",
+        patience=15,
+        validation_fraction=0.1,
+        augment=True,
+        device="auto",
+        mixed_precision=True,
+        random_state=None,
+        verbose=1,
+        n_threads=None,
+    ):
         self.bands = bands
         self.width = width
         self.n_stages = n_stages
@@ -240,7 +309,14 @@ class PatchResNetRegressor(PatchRegressorBase):
     def _build_net(self, bands, patch_size):
         from ._resnet import PatchResNet
 
-        return PatchResNet(len(bands), self.width, self.n_stages, self.blocks_per_stage, tuple(self.head), self.dropout)
+        return PatchResNet(
+            len(bands),
+            self.width,
+            self.n_stages,
+            self.blocks_per_stage,
+            tuple(self.head),
+            self.dropout,
+        )
 
 
 @_doc
@@ -286,12 +362,33 @@ class CNNTransformerRegressor(PatchRegressorBase):
     (40,)
     """
 
-    def __init__(self, bands=None, width=32, d_model=64, n_heads=4, n_layers=2, dim_feedforward=128,
-                 head=(64, 32), dropout=0.1, loss="mse", uncertainty_weight=0.1, max_epochs=100,
-                 batch_size=32, lr=1e-3, weight_decay=1e-2, lr_decay="cosine", patience=15,
-                 validation_fraction=0.1, augment=True, device="auto", mixed_precision=True,
-                 random_state=None, verbose=1,
-                 n_threads=None):
+    def __init__(
+        self,
+        bands=None,
+        *,
+        width=32,
+        d_model=64,
+        n_heads=4,
+        n_layers=2,
+        dim_feedforward=128,
+        head=(64, 32),
+        dropout=0.1,
+        loss="mse",
+        uncertainty_weight=0.1,
+        max_epochs=100,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=1e-2,
+        lr_decay="cosine",
+        patience=15,
+        validation_fraction=0.1,
+        augment=True,
+        device="auto",
+        mixed_precision=True,
+        random_state=None,
+        verbose=1,
+        n_threads=None,
+    ):
         self.bands = bands
         self.width = width
         self.d_model = d_model
@@ -320,9 +417,20 @@ class CNNTransformerRegressor(PatchRegressorBase):
         from ._cnn_transformer import CNNTransformer
 
         if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} must be a multiple of n_heads={self.n_heads}.")
-        return CNNTransformer(len(bands), patch_size, self.width, self.d_model, self.n_heads, self.n_layers,
-                              self.dim_feedforward, tuple(self.head), self.dropout)
+            raise ValueError(
+                f"d_model={self.d_model} must be a multiple of n_heads={self.n_heads}."
+            )
+        return CNNTransformer(
+            len(bands),
+            patch_size,
+            width=self.width,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            n_layers=self.n_layers,
+            dim_feedforward=self.dim_feedforward,
+            head=tuple(self.head),
+            dropout=self.dropout,
+        )
 
 
 @_doc
@@ -350,11 +458,29 @@ class AlexNetRegressor(PatchRegressorBase):
     (40,)
     """
 
-    def __init__(self, bands=None, width=64, head=(256, 128, 64, 32, 16), dropout=0.2, loss="mse",
-                 uncertainty_weight=0.1, max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2,
-                 lr_decay="cosine", patience=15, validation_fraction=0.1, augment=True, device="auto",
-                 mixed_precision=True, random_state=None, verbose=1,
-                 n_threads=None):
+    def __init__(
+        self,
+        bands=None,
+        *,
+        width=64,
+        head=(256, 128, 64, 32, 16),
+        dropout=0.2,
+        loss="mse",
+        uncertainty_weight=0.1,
+        max_epochs=100,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=1e-2,
+        lr_decay="cosine",
+        patience=15,
+        validation_fraction=0.1,
+        augment=True,
+        device="auto",
+        mixed_precision=True,
+        random_state=None,
+        verbose=1,
+        n_threads=None,
+    ):
         self.bands = bands
         self.width = width
         self.head = head
@@ -406,11 +532,29 @@ class VGGRegressor(PatchRegressorBase):
     (40,)
     """
 
-    def __init__(self, bands=None, width=64, head=(256, 128, 64, 32, 16), dropout=0.2, loss="mse",
-                 uncertainty_weight=0.1, max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2,
-                 lr_decay="cosine", patience=15, validation_fraction=0.1, augment=True, device="auto",
-                 mixed_precision=True, random_state=None, verbose=1,
-                 n_threads=None):
+    def __init__(
+        self,
+        bands=None,
+        *,
+        width=64,
+        head=(256, 128, 64, 32, 16),
+        dropout=0.2,
+        loss="mse",
+        uncertainty_weight=0.1,
+        max_epochs=100,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=1e-2,
+        lr_decay="cosine",
+        patience=15,
+        validation_fraction=0.1,
+        augment=True,
+        device="auto",
+        mixed_precision=True,
+        random_state=None,
+        verbose=1,
+        n_threads=None,
+    ):
         self.bands = bands
         self.width = width
         self.head = head
@@ -463,11 +607,29 @@ class PixelMLPRegressor(PatchRegressorBase):
     (40,)
     """
 
-    def __init__(self, bands=None, pixel="mean", head=(256, 128, 64, 32, 16), dropout=0.2, loss="mse",
-                 uncertainty_weight=0.1, max_epochs=100, batch_size=32, lr=1e-3, weight_decay=1e-2,
-                 lr_decay="cosine", patience=15, validation_fraction=0.1, augment=True, device="auto",
-                 mixed_precision=True, random_state=None, verbose=1,
-                 n_threads=None):
+    def __init__(
+        self,
+        bands=None,
+        *,
+        pixel="mean",
+        head=(256, 128, 64, 32, 16),
+        dropout=0.2,
+        loss="mse",
+        uncertainty_weight=0.1,
+        max_epochs=100,
+        batch_size=32,
+        lr=1e-3,
+        weight_decay=1e-2,
+        lr_decay="cosine",
+        patience=15,
+        validation_fraction=0.1,
+        augment=True,
+        device="auto",
+        mixed_precision=True,
+        random_state=None,
+        verbose=1,
+        n_threads=None,
+    ):
         self.bands = bands
         self.pixel = pixel
         self.head = head

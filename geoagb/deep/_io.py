@@ -78,9 +78,13 @@ def load_estimator(path, cls=None, device=None):
     if not path.exists():
         raise FileNotFoundError(f"model file {path} does not exist.")
     if path.is_dir():
-        raise ValueError(f"{path} is a folder, not a model file; give the .pt file written by est.save(path).")
-    hint = ("write one with est.save(path), or, if it was copied, copy it again (it may be "
-            "truncated or corrupted)")
+        raise ValueError(
+            f"{path} is a folder, not a model file; give the .pt file written by est.save(path)."
+        )
+    hint = (
+        "write one with est.save(path), or, if it was copied, copy it again (it may be "
+        "truncated or corrupted)"
+    )
     if not zipfile.is_zipfile(path):
         raise ValueError(
             f"{path} is not a geoagb patch-model file: it is not a torch zip archive (a truncated "
@@ -88,8 +92,17 @@ def load_estimator(path, cls=None, device=None):
         )
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, KeyError, IndexError, ValueError,
-            TypeError, AttributeError, zipfile.BadZipFile) as err:
+    except (
+        RuntimeError,
+        pickle.UnpicklingError,
+        EOFError,
+        KeyError,
+        IndexError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        zipfile.BadZipFile,
+    ) as err:
         first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
         raise ValueError(
             f"{path} could not be read as a geoagb patch-model file ({type(err).__name__}: {first}); "
@@ -103,13 +116,17 @@ def load_estimator(path, cls=None, device=None):
     except (TypeError, ValueError, KeyError) as err:
         raise ValueError(f"{path} has an unreadable config ({err}); {hint}.") from err
     if config.get("format") != FORMAT:
-        raise ValueError(f"{path} has format {config.get('format')!r}; this geoagb reads {FORMAT!r}.")
+        raise ValueError(
+            f"{path} has format {config.get('format')!r}; this geoagb reads {FORMAT!r}."
+        )
     classes = _estimator_classes()
     name = config["class"]
     if name not in classes:
         raise ValueError(f"{path} holds an unknown model class {name!r}; known: {sorted(classes)}.")
     if cls is not None and cls.__name__ in classes and cls.__name__ != name:
-        raise ValueError(f"{path} holds a {name}, not a {cls.__name__}; load it with {name}.load(path).")
+        raise ValueError(
+            f"{path} holds a {name}, not a {cls.__name__}; load it with {name}.load(path)."
+        )
     est = classes[name](**config["params"])
     fitted = config["fitted"]
     patch_size = tuple(fitted["patch_size_"])

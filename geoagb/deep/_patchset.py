@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,8 +26,10 @@ def _mixed_shapes_message(data) -> str:
             "need the same bands and size. Extract them with one size (extract_patches(sources, "
             "plots, size_m=...)) or crop them to a common size first."
         )
-    return ("PatchSet data could not be read as one (n, C, H, W) float array (ragged or non-"
-            "numeric values); give an array, or a list of equally shaped (C, H, W) arrays.")
+    return (
+        "PatchSet data could not be read as one (n, C, H, W) float array (ragged or non-"
+        "numeric values); give an array, or a list of equally shaped (C, H, W) arrays."
+    )
 
 
 class PatchSet:
@@ -60,7 +62,9 @@ class PatchSet:
     ((4, 2, 8, 8), 2)
     """
 
-    def __init__(self, data, bands: Sequence[str], coords=None, mask=None, crs=None, resolution=None):
+    def __init__(
+        self, data, bands: Sequence[str], coords=None, mask=None, crs=None, resolution=None
+    ):
         try:
             arr = np.asarray(data)
         except ValueError as err:
@@ -85,7 +89,9 @@ class PatchSet:
             raise ValueError(f"{len(self.coords)} coordinates for {len(arr)} patches.")
         self.mask = None if mask is None else np.asarray(mask, dtype=bool)
         if self.mask is not None and self.mask.shape != (arr.shape[0],) + arr.shape[2:]:
-            raise ValueError(f"mask must have shape {(arr.shape[0],) + arr.shape[2:]}; got {self.mask.shape}.")
+            raise ValueError(
+                f"mask must have shape {(arr.shape[0],) + arr.shape[2:]}; got {self.mask.shape}."
+            )
         self.crs = crs
         self.resolution = resolution
 
@@ -104,7 +110,7 @@ class PatchSet:
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
 
-    def __getitem__(self, idx) -> "PatchSet":
+    def __getitem__(self, idx) -> PatchSet:
         if isinstance(idx, tuple):  # sklearn's _safe_indexing asks for X[idx, ...]
             if len(idx) == 2 and idx[1] is Ellipsis:
                 idx = idx[0]
@@ -135,13 +141,15 @@ class PatchSet:
         except ValueError:
             raise KeyError(f"band {name!r} not in PatchSet bands {self.bands}") from None
 
-    def select(self, bands: Sequence[str]) -> "PatchSet":
+    def select(self, bands: Sequence[str]) -> PatchSet:
         """Return a PatchSet with only ``bands``, in that order."""
         missing = [b for b in bands if b not in self.bands]
         if missing:
             raise KeyError(f"bands {missing} not in PatchSet bands {self.bands}")
         idx = [self.bands.index(b) for b in bands]
-        return PatchSet(self.data[:, idx], list(bands), self.coords, self.mask, self.crs, self.resolution)
+        return PatchSet(
+            self.data[:, idx], list(bands), self.coords, self.mask, self.crs, self.resolution
+        )
 
     def summarize(self, crown_band: str = "crown", height_band: str = "height") -> pd.DataFrame:
         """Per-patch tabular features so tabular learners can be compared on the same plots.

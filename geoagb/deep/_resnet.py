@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._blocks import PatchNet, RegressionHead, ResNetEncoder
 
@@ -26,8 +26,15 @@ class PatchResNet(PatchNet):
         Dropout after every hidden fully connected layer.
     """
 
-    def __init__(self, n_channels: int, width: int = 64, n_stages: int = 4, blocks_per_stage: int = 1,
-                 head: Sequence[int] = (256, 128, 64, 32, 16), dropout: float = 0.2):
+    def __init__(
+        self,
+        n_channels: int,
+        width: int = 64,
+        n_stages: int = 4,
+        blocks_per_stage: int = 1,
+        head: Sequence[int] = (256, 128, 64, 32, 16),
+        dropout: float = 0.2,
+    ):
         super().__init__(n_channels)
         self.encoder = ResNetEncoder(n_channels, width, n_stages, blocks_per_stage)
         self.head = RegressionHead(self.encoder.out_channels, head, dropout)

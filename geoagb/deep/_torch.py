@@ -20,13 +20,22 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess without 
         f"deep extra with `{_INSTALL_HINT}` (or a torch build for your machine from pytorch.org)."
     ) from exc
 
-__all__ = ["torch", "nn", "F", "resolve_device", "autocast", "seeded", "resolve_seed",
-           "default_threads", "thread_limit"]
+__all__ = [
+    "torch",
+    "nn",
+    "F",
+    "resolve_device",
+    "autocast",
+    "seeded",
+    "resolve_seed",
+    "default_threads",
+    "thread_limit",
+]
 
 _DEVICES = ("auto", "cpu", "cuda")
 
 
-def resolve_device(device="auto") -> "torch.device":
+def resolve_device(device="auto") -> torch.device:
     """Return the :class:`torch.device` for a user's ``device`` parameter.
 
     Parameters
@@ -56,7 +65,7 @@ def resolve_device(device="auto") -> "torch.device":
     return dev
 
 
-def autocast(device: "torch.device", enabled: bool = True):
+def autocast(device: torch.device, enabled: bool = True):
     """bf16 autocast on CUDA (when ``enabled``); a no-op context on the CPU."""
     if enabled and device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
@@ -73,13 +82,11 @@ def resolve_seed(random_state) -> int:
         return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**31 - 1))
-    raise ValueError(
-        f"random_state={random_state!r} must be None, an int or a numpy RandomState."
-    )
+    raise ValueError(f"random_state={random_state!r} must be None, an int or a numpy RandomState.")
 
 
 @contextlib.contextmanager
-def seeded(seed: int, device: "torch.device"):
+def seeded(seed: int, device: torch.device):
     """Run a block with torch's global RNG seeded by ``seed`` and restored afterwards.
 
     Weight initialisation and dropout draw from the global RNG; forking it keeps a fit
@@ -128,11 +135,14 @@ def default_threads() -> int:
 @contextlib.contextmanager
 def thread_limit(n_threads=None):
     """Run a block with torch's intra-op CPU threads set to ``n_threads`` (None: the policy of
-    :func:`default_threads`), restoring the previous value afterwards."""
+    :func:`default_threads`), restoring the previous value afterwards.
+    """
     n = default_threads() if n_threads is None else int(n_threads)
     if n < 1:
-        raise ValueError(f"n_threads={n_threads!r} must be a positive number of CPU threads or "
-                         "None (the default policy).")
+        raise ValueError(
+            f"n_threads={n_threads!r} must be a positive number of CPU threads or "
+            "None (the default policy)."
+        )
     prev = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -17,8 +17,9 @@ __all__ = ["toy_patches", "TOY_BANDS"]
 TOY_BANDS = ["blue", "green", "red", "nir", "crown", "height"]
 
 
-def toy_patches(n: int = 200, size: int = 26, noise_sd: float = 5.0, random_state=0,
-                extent_m: float = 2_000.0):
+def toy_patches(
+    n: int = 200, size: int = 26, noise_sd: float = 5.0, random_state=0, extent_m: float = 2_000.0
+):
     """Draw ``n`` synthetic plot patches and their AGB.
 
     Parameters
@@ -78,6 +79,8 @@ def toy_patches(n: int = 200, size: int = 26, noise_sd: float = 5.0, random_stat
         data[i, 5] = height
         agb[i] = np.mean(3.2 * height**1.35)
     agb = np.clip(agb + rng.normal(0.0, noise_sd, n), 1.0, None)
-    coords = np.column_stack([500_000.0 + rng.uniform(0, extent_m, n), 2_750_000.0 + rng.uniform(0, extent_m, n)])
+    coords = np.column_stack(
+        [500_000.0 + rng.uniform(0, extent_m, n), 2_750_000.0 + rng.uniform(0, extent_m, n)]
+    )
     X = PatchSet(data, bands=TOY_BANDS, coords=coords, crs="EPSG:32648", resolution=1.0)
     return X, agb

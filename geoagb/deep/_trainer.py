@@ -61,7 +61,8 @@ def augment_d4(x, generator):
 
 def _batches(n: int, batch_size: int, generator=None):
     """Index batches; a shuffled epoch drops one sample rather than end on a batch of 1
-    (batch norm and the R2 loss need at least two samples)."""
+    (batch norm and the R2 loss need at least two samples).
+    """
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     if generator is not None and n > 1 and n % batch_size == 1:
         order = order[:-1]
@@ -76,7 +77,9 @@ def _outputs(module, x, device, batch_size, mixed_precision):
     return torch.cat(outs) if outs else torch.zeros((0, 2), device=device)
 
 
-def predict_module(module, x, device, batch_size: int = 256, mixed_precision: bool = True) -> np.ndarray:
+def predict_module(
+    module, x, device, batch_size: int = 256, mixed_precision: bool = True
+) -> np.ndarray:
     """Network outputs (N, 2) for the CPU tensor ``x``, in eval mode, as float64 numpy."""
     module.eval()
     with torch.no_grad():
@@ -87,14 +90,17 @@ def predict_module(module, x, device, batch_size: int = 256, mixed_precision: bo
 def _scheduler(opt, settings: TrainSettings):
     if settings.lr_decay == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(
-            opt, T_max=max(settings.max_epochs, 1), eta_min=settings.lr * 0.01)
+            opt, T_max=max(settings.max_epochs, 1), eta_min=settings.lr * 0.01
+        )
     if settings.lr_decay == "plateau":
         pat = max(1, (settings.patience or 10) // 3)
         return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=pat)
     return None
 
 
-def train_module(module, loss_fn, x, y, x_val, y_val, settings: TrainSettings, device, generator) -> dict:
+def train_module(
+    module, loss_fn, x, y, *, x_val, y_val, settings: TrainSettings, device, generator
+) -> dict:
     """Fit ``module`` in place; return the history dict.
 
     Parameters
@@ -126,8 +132,13 @@ def train_module(module, loss_fn, x, y, x_val, y_val, settings: TrainSettings, d
     yv_dev = y_val.to(device) if has_val else None
     hist = {"epoch": [], "train_loss": [], "val_loss": [], "lr": []}
     best, best_state, best_epoch, bad = np.inf, None, 0, 0
-    bar = tqdm(range(1, settings.max_epochs + 1), desc=settings.desc, disable=not settings.verbose,
-               leave=False, unit="epoch")
+    bar = tqdm(
+        range(1, settings.max_epochs + 1),
+        desc=settings.desc,
+        disable=not settings.verbose,
+        leave=False,
+        unit="epoch",
+    )
     stopped = False
     for epoch in bar:
         module.train()
@@ -153,7 +164,9 @@ def train_module(module, loss_fn, x, y, x_val, y_val, settings: TrainSettings, d
         if has_val:
             module.eval()
             with torch.no_grad():
-                out = _outputs(module, x_val, device, max(settings.batch_size, 256), settings.mixed_precision)
+                out = _outputs(
+                    module, x_val, device, max(settings.batch_size, 256), settings.mixed_precision
+                )
                 val_loss = float(loss_fn(yv_dev, out))
         else:
             val_loss = float("nan")

@@ -42,8 +42,10 @@ def background_sample(X: pd.DataFrame, background=None, random_state: int = 0) -
     if isinstance(background, pd.DataFrame):
         missing = [c for c in X.columns if c not in background.columns]
         if missing:
-            raise ValueError(f"background lacks the feature column(s) {missing}; give it the same "
-                             f"columns as X: {list(X.columns)}.")
+            raise ValueError(
+                f"background lacks the feature column(s) {missing}; give it the same "
+                f"columns as X: {list(X.columns)}."
+            )
         return background[list(X.columns)].reset_index(drop=True)
     arr = np.asarray(background, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != X.shape[1]:
@@ -51,8 +53,15 @@ def background_sample(X: pd.DataFrame, background=None, random_state: int = 0) -
     return pd.DataFrame(arr, columns=X.columns)
 
 
-def agnostic_shap(predict, X: pd.DataFrame, background: pd.DataFrame, batch_size=None,
-                  progress=False, seed: int = 0, as_frame: bool = True):
+def agnostic_shap(
+    predict,
+    X: pd.DataFrame,
+    background: pd.DataFrame,
+    batch_size=None,
+    progress=False,
+    seed: int = 0,
+    as_frame: bool = True,
+):
     """SHAP values of ``predict`` on ``X`` against ``background``.
 
     Parameters
@@ -81,14 +90,16 @@ def agnostic_shap(predict, X: pd.DataFrame, background: pd.DataFrame, batch_size
         out = np.asarray(out, dtype=float)
         if out.ndim > 1:
             if out.shape[1] != 1:
-                raise ValueError(f"explain supports single-output models; predict returned shape {out.shape}.")
+                raise ValueError(
+                    f"explain supports single-output models; predict returned shape {out.shape}."
+                )
             out = out[:, 0]
         return out
 
     masker = shap.maskers.Independent(bg, max_samples=bg.shape[0])
     if p <= EXACT_MAX_FEATURES:
         explainer = shap.explainers.Exact(f, masker)
-        kwargs = {"max_evals": 2 ** p + 1}
+        kwargs = {"max_evals": 2**p + 1}
         method = f"shap Exact explainer (background {bg.shape[0]} rows)"
     else:
         explainer = shap.explainers.Permutation(f, masker, seed=seed)
@@ -105,7 +116,7 @@ def agnostic_shap(predict, X: pd.DataFrame, background: pd.DataFrame, batch_size
 
         starts = tqdm(starts, desc="SHAP (model-agnostic)", unit="batch")
     for s in starts:
-        ex = explainer(x[s:s + step], silent=True, **kwargs)
-        values[s:s + ex.values.shape[0]] = ex.values
-        base[s:s + ex.values.shape[0]] = np.broadcast_to(ex.base_values, (ex.values.shape[0],))
+        ex = explainer(x[s : s + step], silent=True, **kwargs)
+        values[s : s + ex.values.shape[0]] = ex.values
+        base[s : s + ex.values.shape[0]] = np.broadcast_to(ex.base_values, (ex.values.shape[0],))
     return values, base, method

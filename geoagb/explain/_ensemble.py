@@ -76,13 +76,19 @@ class LeafPaths:
 
     def expected_value(self) -> float:
         """``v(empty set)``: sum of leaf values weighted by their cover fractions (no intercept)."""
-        return float(np.sum(self.value * np.prod(np.where(self.features >= 0, self.zero_fraction, 1.0), axis=1)))
+        return float(
+            np.sum(
+                self.value * np.prod(np.where(self.features >= 0, self.zero_fraction, 1.0), axis=1)
+            )
+        )
 
 
 def _iteration_trees(model: dict, iteration_range) -> range:
     gb = model["learner"]["gradient_booster"]["model"]
     n_trees = len(gb["trees"])
-    begin, end = (0, 0) if iteration_range is None else (int(iteration_range[0]), int(iteration_range[1]))
+    begin, end = (
+        (0, 0) if iteration_range is None else (int(iteration_range[0]), int(iteration_range[1]))
+    )
     if begin == 0 and end == 0:
         return range(n_trees)
     indptr = gb.get("iteration_indptr")
@@ -110,14 +116,18 @@ def leaf_paths_from_xgboost(booster, iteration_range=None) -> LeafPaths:
     learner = model["learner"]
     gbooster = learner["gradient_booster"]
     if gbooster.get("name") != "gbtree":
-        raise Unsupported(f"booster type {gbooster.get('name')!r} (the fast path reads 'gbtree' only)")
+        raise Unsupported(
+            f"booster type {gbooster.get('name')!r} (the fast path reads 'gbtree' only)"
+        )
     lmp = learner["learner_model_param"]
     if int(lmp.get("num_class", 0)) > 1 or int(lmp.get("num_target", 1)) > 1:
         raise Unsupported("a model with several outputs")
     n_features = int(lmp["num_feature"])
     trees = gbooster["model"]["trees"]
 
-    values, n_unique, feats, zfrac, depths, nfeat, nslot, thr, gleft, dleft, ptr = ([] for _ in range(11))
+    values, n_unique, feats, zfrac, depths, nfeat, nslot, thr, gleft, dleft, ptr = (
+        [] for _ in range(11)
+    )
     ptr.append(0)
     for t in _iteration_trees(model, iteration_range):
         tree = trees[t]
@@ -140,7 +150,7 @@ def leaf_paths_from_xgboost(booster, iteration_range=None) -> LeafPaths:
                 uniq: list[int] = []
                 frac: list[float] = []
                 slots: list[int] = []
-                for parent, child, go_left in path:
+                for parent, child, _go_left in path:
                     f = split_idx[parent]
                     if f not in uniq:
                         uniq.append(f)

@@ -28,8 +28,14 @@ from ._explanation import Explanation
 
 __all__ = ["explain"]
 
-_ELEMENTWISE = ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler",
-                "QuantileTransformer", "PowerTransformer")
+_ELEMENTWISE = (
+    "StandardScaler",
+    "MinMaxScaler",
+    "MaxAbsScaler",
+    "RobustScaler",
+    "QuantileTransformer",
+    "PowerTransformer",
+)
 
 
 def _check_fitted(estimator):
@@ -38,13 +44,16 @@ def _check_fitted(estimator):
     if isinstance(estimator, xgboost.Booster):
         return
     if not hasattr(estimator, "predict"):
-        raise TypeError(f"{type(estimator).__name__} has no predict method; explain needs a fitted "
-                        "regressor (XGBRegressor, RandomForestRegressor, ResidualKrigingRegressor, ...).")
+        raise TypeError(
+            f"{type(estimator).__name__} has no predict method; explain needs a fitted "
+            "regressor (XGBRegressor, RandomForestRegressor, ResidualKrigingRegressor, ...)."
+        )
     try:
         check_is_fitted(estimator)
     except NotFittedError:
         raise NotFittedError(
-            f"This {type(estimator).__name__} is not fitted yet: call .fit(X, y) before explain().") from None
+            f"This {type(estimator).__name__} is not fitted yet: call .fit(X, y) before explain()."
+        ) from None
     except (TypeError, AttributeError):  # not a scikit-learn estimator: trust it
         pass
 
@@ -90,7 +99,8 @@ def _as_frame(estimator, X) -> pd.DataFrame:
                 f"the columns of X do not match the features {type(estimator).__name__} was fitted on "
                 f"({'; '.join(what)}). Pass exactly those columns in the fitted order, e.g. "
                 f"X[{fitted[:4] + (['...'] if len(fitted) > 4 else [])}] (coordinates and geometry "
-                "dropped unless the model was fitted on them).")
+                "dropped unless the model was fitted on them)."
+            )
         frame = pd.DataFrame(X, copy=True)  # a GeoDataFrame fitted with its geometry stays valid
         frame.columns = cols
     else:
@@ -99,33 +109,44 @@ def _as_frame(estimator, X) -> pd.DataFrame:
             raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {arr.shape}.")
         names = fitted or [f"x{i}" for i in range(arr.shape[1])]
         if len(names) != arr.shape[1]:
-            raise ValueError(f"X has {arr.shape[1]} columns but {type(estimator).__name__} was fitted "
-                             f"on {len(names)} features {names}.")
+            raise ValueError(
+                f"X has {arr.shape[1]} columns but {type(estimator).__name__} was fitted "
+                f"on {len(names)} features {names}."
+            )
         frame = pd.DataFrame(arr, columns=names)
     if n_in is not None and frame.shape[1] != int(n_in):
-        raise ValueError(f"X has {frame.shape[1]} features but {type(estimator).__name__} was fitted "
-                         f"on {n_in}; pass the columns it was fitted on.")
-    bad = [c for c in frame.columns
-           if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
+        raise ValueError(
+            f"X has {frame.shape[1]} features but {type(estimator).__name__} was fitted "
+            f"on {n_in}; pass the columns it was fitted on."
+        )
+    bad = [
+        c
+        for c in frame.columns
+        if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+    ]
     if bad:
-        raise ValueError(f"explain needs numeric features; columns {bad} are not numeric (encode "
-                         "them first, e.g. in a Pipeline, and explain the pipeline).")
+        raise ValueError(
+            f"explain needs numeric features; columns {bad} are not numeric (encode "
+            "them first, e.g. in a Pipeline, and explain the pipeline)."
+        )
     return frame
 
 
 def _no_interactions(model, p, n_bg, method):
-    cost = 2.0 ** p * n_bg
+    cost = 2.0**p * n_bg
     return ValueError(
         f"interaction values need a tree model: {type(model).__name__} is explained by {method}, "
         "which gives SHAP values only. Exact Shapley interaction values for it would take "
         f"shap.explainers.Exact(model.predict, masker)(X, interactions=2): 2**{p} coalitions x "
         f"{n_bg} background rows = {cost:.3g} model evaluations per sample. For exact, fast "
         "interaction values fit a tree model (XGBRegressor, RandomForestRegressor), or pass "
-        "interactions=False.")
+        "interactions=False."
+    )
 
 
-def _explain_table(model, frame: pd.DataFrame, interactions, background, batch_size, progress,
-                   predict=None) -> Explanation:
+def _explain_table(
+    model, frame: pd.DataFrame, interactions, background, batch_size, progress, predict=None
+) -> Explanation:
     """Explain a tabular model on ``frame`` (already validated)."""
     from ._agnostic import agnostic_shap, background_sample
     from ._tree import is_xgboost, shap_tree_explainer, tree_explainer_or_none, xgboost_tree_shap
@@ -134,29 +155,37 @@ def _explain_table(model, frame: pd.DataFrame, interactions, background, batch_s
     inter = None
     explainer = None
     if is_xgboost(model) and background is None:
-        values, base, inter, method = xgboost_tree_shap(model, x, list(frame.columns), interactions,
-                                                        batch_size, progress)
+        values, base, inter, method = xgboost_tree_shap(
+            model, x, list(frame.columns), interactions, batch_size, progress
+        )
     elif predict is None and (explainer := tree_explainer_or_none(model)) is not None:
         if background is not None:
             if interactions:
-                raise ValueError("interaction values need path-dependent TreeSHAP, which uses no "
-                                 "background: pass background=None (or interactions=False for "
-                                 "interventional TreeSHAP against your background).")
+                raise ValueError(
+                    "interaction values need path-dependent TreeSHAP, which uses no "
+                    "background: pass background=None (or interactions=False for "
+                    "interventional TreeSHAP against your background)."
+                )
             import shap
 
             bg = background_sample(frame, background)
-            explainer = shap.TreeExplainer(model, data=bg.to_numpy(dtype=float),
-                                           feature_perturbation="interventional")
+            explainer = shap.TreeExplainer(
+                model, data=bg.to_numpy(dtype=float), feature_perturbation="interventional"
+            )
             values, base, _, method = shap_tree_explainer(explainer, x, False, batch_size, progress)
             method = f"shap.TreeExplainer (interventional, background {len(bg)} rows)"
         else:
-            values, base, inter, method = shap_tree_explainer(explainer, x, interactions, batch_size, progress)
+            values, base, inter, method = shap_tree_explainer(
+                explainer, x, interactions, batch_size, progress
+            )
     else:
         bg = background_sample(frame, background)
         fn = predict or model.predict
         if interactions:
             raise _no_interactions(model, frame.shape[1], len(bg), "model-agnostic SHAP")
-        values, base, method = agnostic_shap(fn, frame, bg, batch_size=batch_size, progress=progress)
+        values, base, method = agnostic_shap(
+            fn, frame, bg, batch_size=batch_size, progress=progress
+        )
     return Explanation(values, base, frame, inter, method=method)
 
 
@@ -170,9 +199,12 @@ def _is_elementwise(step) -> bool:
     if name == "SimpleImputer":
         n_in = getattr(step, "n_features_in_", None)
         stats = getattr(step, "statistics_", None)
-        return (not getattr(step, "add_indicator", False) and stats is not None
-                and (getattr(step, "keep_empty_features", False) or not np.any(pd.isna(stats)))
-                and n_in == len(stats))
+        return (
+            not getattr(step, "add_indicator", False)
+            and stats is not None
+            and (getattr(step, "keep_empty_features", False) or not np.any(pd.isna(stats)))
+            and n_in == len(stats)
+        )
     if name == "FunctionTransformer":
         return step.func is None or isinstance(step.func, np.ufunc)
     return False
@@ -189,8 +221,14 @@ def _explain_pipeline(pipe, X, interactions, background, batch_size, progress) -
         # the plain-learner idiom: explain the rest on the features it sees
         rest = pipe[1:] if len(pipe.steps) > 2 else pipe.steps[-1][1]
         bg = first.transform(background) if isinstance(background, pd.DataFrame) else background
-        return explain(rest, first.transform(X), interactions=interactions, background=bg,
-                       batch_size=batch_size, progress=progress)
+        return explain(
+            rest,
+            first.transform(X),
+            interactions=interactions,
+            background=bg,
+            batch_size=batch_size,
+            progress=progress,
+        )
     frame = _as_frame(pipe, X)
     final = pipe.steps[-1][1]
     pre = [s for _, s in pipe.steps[:-1]]
@@ -201,36 +239,67 @@ def _explain_pipeline(pipe, X, interactions, background, batch_size, progress) -
         xt = pd.DataFrame(np.asarray(xt, dtype=float), columns=frame.columns, index=frame.index)
         inner = _explain_table(final, xt, interactions, None, batch_size, progress)
         steps = " -> ".join(type(s).__name__ for s in pre) or "no transform"
-        return Explanation(inner.values, inner.base_values, frame, inner.interaction_values,
-                           method=f"{inner.method} on the final step ({steps}: one column each)")
-    ex = _explain_table(pipe, frame, interactions, background, batch_size, progress, predict=pipe.predict)
+        return Explanation(
+            inner.values,
+            inner.base_values,
+            frame,
+            inner.interaction_values,
+            method=f"{inner.method} on the final step ({steps}: one column each)",
+        )
+    ex = _explain_table(
+        pipe, frame, interactions, background, batch_size, progress, predict=pipe.predict
+    )
     ex.method += " over pipeline.predict"
     return ex
 
 
-def _explain_kriging(rk, X, interactions, background, batch_size, progress, **kwargs) -> Explanation:
+def _explain_kriging(
+    rk, X, interactions, background, batch_size, progress, **kwargs
+) -> Explanation:
     """Learner SHAP values plus the kriged residual as one more additive term."""
-    check_is_fitted(rk)
+    if not (hasattr(rk, "estimator_") or hasattr(rk, "kriger_")):
+        raise NotFittedError(
+            f"This {type(rk).__name__} is not fitted yet: call .fit(X, y) before explain()."
+        )
     if getattr(rk, "estimator_", None) is None:
         if hasattr(rk, "kriger_"):  # kriging alone (no drift): the whole prediction is spatial
             resid = np.asarray(rk.predict_residual(X), dtype=np.float64).reshape(-1)
-            data = pd.DataFrame({"spatial_residual": resid},
-                                index=X.index if isinstance(X, pd.DataFrame) else None)
+            data = pd.DataFrame(
+                {"spatial_residual": resid}, index=X.index if isinstance(X, pd.DataFrame) else None
+            )
             inter = resid[:, None, None].copy() if interactions else None
-            return Explanation(resid[:, None], np.zeros(len(resid)), data, inter,
-                               method="kriging alone: the prediction is the spatial term")
-        raise NotFittedError(f"This {type(rk).__name__} is not fitted yet: call .fit(X, y) before "
-                             "explain().")
+            return Explanation(
+                resid[:, None],
+                np.zeros(len(resid)),
+                data,
+                inter,
+                method="kriging alone: the prediction is the spatial term",
+            )
+        raise NotFittedError(
+            f"This {type(rk).__name__} is not fitted yet: call .fit(X, y) before explain()."
+        )
     xl = rk.learner_features(X)
     bg = background
-    if (isinstance(background, pd.DataFrame) and isinstance(X, pd.DataFrame)
-            and list(background.columns) == list(X.columns)):  # background given like X: map it
+    if (
+        isinstance(background, pd.DataFrame)
+        and isinstance(X, pd.DataFrame)
+        and list(background.columns) == list(X.columns)
+    ):  # background given like X: map it
         bg = rk.learner_features(background)
-    inner = explain(rk.estimator_, xl, interactions=interactions, background=bg, batch_size=batch_size,
-                    progress=progress, **kwargs)
+    inner = explain(
+        rk.estimator_,
+        xl,
+        interactions=interactions,
+        background=bg,
+        batch_size=batch_size,
+        progress=progress,
+        **kwargs,
+    )
     if "spatial_residual" in inner.feature_names:
-        raise ValueError("a learner feature is named 'spatial_residual', the name of the kriged-residual "
-                         "term; rename that feature.")
+        raise ValueError(
+            "a learner feature is named 'spatial_residual', the name of the kriged-residual "
+            "term; rename that feature."
+        )
     resid = np.asarray(rk.predict_residual(X), dtype=np.float64).reshape(-1)
     n, p = inner.values.shape
     if resid.shape[0] != n:
@@ -244,10 +313,15 @@ def _explain_kriging(rk, X, interactions, background, batch_size, progress, **kw
         inter = np.zeros((n, p + 1, p + 1), dtype=inner.interaction_values.dtype)
         inter[:, :p, :p] = inner.interaction_values
         inter[:, p, p] = resid
-    return Explanation(values, inner.base_values, data, inter,
-                       method=f"{inner.method} + kriged residual (spatial_residual)",
-                       groups=None if inner.groups is None else {**inner.groups, "spatial": ["spatial_residual"]},
-                       units=inner.units)
+    return Explanation(
+        values,
+        inner.base_values,
+        data,
+        inter,
+        method=f"{inner.method} + kriged residual (spatial_residual)",
+        groups=None if inner.groups is None else {**inner.groups, "spatial": ["spatial_residual"]},
+        units=inner.units,
+    )
 
 
 def _explain_patches(model, X, interactions, background, batch_size, **kwargs) -> Explanation:
@@ -256,7 +330,8 @@ def _explain_patches(model, X, interactions, background, batch_size, **kwargs) -
             f"{type(model).__name__} is explained by integrated gradients summed per band, which give "
             "no interaction values. Exact Shapley interactions between its C bands would need "
             "2**C masked forward passes per patch (e.g. shap.explainers.Exact over band masks); "
-            "pass interactions=False.")
+            "pass interactions=False."
+        )
     if background is not None:
         kwargs.setdefault("baseline", background)
     if batch_size is not None:
@@ -276,16 +351,33 @@ def _explain_patches(model, X, interactions, background, batch_size, **kwargs) -
     if hasattr(model, "_branches"):  # the network's branches: imagery, crown, height
         groups = {k: [b for b in v if b in bands] for k, v in model._branches().items()}
     values = out["band_attributions"].to_numpy(dtype=float)
-    ex = Explanation(values, out["baseline_prediction"], frame, None,
-                     method=f"{out.get('method', 'integrated_gradients')} summed per band "
-                            f"({out.get('n_steps', '?')} steps), band means as data",
-                     groups=groups, extra={"delta": np.asarray(out["delta"]), "prediction": out["prediction"],
-                                           "branch_attributions": branch_attr})
+    ex = Explanation(
+        values,
+        out["baseline_prediction"],
+        frame,
+        None,
+        method=f"{out.get('method', 'integrated_gradients')} summed per band "
+        f"({out.get('n_steps', '?')} steps), band means as data",
+        groups=groups,
+        extra={
+            "delta": np.asarray(out["delta"]),
+            "prediction": out["prediction"],
+            "branch_attributions": branch_attr,
+        },
+    )
     return ex
 
 
-def explain(estimator, X, interactions: bool = False, background=None, batch_size: int | None = None,
-            *, progress: bool = False, **kwargs) -> Explanation:
+def explain(
+    estimator,
+    X,
+    interactions: bool = False,
+    background=None,
+    batch_size: int | None = None,
+    *,
+    progress: bool = False,
+    **kwargs,
+) -> Explanation:
     """SHAP explanation of a fitted model on samples ``X``.
 
     Parameters
@@ -350,13 +442,17 @@ def explain(estimator, X, interactions: bool = False, background=None, batch_siz
     True
     """
     if hasattr(estimator, "predict_residual") and hasattr(estimator, "learner_features"):
-        return _explain_kriging(estimator, X, interactions, background, batch_size, progress, **kwargs)
+        return _explain_kriging(
+            estimator, X, interactions, background, batch_size, progress, **kwargs
+        )
     if hasattr(estimator, "_explain_patches"):
         _check_fitted(estimator)
         return _explain_patches(estimator, X, interactions, background, batch_size, **kwargs)
     if kwargs:
-        raise TypeError(f"explain() got unexpected keyword argument(s) {sorted(kwargs)} "
-                        "(only patch networks take extra options).")
+        raise TypeError(
+            f"explain() got unexpected keyword argument(s) {sorted(kwargs)} "
+            "(only patch networks take extra options)."
+        )
     _check_fitted(estimator)
     if hasattr(estimator, "steps") and hasattr(estimator, "named_steps"):
         return _explain_pipeline(estimator, X, interactions, background, batch_size, progress)

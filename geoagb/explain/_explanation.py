@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ class Thresholds:
     (0.4, ['ndvi'])
     """
 
-    def __init__(self, explanation: "Explanation", feature: str, fit: SegmentedFit, color_by):
+    def __init__(self, explanation: Explanation, feature: str, fit: SegmentedFit, color_by):
         self._ex = explanation
         self.feature = feature
         self.fit = fit
@@ -63,7 +63,10 @@ class Thresholds:
         return self._ex.dependence(self.feature, color_by=self.color_by, thresholds=self.fit, ax=ax)
 
     def __repr__(self) -> str:
-        pts = ", ".join(f"{b:.4g} [{lo:.4g}, {hi:.4g}]" for b, (lo, hi) in zip(self.fit.breakpoints, self.fit.ci))
+        pts = ", ".join(
+            f"{b:.4g} [{lo:.4g}, {hi:.4g}]"
+            for b, (lo, hi) in zip(self.fit.breakpoints, self.fit.ci)
+        )
         return f"Thresholds({self.feature!r}: {pts or 'none (linear by BIC)'})"
 
 
@@ -114,9 +117,17 @@ class Explanation:
     {'ndvi': 2.0, 'slope': 1.25}
     """
 
-    def __init__(self, values, base_values, data: pd.DataFrame, interaction_values=None,
-                 method: str = "", groups: Mapping[str, Sequence[str]] | None = None, units: str = "Mg/ha",
-                 extra: dict | None = None):
+    def __init__(
+        self,
+        values,
+        base_values,
+        data: pd.DataFrame,
+        interaction_values=None,
+        method: str = "",
+        groups: Mapping[str, Sequence[str]] | None = None,
+        units: str = "Mg/ha",
+        extra: dict | None = None,
+    ):
         self.values = np.asarray(values, dtype=np.float64)
         n, p = self.values.shape
         self.base_values = np.broadcast_to(np.asarray(base_values, dtype=np.float64), (n,)).copy()
@@ -125,8 +136,10 @@ class Explanation:
         self.data = data
         self.feature_names = [str(c) for c in data.columns]
         if interaction_values is not None and np.shape(interaction_values) != (n, p, p):
-            raise ValueError(f"interaction values must have shape {(n, p, p)}; "
-                             f"got {np.shape(interaction_values)}.")
+            raise ValueError(
+                f"interaction values must have shape {(n, p, p)}; "
+                f"got {np.shape(interaction_values)}."
+            )
         self.interaction_values = interaction_values
         self.method = method
         self.groups = {str(k): list(v) for k, v in groups.items()} if groups is not None else None
@@ -147,25 +160,35 @@ class Explanation:
     def __len__(self) -> int:
         return self.values.shape[0]
 
-    def __getitem__(self, rows) -> "Explanation":
+    def __getitem__(self, rows) -> Explanation:
         """The explanation of a subset of samples (positional index, slice or boolean mask)."""
         idx = np.arange(len(self))[rows]
         idx = np.atleast_1d(idx)
-        return Explanation(self.values[idx], self.base_values[idx], self.data.iloc[idx],
-                           None if self.interaction_values is None else self.interaction_values[idx],
-                           method=self.method, groups=self.groups, units=self.units, extra=self.extra)
+        return Explanation(
+            self.values[idx],
+            self.base_values[idx],
+            self.data.iloc[idx],
+            None if self.interaction_values is None else self.interaction_values[idx],
+            method=self.method,
+            groups=self.groups,
+            units=self.units,
+            extra=self.extra,
+        )
 
     def __repr__(self) -> str:
         inter = "" if self.interaction_values is None else ", with interactions"
-        return (f"Explanation({len(self)} samples x {len(self.feature_names)} features{inter}; "
-                f"base {self.expected_value:.4g} {self.units}; {self.method})")
+        return (
+            f"Explanation({len(self)} samples x {len(self.feature_names)} features{inter}; "
+            f"base {self.expected_value:.4g} {self.units}; {self.method})"
+        )
 
     def _col(self, feature: str) -> int:
         try:
             return self.feature_names.index(feature)
         except ValueError:
-            raise ValueError(f"feature {feature!r} is not in the explanation; features: "
-                             f"{self.feature_names}.") from None
+            raise ValueError(
+                f"feature {feature!r} is not in the explanation; features: {self.feature_names}."
+            ) from None
 
     def _resolve_groups(self, groups):
         """None -> the explanation's own groups, else the "auto" rule."""
@@ -175,8 +198,10 @@ class Explanation:
 
     def _need_interactions(self, what: str):
         if self.interaction_values is None:
-            raise ValueError(f"{what} needs interaction values; compute them with "
-                             "explain(model, X, interactions=True).")
+            raise ValueError(
+                f"{what} needs interaction values; compute them with "
+                "explain(model, X, interactions=True)."
+            )
 
     def to_frame(self) -> pd.DataFrame:
         """SHAP values as a DataFrame (index of the data), plus ``base_value`` and ``prediction``."""
@@ -189,23 +214,31 @@ class Explanation:
         """The same values as a ``shap.Explanation`` (to use shap's own plots)."""
         import shap
 
-        return shap.Explanation(values=self.values, base_values=self.base_values,
-                                data=self.data.to_numpy(), feature_names=self.feature_names)
+        return shap.Explanation(
+            values=self.values,
+            base_values=self.base_values,
+            data=self.data.to_numpy(),
+            feature_names=self.feature_names,
+        )
 
     # -- importance ---------------------------------------------------------------------------
     def importance(self, groups=None) -> pd.Series:
         """Mean |SHAP| per feature, sorted; with ``groups`` ("auto" or dict group -> features,
-        e.g. ``ex.groups``), summed within each group (see :func:`geoagb.explain.feature_groups`)."""
+        e.g. ``ex.groups``), summed within each group (see :func:`geoagb.explain.feature_groups`).
+        """
         return importance(self.values, self.feature_names, groups=groups)
 
     def importance_plot(self, groups=None, max_display: int = 20, ax=None):
         """Bar chart of :meth:`importance`; returns a Figure."""
-        return _plot.plot_importance(self.importance(groups), max_display=max_display, ax=ax, units=self.units)
+        return _plot.plot_importance(
+            self.importance(groups), max_display=max_display, ax=ax, units=self.units
+        )
 
     def summary_plot(self, max_display: int = 20):
         """Beeswarm of the SHAP values of the most important features; returns a Figure."""
-        return _plot.plot_summary(self.values, self.data, self.feature_names, max_display=max_display,
-                                  units=self.units)
+        return _plot.plot_summary(
+            self.values, self.data, self.feature_names, max_display=max_display, units=self.units
+        )
 
     # -- dependence ---------------------------------------------------------------------------
     def _auto_color(self, feature: str):
@@ -238,11 +271,25 @@ class Explanation:
             color_by = self._auto_color(feature) if len(self.feature_names) > 1 else None
         color = None if color_by is None else self.data.iloc[:, self._col(color_by)]
         fit = thresholds.fit if isinstance(thresholds, Thresholds) else thresholds
-        return _plot.plot_dependence(self.data.iloc[:, j], self.values[:, j], feature, color=color,
-                                     color_name=color_by, fit=fit, ax=ax, units=self.units)
+        return _plot.plot_dependence(
+            self.data.iloc[:, j],
+            self.values[:, j],
+            feature,
+            color=color,
+            color_name=color_by,
+            fit=fit,
+            ax=ax,
+            units=self.units,
+        )
 
-    def dependence_thresholds(self, feature: str, max_breakpoints: int = 2, color_by: str | None = "auto",
-                              alpha: float = 0.05, **kwargs) -> Thresholds:
+    def dependence_thresholds(
+        self,
+        feature: str,
+        max_breakpoints: int = 2,
+        color_by: str | None = "auto",
+        alpha: float = 0.05,
+        **kwargs,
+    ) -> Thresholds:
         """Thresholds of ``feature``'s effect: segmented regression of its SHAP values on it.
 
         The number of breakpoints (0..``max_breakpoints``) is chosen by BIC; each comes with a
@@ -255,7 +302,9 @@ class Explanation:
         """
         j = self._col(feature)
         x = pd.to_numeric(self.data.iloc[:, j], errors="coerce").to_numpy(dtype=float)
-        fit = segmented_regression(x, self.values[:, j], max_breakpoints=max_breakpoints, alpha=alpha, **kwargs)
+        fit = segmented_regression(
+            x, self.values[:, j], max_breakpoints=max_breakpoints, alpha=alpha, **kwargs
+        )
         if color_by == "auto":
             color_by = self._auto_color(feature) if len(self.feature_names) > 1 else None
         return Thresholds(self, feature, fit, color_by)
@@ -267,25 +316,42 @@ class Explanation:
         m = interaction_strength(self.interaction_values)
         return pd.DataFrame(m, index=self.feature_names, columns=self.feature_names)
 
-    def top_interactions(self, k: int | None = 10, between: Sequence | None = None, groups=None) -> pd.DataFrame:
+    def top_interactions(
+        self, k: int | None = 10, between: Sequence | None = None, groups=None
+    ) -> pd.DataFrame:
         """The ``k`` strongest pairs, optionally ``between=(group_a, group_b)`` such as
-        ``("spectral", "terrain")``; see :func:`geoagb.explain.top_interactions`."""
+        ``("spectral", "terrain")``; see :func:`geoagb.explain.top_interactions`.
+        """
         self._need_interactions("top_interactions")
-        return top_interactions(self.interaction_matrix().to_numpy(), self.feature_names, k=k,
-                                between=between, groups=self._resolve_groups(groups))
+        return top_interactions(
+            self.interaction_matrix().to_numpy(),
+            self.feature_names,
+            k=k,
+            between=between,
+            groups=self._resolve_groups(groups),
+        )
 
     def top_interactions_plot(self, k: int = 10, between=None, groups=None, ax=None):
         """Bar chart of :meth:`top_interactions`; returns a Figure."""
-        return _plot.plot_top_interactions(self.top_interactions(k, between, groups), ax=ax, units=self.units)
+        return _plot.plot_top_interactions(
+            self.top_interactions(k, between, groups), ax=ax, units=self.units
+        )
 
     def interaction_plot(self, f1: str, f2: str):
         """Main effect of ``f1`` and its interaction with ``f2`` against ``f1``; returns a Figure."""
         self._need_interactions("interaction_plot")
         i, j = self._col(f1), self._col(f2)
         phi = self.interaction_values
-        return _plot.plot_interaction(self.data.iloc[:, i], phi[:, i, i], phi[:, i, j] + phi[:, j, i],
-                                      self.data.iloc[:, j], f1, f2, units=self.units)
+        return _plot.plot_interaction(
+            self.data.iloc[:, i],
+            phi[:, i, i],
+            phi[:, i, j] + phi[:, j, i],
+            self.data.iloc[:, j],
+            f1,
+            f2,
+            units=self.units,
+        )
 
     def group_of(self, groups=None) -> dict:
-        """feature -> group under ``groups`` (default: the explanation's own, else "auto")."""
+        """Feature -> group under ``groups`` (default: the explanation's own, else "auto")."""
         return feature_groups(self.feature_names, self._resolve_groups(groups))

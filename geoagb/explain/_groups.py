@@ -6,27 +6,102 @@ Pure functions on arrays; :class:`~geoagb.explain.Explanation` calls them.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["feature_groups", "importance", "interaction_strength", "top_interactions", "GROUP_RULES"]
+__all__ = [
+    "feature_groups",
+    "importance",
+    "interaction_strength",
+    "top_interactions",
+    "GROUP_RULES",
+]
 
 _BANDS = {
-    "coastal", "aerosol", "blue", "green", "yellow", "red", "nir", "nir1", "nir2", "nir08", "swir",
-    "swir1", "swir2", "swir16", "swir22", "pan", "rededge", "rededge1", "rededge2", "rededge3",
-    "re1", "re2", "re3", "tir", "tir1", "tir2", "vv", "vh", "hh", "hv",
+    "coastal",
+    "aerosol",
+    "blue",
+    "green",
+    "yellow",
+    "red",
+    "nir",
+    "nir1",
+    "nir2",
+    "nir08",
+    "swir",
+    "swir1",
+    "swir2",
+    "swir16",
+    "swir22",
+    "pan",
+    "rededge",
+    "rededge1",
+    "rededge2",
+    "rededge3",
+    "re1",
+    "re2",
+    "re3",
+    "tir",
+    "tir1",
+    "tir2",
+    "vv",
+    "vh",
+    "hh",
+    "hv",
 }
 _INDICES = {
-    "ndvi", "evi", "evi2", "savi", "msavi", "osavi", "ndmi", "nbr", "nbr2", "arvi", "ndwi", "mndwi",
-    "mndvi", "gndvi", "ndre", "rvi", "dvi", "sr", "gci", "cigreen", "ndbi", "bsi", "ndsi", "tcb",
-    "tcg", "tcw", "brightness", "greenness", "wetness",
+    "ndvi",
+    "evi",
+    "evi2",
+    "savi",
+    "msavi",
+    "osavi",
+    "ndmi",
+    "nbr",
+    "nbr2",
+    "arvi",
+    "ndwi",
+    "mndwi",
+    "mndvi",
+    "gndvi",
+    "ndre",
+    "rvi",
+    "dvi",
+    "sr",
+    "gci",
+    "cigreen",
+    "ndbi",
+    "bsi",
+    "ndsi",
+    "tcb",
+    "tcg",
+    "tcw",
+    "brightness",
+    "greenness",
+    "wetness",
 }
 _TERRAIN = {
-    "elevation", "dem", "altitude", "slope", "aspect", "eastness", "northness", "curvature",
-    "plan_curvature", "profile_curvature", "twi", "tpi", "tri", "hli", "hillshade", "relief",
-    "roughness", "solar", "insolation",
+    "elevation",
+    "dem",
+    "altitude",
+    "slope",
+    "aspect",
+    "eastness",
+    "northness",
+    "curvature",
+    "plan_curvature",
+    "profile_curvature",
+    "twi",
+    "tpi",
+    "tri",
+    "hli",
+    "hillshade",
+    "relief",
+    "roughness",
+    "solar",
+    "insolation",
 }
 
 #: The rule behind ``groups="auto"``, in the order it is applied (first match wins); names are
@@ -35,11 +110,17 @@ GROUP_RULES = (
     ("spatial", "the kriged-residual term 'spatial_residual' of a residual-kriging explanation"),
     ("texture", "names containing 'glcm' (GLCM texture measures, e.g. glcm_contrast_nir)"),
     ("structure", "names starting with 'height_', 'crown_', 'canopy_' or 'chm'"),
-    ("terrain", "a terrain variable (elevation, dem, slope, aspect, eastness, northness, "
-                "curvature, twi, tpi, tri, hli, hillshade, relief, ...) alone or followed by '_...'"),
-    ("spectral", "a band (blue, green, red, nir, swir1, swir2, rededge*, b1..b12, vv, vh, hh, hv, "
-                 "...), a spectral index (ndvi, evi, savi, ndmi, nbr, arvi, ndwi, mndvi, ...), a "
-                 "principal component pc1.., or a name containing 'ratio'; alone or followed by '_...'"),
+    (
+        "terrain",
+        "a terrain variable (elevation, dem, slope, aspect, eastness, northness, "
+        "curvature, twi, tpi, tri, hli, hillshade, relief, ...) alone or followed by '_...'",
+    ),
+    (
+        "spectral",
+        "a band (blue, green, red, nir, swir1, swir2, rededge*, b1..b12, vv, vh, hh, hv, "
+        "...), a spectral index (ndvi, evi, savi, ndmi, nbr, arvi, ndwi, mndvi, ...), a "
+        "principal component pc1.., or a name containing 'ratio'; alone or followed by '_...'",
+    ),
     ("other", "everything else"),
 )
 
@@ -59,13 +140,22 @@ def _auto_group(name: str) -> str:
     if low in _TERRAIN or _stem(name) in _TERRAIN:
         return "terrain"
     stem = _stem(name)
-    if (low in _BANDS or stem in _BANDS or low in _INDICES or stem in _INDICES
-            or re.fullmatch(r"(b|band)\d{1,2}a?", stem) or re.fullmatch(r"pc\d+", stem) or "ratio" in low):
+    if (
+        low in _BANDS
+        or stem in _BANDS
+        or low in _INDICES
+        or stem in _INDICES
+        or re.fullmatch(r"(b|band)\d{1,2}a?", stem)
+        or re.fullmatch(r"pc\d+", stem)
+        or "ratio" in low
+    ):
         return "spectral"
     return "other"
 
 
-def feature_groups(feature_names: Sequence[str], groups: str | Mapping[str, Sequence[str]] = "auto") -> dict:
+def feature_groups(
+    feature_names: Sequence[str], groups: str | Mapping[str, Sequence[str]] = "auto"
+) -> dict:
     """Map each feature to a group.
 
     Parameters
@@ -93,7 +183,9 @@ def feature_groups(feature_names: Sequence[str], groups: str | Mapping[str, Sequ
             raise ValueError(f"groups={groups!r}: give 'auto' or a dict group -> list of features.")
         return {f: _auto_group(f) for f in names}
     if not isinstance(groups, Mapping):
-        raise TypeError(f"groups must be 'auto' or a dict group -> list of features; got {type(groups).__name__}.")
+        raise TypeError(
+            f"groups must be 'auto' or a dict group -> list of features; got {type(groups).__name__}."
+        )
     out = {f: "other" for f in names}
     seen: dict = {}
     for g, members in groups.items():
@@ -101,9 +193,13 @@ def feature_groups(feature_names: Sequence[str], groups: str | Mapping[str, Sequ
             members = [members]
         for f in members:
             if f not in out:
-                raise ValueError(f"group {g!r} lists {f!r}, which is not a feature; features: {names}.")
+                raise ValueError(
+                    f"group {g!r} lists {f!r}, which is not a feature; features: {names}."
+                )
             if f in seen:
-                raise ValueError(f"feature {f!r} is in two groups ({seen[f]!r} and {g!r}); give it one.")
+                raise ValueError(
+                    f"feature {f!r} is in two groups ({seen[f]!r} and {g!r}); give it one."
+                )
             seen[f] = g
             out[f] = str(g)
     return out
@@ -169,7 +265,7 @@ def interaction_strength(interaction_values) -> np.ndarray:
     m = np.zeros(phi.shape[1:], dtype=np.float64)
     step = max(1, (32 << 20) // max(phi[0].nbytes, 1))
     for s in range(0, phi.shape[0], step):  # bounded memory for large n
-        blk = phi[s:s + step].astype(np.float64)
+        blk = phi[s : s + step].astype(np.float64)
         m += np.abs(blk + blk.transpose(0, 2, 1)).sum(axis=0)
     m /= max(phi.shape[0], 1)
     idx = np.arange(m.shape[0])
@@ -185,7 +281,8 @@ def _members(side, names, group_of) -> list:
             return [side]
         raise ValueError(
             f"{side!r} is neither a group ({sorted(set(group_of.values()))}) nor a feature; pass "
-            "between=(group_a, group_b) with those group names, or lists of features.")
+            "between=(group_a, group_b) with those group names, or lists of features."
+        )
     members = list(side)
     bad = [f for f in members if f not in names]
     if bad:
@@ -193,8 +290,13 @@ def _members(side, names, group_of) -> list:
     return members
 
 
-def top_interactions(interaction_values, feature_names: Sequence[str], k: int | None = 10,
-                     between=None, groups="auto") -> pd.DataFrame:
+def top_interactions(
+    interaction_values,
+    feature_names: Sequence[str],
+    k: int | None = 10,
+    between=None,
+    groups="auto",
+) -> pd.DataFrame:
     """Rank feature pairs by mean absolute SHAP interaction.
 
     Parameters
@@ -228,14 +330,18 @@ def top_interactions(interaction_values, feature_names: Sequence[str], k: int | 
     arr = np.asarray(interaction_values)
     m = arr if arr.ndim == 2 else interaction_strength(arr)
     if m.shape != (len(names), len(names)):
-        raise ValueError(f"interaction values are for {m.shape[0]} features but {len(names)} names were given.")
+        raise ValueError(
+            f"interaction values are for {m.shape[0]} features but {len(names)} names were given."
+        )
     group_of = feature_groups(names, groups)
     pos = {f: i for i, f in enumerate(names)}
     if between is None:
         pairs = [(names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))]
     else:
         if isinstance(between, str) or len(between) != 2:
-            raise ValueError(f"between={between!r} must be a pair (a, b), e.g. ('spectral', 'terrain').")
+            raise ValueError(
+                f"between={between!r} must be a pair (a, b), e.g. ('spectral', 'terrain')."
+            )
         a = _members(between[0], names, group_of)
         b = _members(between[1], names, group_of)
         seen = set()
@@ -247,7 +353,11 @@ def top_interactions(interaction_values, feature_names: Sequence[str], k: int | 
                     seen.add(key)
                     pairs.append((fa, fb))
     rows = [(fa, fb, group_of[fa], group_of[fb], float(m[pos[fa], pos[fb]])) for fa, fb in pairs]
-    out = pd.DataFrame(rows, columns=["feature_a", "feature_b", "group_a", "group_b", "mean_abs_interaction"])
-    out = out.sort_values("mean_abs_interaction", ascending=False, kind="stable").reset_index(drop=True)
+    out = pd.DataFrame(
+        rows, columns=["feature_a", "feature_b", "group_a", "group_b", "mean_abs_interaction"]
+    )
+    out = out.sort_values("mean_abs_interaction", ascending=False, kind="stable").reset_index(
+        drop=True
+    )
     out["rank"] = np.arange(1, len(out) + 1)
     return out if k is None else out.head(int(k))

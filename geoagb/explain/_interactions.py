@@ -1,4 +1,4 @@
-"""Exact SHAP interaction values of depth-limited tree ensembles through per-leaf pattern tables.
+r"""Exact SHAP interaction values of depth-limited tree ensembles through per-leaf pattern tables.
 
 Why this module exists: XGBoost's ``pred_interactions`` (which ``shap.TreeExplainer`` also calls
 for XGBoost models) reruns TreeSHAP once per feature with that feature forced on and off, so its
@@ -87,7 +87,9 @@ if HAVE_NUMBA:
         return s * d - s * (s - 1) // 2 + (t - s)
 
     @_njit(parallel=True, cache=True)
-    def _build_tables(lo, hi, value, n_unique, zero_fraction, offsets, coef, table):  # pragma: no cover
+    def _build_tables(
+        lo, hi, value, n_unique, zero_fraction, offsets, coef, table
+    ):  # pragma: no cover
         for j in _prange(hi - lo):
             leaf = lo + j
             d = n_unique[leaf]
@@ -134,8 +136,22 @@ if HAVE_NUMBA:
                     table[base + _tri(s, s, d)] = phi - off
 
     @_njit(parallel=True, cache=True)
-    def _accumulate(x, lo, hi, n_unique, features, depth, node_feature, node_slot, threshold,
-                    goes_left, default_left, offsets, table, out):  # pragma: no cover - compiled
+    def _accumulate(
+        x,
+        lo,
+        hi,
+        n_unique,
+        features,
+        depth,
+        node_feature,
+        node_slot,
+        threshold,
+        goes_left,
+        default_left,
+        offsets,
+        table,
+        out,
+    ):  # pragma: no cover - compiled
         n = x.shape[0]
         for i in _prange(n):
             oi = out[i]
@@ -159,6 +175,7 @@ if HAVE_NUMBA:
                     for t in range(s, d):
                         oi[fs, features[leaf, t]] += table[base]
                         base += 1
+
     @_njit(parallel=True, cache=True)
     def _symmetrize(acc):  # pragma: no cover - compiled
         """In place: each pair was accumulated once, at (a, b) or (b, a); add the two."""
@@ -173,13 +190,13 @@ if HAVE_NUMBA:
 
 def _chunks(paths: LeafPaths, table_bytes: int):
     """Split the trees into consecutive leaf ranges whose tables hold about ``table_bytes``."""
-    size = (2 ** paths.n_unique) * (paths.n_unique * (paths.n_unique + 1) // 2)  # float64 per leaf
+    size = (2**paths.n_unique) * (paths.n_unique * (paths.n_unique + 1) // 2)  # float64 per leaf
     out = []
     lo = 0
     acc = 0
     ptr = paths.tree_ptr
     for t in range(len(ptr) - 1):
-        acc += int(size[ptr[t]:ptr[t + 1]].sum())
+        acc += int(size[ptr[t] : ptr[t + 1]].sum())
         if acc * 8 >= table_bytes:
             out.append((lo, int(ptr[t + 1])))
             lo = int(ptr[t + 1])
@@ -189,9 +206,15 @@ def _chunks(paths: LeafPaths, table_bytes: int):
     return out, size
 
 
-def leaf_table_interactions(paths: LeafPaths, X: np.ndarray, batch_size: int | None = None,
-                            dtype=np.float32, table_bytes: int = 4 << 20,
-                            cache_bytes: int = 256 << 20, progress: bool = False):
+def leaf_table_interactions(
+    paths: LeafPaths,
+    X: np.ndarray,
+    batch_size: int | None = None,
+    dtype=np.float32,
+    table_bytes: int = 4 << 20,
+    cache_bytes: int = 256 << 20,
+    progress: bool = False,
+):
     """SHAP values and SHAP interaction values of a tree ensemble, without the intercept.
 
     Parameters
@@ -253,13 +276,26 @@ def leaf_table_interactions(paths: LeafPaths, X: np.ndarray, batch_size: int | N
 
         starts = tqdm(starts, desc="SHAP interactions", unit="batch")
     for start in starts:
-        xb = x[start:start + batch_size]
+        xb = x[start : start + batch_size]
         acc = np.zeros((xb.shape[0], p, p), dtype=np.float64)
         for lo, hi in chunks:
-            _accumulate(xb, lo, hi, paths.n_unique, paths.features, paths.depth, paths.node_feature,
-                        paths.node_slot, paths.threshold, paths.goes_left, paths.default_left,
-                        offsets, table_for(lo, hi), acc)
+            _accumulate(
+                xb,
+                lo,
+                hi,
+                paths.n_unique,
+                paths.features,
+                paths.depth,
+                paths.node_feature,
+                paths.node_slot,
+                paths.threshold,
+                paths.goes_left,
+                paths.default_left,
+                offsets,
+                table_for(lo, hi),
+                acc,
+            )
         _symmetrize(acc)  # each pair was stored once (upper triangle in leaf order)
-        values[start:start + xb.shape[0]] = acc.sum(axis=2)
-        inter[start:start + xb.shape[0]] = acc
+        values[start : start + xb.shape[0]] = acc.sum(axis=2)
+        inter[start : start + xb.shape[0]] = acc
     return values, inter

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_importance", "plot_summary", "plot_dependence", "plot_interaction",
-           "plot_top_interactions"]
+__all__ = [
+    "plot_importance",
+    "plot_summary",
+    "plot_dependence",
+    "plot_interaction",
+    "plot_top_interactions",
+]
 
 
 def _axes(ax, figsize):
@@ -18,8 +23,9 @@ def _axes(ax, figsize):
     return ax.figure, ax
 
 
-def plot_importance(imp: pd.Series, max_display: int = 20, ax=None, units: str = "Mg/ha",
-                    title: str | None = None):
+def plot_importance(
+    imp: pd.Series, max_display: int = 20, ax=None, units: str = "Mg/ha", title: str | None = None
+):
     """Horizontal bars of mean |SHAP| (features or groups), most important on top.
 
     Examples
@@ -36,7 +42,9 @@ def plot_importance(imp: pd.Series, max_display: int = 20, ax=None, units: str =
     ax.barh(np.arange(len(imp)), imp.to_numpy(), color="#3b7dd8")
     ax.set_yticks(np.arange(len(imp)), [str(i) for i in imp.index])
     ax.set_xlabel(f"mean |SHAP value| ({units})")
-    ax.set_title(title or ("Group importance" if imp.index.name == "group" else "Feature importance"))
+    ax.set_title(
+        title or ("Group importance" if imp.index.name == "group" else "Feature importance")
+    )
     return fig
 
 
@@ -52,15 +60,21 @@ def _swarm_offsets(v, width=0.4, n_bins=80):
     start = 0
     for c in counts:
         if c:
-            idx = order[start:start + c]
+            idx = order[start : start + c]
             k = np.arange(c)
             off[idx] = np.where(k % 2 == 0, 1, -1) * ((k + 1) // 2) / peak * width
         start += c
     return off
 
 
-def plot_summary(values, data: pd.DataFrame, feature_names, max_display: int = 20,
-                 units: str = "Mg/ha", cmap: str = "coolwarm"):
+def plot_summary(
+    values,
+    data: pd.DataFrame,
+    feature_names,
+    max_display: int = 20,
+    units: str = "Mg/ha",
+    cmap: str = "coolwarm",
+):
     """Beeswarm of SHAP values per feature, coloured by the feature value (low blue, high red).
 
     Examples
@@ -85,11 +99,13 @@ def plot_summary(values, data: pd.DataFrame, feature_names, max_display: int = 2
     for row, j in enumerate(order):
         col = pd.to_numeric(data.iloc[:, j], errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(col)
-        lo, hi = (np.nanpercentile(col, [5, 95]) if ok.any() else (0.0, 1.0))
+        lo, hi = np.nanpercentile(col, [5, 95]) if ok.any() else (0.0, 1.0)
         c = np.clip((col - lo) / (hi - lo), 0, 1) if hi > lo else np.full(col.shape, 0.5)
         y = row + _swarm_offsets(v[:, j])
         ax.scatter(v[~ok, j], y[~ok], s=6, color="#999999", alpha=0.6, linewidths=0)
-        sc = ax.scatter(v[ok, j], y[ok], c=c[ok], s=6, cmap=cmap, vmin=0, vmax=1, alpha=0.8, linewidths=0)
+        sc = ax.scatter(
+            v[ok, j], y[ok], c=c[ok], s=6, cmap=cmap, vmin=0, vmax=1, alpha=0.8, linewidths=0
+        )
     ax.axvline(0.0, color="#555555", lw=0.8)
     ax.set_yticks(np.arange(len(order)), [names[j] for j in order])
     ax.set_xlabel(f"SHAP value ({units})")
@@ -100,8 +116,18 @@ def plot_summary(values, data: pd.DataFrame, feature_names, max_display: int = 2
     return fig
 
 
-def plot_dependence(x, shap_values, feature: str, color=None, color_name: str | None = None,
-                    fit=None, ax=None, units: str = "Mg/ha", cmap: str = "viridis"):
+def plot_dependence(
+    x,
+    shap_values,
+    feature: str,
+    *,
+    color=None,
+    color_name: str | None = None,
+    fit=None,
+    ax=None,
+    units: str = "Mg/ha",
+    cmap: str = "viridis",
+):
     """SHAP dependence: a feature's SHAP values against its values, coloured by another feature.
 
     The black dashed line marks the feature's median; with ``fit`` (a
@@ -136,15 +162,22 @@ def plot_dependence(x, shap_values, feature: str, color=None, color_name: str | 
         for j, psi in enumerate(fit.breakpoints):
             lo, hi = fit.ci[j]
             ax.axvspan(lo, hi, color="red", alpha=0.12, lw=0)
-            ax.axvline(psi, color="red", ls=":", lw=1.5,
-                       label="threshold (CI {:.0f} %)".format(100 * (1 - fit.alpha)) if j == 0 else None)
+            ax.axvline(
+                psi,
+                color="red",
+                ls=":",
+                lw=1.5,
+                label=f"threshold (CI {100 * (1 - fit.alpha):.0f} %)" if j == 0 else None,
+            )
         ax.legend(loc="best", fontsize=8, frameon=False)
     ax.set_xlabel(feature)
     ax.set_ylabel(f"SHAP value of {feature} ({units})")
     return fig
 
 
-def plot_interaction(x1, main, pair, x2, f1: str, f2: str, units: str = "Mg/ha", cmap: str = "viridis"):
+def plot_interaction(
+    x1, main, pair, x2, f1: str, f2: str, units: str = "Mg/ha", cmap: str = "viridis"
+):
     """Two panels: the main effect of ``f1`` and its interaction with ``f2`` (``Phi_12 + Phi_21``)
     against ``f1``, coloured by ``f2``.
 

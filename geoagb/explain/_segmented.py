@@ -97,15 +97,18 @@ class SegmentedFit:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per breakpoint: ``breakpoint``, ``ci_low``, ``ci_high``, ``se``,
-        ``slope_before``, ``slope_after``."""
-        return pd.DataFrame({
-            "breakpoint": self.breakpoints,
-            "ci_low": self.ci[:, 0],
-            "ci_high": self.ci[:, 1],
-            "se": self.se,
-            "slope_before": self.slopes[:-1],
-            "slope_after": self.slopes[1:],
-        })
+        ``slope_before``, ``slope_after``.
+        """
+        return pd.DataFrame(
+            {
+                "breakpoint": self.breakpoints,
+                "ci_low": self.ci[:, 0],
+                "ci_high": self.ci[:, 1],
+                "se": self.se,
+                "slope_before": self.slopes[:-1],
+                "slope_after": self.slopes[1:],
+            }
+        )
 
 
 def _design(x, psi):
@@ -158,8 +161,12 @@ def _fit_k(x, y, xs, k, min_size, n_grid):
 
     step = np.full(k, (hi - lo) / n_grid)
     simplex = np.vstack([best] + [best + np.eye(k)[i] * step[i] for i in range(k)])
-    res = optimize.minimize(obj, best, method="Nelder-Mead",
-                            options={"initial_simplex": simplex, "xatol": 1e-6 * (hi - lo), "fatol": 1e-12})
+    res = optimize.minimize(
+        obj,
+        best,
+        method="Nelder-Mead",
+        options={"initial_simplex": simplex, "xatol": 1e-6 * (hi - lo), "fatol": 1e-12},
+    )
     psi = np.sort(res.x) if res.fun <= best_rss else best
     return psi if _feasible(xs, psi, min_size) else best
 
@@ -174,12 +181,14 @@ def _muggeo(x, y, psi, xs, min_size, max_iter=20):
         u = [np.maximum(x - p, 0.0) for p in psi]
         v = [-(x > p).astype(float) for p in psi]
         res = sm.OLS(y, np.column_stack([np.ones_like(x), x] + u + v)).fit()
-        d = res.params[2:2 + k]
-        g = res.params[2 + k:]
+        d = res.params[2 : 2 + k]
+        g = res.params[2 + k :]
         if np.any(d == 0):
             break
         new = psi + g / d
-        if not _feasible(xs, np.sort(new), min_size) or _rss(x, y, np.sort(new)) > _rss(x, y, psi) * (1 + 1e-9):
+        if not _feasible(xs, np.sort(new), min_size) or _rss(x, y, np.sort(new)) > _rss(
+            x, y, psi
+        ) * (1 + 1e-9):
             break
         converged = np.all(np.abs(new - psi) <= 1e-8 * (xs[-1] - xs[0] + 1e-300))
         psi = np.sort(new)
@@ -191,9 +200,10 @@ def _muggeo(x, y, psi, xs, min_size, max_iter=20):
     return psi, res
 
 
-def _profile_ci(x, y, xs, psi, j, rss_min, df, alpha, min_size):
+def _profile_ci(x, y, xs, psi, j, *, rss_min, df, alpha, min_size):
     """F-test profile interval of breakpoint ``j``: the ``psi_j`` whose profile RSS (other
-    breakpoints re-optimised) stays below ``rss_min (1 + F(1, df; 1 - alpha) / df)``."""
+    breakpoints re-optimised) stays below ``rss_min (1 + F(1, df; 1 - alpha) / df)``.
+    """
     k = psi.size
     limit = rss_min * (1.0 + stats.f.ppf(1 - alpha, 1, df) / df)
     others = np.delete(psi, j)  # the other breakpoints at the best fit: inner starting point
@@ -218,8 +228,12 @@ def _profile_ci(x, y, xs, psi, j, rss_min, df, alpha, min_size):
                 step = (xs[-1] - xs[0]) / len(grid)
                 lo_o, hi_o = cand[i] - step, cand[i] + step
                 lo_o, hi_o = (max(lo_o, value), hi_o) if j == 0 else (lo_o, min(hi_o, value))
-                res = optimize.minimize_scalar(lambda o: inner([o]), bounds=(lo_o, hi_o), method="bounded",
-                                               options={"xatol": 1e-7 * (xs[-1] - xs[0])})
+                res = optimize.minimize_scalar(
+                    lambda o: inner([o]),
+                    bounds=(lo_o, hi_o),
+                    method="bounded",
+                    options={"xatol": 1e-7 * (xs[-1] - xs[0])},
+                )
                 val = min(val, float(res.fun))
         else:
             val = min(optimize.minimize(inner, others, method="Nelder-Mead").fun, inner(others))
@@ -256,9 +270,16 @@ def _profile_ci(x, y, xs, psi, j, rss_min, df, alpha, min_size):
     return edge(-1.0), edge(1.0)
 
 
-def segmented_regression(x, y, max_breakpoints: int = 2, n_breakpoints: int | None = None,
-                         alpha: float = 0.05, min_segment: int | None = None,
-                         n_grid: int | None = None, ci_method: str = "profile") -> SegmentedFit:
+def segmented_regression(
+    x,
+    y,
+    max_breakpoints: int = 2,
+    n_breakpoints: int | None = None,
+    alpha: float = 0.05,
+    min_segment: int | None = None,
+    n_grid: int | None = None,
+    ci_method: str = "profile",
+) -> SegmentedFit:
     """Fit a continuous piecewise-linear regression of ``y`` on ``x``; breakpoints by BIC.
 
     Parameters
@@ -310,7 +331,9 @@ def segmented_regression(x, y, max_breakpoints: int = 2, n_breakpoints: int | No
         raise ValueError(f"alpha={alpha} must be in (0, 1), e.g. 0.05 for 95 % intervals.")
     if ci_method not in ("profile", "delta"):
         raise ValueError(f"ci_method={ci_method!r} is not one of ['profile', 'delta'].")
-    ks = [int(n_breakpoints)] if n_breakpoints is not None else list(range(int(max_breakpoints) + 1))
+    ks = (
+        [int(n_breakpoints)] if n_breakpoints is not None else list(range(int(max_breakpoints) + 1))
+    )
     if min(ks) < 0:
         raise ValueError(f"the number of breakpoints must be >= 0; got {min(ks)}.")
     min_size = max(5, n // 20) if min_segment is None else int(min_segment)
@@ -318,7 +341,8 @@ def segmented_regression(x, y, max_breakpoints: int = 2, n_breakpoints: int | No
         raise ValueError(
             f"{n} finite points with {np.unique(x).size} distinct x values are too few for "
             f"{max(ks)} breakpoint(s) with at least {min_size} points per segment; lower "
-            "max_breakpoints or min_segment, or pass more samples.")
+            "max_breakpoints or min_segment, or pass more samples."
+        )
     xs = np.sort(x)
     fits = {}
     for k in ks:
@@ -341,32 +365,50 @@ def segmented_regression(x, y, max_breakpoints: int = 2, n_breakpoints: int | No
     k = int(bic.idxmin())
     psi, plain, rss, _, lin = fits[k]
     b = plain.params
-    slopes = np.cumsum(np.r_[b[1], b[2:2 + k]])
+    slopes = np.cumsum(np.r_[b[1], b[2 : 2 + k]])
     if k:
-        d = lin.params[2:2 + k]
-        g = lin.params[2 + k:]
+        d = lin.params[2 : 2 + k]
+        g = lin.params[2 + k :]
         cov = lin.cov_params()
         se = np.empty(k)
         for j in range(k):
             i_d, i_g = 2 + j, 2 + k + j
             ratio = g[j] / d[j]
-            var = (cov[i_g, i_g] + ratio ** 2 * cov[i_d, i_d] - 2 * ratio * cov[i_g, i_d]) / d[j] ** 2
+            var = (cov[i_g, i_g] + ratio**2 * cov[i_d, i_d] - 2 * ratio * cov[i_g, i_d]) / d[j] ** 2
             se[j] = np.sqrt(max(var, 0.0))
         if ci_method == "delta":
             t = stats.t.ppf(1 - alpha / 2, lin.df_resid)
             ci = np.column_stack([psi - t * se, psi + t * se])
         else:
             df = n - (2 + 2 * k)
-            ci = np.array([_profile_ci(x, y, xs, psi, j, rss, df, alpha, min_size) for j in range(k)])
+            ci = np.array(
+                [
+                    _profile_ci(
+                        x, y, xs, psi, j, rss_min=rss, df=df, alpha=alpha, min_size=min_size
+                    )
+                    for j in range(k)
+                ]
+            )
     else:
         se = np.empty(0)
         ci = np.empty((0, 2))
-    return SegmentedFit(breakpoints=psi, ci=ci, se=se, intercept=float(b[0]), slopes=slopes,
-                        bic=bic, rss=rss, n=n, alpha=alpha, result=lin if k else plain)
+    return SegmentedFit(
+        breakpoints=psi,
+        ci=ci,
+        se=se,
+        intercept=float(b[0]),
+        slopes=slopes,
+        bic=bic,
+        rss=rss,
+        n=n,
+        alpha=alpha,
+        result=lin if k else plain,
+    )
 
 
-def dependence_thresholds(x, shap_values, max_breakpoints: int = 2, alpha: float = 0.05,
-                          **kwargs) -> SegmentedFit:
+def dependence_thresholds(
+    x, shap_values, max_breakpoints: int = 2, alpha: float = 0.05, **kwargs
+) -> SegmentedFit:
     """Thresholds in a SHAP dependence: segmented regression of a feature's SHAP values on it.
 
     Parameters
@@ -399,4 +441,6 @@ def dependence_thresholds(x, shap_values, max_breakpoints: int = 2, alpha: float
     >>> fit.n_breakpoints, round(float(fit.breakpoints[0]), 2), np.round(fit.slopes, 1).tolist()
     (1, 0.4, [2.0, -1.0])
     """
-    return segmented_regression(x, shap_values, max_breakpoints=max_breakpoints, alpha=alpha, **kwargs)
+    return segmented_regression(
+        x, shap_values, max_breakpoints=max_breakpoints, alpha=alpha, **kwargs
+    )

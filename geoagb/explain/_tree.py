@@ -56,8 +56,12 @@ def _dmatrix(x, model, names):
 
     missing = getattr(model, "missing", np.nan)
     nthread = getattr(model, "n_jobs", None)
-    return xgboost.DMatrix(x, missing=np.nan if missing is None else missing,
-                           feature_names=names, nthread=-1 if nthread is None else nthread)
+    return xgboost.DMatrix(
+        x,
+        missing=np.nan if missing is None else missing,
+        feature_names=names,
+        nthread=-1 if nthread is None else nthread,
+    )
 
 
 def _batches(n, size, progress, desc):
@@ -77,20 +81,29 @@ def _native_interactions(booster, model, x, names, it, batch_size, progress):
     base = np.empty(n, dtype=np.float64)
     inter = np.empty((n, p, p), dtype=np.float32)
     for s in _batches(n, batch_size, progress, "SHAP interactions (xgboost)"):
-        phi = booster.predict(_dmatrix(x[s:s + batch_size], model, names), pred_interactions=True,
-                              iteration_range=it, validate_features=False)
+        phi = booster.predict(
+            _dmatrix(x[s : s + batch_size], model, names),
+            pred_interactions=True,
+            iteration_range=it,
+            validate_features=False,
+        )
         if phi.ndim != 3:
-            raise ValueError("explain supports single-output models; this XGBoost model has "
-                             f"{phi.shape[1]} outputs. Explain one output at a time.")
+            raise ValueError(
+                "explain supports single-output models; this XGBoost model has "
+                f"{phi.shape[1]} outputs. Explain one output at a time."
+            )
         m = phi.shape[0]
-        inter[s:s + m] = phi[:, :-1, :-1]
-        values[s:s + m] = phi[:, :-1, :].sum(axis=2, dtype=np.float64)  # rows include the bias column
-        base[s:s + m] = phi[:, -1, -1]
+        inter[s : s + m] = phi[:, :-1, :-1]
+        values[s : s + m] = phi[:, :-1, :].sum(
+            axis=2, dtype=np.float64
+        )  # rows include the bias column
+        base[s : s + m] = phi[:, -1, -1]
     return values, base, inter
 
 
-def xgboost_tree_shap(model, x, names, interactions=False, batch_size=None, progress=False,
-                      algorithm="auto"):
+def xgboost_tree_shap(
+    model, x, names, interactions=False, batch_size=None, progress=False, algorithm="auto"
+):
     """Path-dependent TreeSHAP of an XGBoost model, in its margin (raw) output.
 
     SHAP values come from ``Booster.predict(pred_contribs=True)`` (multithreaded; on the GPU
@@ -109,7 +122,9 @@ def xgboost_tree_shap(model, x, names, interactions=False, batch_size=None, prog
         paths = None
         reason = None
         if algorithm not in ("auto", "leaf_tables", "xgboost"):
-            raise ValueError(f"algorithm={algorithm!r} is not one of ['auto', 'leaf_tables', 'xgboost'].")
+            raise ValueError(
+                f"algorithm={algorithm!r} is not one of ['auto', 'leaf_tables', 'xgboost']."
+            )
         if algorithm != "xgboost" and not device.startswith("cuda"):
             from ._ensemble import Unsupported, leaf_paths_from_xgboost
             from ._interactions import HAVE_NUMBA, MAX_UNIQUE_FEATURES
@@ -119,38 +134,64 @@ def xgboost_tree_shap(model, x, names, interactions=False, batch_size=None, prog
                     raise Unsupported("numba is not installed")
                 paths = leaf_paths_from_xgboost(booster, it)
                 if paths.max_unique > MAX_UNIQUE_FEATURES:
-                    raise Unsupported(f"paths with {paths.max_unique} distinct features "
-                                      f"(more than {MAX_UNIQUE_FEATURES})")
+                    raise Unsupported(
+                        f"paths with {paths.max_unique} distinct features "
+                        f"(more than {MAX_UNIQUE_FEATURES})"
+                    )
             except Unsupported as exc:
                 paths, reason = None, str(exc)
                 if algorithm == "leaf_tables":
-                    raise ValueError(f"the leaf-table algorithm cannot explain this model: {reason}; "
-                                     "use algorithm='auto' or 'xgboost'.") from None
+                    raise ValueError(
+                        f"the leaf-table algorithm cannot explain this model: {reason}; "
+                        "use algorithm='auto' or 'xgboost'."
+                    ) from None
         if paths is not None:
             from ._interactions import leaf_table_interactions
 
-            values, inter = leaf_table_interactions(paths, x, batch_size=batch_size, progress=progress)
-            bias = booster.predict(_dmatrix(x[:1], model, names), pred_contribs=True,
-                                   iteration_range=it, validate_features=False)[0, -1]
-            return values, np.full(n, float(bias)), inter, "TreeSHAP interactions (leaf tables) + xgboost bias"
+            values, inter = leaf_table_interactions(
+                paths, x, batch_size=batch_size, progress=progress
+            )
+            bias = booster.predict(
+                _dmatrix(x[:1], model, names),
+                pred_contribs=True,
+                iteration_range=it,
+                validate_features=False,
+            )[0, -1]
+            return (
+                values,
+                np.full(n, float(bias)),
+                inter,
+                "TreeSHAP interactions (leaf tables) + xgboost bias",
+            )
         if reason is not None:
-            warnings.warn(f"SHAP interactions through XGBoost's pred_interactions (about {2 * p} times "
-                          f"the cost of SHAP values) because the fast path does not support {reason}.",
-                          UserWarning, stacklevel=3)
-        values, base, inter = _native_interactions(booster, model, x, names, it, batch_size, progress)
+            warnings.warn(
+                f"SHAP interactions through XGBoost's pred_interactions (about {2 * p} times "
+                f"the cost of SHAP values) because the fast path does not support {reason}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        values, base, inter = _native_interactions(
+            booster, model, x, names, it, batch_size, progress
+        )
         return values, base, inter, f"xgboost TreeSHAP (pred_interactions, {device})"
     if batch_size is None:
         batch_size = _VALUES_BATCH
     values = np.empty((n, p), dtype=np.float64)
     base = np.empty(n, dtype=np.float64)
     for s in _batches(n, batch_size, progress, "SHAP values (xgboost)"):
-        c = booster.predict(_dmatrix(x[s:s + batch_size], model, names), pred_contribs=True,
-                            iteration_range=it, validate_features=False)
+        c = booster.predict(
+            _dmatrix(x[s : s + batch_size], model, names),
+            pred_contribs=True,
+            iteration_range=it,
+            validate_features=False,
+        )
         if c.ndim != 2:
-            raise ValueError("explain supports single-output models; this XGBoost model has "
-                             f"{c.shape[1]} outputs. Explain one output at a time.")
-        values[s:s + c.shape[0]] = c[:, :-1]
-        base[s:s + c.shape[0]] = c[:, -1]
+            raise ValueError(
+                "explain supports single-output models; this XGBoost model has "
+                f"{c.shape[1]} outputs. Explain one output at a time."
+            )
+        values[s : s + c.shape[0]] = c[:, :-1]
+        base[s : s + c.shape[0]] = c[:, -1]
     return values, base, None, f"{method}, {device}"
 
 
@@ -174,20 +215,24 @@ def shap_tree_explainer(explainer, x, interactions=False, batch_size=None, progr
     if batch_size is None:
         batch_size = max(1, (64 << 20) // (8 * (p + 1) ** 2)) if interactions else _VALUES_BATCH
     for s in _batches(n, batch_size, progress, "SHAP (shap.TreeExplainer)"):
-        xb = x[s:s + batch_size]
+        xb = x[s : s + batch_size]
         if interactions:
             phi = np.asarray(explainer.shap_interaction_values(xb))
             if phi.ndim != 3:
-                raise ValueError("explain supports single-output models; shap returned interaction "
-                                 f"values of shape {phi.shape}. Explain one output at a time.")
-            inter[s:s + xb.shape[0]] = phi
-            values[s:s + xb.shape[0]] = phi.sum(axis=2)
+                raise ValueError(
+                    "explain supports single-output models; shap returned interaction "
+                    f"values of shape {phi.shape}. Explain one output at a time."
+                )
+            inter[s : s + xb.shape[0]] = phi
+            values[s : s + xb.shape[0]] = phi.sum(axis=2)
         else:
             v = np.asarray(explainer.shap_values(xb, check_additivity=True))
             if v.ndim != 2:
-                raise ValueError("explain supports single-output models; shap returned values of "
-                                 f"shape {v.shape}. Explain one output at a time.")
-            values[s:s + xb.shape[0]] = v
+                raise ValueError(
+                    "explain supports single-output models; shap returned values of "
+                    f"shape {v.shape}. Explain one output at a time."
+                )
+            values[s : s + xb.shape[0]] = v
     ev = np.ravel(np.asarray(explainer.expected_value, dtype=float))
     if ev.size != 1:
         raise ValueError(f"explain supports single-output models; this one has {ev.size} outputs.")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,9 +29,14 @@ def _band_list(table, infos, bands):
     return [(str(b), _io.resolve_band(table, b)) for b in bands]
 
 
-def extract_points(sources: Mapping[str, Any], plots, footprint: float | None = None,
-                   bands: Sequence[str] | Mapping[str, str] | None = None, sensor=None,
-                   coords=("x", "y")):
+def extract_points(
+    sources: Mapping[str, Any],
+    plots,
+    footprint: float | None = None,
+    bands: Sequence[str] | Mapping[str, str] | None = None,
+    sensor=None,
+    coords=("x", "y"),
+):
     """Raw band values at plot centres, or their means over square plot footprints.
 
     A shortcut for ``RasterFeatures(sources, indices=(), bands=...).at_points(...)``.
@@ -98,9 +104,15 @@ def patch_origin(transform, xy: np.ndarray, size_px: int):
     return r0, c0
 
 
-def extract_patches(sources: Mapping[str, Any], plots, size_m: float | None = None,
-                    size_px: int | None = None, bands: Sequence[str] | Mapping[str, str] | None = None,
-                    sensor=None, coords=("x", "y")):
+def extract_patches(
+    sources: Mapping[str, Any],
+    plots,
+    size_m: float | None = None,
+    size_px: int | None = None,
+    bands: Sequence[str] | Mapping[str, str] | None = None,
+    sensor=None,
+    coords=("x", "y"),
+):
     """Plot-centred image chips from co-registered rasters, as a :class:`geoagb.deep.PatchSet`.
 
     Parameters
@@ -149,8 +161,10 @@ def extract_patches(sources: Mapping[str, Any], plots, size_m: float | None = No
         raise ValueError("give exactly one of size_m (metres) and size_px (pixels).")
     size = int(size_px) if size_px is not None else int(round(float(size_m) / res))
     if size < 1:
-        raise ValueError(f"patch size {size_m if size_px is None else size_px} gives {size} pixels "
-                         f"at {res} m; use a larger size.")
+        raise ValueError(
+            f"patch size {size_m if size_px is None else size_px} gives {size} pixels "
+            f"at {res} m; use a larger size."
+        )
     xy = _io.plot_xy(plots, ref.crs, coords)
     r0, c0 = patch_origin(ref.transform, xy, size)
     n, C = len(xy), len(pairs)
@@ -164,15 +178,21 @@ def extract_patches(sources: Mapping[str, Any], plots, size_m: float | None = No
             if a1 <= a0 or b1 <= b0:
                 continue
             for c, (_, (key, idx)) in enumerate(pairs):
-                blk = _io.read_block(dsets[key], idx, (int(a0), int(a1)), (int(b0), int(b1)), infos[key].nodata)
-                data[i, c, a0 - r0[i]:a1 - r0[i], b0 - c0[i]:b1 - c0[i]] = blk
+                blk = _io.read_block(
+                    dsets[key], idx, (int(a0), int(a1)), (int(b0), int(b1)), infos[key].nodata
+                )
+                data[i, c, a0 - r0[i] : a1 - r0[i], b0 - c0[i] : b1 - c0[i]] = blk
     finally:
         for ds in dsets.values():
             ds.close()
     mask = np.isnan(data).any(axis=1)
     n_bad = int(mask.any(axis=(1, 2)).sum())
     if n_bad:
-        warnings.warn(f"{n_bad} of {n} patches contain nodata or leave the rasters (NaN, "
-                      "PatchSet.mask is True there).", stacklevel=2)
-    return PatchSet(data, bands=[nm for nm, _ in pairs], coords=xy, mask=mask, crs=ref.crs,
-                    resolution=res)
+        warnings.warn(
+            f"{n_bad} of {n} patches contain nodata or leave the rasters (NaN, "
+            "PatchSet.mask is True there).",
+            stacklevel=2,
+        )
+    return PatchSet(
+        data, bands=[nm for nm, _ in pairs], coords=xy, mask=mask, crs=ref.crs, resolution=res
+    )

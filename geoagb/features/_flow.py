@@ -33,7 +33,7 @@ def _outlet_mask(valid: np.ndarray) -> np.ndarray:
     H, W = valid.shape
     out = np.zeros_like(valid)
     for dr, dc in D8_OFFSETS:
-        out |= ~vp[1 + dr:1 + dr + H, 1 + dc:1 + dc + W]
+        out |= ~vp[1 + dr : 1 + dr + H, 1 + dc : 1 + dc + W]
     return out & valid
 
 
@@ -87,9 +87,9 @@ def d8_receivers(z, resolution: float = 1.0) -> np.ndarray:
     best_k = np.full((H, W), -1, np.int64)
     with np.errstate(invalid="ignore"):
         for k, (dr, dc) in enumerate(D8_OFFSETS):
-            zn = zp[1 + dr:1 + dr + H, 1 + dc:1 + dc + W]
+            zn = zp[1 + dr : 1 + dr + H, 1 + dc : 1 + dc + W]
             drop = (z - zn) / (resolution * (np.sqrt(2.0) if dr and dc else 1.0))
-            better = drop > best            # NaN compares False
+            better = drop > best  # NaN compares False
             best = np.where(better, drop, best)
             best_k = np.where(better, k, best_k)
     rows, cols = np.indices((H, W))
@@ -107,11 +107,13 @@ def d8_receivers(z, resolution: float = 1.0) -> np.ndarray:
         flatp = np.pad(flat, 1, constant_values=False)
         near_flat = np.zeros_like(flatp)
         for dr, dc in D8_OFFSETS:
-            near_flat[1:-1, 1:-1] |= flatp[1 + dr:1 + dr + H, 1 + dc:1 + dc + W]
+            near_flat[1:-1, 1:-1] |= flatp[1 + dr : 1 + dr + H, 1 + dc : 1 + dc + W]
         flatp = flatp.ravel()
         zpf = zp.ravel()
         pending = flatp.copy()
-        frontier = np.flatnonzero((np.pad(valid & ~flat, 1, constant_values=False) & near_flat).ravel())
+        frontier = np.flatnonzero(
+            (np.pad(valid & ~flat, 1, constant_values=False) & near_flat).ravel()
+        )
         while frontier.size:
             zf = zpf[frontier]
             new = []

@@ -8,8 +8,8 @@ as Sentinel-2 L2A or Landsat Collection 2 after offset removal).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from itertools import combinations
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,12 +29,29 @@ SENSOR_BANDS: dict[str, dict[str, str]] = {
     # GaoFen-2 / GaoFen-7 PMS multispectral camera: 0.45-0.52, 0.52-0.59, 0.63-0.69, 0.77-0.89 um
     "gaofen": {"B1": "blue", "B2": "green", "B3": "red", "B4": "nir"},
     # Landsat 8/9 OLI
-    "landsat8": {"B1": "coastal", "B2": "blue", "B3": "green", "B4": "red", "B5": "nir",
-                 "B6": "swir1", "B7": "swir2"},
+    "landsat8": {
+        "B1": "coastal",
+        "B2": "blue",
+        "B3": "green",
+        "B4": "red",
+        "B5": "nir",
+        "B6": "swir1",
+        "B7": "swir2",
+    },
     # Sentinel-2 MSI (10 and 20 m bands; B8 is the broad NIR band)
-    "sentinel2": {"B1": "coastal", "B2": "blue", "B3": "green", "B4": "red", "B5": "rededge1",
-                  "B6": "rededge2", "B7": "rededge3", "B8": "nir", "B8A": "nir_narrow",
-                  "B11": "swir1", "B12": "swir2"},
+    "sentinel2": {
+        "B1": "coastal",
+        "B2": "blue",
+        "B3": "green",
+        "B4": "red",
+        "B5": "rededge1",
+        "B6": "rededge2",
+        "B7": "rededge3",
+        "B8": "nir",
+        "B8A": "nir_narrow",
+        "B11": "swir1",
+        "B12": "swir2",
+    },
 }
 SENSOR_BANDS["landsat9"] = SENSOR_BANDS["landsat8"]
 
@@ -84,7 +101,9 @@ def canonical_bands(names: Sequence[str], sensor: str | None = None) -> dict[str
         return {n: str(n).lower() for n in names}
     key = str(sensor).lower().replace("-", "").replace("_", "")
     if key not in SENSOR_BANDS:
-        raise ValueError(f"sensor={sensor!r} is not a preset; valid: {sorted(SENSOR_BANDS)} or None.")
+        raise ValueError(
+            f"sensor={sensor!r} is not a preset; valid: {sorted(SENSOR_BANDS)} or None."
+        )
     table = SENSOR_BANDS[key]
     return {n: table.get(_norm_id(n), str(n).lower()) for n in names}
 
@@ -127,7 +146,9 @@ def _index(name: str, b: dict[str, np.ndarray], L: float, gamma: float):
     if name == "savi":
         return _ratio((1.0 + L) * (b["nir"] - b["red"]), b["nir"] + b["red"] + L)
     if name == "evi":
-        return _ratio(2.5 * (b["nir"] - b["red"]), b["nir"] + 6.0 * b["red"] - 7.5 * b["blue"] + 1.0)
+        return _ratio(
+            2.5 * (b["nir"] - b["red"]), b["nir"] + 6.0 * b["red"] - 7.5 * b["blue"] + 1.0
+        )
     if name == "arvi":
         rb = b["red"] - gamma * (b["blue"] - b["red"])
         return _ratio(b["nir"] - rb, b["nir"] + rb)
@@ -142,8 +163,14 @@ def _index(name: str, b: dict[str, np.ndarray], L: float, gamma: float):
     raise AssertionError(name)  # pragma: no cover
 
 
-def spectral_indices(bands, names: Sequence[str] | None = None, sensor: str | None = None,
-                     scale: float = 1.0, L: float = 0.5, gamma: float = 1.0):
+def spectral_indices(
+    bands,
+    names: Sequence[str] | None = None,
+    sensor: str | None = None,
+    scale: float = 1.0,
+    L: float = 0.5,
+    gamma: float = 1.0,
+):
     r"""Vegetation and water indices from reflectance bands.
 
     ============  ==================================================  ==========================

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,9 +18,20 @@ import pandas as pd
 from .._coords import get_coords
 from ._indices import canonical_bands
 
-__all__ = ["SourceInfo", "read_sources", "check_same_grid", "band_table", "resolve_band",
-           "read_block", "context_block", "plot_xy", "footprint_rect", "grid_dict", "latitude_of",
-           "open_all"]
+__all__ = [
+    "SourceInfo",
+    "read_sources",
+    "check_same_grid",
+    "band_table",
+    "resolve_band",
+    "read_block",
+    "context_block",
+    "plot_xy",
+    "footprint_rect",
+    "grid_dict",
+    "latitude_of",
+    "open_all",
+]
 
 
 @dataclass(frozen=True)
@@ -43,8 +55,10 @@ def read_sources(sources: Mapping[str, Any]) -> dict[str, SourceInfo]:
     import rasterio
 
     if not isinstance(sources, Mapping) or not sources:
-        raise ValueError("sources must be a non-empty dict name -> GeoTIFF path, e.g. "
-                         "{'image': 'image.tif', 'dem': 'dem.tif'}.")
+        raise ValueError(
+            "sources must be a non-empty dict name -> GeoTIFF path, e.g. "
+            "{'image': 'image.tif', 'dem': 'dem.tif'}."
+        )
     out = {}
     for key, path in sources.items():
         path = os.fspath(path)
@@ -52,9 +66,17 @@ def read_sources(sources: Mapping[str, Any]) -> dict[str, SourceInfo]:
             raise FileNotFoundError(f"source {key!r}: file {path!r} does not exist.")
         with rasterio.open(path) as ds:
             out[str(key)] = SourceInfo(
-                key=str(key), path=path, crs=ds.crs, transform=ds.transform, width=ds.width,
-                height=ds.height, count=ds.count, nodata=ds.nodata, dtypes=tuple(ds.dtypes),
-                descriptions=tuple(ds.descriptions))
+                key=str(key),
+                path=path,
+                crs=ds.crs,
+                transform=ds.transform,
+                width=ds.width,
+                height=ds.height,
+                count=ds.count,
+                nodata=ds.nodata,
+                dtypes=tuple(ds.dtypes),
+                descriptions=tuple(ds.descriptions),
+            )
     return out
 
 
@@ -63,11 +85,15 @@ def check_same_grid(infos: Mapping[str, SourceInfo]) -> SourceInfo:
     ref = next(iter(infos.values()))
     t = ref.transform
     if abs(t.b) > 1e-12 or abs(t.d) > 1e-12:
-        raise ValueError(f"source {ref.key!r} has a rotated geotransform {tuple(t)[:6]}; geoagb "
-                         "needs north-up rasters: warp it first (gdalwarp -t_srs <crs> in.tif out.tif).")
+        raise ValueError(
+            f"source {ref.key!r} has a rotated geotransform {tuple(t)[:6]}; geoagb "
+            "needs north-up rasters: warp it first (gdalwarp -t_srs <crs> in.tif out.tif)."
+        )
     if not math.isclose(abs(t.a), abs(t.e), rel_tol=1e-9) or t.e >= 0:
-        raise ValueError(f"source {ref.key!r} has pixels {t.a} x {t.e}: geoagb needs square, "
-                         "north-up pixels (negative y step); resample with gdalwarp -tr <res> <res>.")
+        raise ValueError(
+            f"source {ref.key!r} has pixels {t.a} x {t.e}: geoagb needs square, "
+            "north-up pixels (negative y step); resample with gdalwarp -tr <res> <res>."
+        )
     problems = []
     for info in infos.values():
         if info is ref:
@@ -87,17 +113,25 @@ def check_same_grid(infos: Mapping[str, SourceInfo]) -> SourceInfo:
             "rasters silently (features would change with the resampling); align every source "
             f"to {ref.key!r} first, e.g. rasterio.warp.reproject(src, dst, dst_crs=ref.crs, "
             "dst_transform=ref.transform, dst_shape=(ref.height, ref.width)) or "
-            f"gdalwarp -t_srs <{ref.key} CRS> -tr <res> <res> -tap -te <{ref.key} bounds> in.tif out.tif.")
+            f"gdalwarp -t_srs <{ref.key} CRS> -tr <res> <res> -tap -te <{ref.key} bounds> in.tif out.tif."
+        )
     return ref
 
 
 def grid_dict(ref: SourceInfo) -> dict:
     """The reference grid as a plain dict (crs, transform, width, height, resolution)."""
-    return {"crs": ref.crs, "transform": ref.transform, "width": ref.width,
-            "height": ref.height, "resolution": float(abs(ref.transform.a))}
+    return {
+        "crs": ref.crs,
+        "transform": ref.transform,
+        "width": ref.width,
+        "height": ref.height,
+        "resolution": float(abs(ref.transform.a)),
+    }
 
 
-def band_table(infos: Mapping[str, SourceInfo], sensor: str | None = None) -> dict[str, tuple[str, int]]:
+def band_table(
+    infos: Mapping[str, SourceInfo], sensor: str | None = None
+) -> dict[str, tuple[str, int]]:
     """Band name -> (source key, 1-based band index).
 
     Names: a band's description (translated by the ``sensor`` preset, lowercased), the source
@@ -132,9 +166,11 @@ def resolve_band(table, spec, what="band") -> tuple[str, int]:
     if spec.lower() in table:
         return table[spec.lower()]
     names = sorted(k for k in table if ":" not in k)
-    raise ValueError(f"{what} {spec!r} not found in the sources; band names: {names} (also "
-                     "'<source>:<band number>'). Set band descriptions in the GeoTIFF or pass "
-                     "sensor= for band ids such as B4.")
+    raise ValueError(
+        f"{what} {spec!r} not found in the sources; band names: {names} (also "
+        "'<source>:<band number>'). Set band descriptions in the GeoTIFF or pass "
+        "sensor= for band ids such as B4."
+    )
 
 
 def read_block(ds, index: int, rows: tuple[int, int], cols: tuple[int, int], nodata) -> np.ndarray:
@@ -149,8 +185,14 @@ def read_block(ds, index: int, rows: tuple[int, int], cols: tuple[int, int], nod
     return a
 
 
-def context_block(region: np.ndarray, region_origin: tuple[int, int], raster_shape: tuple[int, int],
-                  win: tuple[int, int, int, int], r: int, mode: str) -> np.ndarray:
+def context_block(
+    region: np.ndarray,
+    region_origin: tuple[int, int],
+    raster_shape: tuple[int, int],
+    win: tuple[int, int, int, int],
+    r: int,
+    mode: str,
+) -> np.ndarray:
     """The tile ``win`` = (row0, col0, h, w) plus ``r`` cells of context on every side.
 
     ``region`` holds raster rows/cols starting at ``region_origin`` and must cover the tile plus
@@ -163,7 +205,7 @@ def context_block(region: np.ndarray, region_origin: tuple[int, int], raster_sha
     rr, cc = region_origin
     a0, a1 = max(0, row0 - r), min(H, row0 + h + r)
     b0, b1 = max(0, col0 - r), min(W, col0 + w + r)
-    block = region[a0 - rr:a1 - rr, b0 - cc:b1 - cc]
+    block = region[a0 - rr : a1 - rr, b0 - cc : b1 - cc]
     pads = ((a0 - (row0 - r), (row0 + h + r) - a1), (b0 - (col0 - r), (col0 + w + r) - b1))
     if not any(p for pp in pads for p in pp):
         return block
@@ -186,7 +228,11 @@ def plot_xy(plots, crs, coords=("x", "y")) -> np.ndarray:
 
     if isinstance(plots, pd.DataFrame) and hasattr(plots, "geometry") and hasattr(plots, "crs"):
         gdf = plots
-        if gdf.crs is not None and crs is not None and CRS.from_user_input(gdf.crs) != CRS.from_user_input(crs):
+        if (
+            gdf.crs is not None
+            and crs is not None
+            and CRS.from_user_input(gdf.crs) != CRS.from_user_input(crs)
+        ):
             gdf = gdf.to_crs(crs)
         geom = gdf.geometry
         if len(geom) and not bool((geom.geom_type == "Point").all()):
@@ -196,8 +242,10 @@ def plot_xy(plots, crs, coords=("x", "y")) -> np.ndarray:
         return get_coords(plots, coords)
     xy = np.asarray(plots, dtype=float)
     if xy.ndim != 2 or xy.shape[1] != 2:
-        raise ValueError(f"plots must be a GeoDataFrame, a DataFrame with columns {tuple(coords)} "
-                         f"or an (n, 2) array of coordinates; got an array of shape {xy.shape}.")
+        raise ValueError(
+            f"plots must be a GeoDataFrame, a DataFrame with columns {tuple(coords)} "
+            f"or an (n, 2) array of coordinates; got an array of shape {xy.shape}."
+        )
     return xy
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,8 +51,15 @@ def plot_screening(table, top: int | None = 25, ax=None):
     colors = dict(zip(cats, plt.get_cmap("tab10").colors))
     y = np.arange(len(t))
     for yi, (_, row) in zip(y, t.iterrows()):
-        ax.barh(yi, row["r"], color=colors[row["category"]], edgecolor="k", linewidth=0.4,
-                hatch=None if row["selected"] else "///", alpha=1.0 if row["selected"] else 0.55)
+        ax.barh(
+            yi,
+            row["r"],
+            color=colors[row["category"]],
+            edgecolor="k",
+            linewidth=0.4,
+            hatch=None if row["selected"] else "///",
+            alpha=1.0 if row["selected"] else 0.55,
+        )
     ax.set_yticks(y, t["feature"])
     ax.axvline(0, color="k", lw=0.6)
     ax.set_xlabel("Pearson r with the target")
@@ -98,7 +105,9 @@ def plot_feature_window(features, window, names: Sequence[str], out_resolution=N
 
     missing = [n for n in names if n not in features.feature_names]
     if missing:
-        raise ValueError(f"features {missing} are not in the recipe; it has {features.feature_names}.")
+        raise ValueError(
+            f"features {missing} are not in the recipe; it has {features.feature_names}."
+        )
     block = features.on_window(window, out_resolution=out_resolution)
     nrows = int(np.ceil(len(names) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows), squeeze=False)
@@ -108,7 +117,7 @@ def plot_feature_window(features, window, names: Sequence[str], out_resolution=N
         ax.set_xticks([])
         ax.set_yticks([])
         fig.colorbar(im, ax=ax, shrink=0.8)
-    for ax in axes.ravel()[len(names):]:
+    for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
     fig.tight_layout()
     return fig

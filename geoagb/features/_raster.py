@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,12 +13,19 @@ import pandas as pd
 from . import _io
 from ._indices import INDEX_BANDS, pc1
 from ._terrain import TERRAIN_VARIABLES, terrain_from_context, terrain_halo, twi_from_dem
-from ._texture import DEFAULT_ANGLES, DEFAULT_FEATURES, GLCM_FEATURES, glcm_offsets, glcm_valid, quantize
+from ._texture import (
+    DEFAULT_ANGLES,
+    DEFAULT_FEATURES,
+    GLCM_FEATURES,
+    glcm_offsets,
+    glcm_valid,
+    quantize,
+)
 
 __all__ = ["RasterFeatures", "aggregate"]
 
 _SPECTRAL = ("coastal", "blue", "green", "red", "nir", "swir1", "swir2")
-_SAMPLE_SIDE = 512   # side of the nearest-neighbour sample used for scene-wide statistics
+_SAMPLE_SIDE = 512  # side of the nearest-neighbour sample used for scene-wide statistics
 
 
 def _parse_stat(stat: str) -> str:
@@ -26,8 +34,10 @@ def _parse_stat(stat: str) -> str:
         return s
     if s.startswith("p") and s[1:].replace(".", "", 1).isdigit() and 0 <= float(s[1:]) <= 100:
         return s
-    raise ValueError(f"statistic {stat!r} not understood; use 'mean', 'sd', 'min', 'max', "
-                     "'median' or 'pNN' (percentile, e.g. 'p95').")
+    raise ValueError(
+        f"statistic {stat!r} not understood; use 'mean', 'sd', 'min', 'max', "
+        "'median' or 'pNN' (percentile, e.g. 'p95')."
+    )
 
 
 def aggregate(values: np.ndarray, stats: Sequence[str]) -> np.ndarray:
@@ -66,7 +76,7 @@ class _Texture:
     angles: tuple
     range: tuple | None
     prefix: str
-    src: tuple | None = None            # (source, index) unless band == "pc1"
+    src: tuple | None = None  # (source, index) unless band == "pc1"
 
 
 @dataclass
@@ -147,10 +157,18 @@ class RasterFeatures:
     (3, 10, 10)
     """
 
-    def __init__(self, sources: Mapping[str, Any], indices: Sequence[str] | None = ("ndvi",),
-                 textures=None, terrain: Sequence[str] | None = None,
-                 extra: Mapping[str, tuple] | None = None, *, bands: Sequence[str] | None = None,
-                 sensor: str | None = None, terrain_options: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        sources: Mapping[str, Any],
+        indices: Sequence[str] | None = ("ndvi",),
+        textures=None,
+        terrain: Sequence[str] | None = None,
+        extra: Mapping[str, tuple] | None = None,
+        *,
+        bands: Sequence[str] | None = None,
+        sensor: str | None = None,
+        terrain_options: Mapping[str, Any] | None = None,
+    ):
         self.sources = dict(sources)
         self.indices = None if indices is None else list(indices)
         self.textures = textures
@@ -178,25 +196,40 @@ class RasterFeatures:
             if name not in INDEX_BANDS:
                 raise ValueError(f"unknown index {name!r}; valid: {list(INDEX_BANDS)}.")
             for b in INDEX_BANDS[name]:
-                self._index_bands[b] = _io.resolve_band(self._table, b, what=f"band {b!r} (for {name})")
+                self._index_bands[b] = _io.resolve_band(
+                    self._table, b, what=f"band {b!r} (for {name})"
+                )
             plan.names.append(name)
         self._tex = []
         tex = self.textures
-        for spec in ([] if tex is None else [tex] if isinstance(tex, Mapping) else list(tex)):
+        for spec in [] if tex is None else [tex] if isinstance(tex, Mapping) else list(tex):
             spec = dict(spec)
-            unknown = set(spec) - {"band", "window", "levels", "features", "distances", "angles",
-                                   "range", "name"}
+            unknown = set(spec) - {
+                "band",
+                "window",
+                "levels",
+                "features",
+                "distances",
+                "angles",
+                "range",
+                "name",
+            }
             if unknown:
-                raise ValueError(f"unknown texture option(s) {sorted(unknown)}; valid: band, "
-                                 "window, levels, features, distances, angles, range, name.")
+                raise ValueError(
+                    f"unknown texture option(s) {sorted(unknown)}; valid: band, "
+                    "window, levels, features, distances, angles, range, name."
+                )
             band = str(spec.get("band", "nir"))
-            t = _Texture(band=band, window=int(spec.get("window", 7)),
-                         levels=int(spec.get("levels", 32)),
-                         features=[str(f).lower() for f in spec.get("features", DEFAULT_FEATURES)],
-                         distances=tuple(spec.get("distances", (1,))),
-                         angles=tuple(spec.get("angles", DEFAULT_ANGLES)),
-                         range=None if spec.get("range") is None else tuple(map(float, spec["range"])),
-                         prefix=str(spec.get("name", band.replace(":", "_"))))
+            t = _Texture(
+                band=band,
+                window=int(spec.get("window", 7)),
+                levels=int(spec.get("levels", 32)),
+                features=[str(f).lower() for f in spec.get("features", DEFAULT_FEATURES)],
+                distances=tuple(spec.get("distances", (1,))),
+                angles=tuple(spec.get("angles", DEFAULT_ANGLES)),
+                range=None if spec.get("range") is None else tuple(map(float, spec["range"])),
+                prefix=str(spec.get("name", band.replace(":", "_"))),
+            )
             if t.window < 3 or t.window % 2 == 0:
                 raise ValueError(f"texture window={t.window} must be an odd integer >= 3.")
             bad = [f for f in t.features if f not in GLCM_FEATURES]
@@ -209,40 +242,61 @@ class RasterFeatures:
             self._tex.append(t)
             plan.names += [f"{t.prefix}_glcm{t.window}_{f}" for f in t.features]
         self._terrain_vars = [str(v).lower() for v in (self.terrain or [])]
-        valid_opts = {"tpi_radius", "relief_radius", "sun_azimuth", "sun_elevation",
-                      "fill_depressions", "latitude", "source"}
+        valid_opts = {
+            "tpi_radius",
+            "relief_radius",
+            "sun_azimuth",
+            "sun_elevation",
+            "fill_depressions",
+            "latitude",
+            "source",
+        }
         bad = sorted(set(self.terrain_options) - valid_opts)
         if bad:
             raise ValueError(f"unknown terrain option(s) {bad}; valid: {sorted(valid_opts)}.")
         if self._terrain_vars and self._geographic():
-            raise ValueError(f"the rasters' CRS ({self._ref.crs}) is geographic: slopes and "
-                             "neighbourhoods need metres. Warp the rasters to a projected CRS "
-                             "first, e.g. gdalwarp -t_srs EPSG:32648 dem.tif dem_utm.tif.")
+            raise ValueError(
+                f"the rasters' CRS ({self._ref.crs}) is geographic: slopes and "
+                "neighbourhoods need metres. Warp the rasters to a projected CRS "
+                "first, e.g. gdalwarp -t_srs EPSG:32648 dem.tif dem_utm.tif."
+            )
         if self._terrain_vars:
             bad = [v for v in self._terrain_vars if v not in TERRAIN_VARIABLES]
             if bad:
-                raise ValueError(f"unknown terrain variable(s) {bad}; valid: {list(TERRAIN_VARIABLES)}.")
+                raise ValueError(
+                    f"unknown terrain variable(s) {bad}; valid: {list(TERRAIN_VARIABLES)}."
+                )
             dem_key = self.terrain_options.get("source", "dem")
             if dem_key not in self._infos:
-                raise ValueError(f"terrain variables need a DEM source named {dem_key!r}; sources "
-                                 f"are {list(self._infos)} (or set terrain_options={{'source': ...}}).")
+                raise ValueError(
+                    f"terrain variables need a DEM source named {dem_key!r}; sources "
+                    f"are {list(self._infos)} (or set terrain_options={{'source': ...}})."
+                )
             self._dem = (dem_key, 1)
             plan.names += self._terrain_vars
         self._extra = []
         for name, spec in (self.extra or {}).items():
             spec = tuple(spec)
             if len(spec) not in (2, 3):
-                raise ValueError(f"extra[{name!r}] = {spec!r}: give (source, band) or "
-                                 "(source, band, statistic), e.g. ('chm', 1, 'p95').")
+                raise ValueError(
+                    f"extra[{name!r}] = {spec!r}: give (source, band) or "
+                    "(source, band, statistic), e.g. ('chm', 1, 'p95')."
+                )
             src = _io.resolve_band(self._table, (spec[0], spec[1]), what=f"extra[{name!r}]")
             self._extra.append((str(name), src, _parse_stat(spec[2]) if len(spec) == 3 else "mean"))
             plan.names.append(str(name))
-        plan.stats = ["mean"] * (len(plan.names) - len(self._extra)) + [s for _, _, s in self._extra]
+        plan.stats = ["mean"] * (len(plan.names) - len(self._extra)) + [
+            s for _, _, s in self._extra
+        ]
         dup = sorted({n for n in plan.names if plan.names.count(n) > 1})
         if dup:
-            raise ValueError(f"feature names {dup} appear twice; rename them (texture 'name', extra keys).")
+            raise ValueError(
+                f"feature names {dup} appear twice; rename them (texture 'name', extra keys)."
+            )
         if not plan.names:
-            raise ValueError("the recipe has no features: give bands, indices, textures, terrain or extra.")
+            raise ValueError(
+                "the recipe has no features: give bands, indices, textures, terrain or extra."
+            )
         self._plan = plan
 
     def _geographic(self) -> bool:
@@ -253,8 +307,10 @@ class RasterFeatures:
     def _pc1_bands(self):
         found = [b for b in _SPECTRAL if b in self._table]
         if len(found) < 2:
-            raise ValueError(f"texture on 'pc1' needs at least two spectral bands among {_SPECTRAL}; "
-                             f"found {found}.")
+            raise ValueError(
+                f"texture on 'pc1' needs at least two spectral bands among {_SPECTRAL}; "
+                f"found {found}."
+            )
         return [(b, self._table[b]) for b in found]
 
     @property
@@ -278,13 +334,22 @@ class RasterFeatures:
         h = max([t.window // 2 for t in self._tex] or [0])
         if self._terrain_vars:
             o = self.terrain_options
-            h = max(h, terrain_halo(self._terrain_vars, self.grid["resolution"],
-                                    o.get("tpi_radius"), o.get("relief_radius")))
+            h = max(
+                h,
+                terrain_halo(
+                    self._terrain_vars,
+                    self.grid["resolution"],
+                    o.get("tpi_radius"),
+                    o.get("relief_radius"),
+                ),
+            )
         return int(h)
 
     def __repr__(self) -> str:
-        return (f"RasterFeatures({len(self.feature_names)} features from {list(self.sources)}, "
-                f"halo={self.halo})")
+        return (
+            f"RasterFeatures({len(self.feature_names)} features from {list(self.sources)}, "
+            f"halo={self.halo})"
+        )
 
     # ---- scene-wide state (computed once, shared by every tile) --------------------------------
     def _sample(self, src) -> np.ndarray:
@@ -318,7 +383,9 @@ class RasterFeatures:
         if key not in self._global:
             if t.band == "pc1":
                 bands = self._pc1_bands()
-                vals = pc1(np.stack([self._sample(src) for _, src in bands]), model=self._pc1_model())
+                vals = pc1(
+                    np.stack([self._sample(src) for _, src in bands]), model=self._pc1_model()
+                )
             else:
                 vals = self._sample(t.src)
             vals = vals[np.isfinite(vals)]
@@ -335,8 +402,9 @@ class RasterFeatures:
 
             with rasterio.open(info.path) as ds:
                 dem = _io.read_block(ds, 1, (0, info.height), (0, info.width), info.nodata)
-            self._global["twi"] = twi_from_dem(dem, self.grid["resolution"],
-                                               self.terrain_options.get("fill_depressions", True))
+            self._global["twi"] = twi_from_dem(
+                dem, self.grid["resolution"], self.terrain_options.get("fill_depressions", True)
+            )
         return self._global["twi"]
 
     def _latitude(self):
@@ -370,7 +438,9 @@ class RasterFeatures:
         def region(src):
             if src not in regions:
                 info = self._infos[src[0]]
-                regions[src] = _io.read_block(dsets[src[0]], src[1], (rr0, rr1), (cc0, cc1), info.nodata)
+                regions[src] = _io.read_block(
+                    dsets[src[0]], src[1], (rr0, rr1), (cc0, cc1), info.nodata
+                )
             return regions[src]
 
         def ctx(src, r=0, mode="nan"):
@@ -394,20 +464,27 @@ class RasterFeatures:
                 band = ctx(t.src, r, "reflect")
             vmin, vmax = self._texture_range(t)
             q, valid = quantize(band, t.levels, vmin, vmax)
-            res = glcm_valid(q, valid, t.window, t.levels, t.features,
-                             glcm_offsets(t.distances, t.angles))
+            res = glcm_valid(
+                q, valid, t.window, t.levels, t.features, glcm_offsets(t.distances, t.angles)
+            )
             out += [res[f] for f in t.features]
         if self._terrain_vars:
             o = self.terrain_options
             twi = None
             if "twi" in self._terrain_vars:
-                twi = self._twi()[row0:row0 + h, col0:col0 + w]
+                twi = self._twi()[row0 : row0 + h, col0 : col0 + w]
             need_lat = {"hli", "solar_radiation"} & set(self._terrain_vars)
             tv = terrain_from_context(
-                lambda r, mode: ctx(self._dem, r, mode), self.grid["resolution"], self._terrain_vars,
-                latitude=self._latitude() if need_lat else None, tpi_radius=o.get("tpi_radius"),
-                relief_radius=o.get("relief_radius"), sun_azimuth=o.get("sun_azimuth", 315.0),
-                sun_elevation=o.get("sun_elevation", 45.0), twi=twi)
+                lambda r, mode: ctx(self._dem, r, mode),
+                self.grid["resolution"],
+                self._terrain_vars,
+                latitude=self._latitude() if need_lat else None,
+                tpi_radius=o.get("tpi_radius"),
+                relief_radius=o.get("relief_radius"),
+                sun_azimuth=o.get("sun_azimuth", 315.0),
+                sun_elevation=o.get("sun_elevation", 45.0),
+                twi=twi,
+            )
             out += [tv[v] for v in self._terrain_vars]
         for _, src, _ in self._extra:
             out.append(ctx(src))
@@ -421,7 +498,9 @@ class RasterFeatures:
         a0, a1 = max(0, row0), min(H, row0 + h)
         b0, b1 = max(0, col0), min(W, col0 + w)
         if a1 > a0 and b1 > b0:
-            out[:, a0 - row0:a1 - row0, b0 - col0:b1 - col0] = self._compute(dsets, (a0, b0, a1 - a0, b1 - b0))
+            out[:, a0 - row0 : a1 - row0, b0 - col0 : b1 - col0] = self._compute(
+                dsets, (a0, b0, a1 - a0, b1 - b0)
+            )
         return out
 
     def _open(self):
@@ -429,8 +508,9 @@ class RasterFeatures:
         return _io.open_all(self._infos, keys)
 
     # ---- public API ----------------------------------------------------------------------------
-    def at_points(self, plots, footprint: float | None = None, coords=("x", "y"),
-                  progress: bool | None = None) -> pd.DataFrame:
+    def at_points(
+        self, plots, footprint: float | None = None, coords=("x", "y"), progress: bool | None = None
+    ) -> pd.DataFrame:
         """Features at plot centres, or summarised over square plot footprints.
 
         Parameters
@@ -458,9 +538,11 @@ class RasterFeatures:
         if footprint is not None and not float(footprint) > 0:
             raise ValueError(f"footprint={footprint} must be a positive side length in metres.")
         if footprint is not None and self._geographic():
-            raise ValueError(f"footprint={footprint} is in metres but the rasters' CRS "
-                             f"({self._ref.crs}) is geographic; warp the rasters to a projected "
-                             "CRS (gdalwarp -t_srs EPSG:<utm zone> in.tif out.tif).")
+            raise ValueError(
+                f"footprint={footprint} is in metres but the rasters' CRS "
+                f"({self._ref.crs}) is geographic; warp the rasters to a projected "
+                "CRS (gdalwarp -t_srs EPSG:<utm zone> in.tif out.tif)."
+            )
         r0, r1, c0, c1 = _io.footprint_rect(xy, self._ref.transform, footprint)
         F = len(self._plan.names)
         vals = np.full((len(xy), F), np.nan)
@@ -488,7 +570,9 @@ class RasterFeatures:
             warnings.warn(
                 f"{n_bad} of {len(df)} plots have nodata in their footprint or lie outside the "
                 f"rasters; their features are NaN (most affected: {', '.join(cols)}). Drop them "
-                "(X.dropna()) or fill the rasters' nodata.", stacklevel=2)
+                "(X.dropna()) or fill the rasters' nodata.",
+                stacklevel=2,
+            )
         return df
 
     def on_window(self, window, out_resolution: float | None = None) -> np.ndarray:
@@ -520,17 +604,22 @@ class RasterFeatures:
                     f"out_resolution={float(out_resolution):g} m but the rasters' CRS "
                     f"({self._ref.crs}) is geographic (pixel size in degrees); resolutions are in "
                     "metres. Reproject the rasters to a metric CRS first (gdalwarp -t_srs "
-                    "EPSG:<utm zone> in.tif out.tif).")
+                    "EPSG:<utm zone> in.tif out.tif)."
+                )
             res = self.grid["resolution"]
             kf = float(out_resolution) / res
             k = int(round(kf))
             if k < 1 or abs(kf - k) > 1e-6:
-                raise ValueError(f"out_resolution={out_resolution} m is not a whole multiple of the "
-                                 f"raster resolution {res} m; use e.g. {max(1, k) * res:g} m.")
+                raise ValueError(
+                    f"out_resolution={out_resolution} m is not a whole multiple of the "
+                    f"raster resolution {res} m; use e.g. {max(1, k) * res:g} m."
+                )
             if h % k or w % k:
-                raise ValueError(f"window of {h}x{w} pixels is not a whole number of {k}x{k} output "
-                                 f"cells ({out_resolution} m); use a window of {h // k * k or k}x"
-                                 f"{w // k * k or k} pixels aligned to the output grid.")
+                raise ValueError(
+                    f"window of {h}x{w} pixels is not a whole number of {k}x{k} output "
+                    f"cells ({out_resolution} m); use a window of {h // k * k or k}x"
+                    f"{w // k * k or k} pixels aligned to the output grid."
+                )
         dsets = self._open()
         try:
             block = self._tile(dsets, row0, col0, h, w)

@@ -1,11 +1,12 @@
 """Correlation screening of candidate features (the layout of Table A4 of the Shenzhen urban
-vegetation carbon study, Remote Sensing 2026)."""
+vegetation carbon study, Remote Sensing 2026).
+"""
 
 from __future__ import annotations
 
 import re
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,20 @@ from ._terrain import TERRAIN_VARIABLES
 
 __all__ = ["screen_features", "feature_category"]
 
-_BANDS = {"coastal", "blue", "green", "red", "nir", "swir1", "swir2", "rededge1", "rededge2",
-          "rededge3", "nir_narrow", "pan"}
+_BANDS = {
+    "coastal",
+    "blue",
+    "green",
+    "red",
+    "nir",
+    "swir1",
+    "swir2",
+    "rededge1",
+    "rededge2",
+    "rededge3",
+    "nir_narrow",
+    "pan",
+}
 _TERRAIN = set(TERRAIN_VARIABLES) | {"dem", "elev", "height_above_channel"}
 _STRUCTURE = ("height", "chm", "crown", "canopy", "cover", "lidar")
 
@@ -50,9 +63,15 @@ def feature_category(name: str) -> str:
     return "other"
 
 
-def screen_features(X, y, alpha: float = 0.05, method: str = "fdr_bh",
-                    collinearity_threshold: float | None = None, coords=("x", "y"),
-                    categories: Mapping[str, str] | None = None) -> pd.DataFrame:
+def screen_features(
+    X,
+    y,
+    alpha: float = 0.05,
+    method: str = "fdr_bh",
+    collinearity_threshold: float | None = None,
+    coords=("x", "y"),
+    categories: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Pearson correlation of each feature with the target, adjusted p-values, selection.
 
     For every numeric feature column: r and its two-sided p-value
@@ -114,8 +133,9 @@ def screen_features(X, y, alpha: float = 0.05, method: str = "fdr_bh",
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha} must be in (0, 1), e.g. 0.05.")
     if collinearity_threshold is not None and not 0 < collinearity_threshold <= 1:
-        raise ValueError(f"collinearity_threshold={collinearity_threshold} must be in (0, 1], "
-                         "e.g. 0.9, or None.")
+        raise ValueError(
+            f"collinearity_threshold={collinearity_threshold} must be in (0, 1], e.g. 0.9, or None."
+        )
     F = drop_coords(X, coords)
     F = F.select_dtypes(include=[np.number, "bool"]).astype(float)
     yv = np.asarray(y, dtype=float).ravel()
@@ -136,8 +156,9 @@ def screen_features(X, y, alpha: float = 0.05, method: str = "fdr_bh",
     out["p_adj"] = np.nan
     finite = out["p"].notna().to_numpy()
     if finite.any():
-        out.loc[finite, "p_adj"] = multipletests(out.loc[finite, "p"].to_numpy(), alpha=alpha,
-                                                 method=method)[1]
+        out.loc[finite, "p_adj"] = multipletests(
+            out.loc[finite, "p"].to_numpy(), alpha=alpha, method=method
+        )[1]
     cats = dict(categories or {})
     out["category"] = [cats.get(f, feature_category(f)) for f in out["feature"]]
     out = out.reindex(out["r"].abs().sort_values(ascending=False, na_position="last").index)
@@ -169,4 +190,6 @@ def screen_features(X, y, alpha: float = 0.05, method: str = "fdr_bh",
         notes.append("")
     out["selected"] = selected
     out["note"] = notes
-    return out[["feature", "r", "p", "p_adj", "category", "selected", "n", "note"]].reset_index(drop=True)
+    return out[["feature", "r", "p", "p_adj", "category", "selected", "n", "note"]].reset_index(
+        drop=True
+    )

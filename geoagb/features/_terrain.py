@@ -18,7 +18,7 @@ whole DEM and the others tile by tile with a halo.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -27,12 +27,36 @@ from ._flow import flow_accumulation
 __all__ = ["terrain", "TERRAIN_VARIABLES", "heat_load_index", "solar_radiation_proxy"]
 
 #: Variables :func:`terrain` computes, in its output order.
-TERRAIN_VARIABLES = ("elevation", "slope", "aspect", "eastness", "northness", "curvature",
-                     "profile_curvature", "plan_curvature", "tpi", "relief", "twi", "hli",
-                     "solar_radiation", "hillshade")
+TERRAIN_VARIABLES = (
+    "elevation",
+    "slope",
+    "aspect",
+    "eastness",
+    "northness",
+    "curvature",
+    "profile_curvature",
+    "plan_curvature",
+    "tpi",
+    "relief",
+    "twi",
+    "hli",
+    "solar_radiation",
+    "hillshade",
+)
 
-_DERIVATIVE_VARS = {"slope", "aspect", "eastness", "northness", "curvature", "profile_curvature",
-                    "plan_curvature", "hli", "solar_radiation", "hillshade", "twi"}
+_DERIVATIVE_VARS = {
+    "slope",
+    "aspect",
+    "eastness",
+    "northness",
+    "curvature",
+    "profile_curvature",
+    "plan_curvature",
+    "hli",
+    "solar_radiation",
+    "hillshade",
+    "twi",
+}
 _DEFAULT_RADIUS_CELLS = 15
 _MIN_TAN_SLOPE = 1e-3
 
@@ -53,8 +77,10 @@ def neighbourhood_radius(resolution: float, radius_m: float | None) -> int:
         return _DEFAULT_RADIUS_CELLS
     r = int(round(float(radius_m) / float(resolution)))
     if r < 1:
-        raise ValueError(f"radius {radius_m} m is less than one cell of {resolution} m; use a "
-                         "radius of at least one cell.")
+        raise ValueError(
+            f"radius {radius_m} m is less than one cell of {resolution} m; use a "
+            "radius of at least one cell."
+        )
     return r
 
 
@@ -75,14 +101,14 @@ def _derivatives(zp: np.ndarray, res: float) -> dict[str, np.ndarray]:
     z1, z2, z3 = zp[:-2, :-2], zp[:-2, 1:-1], zp[:-2, 2:]
     z4, z5, z6 = zp[1:-1, :-2], zp[1:-1, 1:-1], zp[1:-1, 2:]
     z7, z8, z9 = zp[2:, :-2], zp[2:, 1:-1], zp[2:, 2:]
-    p = ((z3 + 2 * z6 + z9) - (z1 + 2 * z4 + z7)) / (8 * res)          # dz/dx (east)
-    q = ((z1 + 2 * z2 + z3) - (z7 + 2 * z8 + z9)) / (8 * res)          # dz/dy (north)
-    D = ((z4 + z6) / 2 - z5) / res ** 2                                 # zxx / 2
-    E = ((z2 + z8) / 2 - z5) / res ** 2                                 # zyy / 2
-    F = (-z1 + z3 + z7 - z9) / (4 * res ** 2)                           # zxy
-    G = (z6 - z4) / (2 * res)                                           # dz/dx (central)
-    Hc = (z2 - z8) / (2 * res)                                          # dz/dy (central)
-    centre_nan = np.isnan(z5)                      # Horn's stencil skips the centre cell
+    p = ((z3 + 2 * z6 + z9) - (z1 + 2 * z4 + z7)) / (8 * res)  # dz/dx (east)
+    q = ((z1 + 2 * z2 + z3) - (z7 + 2 * z8 + z9)) / (8 * res)  # dz/dy (north)
+    D = ((z4 + z6) / 2 - z5) / res**2  # zxx / 2
+    E = ((z2 + z8) / 2 - z5) / res**2  # zyy / 2
+    F = (-z1 + z3 + z7 - z9) / (4 * res**2)  # zxy
+    G = (z6 - z4) / (2 * res)  # dz/dx (central)
+    Hc = (z2 - z8) / (2 * res)  # dz/dy (central)
+    centre_nan = np.isnan(z5)  # Horn's stencil skips the centre cell
     p, q = np.where(centre_nan, np.nan, p), np.where(centre_nan, np.nan, q)
     return {"p": p, "q": q, "D": D, "E": E, "F": F, "G": G, "H": Hc}
 
@@ -122,7 +148,12 @@ def heat_load_index(slope, aspect, latitude: float):
     L = np.radians(abs(float(latitude)))
     A = np.radians(np.abs(180.0 - np.abs(asp - 225.0)))
     cosA = np.where(np.isfinite(A), np.cos(A), 0.0)
-    return 0.339 + 0.808 * np.cos(L) * np.cos(S) - 0.196 * np.sin(L) * np.sin(S) - 0.482 * cosA * np.sin(S)
+    return (
+        0.339
+        + 0.808 * np.cos(L) * np.cos(S)
+        - 0.196 * np.sin(L) * np.sin(S)
+        - 0.482 * cosA * np.sin(S)
+    )
 
 
 def solar_radiation_proxy(slope, aspect, latitude: float):
@@ -146,26 +177,32 @@ def solar_radiation_proxy(slope, aspect, latitude: float):
     A = np.radians(180.0 - np.abs(asp - 180.0))
     ok = np.isfinite(A)
     cosA, sinA = np.where(ok, np.cos(A), 0.0), np.where(ok, np.sin(A), 0.0)
-    return np.exp(-1.467 + 1.582 * np.cos(L) * np.cos(S) - 1.500 * cosA * np.sin(S) * np.sin(L)
-                  - 0.262 * np.sin(L) * np.sin(S) + 0.607 * sinA * np.sin(S))
+    return np.exp(
+        -1.467
+        + 1.582 * np.cos(L) * np.cos(S)
+        - 1.500 * cosA * np.sin(S) * np.sin(L)
+        - 0.262 * np.sin(L) * np.sin(S)
+        + 0.607 * sinA * np.sin(S)
+    )
 
 
 # --- neighbourhood statistics ----------------------------------------------------------------
 def _shift_sum(a: np.ndarray, r: int) -> np.ndarray:
     """Sum over (2r+1)^2 squares of an array padded by r, added in a fixed order (so a pixel's
-    value does not depend on the array's extent)."""
+    value does not depend on the array's extent).
+    """
     H, W = a.shape[0] - 2 * r, a.shape[1] - 2 * r
     rows = a[0:H].copy()
     for i in range(1, 2 * r + 1):
-        rows += a[i:i + H]
+        rows += a[i : i + H]
     out = rows[:, 0:W].copy()
     for j in range(1, 2 * r + 1):
-        out += rows[:, j:j + W]
+        out += rows[:, j : j + W]
     return out
 
 
 def _tpi(zp: np.ndarray, r: int) -> np.ndarray:
-    """z minus the mean of the other valid cells of the (2r+1)^2 square (padded by r, NaN)."""
+    """Z minus the mean of the other valid cells of the (2r+1)^2 square (padded by r, NaN)."""
     ok = np.isfinite(zp)
     s = _shift_sum(np.where(ok, zp, 0.0), r)
     n = _shift_sum(ok.astype(float), r)
@@ -187,13 +224,22 @@ def _relief(zp: np.ndarray, r: int) -> np.ndarray:
 
 
 # --- the engine shared by terrain() and RasterFeatures ----------------------------------------
-def terrain_from_context(context: Callable[[int, str], np.ndarray], resolution: float,
-                         variables: Sequence[str], *, latitude=None, tpi_radius=None,
-                         relief_radius=None, sun_azimuth=315.0, sun_elevation=45.0,
-                         twi=None) -> dict[str, np.ndarray]:
+def terrain_from_context(
+    context: Callable[[int, str], np.ndarray],
+    resolution: float,
+    variables: Sequence[str],
+    *,
+    latitude=None,
+    tpi_radius=None,
+    relief_radius=None,
+    sun_azimuth=315.0,
+    sun_elevation=45.0,
+    twi=None,
+) -> dict[str, np.ndarray]:
     """Compute ``variables`` for a tile given ``context(r, mode)``, the tile's DEM padded by
     ``r`` cells (``mode`` "odd": odd reflection beyond the raster edge; "nan": NaN beyond it).
-    ``twi`` is the tile's TWI computed beforehand on the whole DEM (or None to skip)."""
+    ``twi`` is the tile's TWI computed beforehand on the whole DEM (or None to skip).
+    """
     res = float(resolution)
     variables = _check_variables(variables)
     out: dict[str, np.ndarray] = {}
@@ -202,8 +248,10 @@ def terrain_from_context(context: Callable[[int, str], np.ndarray], resolution: 
         d = _derivatives(context(1, "odd"), res)
         slope, aspect = _slope_aspect(d)
     if set(variables) & {"hli", "solar_radiation"} and latitude is None:
-        raise ValueError("hli and solar_radiation need the site latitude in degrees: pass "
-                         "latitude=... (RasterFeatures derives it from the raster's CRS).")
+        raise ValueError(
+            "hli and solar_radiation need the site latitude in degrees: pass "
+            "latitude=... (RasterFeatures derives it from the raster's CRS)."
+        )
     for v in variables:
         if v == "elevation":
             out[v] = np.array(context(0, "nan"), dtype=float)
@@ -213,19 +261,24 @@ def terrain_from_context(context: Callable[[int, str], np.ndarray], resolution: 
             out[v] = aspect
         elif v in ("eastness", "northness"):
             f = np.sin if v == "eastness" else np.cos
-            out[v] = np.where(np.isnan(aspect), np.where(np.isnan(slope), np.nan, 0.0),
-                              f(np.radians(aspect)))
+            out[v] = np.where(
+                np.isnan(aspect), np.where(np.isnan(slope), np.nan, 0.0), f(np.radians(aspect))
+            )
         elif v in ("curvature", "profile_curvature", "plan_curvature"):
             D, E, F, G, H = d["D"], d["E"], d["F"], d["G"], d["H"]
             if v == "curvature":
                 out[v] = -2.0 * (D + E)
             else:
                 g2 = G * G + H * H
-                num = (-2.0 * (D * G * G + E * H * H + F * G * H) if v == "profile_curvature"
-                       else 2.0 * (D * H * H + E * G * G - F * G * H))
+                num = (
+                    -2.0 * (D * G * G + E * H * H + F * G * H)
+                    if v == "profile_curvature"
+                    else 2.0 * (D * H * H + E * G * G - F * G * H)
+                )
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    out[v] = np.where(g2 > 0, num / np.where(g2 > 0, g2, 1.0),
-                                      np.where(np.isnan(g2), np.nan, 0.0))
+                    out[v] = np.where(
+                        g2 > 0, num / np.where(g2 > 0, g2, 1.0), np.where(np.isnan(g2), np.nan, 0.0)
+                    )
         elif v == "tpi":
             r = neighbourhood_radius(res, tpi_radius)
             out[v] = _tpi(context(r, "nan"), r)
@@ -263,10 +316,18 @@ def twi_from_dem(dem, resolution: float, fill: bool = True) -> np.ndarray:
         return np.log(acc * res / tanb)
 
 
-def terrain(dem, resolution: float, variables: Sequence[str] | None = None, *,
-            latitude: float | None = None, tpi_radius: float | None = None,
-            relief_radius: float | None = None, sun_azimuth: float = 315.0,
-            sun_elevation: float = 45.0, fill_depressions: bool = True) -> dict[str, np.ndarray]:
+def terrain(
+    dem,
+    resolution: float,
+    variables: Sequence[str] | None = None,
+    *,
+    latitude: float | None = None,
+    tpi_radius: float | None = None,
+    relief_radius: float | None = None,
+    sun_azimuth: float = 315.0,
+    sun_elevation: float = 45.0,
+    fill_depressions: bool = True,
+) -> dict[str, np.ndarray]:
     """Terrain variables of a DEM.
 
     =====================  ===========================================================  =========
@@ -345,6 +406,14 @@ def terrain(dem, resolution: float, variables: Sequence[str] | None = None, *,
         return np.pad(z, r, constant_values=np.nan)
 
     twi = twi_from_dem(z, resolution, fill_depressions) if "twi" in variables else None
-    return terrain_from_context(context, resolution, variables, latitude=latitude,
-                                tpi_radius=tpi_radius, relief_radius=relief_radius,
-                                sun_azimuth=sun_azimuth, sun_elevation=sun_elevation, twi=twi)
+    return terrain_from_context(
+        context,
+        resolution,
+        variables,
+        latitude=latitude,
+        tpi_radius=tpi_radius,
+        relief_radius=relief_radius,
+        sun_azimuth=sun_azimuth,
+        sun_elevation=sun_elevation,
+        twi=twi,
+    )

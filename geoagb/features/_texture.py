@@ -25,21 +25,39 @@ neighbourhood, and each texture value is :func:`skimage.feature.graycoprops` ave
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 __all__ = ["glcm_texture", "GLCM_FEATURES", "quantize"]
 
 #: Texture measures available, with graycoprops' names in lowercase (``asm`` is ``ASM``).
-GLCM_FEATURES = ("mean", "variance", "std", "contrast", "dissimilarity", "homogeneity",
-                 "entropy", "asm", "energy", "correlation")
-DEFAULT_FEATURES = ("mean", "variance", "contrast", "homogeneity", "dissimilarity", "entropy",
-                    "asm", "correlation")
+GLCM_FEATURES = (
+    "mean",
+    "variance",
+    "std",
+    "contrast",
+    "dissimilarity",
+    "homogeneity",
+    "entropy",
+    "asm",
+    "energy",
+    "correlation",
+)
+DEFAULT_FEATURES = (
+    "mean",
+    "variance",
+    "contrast",
+    "homogeneity",
+    "dissimilarity",
+    "entropy",
+    "asm",
+    "correlation",
+)
 DEFAULT_ANGLES = (0.0, np.pi / 4, np.pi / 2, 3 * np.pi / 4)
 
-_FIX = float(2 ** 40)  # fixed-point scale for the non-integer per-pair sums
-_SORT_MAX_WINDOWS = 40_000   # tiles up to this many pixels count pairs by sorting, larger ones sweep
+_FIX = float(2**40)  # fixed-point scale for the non-integer per-pair sums
+_SORT_MAX_WINDOWS = 40_000  # tiles up to this many pixels count pairs by sorting, larger ones sweep
 
 
 def quantize(band, levels: int = 32, vmin: float | None = None, vmax: float | None = None):
@@ -92,11 +110,18 @@ def glcm_offsets(distances: Sequence[int], angles: Sequence[float]) -> list[tupl
     return out
 
 
-def glcm_texture(band, window: int = 7, levels: int = 32,
-                 features: Sequence[str] = DEFAULT_FEATURES,
-                 distances: Sequence[int] = (1,), angles: Sequence[float] = DEFAULT_ANGLES,
-                 vmin: float | None = None, vmax: float | None = None,
-                 padding: str | None = "reflect") -> dict[str, np.ndarray]:
+def glcm_texture(
+    band,
+    window: int = 7,
+    *,
+    levels: int = 32,
+    features: Sequence[str] = DEFAULT_FEATURES,
+    distances: Sequence[int] = (1,),
+    angles: Sequence[float] = DEFAULT_ANGLES,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    padding: str | None = "reflect",
+) -> dict[str, np.ndarray]:
     """Per-pixel GLCM texture measures in a moving window.
 
     Parameters
@@ -178,22 +203,24 @@ def _box_sum(a: np.ndarray, h: int, w: int) -> np.ndarray:
 
 def _fixed_point(n_pairs: int):
     """Integer tables shared by both counting paths: ``E[c]`` = fixed-point ``c ln c``, the
-    packing shift and the fixed-point scale. Identical tables make both paths bit-identical."""
+    packing shift and the fixed-point scale. Identical tables make both paths bit-identical.
+    """
     sq_bits = int(2 * n_pairs * n_pairs).bit_length()
     ent_bits = int(math.ceil(n_pairs * math.log(max(n_pairs, 2)) + 1)).bit_length()
     frac_bits = 62 - sq_bits - ent_bits
-    packed = frac_bits >= 36            # both sums in one int64: (c ln c) << sq_bits | w c^2
+    packed = frac_bits >= 36  # both sums in one int64: (c ln c) << sq_bits | w c^2
     fix = float(2 ** (frac_bits if packed else 40))
     cnt = np.arange(n_pairs + 2, dtype=float)
     clc = cnt * np.log(np.maximum(cnt, 1.0))
     d_ent = np.rint((clc[1:] - clc[:-1]) * fix).astype(np.int64)[: n_pairs + 1]
-    E = np.concatenate([[0], np.cumsum(d_ent)])            # E[c] = sum_{m < c} d_ent[m]
+    E = np.concatenate([[0], np.cumsum(d_ent)])  # E[c] = sum_{m < c} d_ent[m]
     return d_ent, E, sq_bits, packed, fix
 
 
 def _entropy_asm_sort(lo, hi, levels, h_, w_, out_shape):
     """Same sums as :func:`_entropy_asm_sweep` by sorting each window's pair keys (faster for
-    small tiles, e.g. plot footprints)."""
+    small tiles, e.g. plot footprints).
+    """
     from numpy.lib.stride_tricks import sliding_window_view
 
     nrow, ncol = out_shape
@@ -229,20 +256,20 @@ def _entropy_asm_sweep(lo, hi, levels, h_, w_, out_shape):
     n_keys = levels * (levels + 1) // 2
     d_ent, _, sq_bits, packed, fix = _fixed_point(n_pairs)
     c = np.arange(n_pairs + 1, dtype=np.int64)
-    d_sq = np.empty(2 * (n_pairs + 1), np.int64)     # index 2c + diag
+    d_sq = np.empty(2 * (n_pairs + 1), np.int64)  # index 2c + diag
     d_sq[0::2], d_sq[1::2] = 2 * c + 1, 2 * (2 * c + 1)
     d_e2 = np.repeat(d_ent, 2)
     table = (d_e2 << sq_bits) + d_sq if packed else None
-    key_all = lo * (2 * levels - lo + 1) // 2 + (hi - lo)      # unordered pair id, 0..n_keys-1
-    diag_all = (lo == hi)
+    key_all = lo * (2 * levels - lo + 1) // 2 + (hi - lo)  # unordered pair id, 0..n_keys-1
+    diag_all = lo == hi
     out_ent = np.empty((nrow, ncol))
     out_sq = np.empty((nrow, ncol))
     count_dtype = np.int16 if n_pairs < 32767 else np.int32
     chunk = max(8, min(nrow, (1 << 25) // n_keys))
     for r0 in range(0, nrow, chunk):
         rows = min(chunk, nrow - r0)
-        kT = np.ascontiguousarray(key_all[r0:r0 + rows + h_ - 1].T, dtype=np.intp)
-        dT = np.ascontiguousarray(diag_all[r0:r0 + rows + h_ - 1].T, dtype=np.intp)
+        kT = np.ascontiguousarray(key_all[r0 : r0 + rows + h_ - 1].T, dtype=np.intp)
+        dT = np.ascontiguousarray(diag_all[r0 : r0 + rows + h_ - 1].T, dtype=np.intp)
         base = np.arange(rows, dtype=np.intp) * n_keys
         counts = np.zeros(rows * n_keys, count_dtype)
         acc = np.zeros(rows, np.int64)
@@ -252,12 +279,12 @@ def _entropy_asm_sweep(lo, hi, levels, h_, w_, out_shape):
 
         def update(col, sign):
             for t in range(h_):
-                idx = kT[col, t:t + rows] + base
+                idx = kT[col, t : t + rows] + base
                 cc = counts[idx]
                 if sign < 0:
                     cc -= 1
                 ti = cc.astype(np.intp) * 2
-                ti += dT[col, t:t + rows]
+                ti += dT[col, t : t + rows]
                 if packed:
                     delta = table[ti]
                     acc.__iadd__(delta) if sign > 0 else acc.__isub__(delta)
@@ -284,16 +311,22 @@ def _entropy_asm_sweep(lo, hi, levels, h_, w_, out_shape):
             if not packed:
                 res2[j] = acc2
         if packed:
-            out_ent[r0:r0 + rows] = (res >> sq_bits).T / fix
-            out_sq[r0:r0 + rows] = (res & ((1 << sq_bits) - 1)).T
+            out_ent[r0 : r0 + rows] = (res >> sq_bits).T / fix
+            out_sq[r0 : r0 + rows] = (res & ((1 << sq_bits) - 1)).T
         else:
-            out_ent[r0:r0 + rows] = res.T / fix
-            out_sq[r0:r0 + rows] = res2.T
+            out_ent[r0 : r0 + rows] = res.T / fix
+            out_sq[r0 : r0 + rows] = res2.T
     return out_ent, out_sq
 
 
-def glcm_valid(q: np.ndarray, valid: np.ndarray, window: int, levels: int,
-               features: Sequence[str], offsets: Sequence[tuple[int, int]]) -> dict[str, np.ndarray]:
+def glcm_valid(
+    q: np.ndarray,
+    valid: np.ndarray,
+    window: int,
+    levels: int,
+    features: Sequence[str],
+    offsets: Sequence[tuple[int, int]],
+) -> dict[str, np.ndarray]:
     """Texture for every pixel whose whole window lies inside the quantised array ``q``.
 
     ``q`` (integer grey levels) and ``valid`` have shape (H + window - 1, W + window - 1); the
@@ -311,13 +344,15 @@ def glcm_valid(q: np.ndarray, valid: np.ndarray, window: int, levels: int,
     acc = {f: np.zeros((H, W)) for f in feats}
     for dr, dc in offsets:
         if abs(dr) >= window or abs(dc) >= window:
-            raise ValueError(f"offset {(dr, dc)} does not fit in a {window}x{window} window; "
-                             "use smaller distances or a larger window.")
+            raise ValueError(
+                f"offset {(dr, dc)} does not fit in a {window}x{window} window; "
+                "use smaller distances or a larger window."
+            )
         h_, w_ = window - abs(dr), window - abs(dc)
         n = h_ * w_
         r0, c0 = max(0, -dr), max(0, -dc)
-        a = qi[r0:qi.shape[0] - max(0, dr), c0:qi.shape[1] - max(0, dc)]
-        b = qi[r0 + dr:qi.shape[0] - max(0, dr) + dr, c0 + dc:qi.shape[1] - max(0, dc) + dc]
+        a = qi[r0 : qi.shape[0] - max(0, dr), c0 : qi.shape[1] - max(0, dc)]
+        b = qi[r0 + dr : qi.shape[0] - max(0, dr) + dr, c0 + dc : qi.shape[1] - max(0, dc) + dc]
         box = lambda m: _box_sum(m, h_, w_)  # noqa: E731
         diff = a - b
         S1 = S2 = S11 = None

@@ -104,8 +104,9 @@ def fit_belowground(agb, bgb, method="power", *, X=None, random_state=None, n_es
             raise ValueError(f"X has {len(feats)} rows for {y.size} observations.")
         from .._random import check_random_state
 
-        return RandomForestRegressor(n_estimators=n_estimators,
-                                     random_state=check_random_state(random_state)).fit(feats, y)
+        return RandomForestRegressor(
+            n_estimators=n_estimators, random_state=check_random_state(random_state)
+        ).fit(feats, y)
     if method == "ratio":
         check_nonnegative(x, "agb")
         check_nonnegative(y, "bgb")
@@ -163,7 +164,8 @@ def belowground(agb, root_shoot=0.35, *, model=None, X=None):
     if model is not None:
         if not hasattr(model, "predict"):
             raise TypeError(
-                f"model must have a .predict method (see fit_belowground); got {type(model).__name__}.")
+                f"model must have a .predict method (see fit_belowground); got {type(model).__name__}."
+            )
         feats = a.reshape(-1, 1) if X is None else X
         return np.asarray(model.predict(feats), dtype=float)
     r = float(root_shoot)

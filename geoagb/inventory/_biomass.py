@@ -26,8 +26,7 @@ def _coefs(kind, species, table, n_values, ncoef):
     return coef
 
 
-def bef_biomass(volume_m3_ha, forest_type=None, *, coefficients=None, table=None,
-                return_bef=False):
+def bef_biomass(volume_m3_ha, forest_type=None, *, coefficients=None, table=None, return_bef=False):
     """Stand aboveground biomass from stand volume with a biomass expansion factor.
 
     ``BEF = a + b / M`` and ``B = BEF * M = a M + b`` (the continuous BEF of Fang et al. 2001,
@@ -81,8 +80,11 @@ def bef_biomass(volume_m3_ha, forest_type=None, *, coefficients=None, table=None
     >>> b.tolist(), bef.round(2).tolist()
     ([0.0, 70.0], [nan, 0.7])
     """
-    m = check_nonnegative(volume_m3_ha, "volume_m3_ha",
-                          "M is the stand volume per hectare (m^3/ha) and cannot be negative.")
+    m = check_nonnegative(
+        volume_m3_ha,
+        "volume_m3_ha",
+        "M is the stand volume per hectare (m^3/ha) and cannot be negative.",
+    )
     if (forest_type is None) == (coefficients is None):
         raise ValueError(
             "give exactly one of forest_type= (a key of the BEF table, see "
@@ -93,12 +95,15 @@ def bef_biomass(volume_m3_ha, forest_type=None, *, coefficients=None, table=None
             f"all stand volumes are below 1 m^3/ha (max {m.max():.3g}): these look like single-tree "
             "volumes. BEF = a + b/M needs M = stand volume per hectare; sum tree volumes with "
             "plot_density(trees, plot_area_m2, column='volume') first.",
-            UserWarning, stacklevel=2,
+            UserWarning,
+            stacklevel=2,
         )
     if coefficients is not None:
         coef = np.asarray(coefficients, dtype=float)
         if coef.shape != (2,) or not np.all(np.isfinite(coef)):
-            raise ValueError(f"coefficients must be finite (a, b) of BEF = a + b/M; got {coefficients!r}.")
+            raise ValueError(
+                f"coefficients must be finite (a, b) of BEF = a + b/M; got {coefficients!r}."
+            )
         a, b = coef
     else:
         coef = _coefs("bef", forest_type, table, m.size, 2)

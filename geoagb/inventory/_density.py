@@ -45,7 +45,8 @@ def plot_density(trees, plot_area_m2, *, column="biomass", by=None, unit_factor=
     factor = float(unit_factor)
     if not np.isfinite(factor) or factor <= 0:
         raise ValueError(
-            f"unit_factor must be a positive number (e.g. 0.001 for kg -> Mg); got {unit_factor!r}.")
+            f"unit_factor must be a positive number (e.g. 0.001 for kg -> Mg); got {unit_factor!r}."
+        )
     if isinstance(trees, pd.DataFrame):
         if column not in trees.columns:
             raise ValueError(
@@ -62,12 +63,15 @@ def plot_density(trees, plot_area_m2, *, column="biomass", by=None, unit_factor=
         area = float(np.asarray(plot_area_m2, dtype=float)) if np.ndim(plot_area_m2) == 0 else None
         if area is None:
             raise ValueError(
-                "plot_area_m2 must be one number without by=; give by='plot_id' for several plots.")
+                "plot_area_m2 must be one number without by=; give by='plot_id' for several plots."
+            )
         check_positive(area, "plot_area_m2", "Give the plot area in m^2.")
         return float(values.sum() * factor / (area / 10_000.0))
 
     if by not in trees.columns:
-        raise ValueError(f"by={by!r} is not a column of the tree table (columns: {list(trees.columns)}).")
+        raise ValueError(
+            f"by={by!r} is not a column of the tree table (columns: {list(trees.columns)})."
+        )
     sums = pd.Series(values, index=trees.index).groupby(trees[by].to_numpy()).sum()
     sums.index.name = by
     if isinstance(plot_area_m2, (dict, pd.Series)):

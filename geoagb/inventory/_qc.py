@@ -38,10 +38,22 @@ def _studentized(resid: np.ndarray, pred: np.ndarray, n_bins: int) -> np.ndarray
     return out
 
 
-def filter_inconsistent_plots(plots, target="agb", features=("ndvi", "crown_cover", "height_mean"),
-                              threshold=None, random_state=None, *, rule="studentized",
-                              height=None, relative_to="observed", cv=5, n_estimators=200,
-                              min_samples_leaf=3, n_bins=5, drop_zero=False):
+def filter_inconsistent_plots(
+    plots,
+    target="agb",
+    features=("ndvi", "crown_cover", "height_mean"),
+    threshold=None,
+    random_state=None,
+    *,
+    rule="studentized",
+    height=None,
+    relative_to="observed",
+    cv=5,
+    n_estimators=200,
+    min_samples_leaf=3,
+    n_bins=5,
+    drop_zero=False,
+):
     """FineKarstAGB's plot quality control: keep the plots whose field AGB the imagery supports.
 
     1. Drop incomplete records (NaN in ``target`` or a feature), plots with ``target < 0`` and
@@ -128,7 +140,9 @@ def filter_inconsistent_plots(plots, target="agb", features=("ndvi", "crown_cove
         raise TypeError(f"plots must be a DataFrame or GeoDataFrame; got {type(plots).__name__}.")
     features = [features] if isinstance(features, str) else list(features)
     if not features:
-        raise ValueError("features is empty; give at least one plot feature column, e.g. ('ndvi',).")
+        raise ValueError(
+            "features is empty; give at least one plot feature column, e.g. ('ndvi',)."
+        )
     if height is None:
         height = "height_mean" if "height_mean" in plots.columns else None
     needed = [target] + features + ([height] if height is not None else [])
@@ -144,8 +158,10 @@ def filter_inconsistent_plots(plots, target="agb", features=("ndvi", "crown_cove
     if threshold is None:
         threshold = 3.0 if rule == "studentized" else 0.5
     if not (np.isfinite(threshold) and threshold > 0):
-        raise ValueError(f"threshold={threshold!r} must be positive: a studentized residual "
-                         "(e.g. 3.0) or, with rule='relative', a relative error (0.5 = 50 %).")
+        raise ValueError(
+            f"threshold={threshold!r} must be positive: a studentized residual "
+            "(e.g. 3.0) or, with rule='relative', a relative error (0.5 = 50 %)."
+        )
     from .._random import seed_int
 
     random_state = seed_int(random_state)  # one int for the folds and the forest
@@ -160,22 +176,39 @@ def filter_inconsistent_plots(plots, target="agb", features=("ndvi", "crown_cove
     missing = values.isna().to_numpy()
     incomplete = missing.any(axis=1)
     for i in np.flatnonzero(incomplete):
-        rows.append((i, "incomplete", "missing " + ", ".join(np.asarray(cols)[missing[i]]),
-                     y_all[i], np.nan, np.nan))
+        rows.append(
+            (
+                i,
+                "incomplete",
+                "missing " + ", ".join(np.asarray(cols)[missing[i]]),
+                y_all[i],
+                np.nan,
+                np.nan,
+            )
+        )
     ok = ~incomplete
     bad_y = ok & ((y_all <= 0) if drop_zero else (y_all < 0))
     sign = "<=" if drop_zero else "<"
     for i in np.flatnonzero(bad_y):
-        rows.append((i, "negative target", f"{target} = {y_all[i]:g} {sign} 0", y_all[i],
-                     np.nan, np.nan))
+        rows.append(
+            (i, "negative target", f"{target} = {y_all[i]:g} {sign} 0", y_all[i], np.nan, np.nan)
+        )
     ok &= ~bad_y
     if height is not None:
         h_all = values[height].to_numpy(dtype=float)
         bad_h = ok & ((h_all <= 0) & (y_all > 0) if not drop_zero else (h_all <= 0))
         bad_h |= ok & (h_all < 0)
         for i in np.flatnonzero(bad_h):
-            rows.append((i, "negative height", f"{height} = {h_all[i]:g} with {target} = "
-                         f"{y_all[i]:g}", y_all[i], np.nan, np.nan))
+            rows.append(
+                (
+                    i,
+                    "negative height",
+                    f"{height} = {h_all[i]:g} with {target} = {y_all[i]:g}",
+                    y_all[i],
+                    np.nan,
+                    np.nan,
+                )
+            )
         ok &= ~bad_h
 
     n_ok = int(ok.sum())
@@ -186,8 +219,13 @@ def filter_inconsistent_plots(plots, target="agb", features=("ndvi", "crown_cove
         )
     X = values.loc[ok, features].to_numpy(dtype=float)
     y = y_all[ok]
-    forest = RandomForestRegressor(n_estimators=n_estimators, min_samples_leaf=min_samples_leaf,
-                                   max_features=1.0, random_state=random_state, n_jobs=1)
+    forest = RandomForestRegressor(
+        n_estimators=n_estimators,
+        min_samples_leaf=min_samples_leaf,
+        max_features=1.0,
+        random_state=random_state,
+        n_jobs=1,
+    )
     folds = KFold(n_splits=cv, shuffle=True, random_state=random_state)
     pred = cross_val_predict(forest, X, y, cv=folds)
     if rule == "relative":
@@ -207,7 +245,8 @@ def filter_inconsistent_plots(plots, target="agb", features=("ndvi", "crown_cove
     keep = ok.copy()
     keep[positions[bad_rel]] = False
     rows.sort(key=lambda r: r[0])
-    report = pd.DataFrame([r[1:] for r in rows], columns=_REPORT_COLUMNS,
-                          index=plots.index[[r[0] for r in rows]])
+    report = pd.DataFrame(
+        [r[1:] for r in rows], columns=_REPORT_COLUMNS, index=plots.index[[r[0] for r in rows]]
+    )
     report = report.astype({"observed": float, "predicted": float, "relative_error": float})
     return plots.iloc[np.flatnonzero(keep)], report

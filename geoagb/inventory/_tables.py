@@ -23,7 +23,7 @@ too, case-insensitively. The same species carries the same key in every table wh
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -44,10 +44,12 @@ def _normalise(name) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(kind: str) -> pd.DataFrame:
     fname, _ = _FILES[kind]
-    with resources.files("geoagb.inventory").joinpath("data", fname).open("r", encoding="utf-8") as f:
+    with (
+        resources.files("geoagb.inventory").joinpath("data", fname).open("r", encoding="utf-8") as f
+    ):
         return pd.read_csv(f, keep_default_na=False)
 
 
@@ -137,7 +139,9 @@ def lookup_coefficients(kind: str, species, table=None) -> np.ndarray:
     scalar = isinstance(species, str)
     names = np.atleast_1d(np.asarray(species, dtype=object))
     if names.ndim != 1:
-        raise ValueError(f"species must be a string or a 1-D sequence of strings; got shape {names.shape}.")
+        raise ValueError(
+            f"species must be a string or a 1-D sequence of strings; got shape {names.shape}."
+        )
     uniq, inverse = np.unique(names.astype(str), return_inverse=True)
     rows = []
     unknown = []

@@ -53,7 +53,9 @@ def normalize_to_year(value, year, ref_year, rate):
         raise ValueError(f"ref_year must be one year, e.g. 2016; got shape {ref.shape}.")
     for name, arr in (("year", y), ("ref_year", ref)):
         if np.any(arr != np.round(arr)):
-            raise ValueError(f"{name} must be whole years (e.g. 2014); got {arr.ravel()[:5].tolist()}.")
+            raise ValueError(
+                f"{name} must be whole years (e.g. 2014); got {arr.ravel()[:5].tolist()}."
+            )
     if np.any(r <= -1):
         raise ValueError(
             f"rate must be > -1 (a relative annual growth rate such as 0.03 for 3 %/yr); got "

@@ -1,5 +1,6 @@
 """What ordinary kriging and co-kriging share: input checks, duplicate handling, neighbourhood
-parameters and the call into the batched solver (:mod:`geoagb.kriging._solve`)."""
+parameters and the call into the batched solver (:mod:`geoagb.kriging._solve`).
+"""
 
 from __future__ import annotations
 
@@ -41,8 +42,10 @@ def average_duplicates(xy: np.ndarray, Z: np.ndarray):
     if len(uniq) == len(xy):
         return xy, Z, 0
     inv = inv.reshape(-1)
-    Zm = np.stack([np.bincount(inv, weights=Z[:, j], minlength=len(uniq)) / cnt
-                   for j in range(Z.shape[1])], axis=1)
+    Zm = np.stack(
+        [np.bincount(inv, weights=Z[:, j], minlength=len(uniq)) / cnt for j in range(Z.shape[1])],
+        axis=1,
+    )
     return uniq, Zm, len(xy) - len(uniq)
 
 
@@ -65,8 +68,10 @@ def resolve_variogram(variogram, xy, z, random_state=None) -> Variogram:
         return v.fit(xy, z)
     if isinstance(variogram, str):
         return Variogram(variogram, random_state=random_state).fit(xy, z)
-    raise TypeError(f"variogram={variogram!r} must be 'auto', a model name such as 'spherical', "
-                    "or a geoagb.kriging.Variogram (fitted, from_params, or to be fitted).")
+    raise TypeError(
+        f"variogram={variogram!r} must be 'auto', a model name such as 'spherical', "
+        "or a geoagb.kriging.Variogram (fitted, from_params, or to be fitted)."
+    )
 
 
 class _BaseKriging(BaseEstimator):
@@ -77,8 +82,9 @@ class _BaseKriging(BaseEstimator):
     coordinate rule of the regressors, use :class:`geoagb.kriging.KrigingRegressor`.
     """
 
-    def __init__(self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None,
-                 n_jobs=None):
+    def __init__(
+        self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None, n_jobs=None
+    ):
         self.variogram = variogram
         self.n_neighbors = n_neighbors
         self.max_distance = max_distance
@@ -102,16 +108,23 @@ class _BaseKriging(BaseEstimator):
         Z = np.asarray(values, dtype=float)
         Z = Z.reshape(len(Z), -1)
         if len(Z) != len(xy):
-            raise ValueError(f"values have {len(Z)} rows but coords has {len(xy)}; they must "
-                             "align.")
+            raise ValueError(
+                f"values have {len(Z)} rows but coords has {len(xy)}; they must align."
+            )
         if not np.all(np.isfinite(Z)):
             rows = np.flatnonzero(~np.isfinite(Z).all(axis=1))
-            raise ValueError(f"{rows.size} sample(s) have NaN or infinite values (rows "
-                             f"{rows[:5].tolist()}); drop them before kriging.")
+            raise ValueError(
+                f"{rows.size} sample(s) have NaN or infinite values (rows "
+                f"{rows[:5].tolist()}); drop them before kriging."
+            )
         xy_u, Z_u, merged = average_duplicates(xy, Z)
         if merged:
-            warnings.warn(f"{merged} sample(s) share coordinates with another; duplicates were "
-                          "replaced by their mean value.", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{merged} sample(s) share coordinates with another; duplicates were "
+                "replaced by their mean value.",
+                UserWarning,
+                stacklevel=3,
+            )
         self.coords_ = xy_u
         self.n_duplicates_ = merged
         self.tree_ = cKDTree(xy_u)

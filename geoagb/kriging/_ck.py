@@ -96,10 +96,24 @@ class CoKriging(_BaseKriging):
     ((1,), True)
     """
 
-    def __init__(self, mode="collocated", variogram="auto", lmc=None, n_neighbors=None,
-                 max_distance=None, chunk_size=None, n_jobs=None, exact=True):
-        super().__init__(variogram=variogram, n_neighbors=n_neighbors,
-                         max_distance=max_distance, chunk_size=chunk_size, n_jobs=n_jobs)
+    def __init__(
+        self,
+        mode="collocated",
+        variogram="auto",
+        lmc=None,
+        n_neighbors=None,
+        max_distance=None,
+        chunk_size=None,
+        n_jobs=None,
+        exact=True,
+    ):
+        super().__init__(
+            variogram=variogram,
+            n_neighbors=n_neighbors,
+            max_distance=max_distance,
+            chunk_size=chunk_size,
+            n_jobs=n_jobs,
+        )
         self.mode = mode
         self.lmc = lmc
         self.exact = exact
@@ -126,8 +140,10 @@ class CoKriging(_BaseKriging):
         if z.ndim != 1:
             raise ValueError(f"values must be one-dimensional (n,); got shape {z.shape}.")
         if secondary_values is None:
-            raise ValueError("CoKriging.fit needs secondary_values (n,) or (n, p); for no "
-                             "secondary variable use OrdinaryKriging.")
+            raise ValueError(
+                "CoKriging.fit needs secondary_values (n,) or (n, p); for no "
+                "secondary variable use OrdinaryKriging."
+            )
         S = np.asarray(secondary_values, dtype=float)
         S = S.reshape(len(S), -1)
         if len(S) != len(z):
@@ -141,8 +157,10 @@ class CoKriging(_BaseKriging):
         self.primary_mean_ = float(Z[:, 0].mean())
         sd = Z.std(axis=0)
         if np.any(sd[1:] == 0):
-            raise ValueError("a secondary variable has zero variance at the data locations; it "
-                             "carries no information for co-kriging. Use OrdinaryKriging.")
+            raise ValueError(
+                "a secondary variable has zero variance at the data locations; it "
+                "carries no information for co-kriging. Use OrdinaryKriging."
+            )
         R = np.corrcoef(Z, rowvar=False) if sd[0] > 0 else np.eye(p + 1)
         self.correlation_ = R[0, 1:]
         self.empirical_ = None
@@ -155,8 +173,9 @@ class CoKriging(_BaseKriging):
                 self.lmc_ = self._markov_lmc(R, Z.var(axis=0, ddof=1))
             else:
                 edges = getattr(self.variogram_, "bin_edges_", None)
-                lags = {} if edges is None else {"max_lag": float(edges[-1]),
-                                                 "n_lags": len(edges) - 1}
+                lags = (
+                    {} if edges is None else {"max_lag": float(edges[-1]), "n_lags": len(edges) - 1}
+                )
                 self.lmc_, self.empirical_ = fit_lmc(xy, Z, self.variogram_, **lags)
         self.table_ = CovTable(self.lmc_)
         return self
@@ -164,8 +183,10 @@ class CoKriging(_BaseKriging):
     def _fixed_lmc(self, p):
         keys = {"primary", "secondary", "cross"}
         if not isinstance(self.lmc, dict) or set(self.lmc) != keys:
-            raise ValueError(f"lmc must be a dict with keys {sorted(keys)} (Variograms in gstat's "
-                             f"parameterisation); got {self.lmc!r}.")
+            raise ValueError(
+                f"lmc must be a dict with keys {sorted(keys)} (Variograms in gstat's "
+                f"parameterisation); got {self.lmc!r}."
+            )
         if p != 1:
             raise ValueError(f"a fixed lmc dict describes one secondary variable; got {p}.")
         g = {k: v for k, v in self.lmc.items()}
@@ -173,8 +194,10 @@ class CoKriging(_BaseKriging):
             if isinstance(v, Variogram) and v.is_fixed and not hasattr(v, "psill_"):
                 v._set_fixed()
             if not isinstance(v, Variogram) or not hasattr(v, "psill_"):
-                raise ValueError(f"lmc[{k!r}] must be a fitted Variogram, e.g. "
-                                 f"Variogram.from_params(...); got {v!r}.")
+                raise ValueError(
+                    f"lmc[{k!r}] must be a fitted Variogram, e.g. "
+                    f"Variogram.from_params(...); got {v!r}."
+                )
         grid = [[g["primary"], g["cross"]], [g["cross"], g["secondary"]]]
         table = CovTable(grid)
         if table.is_lmc():
@@ -183,7 +206,8 @@ class CoKriging(_BaseKriging):
                     raise ValueError(
                         f"the given lmc is not positive definite: its {name} matrix {M.tolist()} "
                         "has a negative eigenvalue; reduce the cross sill (|cross| <= "
-                        "sqrt(primary * secondary)) or use mode='full' without lmc to fit one.")
+                        "sqrt(primary * secondary)) or use mode='full' without lmc to fit one."
+                    )
         return grid
 
     def _markov_lmc(self, R, var):
@@ -198,11 +222,16 @@ class CoKriging(_BaseKriging):
         for a in range(1, p + 1):
             ratio = C0[0, a] / c11 if c11 > 0 else 0.0
             grid[0][a] = grid[a][0] = Variogram.from_params(
-                v.model_, psill=ratio * v.psill_, range=v.range_, nugget=ratio * v.nugget_,
-                kappa=v.kappa_)
+                v.model_,
+                psill=ratio * v.psill_,
+                range=v.range_,
+                nugget=ratio * v.nugget_,
+                kappa=v.kappa_,
+            )
             for b in range(a, p + 1):  # only used at distance 0 (collocated): a pure nugget
                 grid[a][b] = grid[b][a] = Variogram.from_params(
-                    v.model_, psill=0.0, range=v.range_, nugget=C0[a, b], kappa=v.kappa_)
+                    v.model_, psill=0.0, range=v.range_, nugget=C0[a, b], kappa=v.kappa_
+                )
         return grid
 
     def predict(self, coords, secondary=None, return_std=False):
@@ -234,31 +263,58 @@ class CoKriging(_BaseKriging):
             if sec.ndim == 1 and p == 1:
                 sec = sec[:, None]
             if sec.shape != (len(tx), p):
-                raise ValueError(f"secondary must have shape ({len(tx)},) or ({len(tx)}, {p}) "
-                                 f"(one value per target and secondary variable); got "
-                                 f"{np.shape(secondary)}.")
+                raise ValueError(
+                    f"secondary must have shape ({len(tx)},) or ({len(tx)}, {p}) "
+                    f"(one value per target and secondary variable); got "
+                    f"{np.shape(secondary)}."
+                )
             if not np.all(np.isfinite(sec)):
                 rows = np.flatnonzero(~np.isfinite(sec).all(axis=1))
-                raise ValueError(f"the secondary variable is missing (NaN) at {rows.size} "
-                                 f"target(s) (rows {rows[:5].tolist()}); fill it from the "
-                                 "source raster or drop those targets.")
+                raise ValueError(
+                    f"the secondary variable is missing (NaN) at {rows.size} "
+                    f"target(s) (rows {rows[:5].tolist()}); fill it from the "
+                    "source raster or drop those targets."
+                )
         sv = list(range(1, p + 1))
-        common = dict(n_neighbors=self.n_neighbors, max_distance=self.max_distance,
-                      tree=self.tree_, chunk_size=self.chunk_size, return_var=return_std,
-                      n_jobs=self.n_jobs)
+        common = dict(
+            n_neighbors=self.n_neighbors,
+            max_distance=self.max_distance,
+            tree=self.tree_,
+            chunk_size=self.chunk_size,
+            return_var=return_std,
+            n_jobs=self.n_jobs,
+        )
         if self.mode == "collocated":
             if sec is None:
                 raise ValueError(
                     "the secondary variable is missing at prediction time: collocated "
                     "co-kriging needs it at every target (e.g. elevation read from the DEM); "
-                    "call predict(coords, secondary=values).")
+                    "call predict(coords, secondary=values)."
+                )
             shifted = sec - self.secondary_mean_ + self.primary_mean_
-            out = krige(tx, self.coords_, self.values_[:, None], self.table_, data_vars=(0,),
-                        groups=[[0] + sv], colloc=shifted, colloc_vars=sv, **common)
+            out = krige(
+                tx,
+                self.coords_,
+                self.values_[:, None],
+                self.table_,
+                data_vars=(0,),
+                groups=[[0] + sv],
+                colloc=shifted,
+                colloc_vars=sv,
+                **common,
+            )
         else:
             Z = np.column_stack([self.values_, self.secondary_values_])
-            out = krige(tx, self.coords_, Z, self.table_, data_vars=[0] + sv, colloc=sec,
-                        colloc_vars=sv if sec is not None else (), **common)
+            out = krige(
+                tx,
+                self.coords_,
+                Z,
+                self.table_,
+                data_vars=[0] + sv,
+                colloc=sec,
+                colloc_vars=sv if sec is not None else (),
+                **common,
+            )
         if return_std:
             return out[0], np.sqrt(out[1])
         return out

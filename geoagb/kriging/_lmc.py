@@ -35,13 +35,33 @@ def nearest_psd(M: np.ndarray) -> np.ndarray:
 def lmc_grid(structure: Variogram, N: np.ndarray, S: np.ndarray):
     """V x V table of Variograms sharing ``structure``'s model and range, sills from N and S."""
     V = len(N)
-    return [[Variogram.from_params(structure.model_, psill=S[u, v], range=structure.range_,
-                                   nugget=N[u, v], kappa=structure.kappa_) for v in range(V)]
-            for u in range(V)]
+    return [
+        [
+            Variogram.from_params(
+                structure.model_,
+                psill=S[u, v],
+                range=structure.range_,
+                nugget=N[u, v],
+                kappa=structure.kappa_,
+            )
+            for v in range(V)
+        ]
+        for u in range(V)
+    ]
 
 
-def fit_lmc(coords, values, structure: Variogram, *, fit_nugget=None, n_lags=15, max_lag=None,
-            max_pairs=2_000_000, random_state=None, correct_diagonal=None):
+def fit_lmc(
+    coords,
+    values,
+    structure: Variogram,
+    *,
+    fit_nugget=None,
+    n_lags=15,
+    max_lag=None,
+    max_pairs=2_000_000,
+    random_state=None,
+    correct_diagonal=None,
+):
     """Fit a linear model of coregionalisation to V variables observed at the same locations.
 
     Parameters
@@ -68,15 +88,18 @@ def fit_lmc(coords, values, structure: Variogram, *, fit_nugget=None, n_lags=15,
     Z = np.asarray(values, dtype=float)
     V = Z.shape[1]
     edges = lag_edges(xy, n_lags, max_lag)
-    lags, gamma, counts = empirical_variogram(xy, Z, edges, max_pairs=max_pairs,
-                                              random_state=random_state)
+    lags, gamma, counts = empirical_variogram(
+        xy, Z, edges, max_pairs=max_pairs, random_state=random_state
+    )
     ok = (counts > 0) & (lags > 0)
     if fit_nugget is None:
         fit_nugget = structure.nugget_ != 0
     n_par = 1 + int(fit_nugget)
     if ok.sum() < n_par + 1:
-        raise ValueError("cannot fit the coregionalisation: too few non-empty lag bins. "
-                         f"Empirical primary variogram:\n{_table(lags, gamma[:, 0, 0], counts)}")
+        raise ValueError(
+            "cannot fit the coregionalisation: too few non-empty lag bins. "
+            f"Empirical primary variogram:\n{_table(lags, gamma[:, 0, 0], counts)}"
+        )
     h, w = lags[ok], counts[ok] / lags[ok] ** 2
     g = 1.0 - structure.correlation(h)
     X = np.column_stack([np.ones_like(h), g]) if fit_nugget else g[:, None]
@@ -91,7 +114,7 @@ def fit_lmc(coords, values, structure: Variogram, *, fit_nugget=None, n_lags=15,
             S[u, v] = S[v, u] = coef[-1]
     N, S = nearest_psd(N), nearest_psd(S)
     if correct_diagonal is None:  # gstat's remedy when the model leaves a variable combination
-        tot = N + S               # without variance (singular co-kriging systems)
+        tot = N + S  # without variance (singular co-kriging systems)
         w = np.linalg.eigvalsh(tot)
         correct_diagonal = 1.01 if w.min() <= 1e-10 * max(w.max(), 1e-300) else 1.0
     N[np.diag_indices(V)] *= correct_diagonal

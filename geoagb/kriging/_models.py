@@ -28,8 +28,13 @@ __all__ = ["MODELS", "canonical_model", "covmodel", "correlation", "effective_ra
 
 #: Canonical model names and their gstat ``vgm()`` abbreviations.
 MODELS = {"spherical": "Sph", "exponential": "Exp", "gaussian": "Gau", "matern": "Mat"}
-_ALIASES = {**{k: k for k in MODELS}, **{v.lower(): k for k, v in MODELS.items()},
-            "spher": "spherical", "exp": "exponential", "gauss": "gaussian"}
+_ALIASES = {
+    **{k: k for k in MODELS},
+    **{v.lower(): k for k, v in MODELS.items()},
+    "spher": "spherical",
+    "exp": "exponential",
+    "gauss": "gaussian",
+}
 
 
 def canonical_model(model: str) -> str:
@@ -50,7 +55,7 @@ def canonical_model(model: str) -> str:
 
 
 def gstat_name(model: str) -> str:
-    """gstat's ``vgm()`` abbreviation of ``model`` (``"spherical"`` -> ``"Sph"``)."""
+    """Gstat's ``vgm()`` abbreviation of ``model`` (``"spherical"`` -> ``"Sph"``)."""
     return MODELS[canonical_model(model)]
 
 

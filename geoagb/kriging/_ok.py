@@ -12,11 +12,15 @@ __all__ = ["OrdinaryKriging", "SimpleKriging", "nudge_off_data"]
 
 def _warn_ill_conditioned(v, xy, tree) -> None:
     """Warn when a smooth model without nugget meets near-duplicate data (a near-singular
-    kriging matrix: estimates far outside the data range)."""
+    kriging matrix: estimates far outside the data range).
+    """
     import warnings
 
-    if len(xy) < 2 or v.nugget_ > 1e-8 * max(v.sill_, 1e-300) or v.model_ not in ("gaussian",
-                                                                                    "matern"):
+    if (
+        len(xy) < 2
+        or v.nugget_ > 1e-8 * max(v.sill_, 1e-300)
+        or v.model_ not in ("gaussian", "matern")
+    ):
         return
     d, _ = tree.query(xy, k=2)
     dmin = float(d[:, 1].min())
@@ -27,7 +31,9 @@ def _warn_ill_conditioned(v, xy, tree) -> None:
             "can fall far outside the data range. Add a small nugget, e.g. "
             f"Variogram.from_params('{v.model_}', psill={v.psill_:.4g}, range={v.range_:.4g}, "
             f"nugget={1e-3 * v.sill_:.3g}), or merge near-duplicate plots.",
-            UserWarning, stacklevel=3)
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def nudge_off_data(targets: np.ndarray, tree, scale: float) -> np.ndarray:
@@ -124,22 +130,38 @@ class OrdinaryKriging(_BaseKriging):
         """
         xy, Z = self._prepare(coords, values)
         if Z.shape[1] != 1:
-            raise ValueError(f"values must be one-dimensional (n,); got shape {np.shape(values)}. "
-                             "For several variables use CoKriging.")
+            raise ValueError(
+                f"values must be one-dimensional (n,); got shape {np.shape(values)}. "
+                "For several variables use CoKriging."
+            )
         self.values_ = Z[:, 0]
         self.variogram_ = resolve_variogram(self.variogram, xy, self.values_)
         v = self.variogram_
         if v.psill_ < 0 or v.nugget_ < 0:
-            raise ValueError(f"{v!r} has a negative sill or nugget, which is only valid for a "
-                             "cross-variogram; give non-negative psill and nugget.")
+            raise ValueError(
+                f"{v!r} has a negative sill or nugget, which is only valid for a "
+                "cross-variogram; give non-negative psill and nugget."
+            )
         self.table_ = CovTable([[v]])
         _warn_ill_conditioned(v, self.coords_, self.tree_)
         return self
 
-    def __init__(self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None,
-                 n_jobs=None, exact=True):
-        super().__init__(variogram=variogram, n_neighbors=n_neighbors,
-                         max_distance=max_distance, chunk_size=chunk_size, n_jobs=n_jobs)
+    def __init__(
+        self,
+        variogram="auto",
+        n_neighbors=None,
+        max_distance=None,
+        chunk_size=None,
+        n_jobs=None,
+        exact=True,
+    ):
+        super().__init__(
+            variogram=variogram,
+            n_neighbors=n_neighbors,
+            max_distance=max_distance,
+            chunk_size=chunk_size,
+            n_jobs=n_jobs,
+        )
         self.exact = exact
 
     _groups = None  # ordinary kriging: the weights sum to one
@@ -150,10 +172,20 @@ class OrdinaryKriging(_BaseKriging):
         if not self.exact:
             tx = nudge_off_data(tx, self.tree_, float(np.ptp(self.coords_, axis=0).max()))
         shift = float(self._shift)
-        out = krige(tx, self.coords_, self.values_[:, None] - shift, self.table_,
-                    groups=self._groups, n_neighbors=self.n_neighbors,
-                    max_distance=self.max_distance, tree=self.tree_, chunk_size=self.chunk_size,
-                    return_var=return_var, return_weights=return_weights, n_jobs=self.n_jobs)
+        out = krige(
+            tx,
+            self.coords_,
+            self.values_[:, None] - shift,
+            self.table_,
+            groups=self._groups,
+            n_neighbors=self.n_neighbors,
+            max_distance=self.max_distance,
+            tree=self.tree_,
+            chunk_size=self.chunk_size,
+            return_var=return_var,
+            return_weights=return_weights,
+            n_jobs=self.n_jobs,
+        )
         if shift == 0.0:
             return out
         if isinstance(out, tuple):
@@ -218,11 +250,24 @@ class SimpleKriging(OrdinaryKriging):
     [1.0, 0.0]
     """
 
-    def __init__(self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None,
-                 n_jobs=None, exact=True, mean=0.0):
-        super().__init__(variogram=variogram, n_neighbors=n_neighbors,
-                         max_distance=max_distance, chunk_size=chunk_size, n_jobs=n_jobs,
-                         exact=exact)
+    def __init__(
+        self,
+        variogram="auto",
+        n_neighbors=None,
+        max_distance=None,
+        chunk_size=None,
+        n_jobs=None,
+        exact=True,
+        mean=0.0,
+    ):
+        super().__init__(
+            variogram=variogram,
+            n_neighbors=n_neighbors,
+            max_distance=max_distance,
+            chunk_size=chunk_size,
+            n_jobs=n_jobs,
+            exact=exact,
+        )
         self.mean = mean
 
     _groups = ()

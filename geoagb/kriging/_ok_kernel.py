@@ -58,8 +58,29 @@ def _ok_block(lo, hi, tx, xy, z, idx, code, psill, inv_range, nugget, mean, var,
     px = np.empty(k)
     py = np.empty(k)
     for t in range(lo, hi):
-        _ok_one(t, tx, xy, z, idx, code, psill, inv_range, nugget, psill + nugget, xy.shape[0], k,
-                U, a, b, c, px, py, mean, var, failed)
+        _ok_one(
+            t,
+            tx,
+            xy,
+            z,
+            idx,
+            code,
+            psill,
+            inv_range,
+            nugget,
+            psill + nugget,
+            xy.shape[0],
+            k,
+            U,
+            a,
+            b,
+            c,
+            px,
+            py,
+            mean,
+            var,
+            failed,
+        )
 
 
 @_njit(parallel=True, cache=True, fastmath=True)
@@ -67,13 +88,47 @@ def _ok_parallel(tx, xy, z, idx, code, psill, inv_range, nugget, mean, var, fail
     T = idx.shape[0]
     n_blocks = (T + _BLOCK - 1) // _BLOCK
     for blk in nb.prange(n_blocks):
-        _ok_block(blk * _BLOCK, min(T, (blk + 1) * _BLOCK), tx, xy, z, idx, code, psill, inv_range,
-                  nugget, mean, var, failed)
+        _ok_block(
+            blk * _BLOCK,
+            min(T, (blk + 1) * _BLOCK),
+            tx,
+            xy,
+            z,
+            idx,
+            code,
+            psill,
+            inv_range,
+            nugget,
+            mean,
+            var,
+            failed,
+        )
 
 
 @_njit(cache=True, fastmath=True)
-def _ok_one(t, tx, xy, z, idx, code, psill, inv_range, nugget, c00, n, k, U, a, b, c, px, py,
-            mean, var, failed):
+def _ok_one(
+    t,
+    tx,
+    xy,
+    z,
+    idx,
+    code,
+    psill,
+    inv_range,
+    nugget,
+    c00,
+    n,
+    k,
+    U,
+    a,
+    b,
+    c,
+    px,
+    py,
+    mean,
+    var,
+    failed,
+):
     m = 0
     while m < k and idx[t, m] < n:
         m += 1
@@ -178,9 +233,19 @@ def ok_kernel(tx, xy, z, idx, model, psill, range_, nugget, n_threads=1):
     var = np.empty(T)
     failed = np.zeros(T, dtype=np.bool_)
     inv_range = 1.0 / float(range_) if range_ > 0 else np.inf
-    args = (np.ascontiguousarray(tx, dtype=np.float64), np.ascontiguousarray(xy, dtype=np.float64),
-            np.ascontiguousarray(z, dtype=np.float64), np.ascontiguousarray(idx, dtype=np.intp),
-            KERNEL_MODELS[model], float(psill), inv_range, float(nugget), mean, var, failed)
+    args = (
+        np.ascontiguousarray(tx, dtype=np.float64),
+        np.ascontiguousarray(xy, dtype=np.float64),
+        np.ascontiguousarray(z, dtype=np.float64),
+        np.ascontiguousarray(idx, dtype=np.intp),
+        KERNEL_MODELS[model],
+        float(psill),
+        inv_range,
+        float(nugget),
+        mean,
+        var,
+        failed,
+    )
     threads = max(1, min(int(n_threads), nb.config.NUMBA_NUM_THREADS, os.cpu_count() or 1))
     if threads == 1 or T <= _BLOCK:  # no thread pool to start (the parallel version loads slower)
         _ok_block(0, T, *args)

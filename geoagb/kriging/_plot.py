@@ -37,21 +37,37 @@ def plot_variogram(variogram, ax=None, *, title=None, units=None):
     if lags is not None:
         ok = variogram.n_pairs_ > 0
         n = variogram.n_pairs_[ok]
-        ax.scatter(lags[ok], variogram.gamma_[ok], s=15 + 60 * n / n.max(), color="C0",
-                   label="empirical (size: pairs)", zorder=3)
+        ax.scatter(
+            lags[ok],
+            variogram.gamma_[ok],
+            s=15 + 60 * n / n.max(),
+            color="C0",
+            label="empirical (size: pairs)",
+            zorder=3,
+        )
         hmax = float(variogram.bin_edges_[-1])
     h = np.linspace(0.0, hmax, 300)
-    ax.plot(h[1:], variogram(h[1:]), color="C3",
-            label=f"{variogram.model_} model")
+    ax.plot(h[1:], variogram(h[1:]), color="C3", label=f"{variogram.model_} model")
     ax.axhline(variogram.sill_, color="0.5", ls=":", lw=1)
-    ax.axvline(variogram.effective_range_, color="0.5", ls="--", lw=1,
-               label=f"effective range {variogram.effective_range_:,.0f} m")
+    ax.axvline(
+        variogram.effective_range_,
+        color="0.5",
+        ls="--",
+        lw=1,
+        label=f"effective range {variogram.effective_range_:,.0f} m",
+    )
     ax.set_xlim(0, hmax)
     ax.set_ylim(0, None)
     ax.set_xlabel("lag distance (m)")
     ax.set_ylabel("semivariance" + (f" ({units})²" if units else ""))
-    ax.set_title(title or (f"nugget {variogram.nugget_:.3g}, partial sill {variogram.psill_:.3g}, "
-                           f"range {variogram.range_:,.0f} m"), fontsize=9)
+    ax.set_title(
+        title
+        or (
+            f"nugget {variogram.nugget_:.3g}, partial sill {variogram.psill_:.3g}, "
+            f"range {variogram.range_:,.0f} m"
+        ),
+        fontsize=9,
+    )
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig

@@ -1,5 +1,6 @@
 """KrigingRegressor: kriging alone (optionally with a linear trend on covariates), as a
-scikit-learn regressor that reads coordinates from X like every geoagb spatial estimator."""
+scikit-learn regressor that reads coordinates from X like every geoagb spatial estimator.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import CoordinateAwareMixin, ExplainMixin, as_series
+from ..base import CoordinateAwareMixin, ExplainMixin
 from ._residual import _as_list, _is_index_pair
 
 __all__ = ["KrigingRegressor"]
@@ -69,8 +70,16 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
     True
     """
 
-    def __init__(self, variogram="auto", n_neighbors=64, drift=None, max_distance=None,
-                 exact=True, coords=None, random_state=None):
+    def __init__(
+        self,
+        variogram="auto",
+        n_neighbors=64,
+        drift=None,
+        max_distance=None,
+        exact=True,
+        coords=None,
+        random_state=None,
+    ):
         self.variogram = variogram
         self.n_neighbors = n_neighbors
         self.drift = drift
@@ -96,14 +105,18 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         try:
             xy = get_coords(X, self.coords)
         except TypeError as err:
-            raise TypeError(f"{err} For a plain array X, give the positions of its coordinate "
-                            "columns, e.g. coords=(0, 1).") from None
+            raise TypeError(
+                f"{err} For a plain array X, give the positions of its coordinate "
+                "columns, e.g. coords=(0, 1)."
+            ) from None
         if not cols:
             return xy, None
         missing = [c for c in cols if not isinstance(X, pd.DataFrame) or c not in X.columns]
         if missing:
-            raise ValueError(f"drift column(s) {missing} missing from X; the trend needs them at "
-                             "the plots and at every prediction location.")
+            raise ValueError(
+                f"drift column(s) {missing} missing from X; the trend needs them at "
+                "the plots and at every prediction location."
+            )
         D = X.loc[:, cols].to_numpy(dtype=float)
         if not np.all(np.isfinite(D)):
             raise ValueError(f"the drift column(s) {cols} hold NaN; fill or drop those rows.")
@@ -149,9 +162,9 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         v = self.variogram
         if isinstance(v, str):
             v = Variogram(v, random_state=check_generator(self.random_state))
-        self.kriger_ = OrdinaryKriging(v, n_neighbors=self.n_neighbors,
-                                       max_distance=self.max_distance,
-                                       exact=self.exact).fit(xy, r)
+        self.kriger_ = OrdinaryKriging(
+            v, n_neighbors=self.n_neighbors, max_distance=self.max_distance, exact=self.exact
+        ).fit(xy, r)
         self.variogram_ = self.kriger_.variogram_
         return self
 
@@ -160,10 +173,9 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
 
         Returns
         -------
-        mean : ndarray (n,), or a Series with X's index when X is a DataFrame
-        std : same type, only with ``return_std=True``
+        mean : ndarray (n,)
+        std : ndarray (n,), only with ``return_std=True``
         """
-
         check_is_fitted(self, "kriger_")
         X = self._check_X(X, n_features=self.n_features_in_)
         xy, D = self._xy_drift(X)
@@ -171,8 +183,7 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         mean, std = out if return_std else (out, None)
         if self.trend_ is not None:
             mean = mean + self.trend_.predict(D)
-        mean = as_series(X, mean, "prediction")
-        return (mean, as_series(X, std, "std")) if return_std else mean
+        return (mean, std) if return_std else mean
 
     # the residual-kriging protocol (explain, predict_raster): trend + kriged residual ------------
     @property
@@ -207,18 +218,26 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         from sklearn.utils import check_array
 
         if issparse(X):
-            raise TypeError("KrigingRegressor does not take sparse input: give a DataFrame or a "
-                            "dense array with the coordinate columns.")
+            raise TypeError(
+                "KrigingRegressor does not take sparse input: give a DataFrame or a "
+                "dense array with the coordinate columns."
+            )
         if isinstance(X, pd.DataFrame) or hasattr(X, "coords"):
             return X
         X = check_array(X, dtype="numeric")
         if n_features is not None and X.shape[1] != n_features:
-            raise ValueError(f"X has {X.shape[1]} features, but KrigingRegressor is expecting "
-                             f"{n_features} features as input.")
+            raise ValueError(
+                f"X has {X.shape[1]} features, but KrigingRegressor is expecting "
+                f"{n_features} features as input."
+            )
         if _is_index_pair(self.coords) and X.shape[1] <= max(int(c) for c in self.coords):
-            raise ValueError(f"X has {X.shape[1]} feature(s) but coords={tuple(self.coords)} "
-                             "names two coordinate columns; give X with both of them.")
+            raise ValueError(
+                f"X has {X.shape[1]} feature(s) but coords={tuple(self.coords)} "
+                "names two coordinate columns; give X with both of them."
+            )
         if not _is_index_pair(self.coords):
-            raise TypeError("a plain array X needs the positions of its coordinate columns, e.g. "
-                            "KrigingRegressor(coords=(0, 1)).")
+            raise TypeError(
+                "a plain array X needs the positions of its coordinate columns, e.g. "
+                "KrigingRegressor(coords=(0, 1))."
+            )
         return X

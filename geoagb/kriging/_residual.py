@@ -14,7 +14,7 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._coords import drop_coords, get_coords
-from ..base import CoordinateAwareMixin, ExplainMixin, TableStateMixin, as_series
+from ..base import CoordinateAwareMixin, ExplainMixin, TableStateMixin
 from ._base import resolve_variogram
 from ._ck import CoKriging
 from ._ok import OrdinaryKriging, SimpleKriging
@@ -31,8 +31,11 @@ _DEGREE_NAMES = {"lon", "lat", "long", "longitude", "latitude"}
 
 
 def _is_index_pair(coords) -> bool:
-    return (isinstance(coords, (tuple, list)) and len(coords) == 2
-            and all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in coords))
+    return (
+        isinstance(coords, (tuple, list))
+        and len(coords) == 2
+        and all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in coords)
+    )
 
 
 def _as_list(cols):
@@ -49,8 +52,9 @@ def _fit_kriger(kr, method, xy, r, sec):
     return kr.fit(xy, r, sec)
 
 
-class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMixin,
-                               RegressorMixin, BaseEstimator):
+class ResidualKrigingRegressor(
+    TableStateMixin, CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseEstimator
+):
     """Learner + kriged residuals: ``predict(X) = learner(X) + kriged residual at X's location``.
 
     The learner is fitted on all data; the residuals that are kriged are out-of-fold by default
@@ -184,10 +188,25 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
     True
     """
 
-    def __init__(self, estimator, method="auto", secondary=None, variogram="auto",
-                 n_neighbors=64, residuals="oof", cv=None, coords=None,
-                 secondary_as_feature=True, coords_as_features=False, max_distance=None,
-                 correction="auto", min_gain=0.01, exact=False, random_state=None):
+    def __init__(
+        self,
+        estimator,
+        *,
+        method="auto",
+        secondary=None,
+        variogram="auto",
+        n_neighbors=64,
+        residuals="oof",
+        cv=None,
+        coords=None,
+        secondary_as_feature=True,
+        coords_as_features=False,
+        max_distance=None,
+        correction="auto",
+        min_gain=0.01,
+        exact=False,
+        random_state=None,
+    ):
         self.estimator = estimator
         self.method = method
         self.secondary = secondary
@@ -211,23 +230,30 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
         if self.residuals not in _RESIDUALS:
             raise ValueError(f"residuals={self.residuals!r}; choose one of {list(_RESIDUALS)}.")
         if self.correction not in _CORRECTIONS:
-            raise ValueError(f"correction={self.correction!r}; choose one of "
-                             f"{list(_CORRECTIONS)}.")
+            raise ValueError(f"correction={self.correction!r}; choose one of {list(_CORRECTIONS)}.")
         if not (0.0 <= float(self.min_gain) < 1.0):
             raise ValueError(f"min_gain={self.min_gain!r} must be a fraction in [0, 1).")
         if self.method.startswith("cokriging") and not _as_list(self.secondary):
-            raise ValueError(f"method={self.method!r} needs secondary=<column of X>, e.g. "
-                             "secondary='elevation'.")
+            raise ValueError(
+                f"method={self.method!r} needs secondary=<column of X>, e.g. secondary='elevation'."
+            )
         if not self.method.startswith("cokriging") and _as_list(self.secondary):
-            raise ValueError(f"secondary={self.secondary!r} is only used by co-kriging; set "
-                             "method='cokriging' or secondary=None.")
-        if (isinstance(self.coords, (tuple, list)) and len(self.coords) == 2
-                and all(isinstance(c, str) for c in self.coords)
-                and any(c.lower() in _DEGREE_NAMES for c in self.coords)):
-            raise ValueError(f"coords={tuple(self.coords)} look like longitude/latitude in degrees;"
-                             " kriging distances are metres: project the data first, e.g. "
-                             "gdf.to_crs(gdf.estimate_utm_crs()), and use the easting/northing "
-                             "columns.")
+            raise ValueError(
+                f"secondary={self.secondary!r} is only used by co-kriging; set "
+                "method='cokriging' or secondary=None."
+            )
+        if (
+            isinstance(self.coords, (tuple, list))
+            and len(self.coords) == 2
+            and all(isinstance(c, str) for c in self.coords)
+            and any(c.lower() in _DEGREE_NAMES for c in self.coords)
+        ):
+            raise ValueError(
+                f"coords={tuple(self.coords)} look like longitude/latitude in degrees;"
+                " kriging distances are metres: project the data first, e.g. "
+                "gdf.to_crs(gdf.estimate_utm_crs()), and use the easting/northing "
+                "columns."
+            )
 
     def _split(self, X):
         """(coordinates (n, 2), learner features, secondary (n, p) or None) from X."""
@@ -237,27 +263,39 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
             tab = X if isinstance(X, pd.DataFrame) else np.asarray(X)
             ncol = tab.shape[1] if tab.ndim == 2 else 0
             if tab.ndim != 2 or max(pos) >= ncol or min(pos) < -ncol:
-                raise ValueError(f"X has {ncol} feature(s) (shape {np.shape(tab)}) but "
-                                 f"coords={tuple(self.coords)} name two of its columns as the "
-                                 "coordinates and the learner needs at least one more: give X "
-                                 "with the 2 coordinate columns plus the feature columns.")
+                raise ValueError(
+                    f"X has {ncol} feature(s) (shape {np.shape(tab)}) but "
+                    f"coords={tuple(self.coords)} name two of its columns as the "
+                    "coordinates and the learner needs at least one more: give X "
+                    "with the 2 coordinate columns plus the feature columns."
+                )
             pos = [p % ncol for p in pos]
             raw = tab.iloc[:, pos] if isinstance(tab, pd.DataFrame) else tab[:, pos]
             xy = get_coords(None, coords=np.asarray(raw, dtype=float))
             drop = [] if self.coords_as_features else list(pos)
             if isinstance(tab, pd.DataFrame):
-                sec_pos = [tab.columns.get_loc(c) if not isinstance(c, numbers.Integral) else c
-                           for c in sec_cols]
+                sec_pos = [
+                    tab.columns.get_loc(c) if not isinstance(c, numbers.Integral) else c
+                    for c in sec_cols
+                ]
             else:
                 sec_pos = [int(c) for c in sec_cols]
-            sec = (np.asarray(tab.iloc[:, sec_pos] if isinstance(tab, pd.DataFrame)
-                              else tab[:, sec_pos], dtype=float) if sec_cols else None)
+            sec = (
+                np.asarray(
+                    tab.iloc[:, sec_pos] if isinstance(tab, pd.DataFrame) else tab[:, sec_pos],
+                    dtype=float,
+                )
+                if sec_cols
+                else None
+            )
             if sec_cols and not self.secondary_as_feature:
                 drop += sec_pos
             keep = [j for j in range(ncol) if j not in set(drop)]
             if not keep:
-                raise ValueError(f"X has {ncol} feature(s), all of them coordinates (or the "
-                                 "secondary); the learner needs at least one more column.")
+                raise ValueError(
+                    f"X has {ncol} feature(s), all of them coordinates (or the "
+                    "secondary); the learner needs at least one more column."
+                )
             Xf = tab.iloc[:, keep] if isinstance(tab, pd.DataFrame) else tab[:, keep]
             return xy, Xf, sec
         xy, sec = self._locations(X)
@@ -270,8 +308,10 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
         try:
             return get_coords(X, self.coords)
         except TypeError as err:
-            raise TypeError(f"{err} For a plain array X, give the positions of its coordinate "
-                            "columns, e.g. coords=(0, 1).") from None
+            raise TypeError(
+                f"{err} For a plain array X, give the positions of its coordinate "
+                "columns, e.g. coords=(0, 1)."
+            ) from None
 
     def _locations(self, X):
         """(coordinates, secondary or None) without touching the feature columns."""
@@ -284,16 +324,20 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
             return xy, None
         missing = [c for c in sec_cols if not isinstance(X, pd.DataFrame) or c not in X.columns]
         if missing:
-            raise ValueError(f"secondary variable(s) {missing} missing from X; co-kriging needs "
-                             "them at every location, at fit and at prediction time (e.g. "
-                             "elevation sampled from the DEM).")
+            raise ValueError(
+                f"secondary variable(s) {missing} missing from X; co-kriging needs "
+                "them at every location, at fit and at prediction time (e.g. "
+                "elevation sampled from the DEM)."
+            )
         sec = X.loc[:, sec_cols].to_numpy(dtype=float)
         if not np.all(np.isfinite(sec)):
             rows = np.flatnonzero(~np.isfinite(sec).all(axis=1))
-            raise ValueError(f"the secondary variable {sec_cols} is missing (NaN) at "
-                             f"{rows.size} target(s) (rows {rows[:5].tolist()}); co-kriging "
-                             "needs it at every location: fill it from the source raster or "
-                             "drop those rows.")
+            raise ValueError(
+                f"the secondary variable {sec_cols} is missing (NaN) at "
+                f"{rows.size} target(s) (rows {rows[:5].tolist()}); co-kriging "
+                "needs it at every location: fill it from the source raster or "
+                "drop those rows."
+            )
         return xy, sec
 
     def _validate_X(self, X, reset, check_features=True):
@@ -311,8 +355,15 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
 
     def _names_frame(self, X):
         geom = X.geometry.name if hasattr(X, "crs") and hasattr(X, "geometry") else None
-        coords = self.coords if (isinstance(self.coords, (tuple, list)) and len(self.coords) == 2
-                                 and all(isinstance(c, str) for c in self.coords)) else ("x", "y")
+        coords = (
+            self.coords
+            if (
+                isinstance(self.coords, (tuple, list))
+                and len(self.coords) == 2
+                and all(isinstance(c, str) for c in self.coords)
+            )
+            else ("x", "y")
+        )
         drop = [c for c in X.columns if c == geom or c in coords]
         return pd.DataFrame(X.drop(columns=drop)) if drop else X
 
@@ -331,8 +382,12 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
         return self._split(X)[1]
 
     def _make_kriger(self, method, variogram):
-        common = dict(variogram=variogram, n_neighbors=self.n_neighbors,
-                      max_distance=self.max_distance, exact=self.exact)
+        common = dict(
+            variogram=variogram,
+            n_neighbors=self.n_neighbors,
+            max_distance=self.max_distance,
+            exact=self.exact,
+        )
         if method == "simple":
             return SimpleKriging(mean=0.0, **common)
         if method == "ordinary":
@@ -363,12 +418,21 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
             ok = np.isfinite(rhat)
             rr, rh = r[ok], rhat[ok]
             den = float(rh @ rh)
-            alpha = 1.0 if self.correction == "full" else (
-                float(np.clip((rr @ rh) / den, 0.0, 1.0)) if den > 0 else 0.0)
+            alpha = (
+                1.0
+                if self.correction == "full"
+                else (float(np.clip((rr @ rh) / den, 0.0, 1.0)) if den > 0 else 0.0)
+            )
             rmse_k = float(np.sqrt(np.mean((rr - alpha * rh) ** 2)))
-            rows.append({"method": m, "rmse_without": float(np.sqrt(np.mean(rr**2))),
-                         "rmse_with": rmse_k, "shrinkage": alpha,
-                         "gain": 1.0 - rmse_k / max(float(np.sqrt(np.mean(rr**2))), 1e-300)})
+            rows.append(
+                {
+                    "method": m,
+                    "rmse_without": float(np.sqrt(np.mean(rr**2))),
+                    "rmse_with": rmse_k,
+                    "shrinkage": alpha,
+                    "gain": 1.0 - rmse_k / max(float(np.sqrt(np.mean(rr**2))), 1e-300),
+                }
+            )
         table = pd.DataFrame(rows)
         table.attrs["rmse_without"] = rmse0
         return table
@@ -393,8 +457,9 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
 
         self._check_params()
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
-                             "is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         X = self._validate_X(X, reset=True)
         y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
         y = column_or_1d(y, warn=True).astype(float)
@@ -423,10 +488,13 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
         self.estimated_gain_ = 0.0
         self.kriging_cv_ = None
         if np.ptp(r) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))):
-            warnings.warn("the learner's residuals have zero variance (it fits y exactly): there "
-                          "is nothing to krige and no correction is applied. Use out-of-fold "
-                          "residuals (residuals='oof') or a less flexible learner.",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                "the learner's residuals have zero variance (it fits y exactly): there "
+                "is nothing to krige and no correction is applied. Use out-of-fold "
+                "residuals (residuals='oof') or a less flexible learner.",
+                UserWarning,
+                stacklevel=2,
+            )
             return self
         if self.correction == "none":
             return self
@@ -454,8 +522,9 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
                     best = simple
             chosen, alpha = str(best["method"]), float(best["shrinkage"])
             self.estimated_gain_ = float(best["gain"])
-            if self.correction == "auto" and (self.estimated_gain_ < float(self.min_gain)
-                                              or alpha <= 0.0):
+            if self.correction == "auto" and (
+                self.estimated_gain_ < float(self.min_gain) or alpha <= 0.0
+            ):
                 return self
         kr = self._make_kriger(chosen, v)
         _fit_kriger(kr, chosen, xy, r, sec)
@@ -485,13 +554,18 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
 
         r = self.oof_residuals_
         v = self.residual_variogram_
-        out = {"n_plots": len(r), "residual_rmse": float(np.sqrt(np.mean(r**2))),
-               "variogram_model": None if v is None else v.model_,
-               "nugget_to_sill": np.nan if v is None or v.sill_ <= 0 else v.nugget_ / v.sill_,
-               "effective_range_m": np.nan if v is None else v.effective_range_,
-               "plot_spacing_m": np.nan, "method": self.method_,
-               "correction": self.correction_, "shrinkage": self.shrinkage_,
-               "estimated_gain": self.estimated_gain_}
+        out = {
+            "n_plots": len(r),
+            "residual_rmse": float(np.sqrt(np.mean(r**2))),
+            "variogram_model": None if v is None else v.model_,
+            "nugget_to_sill": np.nan if v is None or v.sill_ <= 0 else v.nugget_ / v.sill_,
+            "effective_range_m": np.nan if v is None else v.effective_range_,
+            "plot_spacing_m": np.nan,
+            "method": self.method_,
+            "correction": self.correction_,
+            "shrinkage": self.shrinkage_,
+            "estimated_gain": self.estimated_gain_,
+        }
         xy = getattr(self, "train_coords_", None)
         if xy is not None and len(xy) > 1:
             d, _ = cKDTree(xy).query(xy, k=2)
@@ -548,9 +622,11 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
 
         Returns
         -------
-        mean : ndarray (n,), or a Series with X's index when X is a DataFrame
-            ``estimator_.predict(learner_features(X)) + predict_residual(X)``.
-        std : same type, only with ``return_std=True``
+        mean : ndarray (n,)
+            ``estimator_.predict(learner_features(X)) + predict_residual(X)``; an array, not a
+            Series, because scikit-learn's meta-estimators (``TransformedTargetRegressor``)
+            reshape predictions. ``geoagb.base.as_series(X, mean, "agb")`` puts X's index on it.
+        std : ndarray (n,), only with ``return_std=True``
         """
         check_is_fitted(self, "estimator_")
         if isinstance(X, pd.DataFrame):
@@ -567,11 +643,11 @@ class ResidualKrigingRegressor(TableStateMixin, CoordinateAwareMixin, ExplainMix
             base = self.estimator_.predict(Xf)
         base = np.asarray(base, dtype=float).reshape(-1)
         if not return_std:
-            return as_series(X, base + self.predict_residual(X), "prediction")
+            return base + self.predict_residual(X)
         res, std = self.predict_residual(X, return_std=True)
         if learner_std is not None:
             std = np.sqrt(std**2 + np.asarray(learner_std, dtype=float).reshape(-1) ** 2)
-        return as_series(X, base + res, "prediction"), as_series(X, std, "std")
+        return base + res, std
 
     def __sklearn_tags__(self):
         from sklearn.utils import get_tags

@@ -67,8 +67,13 @@ class CovTable:
         for u in range(V):
             for v in range(u, V):
                 g = grid[u][v]
-                self.entries[u, v] = (g.model_, float(g.psill_), float(g.range_), float(g.kappa_),
-                                      float(g.nugget_))
+                self.entries[u, v] = (
+                    g.model_,
+                    float(g.psill_),
+                    float(g.range_),
+                    float(g.kappa_),
+                    float(g.nugget_),
+                )
 
     def _entry(self, u, v):
         return self.entries[(u, v) if u <= v else (v, u)]
@@ -130,7 +135,8 @@ class _Layout:
 
     ``groups`` lists groups of variables whose weights sum together to 1 (group holding the
     primary) or 0 (others); a variable in no group has a known mean (no constraint). Default:
-    one group per variable (ordinary co-kriging)."""
+    one group per variable (ordinary co-kriging).
+    """
 
     def __init__(self, k, data_vars, colloc_vars, groups=None):
         self.k, self.dv, self.cv = k, list(data_vars), list(colloc_vars)
@@ -138,8 +144,10 @@ class _Layout:
         groups = [[v] for v in present] if groups is None else groups
         self.groups = [g for g in ([v for v in grp if v in present] for grp in groups) if g]
         if groups and not any(0 in g for g in self.groups):
-            raise ValueError("the primary variable (0) must carry the unbiasedness constraint "
-                             "(or give groups=[] for simple kriging with a known mean).")
+            raise ValueError(
+                "the primary variable (0) must carry the unbiasedness constraint "
+                "(or give groups=[] for simple kriging with a known mean)."
+            )
         self.ne = k * len(self.dv)
         self.m = self.ne + len(self.cv) + len(self.groups)
 
@@ -158,7 +166,7 @@ def _assemble(table, L, P, valid, tx, with_lhs=True, rhs_P=None):
     d0 = _dist(Pr, tx[:, None, :])
     rhs = np.zeros((B, L.m))
     for a, u in enumerate(dv):
-        rhs[:, a * k:(a + 1) * k] = table.cov(u, 0, d0, cache, "d0")
+        rhs[:, a * k : (a + 1) * k] = table.cov(u, 0, d0, cache, "d0")
     for c, u in enumerate(cv):
         rhs[:, L.ne + c] = table.c0(u, 0)
     for q, grp in enumerate(L.groups):
@@ -171,28 +179,35 @@ def _assemble(table, L, P, valid, tx, with_lhs=True, rhs_P=None):
         for a, u in enumerate(dv):
             for b, v in enumerate(dv):
                 if b < a:
-                    A[:, a * k:(a + 1) * k, b * k:(b + 1) * k] = \
-                        A[:, b * k:(b + 1) * k, a * k:(a + 1) * k].transpose(0, 2, 1)
+                    A[:, a * k : (a + 1) * k, b * k : (b + 1) * k] = A[
+                        :, b * k : (b + 1) * k, a * k : (a + 1) * k
+                    ].transpose(0, 2, 1)
                 else:
-                    A[:, a * k:(a + 1) * k, b * k:(b + 1) * k] = table.cov(u, v, D, cache, "D")
+                    A[:, a * k : (a + 1) * k, b * k : (b + 1) * k] = table.cov(u, v, D, cache, "D")
         for c, u in enumerate(cv):  # collocated entries: only without sharing (Bl == B)
             r = L.ne + c
             for b, v in enumerate(dv):
                 cov_t = table.cov(u, v, d0, cache, "d0")
-                A[:, r, b * k:(b + 1) * k] = A[:, b * k:(b + 1) * k, r] = cov_t
+                A[:, r, b * k : (b + 1) * k] = A[:, b * k : (b + 1) * k, r] = cov_t
             for c2, w in enumerate(cv):
                 A[:, r, L.ne + c2] = table.c0(u, w)
         ve = np.tile(valid, (1, len(dv)))
         if cv:  # a collocated value duplicating a datum of the same variable (target on a datum)
             on_datum = ((d0 == 0) & valid).any(axis=1)
-            ve = np.concatenate([ve, np.repeat(~on_datum[:, None], len(cv), axis=1)
-                                 | np.array([u not in dv for u in cv])[None, :]], axis=1)
+            ve = np.concatenate(
+                [
+                    ve,
+                    np.repeat(~on_datum[:, None], len(cv), axis=1)
+                    | np.array([u not in dv for u in cv])[None, :],
+                ],
+                axis=1,
+            )
         for q, grp in enumerate(L.groups):
             r = L.ne + len(cv) + q
             for v in grp:
                 if v in dv:
                     a = dv.index(v)
-                    A[:, r, a * k:(a + 1) * k] = A[:, a * k:(a + 1) * k, r] = valid
+                    A[:, r, a * k : (a + 1) * k] = A[:, a * k : (a + 1) * k, r] = valid
                 if v in cv:
                     c = cv.index(v)
                     A[:, r, L.ne + c] = A[:, L.ne + c, r] = 1.0
@@ -216,14 +231,34 @@ def _solve(A, rhs):
     try:
         return np.linalg.solve(A, rhs[..., None])[..., 0]
     except np.linalg.LinAlgError:
-        warnings.warn("singular kriging system(s) (duplicate locations or a degenerate model); "
-                      "using the pseudo-inverse for this chunk", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            "singular kriging system(s) (duplicate locations or a degenerate model); "
+            "using the pseudo-inverse for this chunk",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         return np.einsum("bij,bj->bi", np.linalg.pinv(A), rhs)
 
 
-def krige(targets, xy, Z, table: CovTable, *, data_vars=(0,), groups=None, colloc=None,
-          colloc_vars=(), n_neighbors=None, max_distance=None, tree=None, chunk_size=None,
-          return_var=True, return_weights=False, progress=None, n_jobs=None):
+def krige(
+    targets,
+    xy,
+    Z,
+    table: CovTable,
+    *,
+    data_vars=(0,),
+    groups=None,
+    colloc=None,
+    colloc_vars=(),
+    n_neighbors=None,
+    max_distance=None,
+    tree=None,
+    chunk_size=None,
+    return_var=True,
+    return_weights=False,
+    progress=None,
+    n_jobs=None,
+):
     """Krige the primary variable (0) at ``targets``.
 
     Parameters
@@ -271,7 +306,6 @@ def krige(targets, xy, Z, table: CovTable, *, data_vars=(0,), groups=None, collo
     var : (T,) array, only with ``return_var``
     (index, weights) : only with ``return_weights``
     """
-
     tx_all = np.ascontiguousarray(targets, dtype=float)
     T, n = len(tx_all), len(xy)
     colloc = None if colloc is None else np.asarray(colloc, dtype=float).reshape(T, -1)
@@ -283,7 +317,7 @@ def krige(targets, xy, Z, table: CovTable, *, data_vars=(0,), groups=None, collo
     mean = np.full(T, np.nan)
     var = np.full(T, np.nan) if return_var else None
     W = np.zeros((T, L.ne)) if return_weights else None
-    I = np.zeros((T, k), dtype=np.intp) if return_weights else None
+    nbr = np.zeros((T, k), dtype=np.intp) if return_weights else None
 
     if is_global and nc == 0:
         from scipy.linalg import LinAlgWarning, lu_factor, lu_solve
@@ -298,44 +332,82 @@ def krige(targets, xy, Z, table: CovTable, *, data_vars=(0,), groups=None, collo
             except (LinAlgWarning, ValueError):
                 singular = True
         if singular:
-            warnings.warn("singular global kriging system; using the pseudo-inverse",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                "singular global kriging system; using the pseudo-inverse",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             Ainv = np.linalg.pinv(A[0])
         vals = Z.T.reshape(-1)
         chunk = chunk_size or max(1, _CHUNK_BYTES // (8 * L.m * 3))
         for s in range(0, T, chunk):
-            tx = tx_all[s:s + chunk]
-            _, rhs = _assemble(table, L, np.broadcast_to(P, (len(tx), n, 2)), None, tx,
-                               with_lhs=False)
+            tx = tx_all[s : s + chunk]
+            _, rhs = _assemble(
+                table, L, np.broadcast_to(P, (len(tx), n, 2)), None, tx, with_lhs=False
+            )
             x = (Ainv @ rhs.T).T if singular else lu_solve(lu, rhs.T).T
-            mean[s:s + chunk] = x[:, :L.ne] @ vals
+            mean[s : s + chunk] = x[:, : L.ne] @ vals
             if return_var:
-                var[s:s + chunk] = c00 - np.einsum("ij,ij->i", x, rhs)
+                var[s : s + chunk] = c00 - np.einsum("ij,ij->i", x, rhs)
             if return_weights:
-                W[s:s + chunk] = x[:, :L.ne]
-                I[s:s + chunk] = np.arange(n)
-        return _pack(mean, var, I, W)
+                W[s : s + chunk] = x[:, : L.ne]
+                nbr[s : s + chunk] = np.arange(n)
+        return _pack(mean, var, nbr, W)
 
     # Small dense systems: BLAS threading only adds overhead (and oversubscribes shared CPUs).
     with threadpool_limits(limits=1, user_api="blas"):
-        _neighbourhood(tx_all, xy, Z, table, L, colloc, tree, k, max_distance, chunk_size,
-                       return_var, return_weights, progress, mean, var, W, I, n_jobs)
-    return _pack(mean, var, I, W)
+        _neighbourhood(
+            tx_all,
+            xy,
+            Z,
+            table,
+            L,
+            colloc=colloc,
+            tree=tree,
+            k=k,
+            max_distance=max_distance,
+            chunk_size=chunk_size,
+            return_var=return_var,
+            return_weights=return_weights,
+            progress=progress,
+            out=(mean, var, W, nbr),
+            n_jobs=n_jobs,
+        )
+    return _pack(mean, var, nbr, W)
 
 
-def _pack(mean, var, I, W):
+def _pack(mean, var, nbr, W):
     """mean, then the variance (clipped at 0) and the (indices, weights) pair when asked for."""
     out = [mean]
     if var is not None:
         out.append(np.maximum(var, 0.0))
     if W is not None:
-        out.append((I, W))
+        out.append((nbr, W))
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def _neighbourhood(tx_all, xy, Z, table, L, colloc, tree, k, max_distance, chunk_size,
-                   return_var, return_weights, progress, mean, var, W, I, n_jobs=None):
-    """Moving-neighbourhood kriging, filling ``mean``/``var``/``W``/``I`` in place."""
+def _neighbourhood(
+    tx_all,
+    xy,
+    Z,
+    table,
+    L,
+    *,
+    colloc,
+    tree,
+    k,
+    max_distance,
+    chunk_size,
+    return_var,
+    return_weights,
+    progress,
+    out,
+    n_jobs=None,
+):
+    """Moving-neighbourhood kriging, filling ``out = (mean, var, W, nbr)`` in place (``nbr``:
+    neighbour indices).
+    """
+    mean, var, W, nbr = out
     from concurrent.futures import ThreadPoolExecutor
 
     T, n = len(tx_all), len(xy)
@@ -349,17 +421,29 @@ def _neighbourhood(tx_all, xy, Z, table, L, colloc, tree, k, max_distance, chunk
     workers = _n_workers(n_jobs)
     kernel = _kernel_params(table, L, nc, return_weights)
     if kernel is not None:  # compiled per-target Cholesky solves; general path only for failures
-        order = _krige_kernel(tx_all, xy, Z[:, 0], tree, k, ub, kernel, order, mean, var, workers, progress)
+        order = _krige_kernel(
+            tx_all,
+            xy,
+            Z[:, 0],
+            tree,
+            k=k,
+            ub=ub,
+            params=kernel,
+            order=order,
+            out=(mean, var),
+            workers=workers,
+            progress=progress,
+        )
         T = len(order)
 
     def run(s):
-        sel = order[s:s + chunk]
+        sel = order[s : s + chunk]
         tx = tx_all[sel]
         _, idx = tree.query(tx, k=k, distance_upper_bound=ub)
         idx = np.sort(idx.reshape(len(tx), k), axis=1)  # canonical order; missing (== n) last
         valid = idx < n
         if nc == 0 and not return_weights and len(tx) >= 8 * TILE and valid.all():
-            res = solve_tiles(_assemble, table, _Layout, L, xy, Z, tx, idx, c00)
+            res = solve_tiles(_assemble, table, _Layout, L, xy, Z, tx=tx, idx=idx, c00=c00)
             if res is not None:
                 mean[sel] = res[0]
                 if return_var:
@@ -370,12 +454,12 @@ def _neighbourhood(tx_all, xy, Z, table, L, colloc, tree, k, max_distance, chunk
                 sel, tx, idx, valid = sel[left], tx[left], idx[left], valid[left]
         idx_c = np.where(valid, idx, 0)
         A, rhs = _assemble(table, L, xy[idx_c], valid, tx)
-        rhs[:, :L.ne] *= np.tile(valid, (1, nd))
+        rhs[:, : L.ne] *= np.tile(valid, (1, nd))
         x = _solve(A, rhs)
         vals = np.concatenate([Z[idx_c, a] * valid for a in range(nd)], axis=1)
-        est = np.einsum("ij,ij->i", x[:, :L.ne], vals)
+        est = np.einsum("ij,ij->i", x[:, : L.ne], vals)
         if nc:
-            est += np.einsum("ij,ij->i", x[:, L.ne:L.ne + nc], colloc[sel])
+            est += np.einsum("ij,ij->i", x[:, L.ne : L.ne + nc], colloc[sel])
         none = ~valid.any(axis=1)
         est[none] = np.nan
         mean[sel] = est
@@ -384,8 +468,8 @@ def _neighbourhood(tx_all, xy, Z, table, L, colloc, tree, k, max_distance, chunk
             v[none] = np.nan
             var[sel] = v
         if return_weights:
-            W[sel] = x[:, :L.ne]
-            I[sel] = idx
+            W[sel] = x[:, : L.ne]
+            nbr[sel] = idx
 
     starts = range(0, T, chunk)
     disable = (True if len(starts) <= 5 else None) if progress is None else not progress
@@ -394,8 +478,14 @@ def _neighbourhood(tx_all, xy, Z, table, L, colloc, tree, k, max_distance, chunk
             run(s)
     else:  # chunks write disjoint slices; numpy releases the GIL in the heavy parts
         with ThreadPoolExecutor(workers) as ex:
-            for _ in tqdm(ex.map(run, starts), total=len(starts), desc="kriging", unit="chunk",
-                          leave=False, disable=disable):
+            for _ in tqdm(
+                ex.map(run, starts),
+                total=len(starts),
+                desc="kriging",
+                unit="chunk",
+                leave=False,
+                disable=disable,
+            ):
                 pass
 
 
@@ -407,15 +497,19 @@ def _kernel_params(table, L, nc, return_weights):
     return (model, psill, rng, nug) if model in KERNEL_MODELS else None
 
 
-def _krige_kernel(tx_all, xy, z, tree, k, ub, params, order, mean, var, workers, progress,
-                  chunk=1 << 16):
+def _krige_kernel(
+    tx_all, xy, z, tree, *, k, ub, params, order, out, workers, progress, chunk=1 << 16
+):
     """Ordinary kriging of all targets with :func:`ok_kernel`, in chunks of ``chunk`` targets
-    (memory O(chunk x k)); returns the targets (in ``order``) it could not solve."""
+    (memory O(chunk x k)), filling ``out = (mean, var)``; returns the targets (in ``order``) it
+    could not solve.
+    """
+    mean, var = out
     failed = []
     starts = range(0, len(order), chunk)
     disable = (True if len(starts) <= 5 else None) if progress is None else not progress
     for s in tqdm(starts, desc="kriging", unit="chunk", leave=False, disable=disable):
-        sel = order[s:s + chunk]
+        sel = order[s : s + chunk]
         _, idx = tree.query(tx_all[sel], k=k, distance_upper_bound=ub, workers=workers)
         idx = np.sort(idx.reshape(len(sel), k), axis=1)
         m, v, bad = _ok_kernel()(tx_all[sel], xy, z, idx, *params, n_threads=workers)

@@ -1,4 +1,4 @@
-"""Moving-neighbourhood kriging of many targets with shared factorisations ("tiles").
+r"""Moving-neighbourhood kriging of many targets with shared factorisations ("tiles").
 
 Targets close to each other have nearly the same k nearest data. A *tile* is a group of G
 consecutive targets along the Z-curve; ``U`` is the union of their neighbour sets (u data,
@@ -38,7 +38,7 @@ def _union_rows(idx_tiles: np.ndarray, n: int):
     return U, u
 
 
-def solve_tiles(assemble, table, layout_cls, L, xy, Z, tx, idx, c00, tile=TILE):
+def solve_tiles(assemble, table, layout_cls, L, xy, Z, *, tx, idx, c00, tile=TILE):
     """Estimates and kriging variances for targets ``tx`` with sorted neighbour indices ``idx``.
 
     Returns None when tiles would not pay off (neighbour sets overlap too little); otherwise
@@ -62,7 +62,7 @@ def solve_tiles(assemble, table, layout_cls, L, xy, Z, tx, idx, c00, tile=TILE):
     order = np.argsort(u, kind="stable")
     order = order[good[order]]
     for s in range(0, len(order), _TILES_PER_BATCH):
-        tiles = order[s:s + _TILES_PER_BATCH]
+        tiles = order[s : s + _TILES_PER_BATCH]
         umax = int(u[tiles].max())
         U = U_all[tiles, :umax]
         nb = len(tiles)
@@ -76,10 +76,10 @@ def solve_tiles(assemble, table, layout_cls, L, xy, Z, tx, idx, c00, tile=TILE):
         P = np.broadcast_to(xy[Uc][:, None], (nb, tile, umax, 2)).reshape(nb * tile, umax, 2)
         _, b = assemble(table, Lu, None, None, tx[sel], with_lhs=False, rhs_P=P)
         vU = np.tile(validU, (1, nd))
-        b[:, :Lu.ne] *= vU[t_of]
+        b[:, : Lu.ne] *= vU[t_of]
         y = np.matmul(b.reshape(nb, tile, Lu.m), Ainv.transpose(0, 2, 1)).reshape(nb * tile, Lu.m)
         zU = np.zeros((nb, Lu.m))
-        zU[:, :Lu.ne] = np.concatenate([Z[Uc, a] * validU for a in range(nd)], axis=1)
+        zU[:, : Lu.ne] = np.concatenate([Z[Uc, a] * validU for a in range(nd)], axis=1)
         e = np.einsum("ij,ij->i", y, zU[t_of])
         v = c00 - np.einsum("ij,ij->i", y, b)
         r = umax - k

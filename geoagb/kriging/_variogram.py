@@ -130,8 +130,9 @@ def empirical_variogram(
     if estimator not in ("matheron", "cressie"):
         raise ValueError(f"estimator={estimator!r}; choose 'matheron' or 'cressie'.")
     if estimator == "cressie" and multi and z2.shape[1] > 1:
-        raise ValueError("estimator='cressie' is defined for one variable; use 'matheron' for "
-                         "cross-variograms.")
+        raise ValueError(
+            "estimator='cressie' is defined for one variable; use 'matheron' for cross-variograms."
+        )
     rng = np.random.default_rng(random_state)
     i, j, d = _pairs(xy, float(edges[-1]), int(max_pairs), rng)
     if direction is not None:
@@ -166,9 +167,17 @@ def _table(lags, gamma, counts) -> str:
     return "\n".join(rows)
 
 
-def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget=True,
-                        kappa: float = 0.5, max_range: float | None = None,
-                        max_sill: float | None = None) -> dict:
+def fit_variogram_model(
+    lags,
+    gamma,
+    counts,
+    model: str = "spherical",
+    *,
+    nugget=True,
+    kappa: float = 0.5,
+    max_range: float | None = None,
+    max_sill: float | None = None,
+) -> dict:
     """Fit one model to an empirical variogram by gstat's weighted least squares.
 
     Minimises ``sum N_h / h^2 (gamma_h - model(h))^2`` (gstat ``fit.method = 7``) with GSTools'
@@ -224,8 +233,10 @@ def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget
     h, g, w = lags[ok], gamma[ok], counts[ok] / lags[ok] ** 2
     fixed_nug = 0.0 if nugget is False or nugget is True else float(nugget)
     gmax = float(np.max(g))
-    init = {"var": max(gmax - float(np.min(g)), 0.5 * gmax, 1e-12),
-            "len_scale": float(h.max()) / 3.0}
+    init = {
+        "var": max(gmax - float(np.min(g)), 0.5 * gmax, 1e-12),
+        "len_scale": float(h.max()) / 3.0,
+    }
     if fit_nugget:
         init["nugget"] = 0.5 * float(np.min(g))
     if max_range is not None:
@@ -234,8 +245,9 @@ def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget
         init["var"] = min(init["var"], 0.5 * float(max_sill))
         if fit_nugget:
             init["nugget"] = min(init["nugget"], 0.5 * float(max_sill))
-    cm = _models.covmodel(name, init["var"], init["len_scale"], init.get("nugget", fixed_nug),
-                          kappa)
+    cm = _models.covmodel(
+        name, init["var"], init["len_scale"], init.get("nugget", fixed_nug), kappa
+    )
     if max_range is not None:
         cm.len_scale_bounds = [0.0, float(max_range)]
     if max_sill is not None:
@@ -248,19 +260,33 @@ def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cm.fit_variogram(h, g, weights=np.sqrt(w / w.max()), loss="linear", init_guess=init,
-                             max_eval=20_000, **select)
+            cm.fit_variogram(
+                h,
+                g,
+                weights=np.sqrt(w / w.max()),
+                loss="linear",
+                init_guess=init,
+                max_eval=20_000,
+                **select,
+            )
     except (RuntimeError, ValueError) as err:
         raise ValueError(
             f"cannot fit a {name} variogram ({err}); try another model, fewer lags or a fixed "
             f"model via Variogram.from_params(...). Empirical variogram:\n"
             f"{_table(lags, gamma, counts)}"
         ) from None
-    res = {"model": name, "psill": float(cm.var), "range": float(cm.len_scale),
-           "nugget": float(cm.nugget), "kappa": float(kappa)}
+    res = {
+        "model": name,
+        "psill": float(cm.var),
+        "range": float(cm.len_scale),
+        "nugget": float(cm.nugget),
+        "kappa": float(kappa),
+    }
     if not all(np.isfinite(v) for k, v in res.items() if k != "model"):
-        raise ValueError(f"the {name} variogram fit did not converge (parameters {res}). "
-                         f"Empirical variogram:\n{_table(lags, gamma, counts)}")
+        raise ValueError(
+            f"the {name} variogram fit did not converge (parameters {res}). "
+            f"Empirical variogram:\n{_table(lags, gamma, counts)}"
+        )
     pred = res["nugget"] + res["psill"] * (1.0 - _models.correlation(name, h, res["range"], kappa))
     res["wsse"] = float(np.sum(w * (g - pred) ** 2))
     hit = []
@@ -276,7 +302,8 @@ def fit_variogram_model(lags, gamma, counts, model: str = "spherical", *, nugget
 
 def _choose(fits: list, tolerance: float) -> dict:
     """The simplest fit (list order) within ``1 + tolerance`` of the best weighted SSE,
-    preferring fits that stay off their bounds."""
+    preferring fits that stay off their bounds.
+    """
     pool = [f for f in fits if not f["at_bound"]] or fits
     best = min(f["wsse"] for f in pool)
     for f in pool:
@@ -377,10 +404,25 @@ class Variogram(TableStateMixin, BaseEstimator):
     'gaussian'
     """
 
-    def __init__(self, model="spherical", *, psill=None, range=None, nugget=True, kappa=0.5,
-                 n_lags=15, max_lag=None, estimator="matheron", direction=None, tolerance=22.5,
-                 max_pairs=2_000_000, random_state=None, max_range_factor=2.0,
-                 max_sill_factor=2.0, selection_tolerance=0.1):
+    def __init__(
+        self,
+        model="spherical",
+        *,
+        psill=None,
+        range=None,
+        nugget=True,
+        kappa=0.5,
+        n_lags=15,
+        max_lag=None,
+        estimator="matheron",
+        direction=None,
+        tolerance=22.5,
+        max_pairs=2_000_000,
+        random_state=None,
+        max_range_factor=2.0,
+        max_sill_factor=2.0,
+        selection_tolerance=0.1,
+    ):
         self.model = model
         self.psill = psill
         self.range = range
@@ -426,8 +468,13 @@ class Variogram(TableStateMixin, BaseEstimator):
         Variogram
             Already "fitted": usable directly by :class:`OrdinaryKriging`.
         """
-        v = cls(model=_models.canonical_model(model), psill=psill, range=range, nugget=nugget,
-                kappa=kappa)
+        v = cls(
+            model=_models.canonical_model(model),
+            psill=psill,
+            range=range,
+            nugget=nugget,
+            kappa=kappa,
+        )
         v._set_fixed()
         v.lags_ = v.gamma_ = v.n_pairs_ = v.bin_edges_ = None
         v.n_samples_ = 0
@@ -442,8 +489,9 @@ class Variogram(TableStateMixin, BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         if "psill_" in self.__dict__ and "covmodel_" not in self.__dict__:
-            self.covmodel_ = _models.covmodel(self.model_, max(self.psill_, 0.0), self.range_,
-                                              max(self.nugget_, 0.0), self.kappa_)
+            self.covmodel_ = _models.covmodel(
+                self.model_, max(self.psill_, 0.0), self.range_, max(self.nugget_, 0.0), self.kappa_
+            )
 
     def _set_fixed(self):
         name = _models.canonical_model(self.model)
@@ -454,11 +502,14 @@ class Variogram(TableStateMixin, BaseEstimator):
         except (TypeError, ValueError):
             bad = vals
         if bad or nugget is True:
-            raise ValueError(f"a fixed variogram needs finite numbers for psill, range, nugget "
-                             f"and kappa; got {vals}.")
+            raise ValueError(
+                f"a fixed variogram needs finite numbers for psill, range, nugget "
+                f"and kappa; got {vals}."
+            )
         if float(self.range) <= 0 or float(self.kappa) <= 0:
-            raise ValueError(f"range={self.range!r} and kappa={self.kappa!r} must be > 0 (range "
-                             "in metres).")
+            raise ValueError(
+                f"range={self.range!r} and kappa={self.kappa!r} must be > 0 (range in metres)."
+            )
         self._set(name, float(self.psill), float(self.range), float(nugget), float(self.kappa))
 
     def _set(self, model, psill, range_, nugget, kappa):
@@ -493,23 +544,35 @@ class Variogram(TableStateMixin, BaseEstimator):
             raise ValueError(f"values has {len(z)} entries but coords has {len(xy)} rows.")
         if not np.all(np.isfinite(z)):
             bad = np.flatnonzero(~np.isfinite(z))
-            raise ValueError(f"{bad.size} value(s) are NaN or infinite (rows {bad[:5].tolist()}); "
-                             "drop them before fitting a variogram.")
+            raise ValueError(
+                f"{bad.size} value(s) are NaN or infinite (rows {bad[:5].tolist()}); "
+                "drop them before fitting a variogram."
+            )
         n_loc = len(np.unique(xy, axis=0))
         if n_loc < MIN_POINTS:
             raise ValueError(
                 f"a variogram needs at least {MIN_POINTS} distinct locations (got {n_loc}); about "
                 "100 or more give a usable estimate. Give more data or a fixed model with "
-                "Variogram.from_params(...).")
+                "Variogram.from_params(...)."
+            )
         if np.ptp(z) == 0:
-            raise ValueError(f"values have zero variance (all equal to {z[0]:g}): there is no "
-                             "spatial structure to fit a variogram to.")
+            raise ValueError(
+                f"values have zero variance (all equal to {z[0]:g}): there is no "
+                "spatial structure to fit a variogram to."
+            )
         if self.max_lag is not None:
             check_metric(xy, float(self.max_lag), "max_lag", get_crs(coords))
         edges = lag_edges(xy, self.n_lags, self.max_lag)
         lags, gamma, counts = empirical_variogram(
-            xy, z, edges, estimator=self.estimator, direction=self.direction,
-            tolerance=self.tolerance, max_pairs=self.max_pairs, random_state=self.random_state)
+            xy,
+            z,
+            edges,
+            estimator=self.estimator,
+            direction=self.direction,
+            tolerance=self.tolerance,
+            max_pairs=self.max_pairs,
+            random_state=self.random_state,
+        )
         self.lags_, self.gamma_, self.n_pairs_, self.bin_edges_ = lags, gamma, counts, edges
         self.n_samples_ = len(z)
         if self.is_fixed:
@@ -525,10 +588,18 @@ class Variogram(TableStateMixin, BaseEstimator):
             name = _models.canonical_model(m)
             unit_eff = _models.effective_range(name, 1.0, self.kappa)
             try:
-                fits.append(fit_variogram_model(
-                    lags, gamma, counts, name, nugget=self.nugget, kappa=self.kappa,
-                    max_range=float(self.max_range_factor) * max_lag / unit_eff,
-                    max_sill=float(self.max_sill_factor) * var))
+                fits.append(
+                    fit_variogram_model(
+                        lags,
+                        gamma,
+                        counts,
+                        name,
+                        nugget=self.nugget,
+                        kappa=self.kappa,
+                        max_range=float(self.max_range_factor) * max_lag / unit_eff,
+                        max_sill=float(self.max_sill_factor) * var,
+                    )
+                )
             except ValueError as err:
                 errors.append(err)
         if not fits:
@@ -537,31 +608,39 @@ class Variogram(TableStateMixin, BaseEstimator):
         import pandas as pd
 
         table = pd.DataFrame(fits)
-        table["effective_range"] = [_models.effective_range(f["model"], f["range"], f["kappa"])
-                                    for f in fits]
+        table["effective_range"] = [
+            _models.effective_range(f["model"], f["range"], f["kappa"]) for f in fits
+        ]
         table["chosen"] = [f is best for f in fits]
         self.fits_ = table
         self._set(best["model"], best["psill"], best["range"], best["nugget"], best["kappa"])
         if best["at_bound"]:
-            bounds = {"range": f"effective range <= {self.max_range_factor:g} x max_lag = "
-                               f"{self.max_range_factor * max_lag:.4g} m",
-                      "psill": f"partial sill <= {self.max_sill_factor:g} x variance = "
-                               f"{self.max_sill_factor * var:.4g}",
-                      "nugget": f"nugget <= {self.max_sill_factor:g} x variance = "
-                                f"{self.max_sill_factor * var:.4g}"}
+            bounds = {
+                "range": f"effective range <= {self.max_range_factor:g} x max_lag = "
+                f"{self.max_range_factor * max_lag:.4g} m",
+                "psill": f"partial sill <= {self.max_sill_factor:g} x variance = "
+                f"{self.max_sill_factor * var:.4g}",
+                "nugget": f"nugget <= {self.max_sill_factor:g} x variance = "
+                f"{self.max_sill_factor * var:.4g}",
+            }
             hit = "; ".join(bounds[b] for b in best["at_bound"].split(","))
             warnings.warn(
                 f"the {best['model']} variogram fit stopped at its bound ({hit}): the empirical "
                 f"variogram does not level off within max_lag={max_lag:.4g} m, so range and sill "
                 "are not identifiable from these data. Increase max_lag, or fix the model with "
-                "Variogram(model, psill=..., range=..., nugget=...).", UserWarning, stacklevel=2)
+                "Variogram(model, psill=..., range=..., nugget=...).",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
 
     # ------------------------------------------------------------------ evaluation
     def _check_fitted(self):
         if not hasattr(self, "psill_"):
-            raise AttributeError("this Variogram is not fitted yet; call fit(coords, values) or "
-                                 "build it with Variogram.from_params(...).")
+            raise AttributeError(
+                "this Variogram is not fitted yet; call fit(coords, values) or "
+                "build it with Variogram.from_params(...)."
+            )
 
     def correlation(self, h) -> np.ndarray:
         """Correlation of the structure at distance(s) ``h`` (metres), without nugget."""
@@ -589,8 +668,10 @@ class Variogram(TableStateMixin, BaseEstimator):
         """
         self._check_fitted()
         kap = f", kappa={self.kappa_:.17g}" if self.model_ == "matern" else ""
-        return (f'vgm(psill={self.psill_:.17g}, model="{_models.gstat_name(self.model_)}", '
-                f"range={self.range_:.17g}, nugget={self.nugget_:.17g}{kap})")
+        return (
+            f'vgm(psill={self.psill_:.17g}, model="{_models.gstat_name(self.model_)}", '
+            f"range={self.range_:.17g}, nugget={self.nugget_:.17g}{kap})"
+        )
 
     def plot(self, ax=None):
         """Empirical points and fitted model; see :func:`geoagb.kriging.plot_variogram`."""
@@ -601,6 +682,8 @@ class Variogram(TableStateMixin, BaseEstimator):
     def __repr__(self, N_CHAR_MAX=700) -> str:
         if not hasattr(self, "psill_"):
             return super().__repr__(N_CHAR_MAX)
-        return (f"Variogram({self.model_}: nugget={self.nugget_:.4g}, psill={self.psill_:.4g}, "
-                f"sill={self.sill_:.4g}, range={self.range_:.4g} m, "
-                f"effective range={self.effective_range_:.4g} m)")
+        return (
+            f"Variogram({self.model_}: nugget={self.nugget_:.4g}, psill={self.psill_:.4g}, "
+            f"sill={self.sill_:.4g}, range={self.range_:.4g} m, "
+            f"effective range={self.effective_range_:.4g} m)"
+        )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import rasterio
 
 from ._io import cell_area_ha, find_band, same_grid
 from ._xr_source import open_map
@@ -39,7 +38,9 @@ def _band_index(ds, band, what="band") -> int:
             )
         return idx
     if not 1 <= int(band) <= ds.count:
-        raise ValueError(f"{what}={band} is out of range for {ds.name}, which has {ds.count} band(s).")
+        raise ValueError(
+            f"{what}={band} is out of range for {ds.name}, which has {ds.count} band(s)."
+        )
     return int(band)
 
 
@@ -52,7 +53,9 @@ def _check_factors(carbon_fraction, root_shoot) -> tuple[float, float]:
         )
     rs = 0.0 if root_shoot is None else float(root_shoot)
     if rs < 0:
-        raise ValueError(f"root_shoot={root_shoot} must be >= 0 (e.g. 0.35 as in seed 001) or None.")
+        raise ValueError(
+            f"root_shoot={root_shoot} must be >= 0 (e.g. 0.35 as in seed 001) or None."
+        )
     return cf, rs
 
 
@@ -73,7 +76,9 @@ def _finish(df: pd.DataFrame, zones, total: bool) -> pd.DataFrame:
     return df
 
 
-def zonal_statistics(raster, regions=None, *, band=1, by: str | None = None, edges=None) -> pd.DataFrame:
+def zonal_statistics(
+    raster, regions=None, *, band=1, by: str | None = None, edges=None
+) -> pd.DataFrame:
     """Statistics of a raster band per region or per elevation band.
 
     Parameters
@@ -124,14 +129,33 @@ def zonal_statistics(raster, regions=None, *, band=1, by: str | None = None, edg
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = t["v_sum"] / n
         var = np.maximum(t["v2_sum"] / n - mean**2, 0.0)
-    df = pd.DataFrame({"n_cells": n, "area_ha": n * area, "mean": mean,
-                       "sd": np.sqrt(var), "min": t["v_min"], "max": t["v_max"], "sum": t["v_sum"]},
-                      index=t.index)
+    df = pd.DataFrame(
+        {
+            "n_cells": n,
+            "area_ha": n * area,
+            "mean": mean,
+            "sd": np.sqrt(var),
+            "min": t["v_min"],
+            "max": t["v_max"],
+            "sum": t["v_sum"],
+        },
+        index=t.index,
+    )
     return _finish(df, zones, total=False)
 
 
-def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_shoot: float | None = None,
-                 *, by: str | None = None, edges=None, band="agb", std_band="agb_std", aoa=None) -> pd.DataFrame:
+def carbon_stock(
+    agb_raster,
+    regions=None,
+    carbon_fraction: float = 0.47,
+    root_shoot: float | None = None,
+    *,
+    by: str | None = None,
+    edges=None,
+    band="agb",
+    std_band="agb_std",
+    aoa=None,
+) -> pd.DataFrame:
     """Carbon stock (Mg C, Tg C, Pg C) per region from an AGB map, with its uncertainty.
 
     Parameters
@@ -185,7 +209,11 @@ def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_s
     cf, rs = _check_factors(carbon_fraction, root_shoot)
     with open_map(agb_raster) as ds:
         idx = _band_index(ds, band)
-        sidx = find_band(ds, std_band) if isinstance(std_band, str) else _band_index(ds, std_band, "std_band")
+        sidx = (
+            find_band(ds, std_band)
+            if isinstance(std_band, str)
+            else _band_index(ds, std_band, "std_band")
+        )
         zones = make_zones(regions, ds.crs, by=by, edges=edges)
         area = cell_area_ha(ds)
         sums = ("agb",) + (("sd", "sd2") if sidx else ())
@@ -214,17 +242,20 @@ def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_s
     stock = above + below
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_agb = t["agb_sum"].to_numpy() / n
-    df = pd.DataFrame({
-        "n_cells": n,
-        "area_ha": n * area,
-        "mean_agb_Mg_ha": mean_agb,
-        "density_MgC_ha": mean_agb * cf * (1.0 + rs),
-        "aboveground_MgC": above,
-        "belowground_MgC": below,
-        "stock_MgC": stock,
-        "stock_TgC": stock / 1e6,
-        "stock_PgC": stock / 1e9,
-    }, index=t.index)
+    df = pd.DataFrame(
+        {
+            "n_cells": n,
+            "area_ha": n * area,
+            "mean_agb_Mg_ha": mean_agb,
+            "density_MgC_ha": mean_agb * cf * (1.0 + rs),
+            "aboveground_MgC": above,
+            "belowground_MgC": below,
+            "stock_MgC": stock,
+            "stock_TgC": stock / 1e6,
+            "stock_PgC": stock / 1e9,
+        },
+        index=t.index,
+    )
     if sidx:
         k = area * cf * (1.0 + rs)
         df["stock_sd_MgC"] = np.sqrt(t["sd2_sum"].to_numpy()) * k
@@ -243,28 +274,45 @@ def carbon_stock(agb_raster, regions=None, carbon_fraction: float = 0.47, root_s
         df.loc["total", "mean_agb_Mg_ha"] = tot["aboveground_MgC"] / (area * cf) / tot["n_cells"]
         df.loc["total", "density_MgC_ha"] = tot["stock_MgC"] / tot["area_ha"]
         if sidx:
-            df.loc["total", "stock_sd_MgC"] = float(np.sqrt((df["stock_sd_MgC"].drop("total") ** 2).sum()))
+            df.loc["total", "stock_sd_MgC"] = float(
+                np.sqrt((df["stock_sd_MgC"].drop("total") ** 2).sum())
+            )
         if aoa is not None:
-            df.loc["total", "outside_aoa_pct"] = 100.0 * tot["outside_aoa_area_ha"] / (
-                tot["area_ha"] + tot["outside_aoa_area_ha"])
+            df.loc["total", "outside_aoa_pct"] = (
+                100.0 * tot["outside_aoa_area_ha"] / (tot["area_ha"] + tot["outside_aoa_area_ha"])
+            )
     return df
 
 
 def _years(years) -> float:
     if isinstance(years, (tuple, list)):
         if len(years) != 2:
-            raise ValueError(f"years={years} must be a number of years or a pair (year_t0, year_t1).")
+            raise ValueError(
+                f"years={years} must be a number of years or a pair (year_t0, year_t1)."
+            )
         dt = float(years[1]) - float(years[0])
     else:
         dt = float(years)
     if not dt > 0:
-        raise ValueError(f"years={years} gives {dt} years between the maps; it must be > 0 (t1 after t0).")
+        raise ValueError(
+            f"years={years} gives {dt} years between the maps; it must be > 0 (t1 after t0)."
+        )
     return dt
 
 
-def carbon_sink(map_t0, map_t1, years, regions=None, carbon_fraction: float = 0.47,
-                root_shoot: float | None = None, *, by: str | None = None, edges=None,
-                band="agb", std_band="agb_std") -> pd.DataFrame:
+def carbon_sink(
+    map_t0,
+    map_t1,
+    years,
+    regions=None,
+    carbon_fraction: float = 0.47,
+    root_shoot: float | None = None,
+    *,
+    by: str | None = None,
+    edges=None,
+    band="agb",
+    std_band="agb_std",
+) -> pd.DataFrame:
     """Carbon sink (Tg C per year) between two AGB maps on the same grid, per region.
 
     Only cells mapped on both dates count, so a change in the mapped area is not read as a
@@ -327,21 +375,26 @@ def carbon_sink(map_t0, map_t1, years, regions=None, carbon_fraction: float = 0.
             ok = np.isfinite(a0) & np.isfinite(a1) & (codes >= 0)
             vals = {"a0": a0[ok], "a1": a1[ok]}
             if with_sd:
-                vals["var"] = np.nan_to_num(_read_valid(d0, win, s0)[ok]) ** 2 + \
-                    np.nan_to_num(_read_valid(d1, win, s1)[ok]) ** 2
+                vals["var"] = (
+                    np.nan_to_num(_read_valid(d0, win, s0)[ok]) ** 2
+                    + np.nan_to_num(_read_valid(d1, win, s1)[ok]) ** 2
+                )
             acc.add(codes[ok], **vals)
     t = acc.frame(zones.order())
     k = area * cf * (1.0 + rs)
     n = t["n"].to_numpy()
     st0, st1 = t["a0_sum"].to_numpy() * k / 1e6, t["a1_sum"].to_numpy() * k / 1e6
-    df = pd.DataFrame({
-        "n_cells": n,
-        "area_ha": n * area,
-        "stock_t0_TgC": st0,
-        "stock_t1_TgC": st1,
-        "change_TgC": st1 - st0,
-        "sink_TgC_per_yr": (st1 - st0) / dt,
-    }, index=t.index)
+    df = pd.DataFrame(
+        {
+            "n_cells": n,
+            "area_ha": n * area,
+            "stock_t0_TgC": st0,
+            "stock_t1_TgC": st1,
+            "change_TgC": st1 - st0,
+            "sink_TgC_per_yr": (st1 - st0) / dt,
+        },
+        index=t.index,
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         df["density_change_MgC_ha_yr"] = (st1 - st0) * 1e6 / (n * area) / dt
     if with_sd:
@@ -351,7 +404,9 @@ def carbon_sink(map_t0, map_t1, years, regions=None, carbon_fraction: float = 0.
         tot = df.loc["total"]
         df.loc["total", "density_change_MgC_ha_yr"] = tot["change_TgC"] * 1e6 / tot["area_ha"] / dt
         if with_sd:
-            df.loc["total", "sink_sd_TgC_per_yr"] = float(np.sqrt((df["sink_sd_TgC_per_yr"].drop("total") ** 2).sum()))
+            df.loc["total", "sink_sd_TgC_per_yr"] = float(
+                np.sqrt((df["sink_sd_TgC_per_yr"].drop("total") ** 2).sum())
+            )
     return df
 
 
@@ -385,7 +440,9 @@ def agb_class_frequencies(agb_raster, bins=DEFAULT_CLASS_EDGES, *, band="agb") -
     """
     e = np.asarray(bins, dtype=float)
     if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0):
-        raise ValueError(f"bins={list(bins)} must be increasing class edges (at least two), e.g. [0, 50, 100].")
+        raise ValueError(
+            f"bins={list(bins)} must be increasing class edges (at least two), e.g. [0, 50, 100]."
+        )
     labels = [f">={lo:g}" if np.isinf(hi) else f"{lo:g}-{hi:g}" for lo, hi in zip(e[:-1], e[1:])]
     with open_map(agb_raster) as ds:
         idx = _band_index(ds, band)
@@ -401,11 +458,14 @@ def agb_class_frequencies(agb_raster, bins=DEFAULT_CLASS_EDGES, *, band="agb") -
     names = labels + ["outside"]
     n = t["n"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        df = pd.DataFrame({
-            "n_cells": n,
-            "area_ha": n * area,
-            "area_pct": 100.0 * n / n.sum(),
-            "mean_agb_Mg_ha": t["agb_sum"].to_numpy() / n,
-            "agb_pct": 100.0 * t["agb_sum"].to_numpy() / t["agb_sum"].sum(),
-        }, index=pd.Index([names[c] for c in t.index], name="agb_class"))
+        df = pd.DataFrame(
+            {
+                "n_cells": n,
+                "area_ha": n * area,
+                "area_pct": 100.0 * n / n.sum(),
+                "mean_agb_Mg_ha": t["agb_sum"].to_numpy() / n,
+                "agb_pct": 100.0 * t["agb_sum"].to_numpy() / t["agb_sum"].sum(),
+            },
+            index=pd.Index([names[c] for c in t.index], name="agb_class"),
+        )
     return df

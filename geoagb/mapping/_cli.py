@@ -84,8 +84,11 @@ def parse_features(text: str, trust: bool = False):
         from .._io import is_part_file
 
         # hidden files and the part files of an interrupted write are never inputs
-        tifs = [t for t in sorted(p.glob("*.tif")) + sorted(p.glob("*.tiff"))
-                if not t.name.startswith(".") and not is_part_file(t)]
+        tifs = [
+            t
+            for t in sorted(p.glob("*.tif")) + sorted(p.glob("*.tiff"))
+            if not t.name.startswith(".") and not is_part_file(t)
+        ]
         if not tifs:
             raise ValueError(f"folder {p} holds no .tif files to map from.")
         return {t.stem: str(t) for t in tifs}
@@ -103,7 +106,11 @@ def parse_mask(items):
     out = []
     for it in items:
         path, sep, values = it.rpartition(":")
-        if sep and values and all(v.strip().lstrip("-").replace(".", "", 1).isdigit() for v in values.split(",")):
+        if (
+            sep
+            and values
+            and all(v.strip().lstrip("-").replace(".", "", 1).isdigit() for v in values.split(","))
+        ):
             out.append((path, [float(v) for v in values.split(",")]))
         else:
             out.append(it)
@@ -114,36 +121,56 @@ def _run_map(args) -> int:
     from .._io import check_output_path
     from ..workflow._bundle import is_bundle
     from ..workflow._cli import show_progress
-    from ..workflow._units import carbon_unit, format_carbon
-    from ._carbon import carbon_stock
     from ._predict import predict_raster
 
     check_output_path(args.out, "OUT")  # before the model is loaded or anything computed
     if is_bundle(args.model):
         from ..workflow._cli import run_map_bundle
 
-        return run_map_bundle(args)
+        out = run_map_bundle(args)
+        _print_carbon(out, args)
+        return 0
     model = load_estimator_file(args.model, trust=args.trust)
     features = parse_features(args.features, trust=args.trust)
     names = None
     if args.feature_names:
         names = [n.strip() for n in args.feature_names.split(",") if n.strip()]
     out = predict_raster(
-        model, features, args.out, resolution=args.resolution, mask=parse_mask(args.mask),
-        return_std=not args.no_std, window_size=args.window_size, memory_mb=args.memory_mb,
-        progress=show_progress(args), feature_names=names,
+        model,
+        features,
+        args.out,
+        resolution=args.resolution,
+        mask=parse_mask(args.mask),
+        return_std=not args.no_std,
+        window_size=args.window_size,
+        memory_mb=args.memory_mb,
+        progress=show_progress(args),
+        feature_names=names,
     )
     import rasterio
 
     with rasterio.open(out) as ds:
-        print(f"wrote {out} ({ds.width} x {ds.height} cells of {ds.res[0]:g} m; bands {', '.join(ds.descriptions)})")
-    if args.carbon:
-        row = carbon_stock(out, carbon_fraction=args.carbon_fraction).loc["all"]
-        unit = carbon_unit(row["stock_MgC"])  # the report's unit rule: Mg C, Gg C or Tg C
-        sd = f" +- {format_carbon(row['stock_sd_MgC'], unit)}" if "stock_sd_MgC" in row else ""
-        print(f"carbon stock: {format_carbon(row['stock_MgC'], unit)}{sd} over {row['area_ha']:,.6g} ha "
-              f"(mean {row['mean_agb_Mg_ha']:.1f} Mg/ha AGB)")
+        print(
+            f"wrote {out} ({ds.width} x {ds.height} cells of {ds.res[0]:g} m; "
+            f"bands {', '.join(ds.descriptions)})"
+        )
+    _print_carbon(out, args)
     return 0
+
+
+def _print_carbon(out, args) -> None:
+    if not args.carbon:
+        return
+    from ..workflow._units import carbon_unit, format_carbon
+    from ._carbon import carbon_stock
+
+    row = carbon_stock(out, carbon_fraction=args.carbon_fraction).loc["all"]
+    unit = carbon_unit(row["stock_MgC"])  # the report's and the demo's unit rule
+    sd = f" +- {format_carbon(row['stock_sd_MgC'], unit)}" if "stock_sd_MgC" in row else ""
+    print(
+        f"carbon stock: {format_carbon(row['stock_MgC'], unit)}{sd} over "
+        f"{row['area_ha']:.6g} ha (mean {row['mean_agb_Mg_ha']:.1f} Mg/ha AGB)"
+    )
 
 
 def add_map_command(subparsers) -> argparse.ArgumentParser:
@@ -153,32 +180,58 @@ def add_map_command(subparsers) -> argparse.ArgumentParser:
         help="predict a wall-to-wall AGB map (with uncertainty) from a fitted model",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Predict AGB (Mg/ha) window by window into a tiled GeoTIFF with an uncertainty "
-                    "band. MODEL: a .geoagb bundle from `geoagb fit` (FEATURES is then the raster "
-                    "folder or list the bundle's recipe reads; --resolution defaults to the "
-                    "bundle's), or a .skops / .joblib / .pt file. FEATURES: a GeoTIFF whose band "
-                    "descriptions are the feature names, comma-separated single-band GeoTIFFs, a "
-                    "folder of GeoTIFFs (patch models), or a saved RasterFeatures recipe.",
+        "band. MODEL: a .geoagb bundle from `geoagb fit` (FEATURES is then the raster "
+        "folder or list the bundle's recipe reads; --resolution defaults to the "
+        "bundle's), or a .skops / .joblib / .pt file. FEATURES: a GeoTIFF whose band "
+        "descriptions are the feature names, comma-separated single-band GeoTIFFs, a "
+        "folder of GeoTIFFs (patch models), or a saved RasterFeatures recipe.",
     )
-    p.add_argument("model", help="model bundle (.geoagb) or fitted estimator file (.skops, .joblib, .pkl, .pt)")
-    p.add_argument("features", help="rasters (for a bundle: the raster folder) or recipe (see above)")
+    p.add_argument(
+        "model", help="model bundle (.geoagb) or fitted estimator file (.skops, .joblib, .pkl, .pt)"
+    )
+    p.add_argument(
+        "features", help="rasters (for a bundle: the raster folder) or recipe (see above)"
+    )
     p.add_argument("out", help="output GeoTIFF")
-    p.add_argument("--resolution", type=float, default=None,
-                   help="output cell size in metres, a multiple of the input pixel size (None: "
-                        "a bundle's map resolution, else the input pixel size)")
-    p.add_argument("--mask", action="append", default=None, metavar="PATH[:V1,V2]",
-                   help="map only where PATH is non-zero, or equals one of V1,V2,... (repeatable)")
+    p.add_argument(
+        "--resolution",
+        type=float,
+        default=None,
+        help="output cell size in metres, a multiple of the input pixel size (None: "
+        "a bundle's map resolution, else the input pixel size)",
+    )
+    p.add_argument(
+        "--mask",
+        action="append",
+        default=None,
+        metavar="PATH[:V1,V2]",
+        help="map only where PATH is non-zero, or equals one of V1,V2,... (repeatable)",
+    )
     p.add_argument("--no-std", action="store_true", help="do not write the uncertainty band")
-    p.add_argument("--window-size", type=int, default=None,
-                   help="window side in output cells (None: the largest that fits --memory-mb)")
-    p.add_argument("--feature-names", default=None, metavar="NAME[,NAME...]",
-                   help="for a model fitted on a bare array (no column names): the names of its "
-                        "fitted columns, in order, so that bands are matched by name")
+    p.add_argument(
+        "--window-size",
+        type=int,
+        default=None,
+        help="window side in output cells (None: the largest that fits --memory-mb)",
+    )
+    p.add_argument(
+        "--feature-names",
+        default=None,
+        metavar="NAME[,NAME...]",
+        help="for a model fitted on a bare array (no column names): the names of its "
+        "fitted columns, in order, so that bands are matched by name",
+    )
     p.add_argument("--memory-mb", type=float, default=512.0, help="memory budget for windows (MiB)")
     p.add_argument("--carbon", action="store_true", help="also print the carbon stock of the map")
     p.add_argument("--carbon-fraction", type=float, default=0.47, help="carbon fraction of biomass")
-    p.add_argument("--trust", action="store_true", help="trust all types in a .skops file or bundle")
+    p.add_argument(
+        "--trust", action="store_true", help="trust all types in a .skops file or bundle"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--progress", action="store_true",
-                   help="progress bar even when not on a terminal (default: only on a terminal)")
+    p.add_argument(
+        "--progress",
+        action="store_true",
+        help="progress bar even when not on a terminal (default: only on a terminal)",
+    )
     p.set_defaults(func=_run_map)
     return p

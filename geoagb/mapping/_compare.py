@@ -46,14 +46,22 @@ def _band(ds, band) -> int:
         if i is None:
             if band == "agb":
                 return 1
-            raise ValueError(f"{ds.name} has no band described {band!r} (descriptions: {list(ds.descriptions)}).")
+            raise ValueError(
+                f"{ds.name} has no band described {band!r} (descriptions: {list(ds.descriptions)})."
+            )
         return i
     return int(band)
 
 
 def _grid_of(ds) -> OutputGrid:
-    return OutputGrid(crs=ds.crs, transform=ds.transform, width=ds.width, height=ds.height, factor=1,
-                      in_transform=ds.transform)
+    return OutputGrid(
+        crs=ds.crs,
+        transform=ds.transform,
+        width=ds.width,
+        height=ds.height,
+        factor=1,
+        in_transform=ds.transform,
+    )
 
 
 def _read(ds, win, idx) -> np.ndarray:
@@ -118,11 +126,15 @@ class MapComparison:
     difference_path: Path | None = None
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("n", "mean_difference", "sd_difference", "rmse", "r", "mean_a", "mean_b")}
+        return {
+            k: getattr(self, k)
+            for k in ("n", "mean_difference", "sd_difference", "rmse", "r", "mean_a", "mean_b")
+        }
 
 
-def compare_maps(a, b, out_path=None, *, band_a="agb", band_b="agb", mask=None,
-                 progress: bool = False) -> MapComparison:
+def compare_maps(
+    a, b, out_path=None, *, band_a="agb", band_b="agb", mask=None, progress: bool = False
+) -> MapComparison:
     """Compare two AGB maps cell by cell on the grid of ``a``.
 
     Parameters
@@ -166,7 +178,7 @@ def compare_maps(a, b, out_path=None, *, band_a="agb", band_b="agb", mask=None,
         check_output_path(out_path)  # before any work
     with rasterio.open(a) as da, rasterio.open(b) as db:
         ia, ib = _band(da, band_a), _band(db, band_b)
-        same = (db.crs == da.crs and db.transform == da.transform and db.shape == da.shape)
+        same = db.crs == da.crs and db.transform == da.transform and db.shape == da.shape
         grid = _grid_of(da)
         items = normalize_mask(mask, grid)
         mom = _Moments()
@@ -180,7 +192,9 @@ def compare_maps(a, b, out_path=None, *, band_a="agb", band_b="agb", mask=None,
                 if same:
                     vb = _read(db, win, ib)
                 else:
-                    vb = read_on_grid(b, da.window_transform(win), va.shape, da.crs, ib, Resampling.average)
+                    vb = read_on_grid(
+                        b, da.window_transform(win), va.shape, da.crs, ib, Resampling.average
+                    )
                 ok = np.isfinite(va) & np.isfinite(vb)
                 keep = mask_window(items, grid, win)
                 if keep is not None:
@@ -198,19 +212,33 @@ def compare_maps(a, b, out_path=None, *, band_a="agb", band_b="agb", mask=None,
                 pass
         else:
             prof = geotiff_profile(grid, 1, np.nan)
-            with atomic_geotiff(out_path, prof, ["agb_difference"], ["Mg/ha"],
-                                dict(geoagb_product=f"difference {Path(a).name} - {Path(b).name}")) as dst:
+            with atomic_geotiff(
+                out_path,
+                prof,
+                ["agb_difference"],
+                ["Mg/ha"],
+                dict(geoagb_product=f"difference {Path(a).name} - {Path(b).name}"),
+            ) as dst:
                 for win, out in diff_windows():
                     dst.write(out[None], window=win)
             path = Path(out_path)
     n = mom.n
     if n == 0:
-        raise ValueError("the two maps have no valid cell in common (check that they overlap and share a CRS).")
+        raise ValueError(
+            "the two maps have no valid cell in common (check that they overlap and share a CRS)."
+        )
     var_d = (mom.m2a + mom.m2b - 2 * mom.cab) / n
     r = mom.cab / np.sqrt(mom.m2a * mom.m2b) if mom.m2a > 0 and mom.m2b > 0 else float("nan")
-    return MapComparison(n=int(n), mean_difference=float(mom.ma - mom.mb), sd_difference=float(np.sqrt(max(var_d, 0.0))),
-                         rmse=float(np.sqrt(sum_d2 / n)), r=float(r), mean_a=float(mom.ma), mean_b=float(mom.mb),
-                         difference_path=path)
+    return MapComparison(
+        n=int(n),
+        mean_difference=float(mom.ma - mom.mb),
+        sd_difference=float(np.sqrt(max(var_d, 0.0))),
+        rmse=float(np.sqrt(sum_d2 / n)),
+        r=float(r),
+        mean_a=float(mom.ma),
+        mean_b=float(mom.mb),
+        difference_path=path,
+    )
 
 
 @dataclass
@@ -232,8 +260,9 @@ class PlotEvaluation:
     pairs: pd.DataFrame = field(repr=False)
 
 
-def evaluate_against_plots(agb_map, plots, target: str = "agb", *, band="agb", coords=("x", "y"),
-                           bins=None) -> PlotEvaluation:
+def evaluate_against_plots(
+    agb_map, plots, target: str = "agb", *, band="agb", coords=("x", "y"), bins=None
+) -> PlotEvaluation:
     """Evaluate a map against plots: the map value of the cell holding each plot centre.
 
     Parameters
@@ -259,11 +288,17 @@ def evaluate_against_plots(agb_map, plots, target: str = "agb", *, band="agb", c
     from ..metrics import DEFAULT_AGB_BINS, agb_scores, binned_scores
 
     if target not in plots.columns:
-        raise ValueError(f"target={target!r} is not a column of plots (columns: {list(plots.columns)}).")
+        raise ValueError(
+            f"target={target!r} is not a column of plots (columns: {list(plots.columns)})."
+        )
     with rasterio.open(agb_map) as ds:
         idx = _band(ds, band)
-        if hasattr(plots, "geometry") and getattr(plots, "crs", None) is not None and ds.crs is not None \
-                and plots.crs != ds.crs:
+        if (
+            hasattr(plots, "geometry")
+            and getattr(plots, "crs", None) is not None
+            and ds.crs is not None
+            and plots.crs != ds.crs
+        ):
             plots = plots.to_crs(ds.crs)
         xy = get_coords(plots, coords)
         rows, cols = rasterio.transform.rowcol(ds.transform, xy[:, 0], xy[:, 1], op=np.floor)
@@ -319,7 +354,7 @@ class PowerLawFit:
     agb: np.ndarray = field(repr=False, default=None)
 
     def predict(self, height) -> np.ndarray:
-        """a * height ** b."""
+        """A * height ** b."""
         return self.a * np.asarray(height, dtype=float) ** self.b
 
 
@@ -357,7 +392,9 @@ def fit_power_law(height, agb, method: str = "nls") -> PowerLawFit:
     ok = np.isfinite(h) & np.isfinite(y) & (h > 0) & (y > 0)
     h, y = h[ok], y[ok]
     if h.size < 3:
-        raise ValueError(f"{h.size} cell(s) with height > 0 and AGB > 0; fitting AGB = a H^b needs at least 3.")
+        raise ValueError(
+            f"{h.size} cell(s) with height > 0 and AGB > 0; fitting AGB = a H^b needs at least 3."
+        )
     b0, loga0 = np.polyfit(np.log(h), np.log(y), 1)
     a, b = float(np.exp(loga0)), float(b0)
     if method == "nls":
@@ -367,12 +404,28 @@ def fit_power_law(height, agb, method: str = "nls") -> PowerLawFit:
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     ss_res = float(np.sum((y - pred) ** 2))
     r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
-    return PowerLawFit(a=a, b=b, r2=r2, rmse=float(np.sqrt(ss_res / h.size)), n=int(h.size), method=method,
-                       height=h, agb=y)
+    return PowerLawFit(
+        a=a,
+        b=b,
+        r2=r2,
+        rmse=float(np.sqrt(ss_res / h.size)),
+        n=int(h.size),
+        method=method,
+        height=h,
+        agb=y,
+    )
 
 
-def canopy_height_consistency(agb, chm, *, stat: str = "mean", mask=None, band="agb",
-                              min_height: float = 0.0, method: str = "nls") -> PowerLawFit:
+def canopy_height_consistency(
+    agb,
+    chm,
+    *,
+    stat: str = "mean",
+    mask=None,
+    band="agb",
+    min_height: float = 0.0,
+    method: str = "nls",
+) -> PowerLawFit:
     """Structural consistency of an AGB map with a canopy-height model: fit AGB = a H^b per cell.
 
     Parameters
@@ -400,7 +453,9 @@ def canopy_height_consistency(agb, chm, *, stat: str = "mean", mask=None, band="
     reducers = {
         "mean": lambda x: np.nanmean(x, axis=(1, 3)),
         "max": lambda x: np.nanmax(x, axis=(1, 3)),
-        "p95": lambda x: np.nanpercentile(x.transpose(0, 2, 1, 3).reshape(x.shape[0], x.shape[2], -1), 95, axis=2),
+        "p95": lambda x: np.nanpercentile(
+            x.transpose(0, 2, 1, 3).reshape(x.shape[0], x.shape[2], -1), 95, axis=2
+        ),
     }
     if stat not in reducers:
         raise ValueError(f"stat={stat!r} is not one of {list(reducers)}.")
@@ -413,7 +468,9 @@ def canopy_height_consistency(agb, chm, *, stat: str = "mean", mask=None, band="
         for win in map_windows(da, 256):
             a = _read(da, win, idx)
             h, w = a.shape
-            fine = read_on_grid(chm, da.window_transform(win) @ Affine.scale(1.0 / k), (h * k, w * k), da.crs)
+            fine = read_on_grid(
+                chm, da.window_transform(win) @ Affine.scale(1.0 / k), (h * k, w * k), da.crs
+            )
             blocks = fine.reshape(h, k, w, k)
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # cells without CHM pixels

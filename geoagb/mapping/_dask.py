@@ -10,8 +10,8 @@ the raster size.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from itertools import islice
-from typing import Callable, Sequence
 
 import numpy as np
 from rasterio.windows import Window
@@ -27,9 +27,7 @@ def check_client(client):
     try:
         from distributed import Client
     except ImportError as err:  # pragma: no cover - dask is a test dependency
-        raise ImportError(
-            'client= needs dask.distributed: pip install "geoagb[dask]"'
-        ) from err
+        raise ImportError('client= needs dask.distributed: pip install "geoagb[dask]"') from err
     if not isinstance(client, Client):
         raise TypeError(
             f"client must be a dask.distributed.Client; got {type(client).__name__}. Create one "
@@ -39,9 +37,15 @@ def check_client(client):
     return client
 
 
-def run_windows_dask(task, windows: Sequence[Window], write: Callable[[Window, np.ndarray], None],
-                     client, progress: bool = True, desc: str = "mapping (dask)",
-                     in_flight: int | None = None) -> None:
+def run_windows_dask(
+    task,
+    windows: Sequence[Window],
+    write: Callable[[Window, np.ndarray], None],
+    client,
+    progress: bool = True,
+    desc: str = "mapping (dask)",
+    in_flight: int | None = None,
+) -> None:
     """Run ``task`` over ``windows`` on the workers of ``client``; ``write`` each result.
 
     Results are written in completion order (not window order): every window covers distinct

@@ -16,8 +16,8 @@ cluster instead. At most ``prefetch + 1`` windows are alive at once, whatever th
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
 
 import numpy as np
 from rasterio.windows import Window
@@ -31,8 +31,14 @@ def run_task(task, win: Window):
     return win, task.compute(task.read(win))
 
 
-def run_windows(task, windows: Sequence[Window], write: Callable[[Window, np.ndarray], None],
-                prefetch: int = 2, progress: bool = True, desc: str = "mapping") -> None:
+def run_windows(
+    task,
+    windows: Sequence[Window],
+    write: Callable[[Window, np.ndarray], None],
+    prefetch: int = 2,
+    progress: bool = True,
+    desc: str = "mapping",
+) -> None:
     """Run ``task`` over ``windows`` in one process, reading ahead in a background thread.
 
     Parameters

@@ -9,8 +9,8 @@ model's prediction in each cell, so the map shows *where* each driver raises or 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -40,10 +40,28 @@ def _default_explainer():
 class ExplainTask(TabularTask):
     """Window task writing explanation values instead of predictions."""
 
-    def __init__(self, estimator, source, grid, mask_items, explainer, groups=None, explain_kw=None,
-                 nodata=np.nan, feature_names=None):
-        super().__init__(estimator, source, grid, mask_items, return_std=False, nodata=nodata,
-                         feature_names=feature_names)
+    def __init__(
+        self,
+        estimator,
+        source,
+        *,
+        grid,
+        mask_items,
+        explainer,
+        groups=None,
+        explain_kw=None,
+        nodata=np.nan,
+        feature_names=None,
+    ):
+        super().__init__(
+            estimator,
+            source,
+            grid,
+            mask_items,
+            return_std=False,
+            nodata=nodata,
+            feature_names=feature_names,
+        )
         self.explainer = explainer
         self.groups = groups
         self.explain_kw = dict(explain_kw or {})
@@ -85,7 +103,9 @@ class ExplainTask(TabularTask):
                     )
                 dup = used.intersection(members)
                 if dup:
-                    raise ValueError(f"features {sorted(dup)} are in more than one group; groups must not overlap.")
+                    raise ValueError(
+                        f"features {sorted(dup)} are in more than one group; groups must not overlap."
+                    )
                 used.update(members)
                 bands.append(str(g))
                 index.append(np.array([names.index(m) for m in members]))
@@ -163,8 +183,17 @@ def explain_raster(
     check_is_fitted(estimator)
     source = as_feature_source(features)
     grid = output_grid(source.grid, resolution)
-    task = ExplainTask(estimator, source, grid, normalize_mask(mask, grid), explainer, groups, explain_kw, nodata,
-                       feature_names=feature_names)
+    task = ExplainTask(
+        estimator,
+        source,
+        grid=grid,
+        mask_items=normalize_mask(mask, grid),
+        explainer=explainer,
+        groups=groups,
+        explain_kw=explain_kw,
+        nodata=nodata,
+        feature_names=feature_names,
+    )
     if client is not None:
         check_client(client)
     size = resolve_window_size(task, window_size, memory_mb)
@@ -180,11 +209,25 @@ def explain_raster(
                 task.base_value = float(np.mean(base))
             break
     else:
-        raise ValueError("no cell of the raster has valid features inside the mask; nothing to explain.")
-    tags = dict(geoagb_product="SHAP values", geoagb_estimator=type(estimator).__name__,
-                geoagb_resolution_m=grid.resolution)
+        raise ValueError(
+            "no cell of the raster has valid features inside the mask; nothing to explain."
+        )
+    tags = dict(
+        geoagb_product="SHAP values",
+        geoagb_estimator=type(estimator).__name__,
+        geoagb_resolution_m=grid.resolution,
+    )
     if task.base_value is not None:
         tags["geoagb_base_value"] = task.base_value
     profile = geotiff_profile(grid, len(task.band_names), nodata, window_size=size)
-    return write_windows(task, windows, out_path, profile, tags, memory_mb=memory_mb, client=client,
-                         progress=progress, desc="explain_raster")
+    return write_windows(
+        task,
+        windows,
+        out_path,
+        profile,
+        tags,
+        memory_mb=memory_mb,
+        client=client,
+        progress=progress,
+        desc="explain_raster",
+    )

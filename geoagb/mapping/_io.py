@@ -6,8 +6,8 @@ workers) and thread-safe (the reader thread of :func:`geoagb.mapping.predict_ras
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import rasterio
@@ -64,8 +64,9 @@ def _nodata_to_nan(arr: np.ndarray, nodatavals) -> None:
             arr[b][arr[b] == np.float32(nd)] = np.nan
 
 
-def read_on_grid(path, transform, shape, crs, band: int = 1,
-                 resampling: Resampling = Resampling.nearest) -> np.ndarray:
+def read_on_grid(
+    path, transform, shape, crs, band: int = 1, resampling: Resampling = Resampling.nearest
+) -> np.ndarray:
     """Read one band of ``path`` resampled onto a target grid (rasterio's WarpedVRT).
 
     Used to put a mask, a zone raster, a DEM or a second map onto the grid of a map window.
@@ -77,12 +78,21 @@ def read_on_grid(path, transform, shape, crs, band: int = 1,
         offset = _integer_offset(src, transform, crs)
         if offset is not None:
             # same CRS and pixel size, grid shifted by whole pixels: a plain windowed read
-            arr = read_padded(path, Window(offset[0], offset[1], w, h), [band])[0].astype(np.float64)
+            arr = read_padded(path, Window(offset[0], offset[1], w, h), [band])[0].astype(
+                np.float64
+            )
             return arr
         else:
-            with WarpedVRT(src, crs=crs or src.crs, transform=transform, width=w, height=h,
-                           resampling=resampling, src_nodata=src.nodatavals[band - 1],
-                           nodata=src.nodatavals[band - 1]) as vrt:
+            with WarpedVRT(
+                src,
+                crs=crs or src.crs,
+                transform=transform,
+                width=w,
+                height=h,
+                resampling=resampling,
+                src_nodata=src.nodatavals[band - 1],
+                nodata=src.nodatavals[band - 1],
+            ) as vrt:
                 arr = vrt.read(band, out_dtype=np.float64)
                 nd = vrt.nodatavals[band - 1]
                 # cells the source does not cover come back as nodata when it is set, else 0
@@ -121,8 +131,13 @@ def find_band(ds, name: str, default: int | None = None) -> int | None:
 def raster_grid(path) -> dict:
     """Grid of a raster file as a dict(crs, transform, width, height, resolution)."""
     with rasterio.open(path) as ds:
-        return dict(crs=ds.crs, transform=ds.transform, width=ds.width, height=ds.height,
-                    resolution=(abs(ds.transform.a), abs(ds.transform.e)))
+        return dict(
+            crs=ds.crs,
+            transform=ds.transform,
+            width=ds.width,
+            height=ds.height,
+            resolution=(abs(ds.transform.a), abs(ds.transform.e)),
+        )
 
 
 def same_grid(a: dict, b: dict, tol: float = 1e-6) -> bool:

@@ -38,7 +38,9 @@ def normalize_mask(mask: Any, grid: OutputGrid | None = None) -> list:
         return []
     if isinstance(mask, np.ndarray):
         if mask.dtype != bool:
-            raise ValueError(f"a mask array must be boolean (True = map the cell); got dtype {mask.dtype}.")
+            raise ValueError(
+                f"a mask array must be boolean (True = map the cell); got dtype {mask.dtype}."
+            )
         if grid is not None and mask.shape != (grid.height, grid.width):
             raise ValueError(
                 f"mask array has shape {mask.shape} but the output grid is {(grid.height, grid.width)} "

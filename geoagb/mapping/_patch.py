@@ -47,8 +47,8 @@ BAND_ALIASES = {"height": "chm"}
 
 
 def _source_dict(features) -> dict:
+    from collections.abc import Mapping
     from pathlib import Path
-    from typing import Mapping
 
     if hasattr(features, "on_window") and hasattr(features, "sources"):
         return dict(features.sources)
@@ -104,7 +104,9 @@ class PatchTask:
     nodata : float
     """
 
-    def __init__(self, estimator, reader, grid: OutputGrid, mask_items, return_std=True, nodata=np.nan):
+    def __init__(
+        self, estimator, reader, grid: OutputGrid, mask_items, return_std=True, nodata=np.nan
+    ):
         self.estimator = estimator
         self.reader = reader
         self.grid = grid
@@ -122,8 +124,12 @@ class PatchTask:
         from ..deep import PatchSet
 
         ph, pw = self.patch_size
-        probe = PatchSet(np.zeros((1, len(self.bands), ph, pw), np.float32), self.bands,
-                         coords=np.zeros((1, 2)), resolution=self.grid.in_resolution)
+        probe = PatchSet(
+            np.zeros((1, len(self.bands), ph, pw), np.float32),
+            self.bands,
+            coords=np.zeros((1, 2)),
+            resolution=self.grid.in_resolution,
+        )
         try:
             out = self.estimator.predict(probe, return_std=True)
             ok = isinstance(out, tuple) and len(out) == 2
@@ -150,8 +156,12 @@ class PatchTask:
         f = self.grid.factor
         (ph, pw), (orow, ocol) = self.patch_size, self.offsets
         iw = self.grid.input_window(win)
-        return Window(int(iw.col_off) + ocol, int(iw.row_off) + orow,
-                      (int(win.width) - 1) * f + pw, (int(win.height) - 1) * f + ph)
+        return Window(
+            int(iw.col_off) + ocol,
+            int(iw.row_off) + orow,
+            (int(win.width) - 1) * f + pw,
+            (int(win.height) - 1) * f + ph,
+        )
 
     def read(self, win):
         data = np.asarray(self.reader.on_window(self.region(win)), dtype=np.float32)
@@ -173,7 +183,9 @@ class PatchTask:
         finite = np.all(np.isfinite(data), axis=0)
         ph, pw = self.patch_size
         f = self.grid.factor
-        frac = np.lib.stride_tricks.sliding_window_view(finite, (ph, pw))[::f, ::f][:h, :w].mean(axis=(-2, -1))
+        frac = np.lib.stride_tricks.sliding_window_view(finite, (ph, pw))[::f, ::f][:h, :w].mean(
+            axis=(-2, -1)
+        )
         valid = frac >= MIN_VALID_FRACTION
         if keep is not None:
             valid &= keep
@@ -183,8 +195,14 @@ class PatchTask:
         arr = np.ascontiguousarray(self.patches(data, h, w)[rows, cols])  # (n, C, P, P)
         bad = ~np.all(np.isfinite(arr), axis=1)
         xs, ys = self.grid.cell_centres(win)
-        ps = PatchSet(arr, self.bands, coords=np.column_stack([xs[rows, cols], ys[rows, cols]]),
-                      mask=bad if bad.any() else None, crs=self.grid.crs, resolution=self.grid.in_resolution)
+        ps = PatchSet(
+            arr,
+            self.bands,
+            coords=np.column_stack([xs[rows, cols], ys[rows, cols]]),
+            mask=bad if bad.any() else None,
+            crs=self.grid.crs,
+            resolution=self.grid.in_resolution,
+        )
         if self.with_std:
             mean, std = self.estimator.predict(ps, return_std=True)
             out[1][rows, cols] = np.asarray(std, dtype=float).ravel()

@@ -14,12 +14,21 @@ __all__ = ["plot_agb_map", "plot_power_law", "plot_class_frequencies"]
 def _read_decimated(ds, band: int, max_size: int) -> np.ndarray:
     scale = max(1.0, max(ds.width, ds.height) / float(max_size))
     shape = (max(1, int(round(ds.height / scale))), max(1, int(round(ds.width / scale))))
-    a = ds.read(band, out_shape=shape, resampling=Resampling.average, out_dtype=np.float64, masked=True)
+    a = ds.read(
+        band, out_shape=shape, resampling=Resampling.average, out_dtype=np.float64, masked=True
+    )
     return a.filled(np.nan)
 
 
-def plot_agb_map(raster, *, std: bool = True, max_size: int = 1024, cmap: str = "YlGn",
-                 vmax: float | None = None, title: str | None = None):
+def plot_agb_map(
+    raster,
+    *,
+    std: bool = True,
+    max_size: int = 1024,
+    cmap: str = "YlGn",
+    vmax: float | None = None,
+    title: str | None = None,
+):
     """Quick look of an AGB map (and its ``agb_std`` band when present), Mg/ha.
 
     Parameters
@@ -49,11 +58,19 @@ def plot_agb_map(raster, *, std: bool = True, max_size: int = 1024, cmap: str = 
         sd = _read_decimated(ds, isd, max_size) if isd else None
         extent = np.asarray(plotting_extent(ds)) / 1000.0
         res = ds.res[0]
-    panels = [("AGB", agb, cmap)] + ([("AGB standard deviation", sd, "magma_r")] if sd is not None else [])
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.6), squeeze=False, layout="constrained")
+    panels = [("AGB", agb, cmap)] + (
+        [("AGB standard deviation", sd, "magma_r")] if sd is not None else []
+    )
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5.2 * len(panels), 4.6), squeeze=False, layout="constrained"
+    )
     for ax, (name, arr, cm) in zip(axes[0], panels):
         finite = arr[np.isfinite(arr)]
-        top = vmax if (vmax is not None and name == "AGB") else (float(np.percentile(finite, 99)) if finite.size else 1.0)
+        top = (
+            vmax
+            if (vmax is not None and name == "AGB")
+            else (float(np.percentile(finite, 99)) if finite.size else 1.0)
+        )
         im = ax.imshow(arr, extent=extent, cmap=cm, vmin=0, vmax=top, interpolation="nearest")
         fig.colorbar(im, ax=ax, label=f"{name} (Mg/ha)", shrink=0.85)
         ax.set_xlabel("easting (km)")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
@@ -24,8 +25,19 @@ from ._writer import atomic_geotiff, geotiff_profile
 __all__ = ["predict_raster", "make_task", "resolve_window_size"]
 
 
-def make_task(estimator, features, resolution=None, mask=None, return_std=True, nodata=np.nan,
-              overlap="auto", bands=None, feature_names=None, applicability=None):
+def make_task(
+    estimator,
+    features,
+    *,
+    resolution=None,
+    mask=None,
+    return_std=True,
+    nodata=np.nan,
+    overlap="auto",
+    bands=None,
+    feature_names=None,
+    applicability=None,
+):
     """Build the window task of ``predict_raster`` (validates everything before any file is made)."""
     from sklearn.utils.validation import check_is_fitted
 
@@ -52,8 +64,16 @@ def make_task(estimator, features, resolution=None, mask=None, return_std=True, 
     else:
         source = as_feature_source(features)
         grid = output_grid(source.grid, resolution)
-        task = TabularTask(estimator, source, grid, normalize_mask(mask, grid), return_std, nodata,
-                           feature_names=feature_names, applicability=applicability)
+        task = TabularTask(
+            estimator,
+            source,
+            grid,
+            normalize_mask(mask, grid),
+            return_std,
+            nodata,
+            feature_names=feature_names,
+            applicability=applicability,
+        )
         need = int(getattr(source, "halo", 0) or 0)
         if need or not hasattr(source, "read_bands"):
             # warm scene-wide state (texture ranges, PC1, TWI) once, before threads or workers
@@ -62,7 +82,9 @@ def make_task(estimator, features, resolution=None, mask=None, return_std=True, 
             source.on_window(Window(0, 0, f, f), out_resolution=grid.resolution if f > 1 else None)
     if overlap != "auto":
         if not isinstance(overlap, numbers.Integral) or overlap < 0:
-            raise ValueError(f"overlap={overlap!r} must be 'auto' or a number of input pixels >= 0.")
+            raise ValueError(
+                f"overlap={overlap!r} must be 'auto' or a number of input pixels >= 0."
+            )
         if overlap < need:
             raise ValueError(
                 f"overlap={overlap} input pixels is less than the {need} pixels of context this "
@@ -75,7 +97,8 @@ def make_task(estimator, features, resolution=None, mask=None, return_std=True, 
 
 def _empty_inputs(task) -> tuple[list[str], bool]:
     """Input bands of ``task`` without a single valid pixel, and whether one empty band is enough
-    to leave the whole map empty (plain bands, patch bands) or only all of them (a recipe)."""
+    to leave the whole map empty (plain bands, patch bands) or only all of them (a recipe).
+    """
     source = getattr(task, "source", None) or getattr(task, "reader", None)
     if hasattr(source, "_bands"):  # RasterStack: the bands the model uses
         names = [source.feature_names[i] for i in getattr(task, "_used", range(len(source._bands)))]
@@ -94,7 +117,8 @@ def _empty_inputs(task) -> tuple[list[str], bool]:
 
 def warn_if_nothing_to_map(task) -> None:
     """Warn, before any window is computed, when the map is bound to be all nodata: a mask that
-    selects no cell, or input bands without a single valid pixel."""
+    selects no cell, or input bands without a single valid pixel.
+    """
     why = []
     for kind, payload in task.mask_items:
         if kind == "array" and not payload.any():
@@ -112,7 +136,9 @@ def warn_if_nothing_to_map(task) -> None:
         warnings.warn(
             f"predict_raster will write a map with every cell nodata: {'; '.join(why)}. Check the "
             "mask values and the input rasters (their nodata value and extent) before mapping.",
-            UserWarning, stacklevel=3)
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def resolve_window_size(task, window_size=None, memory_mb: float = 512.0) -> int:
@@ -120,7 +146,9 @@ def resolve_window_size(task, window_size=None, memory_mb: float = 512.0) -> int
     if window_size is None:
         return window_size_for_budget(task.bytes_per_cell, memory_mb)
     if not isinstance(window_size, numbers.Integral) or window_size < 1:
-        raise ValueError(f"window_size={window_size!r} must be a positive number of output cells, or None.")
+        raise ValueError(
+            f"window_size={window_size!r} must be a positive number of output cells, or None."
+        )
     return int(window_size)
 
 
@@ -250,8 +278,18 @@ def predict_raster(
     ((2, 2), ('agb',), (30.0, 30.0))
     """
     check_output_path(out_path)  # a folder / missing folder is refused before any work
-    task = make_task(estimator, features, resolution, mask, return_std, nodata, overlap, bands,
-                     feature_names, applicability)
+    task = make_task(
+        estimator,
+        features,
+        resolution=resolution,
+        mask=mask,
+        return_std=return_std,
+        nodata=nodata,
+        overlap=overlap,
+        bands=bands,
+        feature_names=feature_names,
+        applicability=applicability,
+    )
     warn_if_nothing_to_map(task)
     if client is not None:
         check_client(client)
@@ -264,12 +302,33 @@ def predict_raster(
         geoagb_resolution_m=task.grid.resolution,
         geoagb_input_resolution_m=task.grid.in_resolution,
     )
-    return write_windows(task, windows, out_path, profile, tags, overviews=overviews, memory_mb=memory_mb,
-                         client=client, progress=progress, desc="predict_raster")
+    return write_windows(
+        task,
+        windows,
+        out_path,
+        profile,
+        tags,
+        overviews=overviews,
+        memory_mb=memory_mb,
+        client=client,
+        progress=progress,
+        desc="predict_raster",
+    )
 
 
-def write_windows(task, windows, out_path, profile, tags, *, overviews=True, memory_mb=512.0, client=None,
-                  progress=True, desc="predict_raster") -> Path:
+def write_windows(
+    task,
+    windows,
+    out_path,
+    profile,
+    tags,
+    *,
+    overviews=True,
+    memory_mb=512.0,
+    client=None,
+    progress=True,
+    desc="predict_raster",
+) -> Path:
     """Run ``task`` over ``windows`` (in this process or on a dask ``client``) into one GeoTIFF.
 
     The file is written under a temporary name and renamed only when every window is in, so a
@@ -278,8 +337,16 @@ def write_windows(task, windows, out_path, profile, tags, *, overviews=True, mem
     """
     mapped = [0]
     nodata = profile.get("nodata")
-    with atomic_geotiff(out_path, profile, task.band_names, task.units, tags, overviews,
-                        cache_mb=max(16.0, memory_mb / 4)) as dst:
+    with atomic_geotiff(
+        out_path,
+        profile,
+        task.band_names,
+        task.units,
+        tags,
+        overviews,
+        cache_mb=max(16.0, memory_mb / 4),
+    ) as dst:
+
         def write(win, arr):
             dst.write(arr, window=win)
             first = arr[0]
@@ -297,5 +364,7 @@ def write_windows(task, windows, out_path, profile, tags, *, overviews=True, mem
             f"{desc} wrote {out_path} with no mapped cell: every cell is nodata (the valid parts "
             "of the features and the mask do not overlap, or the features are nodata where the "
             "mask allows mapping). Check the mask values and the feature rasters' extents.",
-            UserWarning, stacklevel=3)
+            UserWarning,
+            stacklevel=3,
+        )
     return Path(out_path)

@@ -8,9 +8,9 @@ second case is :class:`RasterStack`, which offers the same small interface as Ra
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import rasterio
@@ -73,7 +73,9 @@ def band_table(sources) -> list[_Band]:
     names = [b.name for b in bands]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ValueError(f"feature/band names {dup} occur more than once in {names}; names must be unique.")
+        raise ValueError(
+            f"feature/band names {dup} occur more than once in {names}; names must be unique."
+        )
     return bands
 
 
@@ -137,8 +139,13 @@ class RasterStack:
         for b in self._bands:
             if b.path not in grids:
                 with rasterio.open(b.path) as ds:
-                    grids[b.path] = dict(crs=ds.crs, transform=ds.transform, width=ds.width,
-                                         height=ds.height, resolution=(abs(ds.transform.a), abs(ds.transform.e)))
+                    grids[b.path] = dict(
+                        crs=ds.crs,
+                        transform=ds.transform,
+                        width=ds.width,
+                        height=ds.height,
+                        resolution=(abs(ds.transform.a), abs(ds.transform.e)),
+                    )
         first = next(iter(grids))
         for p, g in grids.items():
             if not same_grid(grids[first], g):

@@ -115,8 +115,17 @@ class TabularTask:
         :func:`geoagb.mapping.predict_raster`).
     """
 
-    def __init__(self, estimator, source, grid: OutputGrid, mask_items, return_std=True, nodata=np.nan,
-                 feature_names=None, applicability=None):
+    def __init__(
+        self,
+        estimator,
+        source,
+        grid: OutputGrid,
+        mask_items,
+        return_std=True,
+        nodata=np.nan,
+        feature_names=None,
+        applicability=None,
+    ):
         self.estimator = estimator
         self.fitted_names = None if feature_names is None else _check_names(feature_names)
         self.source = source
@@ -140,7 +149,11 @@ class TabularTask:
         self.units = ["Mg/ha"] * len(self.band_names)
         self.applicability = applicability
         if applicability is not None:  # DI and AOA bands, see geoagb.applicability
-            from ..applicability._raster import APPLICABILITY_BANDS, APPLICABILITY_UNITS, check_applicability
+            from ..applicability._raster import (
+                APPLICABILITY_BANDS,
+                APPLICABILITY_UNITS,
+                check_applicability,
+            )
 
             check_applicability(applicability, self.columns)
             self.band_names += list(APPLICABILITY_BANDS)
@@ -153,7 +166,11 @@ class TabularTask:
         from ..model_selection._validate import _coords_param
 
         coords = _coords_param(est) or ("x", "y")
-        if not (isinstance(coords, (tuple, list)) and len(coords) == 2 and all(isinstance(c, str) for c in coords)):
+        if not (
+            isinstance(coords, (tuple, list))
+            and len(coords) == 2
+            and all(isinstance(c, str) for c in coords)
+        ):
             coords = ("x", "y")
         self.coord_names = tuple(coords)
         names_in = getattr(est, "feature_names_in_", None)
@@ -229,16 +246,18 @@ class TabularTask:
         f2 = self.grid.factor**2
         n_feat = len(self.source.feature_names)
         srcs = getattr(self.source, "sources", None)
-        n_in = (len(srcs) if isinstance(srcs, dict) else 0) + 4   # raw inputs read besides features
+        n_in = (len(srcs) if isinstance(srcs, dict) else 0) + 4  # raw inputs read besides features
         return 4.0 * f2 * (n_in + 2 * n_feat) + 8.0 * 3 * len(self.columns) + 64
 
     # the two steps ------------------------------------------------------------------------------
     def read(self, win):
         """Features, mask and design matrix of output window ``win`` (runs in the reader thread,
-        so that building the design matrix overlaps the model's predict of the previous window)."""
+        so that building the design matrix overlaps the model's predict of the previous window).
+        """
         factor = self.grid.factor
-        feats = self.source.on_window(self.grid.input_window(win),
-                                      out_resolution=self.grid.resolution if factor > 1 else None)
+        feats = self.source.on_window(
+            self.grid.input_window(win), out_resolution=self.grid.resolution if factor > 1 else None
+        )
         feats = np.asarray(feats)
         if feats.shape[1:] != (int(win.height), int(win.width)):
             raise RuntimeError(

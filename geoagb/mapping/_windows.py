@@ -16,8 +16,14 @@ import numpy as np
 from affine import Affine
 from rasterio.windows import Window
 
-__all__ = ["OutputGrid", "output_grid", "check_metric_resolution", "window_size_for_budget",
-           "plan_windows", "TILE"]
+__all__ = [
+    "OutputGrid",
+    "output_grid",
+    "check_metric_resolution",
+    "window_size_for_budget",
+    "plan_windows",
+    "TILE",
+]
 
 #: Tile size of the GeoTIFFs written by geoagb (the usual Cloud-Optimized GeoTIFF block size).
 TILE = 256
@@ -60,7 +66,9 @@ class OutputGrid:
     def input_window(self, win: Window) -> Window:
         """The input-grid window covered by output window ``win`` (no halo)."""
         f = self.factor
-        return Window(int(win.col_off) * f, int(win.row_off) * f, int(win.width) * f, int(win.height) * f)
+        return Window(
+            int(win.col_off) * f, int(win.row_off) * f, int(win.width) * f, int(win.height) * f
+        )
 
     def window_transform(self, win: Window) -> Affine:
         """Affine transform of output window ``win``."""
@@ -110,13 +118,19 @@ def output_grid(grid: dict, resolution: float | None = None) -> OutputGrid:
         check_metric_resolution(grid.get("crs"), resolution)
         fx, fy = resolution / xres, resolution / yres
         factor = int(round(fx))
-        if factor < 1 or abs(fx - factor) > 1e-6 * max(1.0, fx) or abs(fy - round(fy)) > 1e-6 * max(1.0, fy) \
-                or int(round(fy)) != factor:
+        if (
+            factor < 1
+            or abs(fx - factor) > 1e-6 * max(1.0, fx)
+            or abs(fy - round(fy)) > 1e-6 * max(1.0, fy)
+            or int(round(fy)) != factor
+        ):
             ok = [m * xres for m in (1, 2, 5, 10, 20, 25, 30) if m * xres >= 0.5 * resolution][:3]
             raise ValueError(
                 f"resolution={resolution:g} m is not a whole multiple of the input pixel size "
                 f"{xres:g} x {yres:g} m; output cells must be made of whole input pixels. "
-                f"Choose e.g. resolution={ok[0]:g}" + ("" if len(ok) < 2 else f" or {ok[1]:g}") + "."
+                f"Choose e.g. resolution={ok[0]:g}"
+                + ("" if len(ok) < 2 else f" or {ok[1]:g}")
+                + "."
             )
     width, height = int(grid["width"]) // factor, int(grid["height"]) // factor
     if width < 1 or height < 1:
@@ -124,8 +138,14 @@ def output_grid(grid: dict, resolution: float | None = None) -> OutputGrid:
             f"resolution={resolution} m is coarser than the whole input raster "
             f"({grid['width']} x {grid['height']} pixels of {xres:g} m); choose a finer resolution."
         )
-    return OutputGrid(crs=grid.get("crs"), transform=tr @ Affine.scale(factor), width=width,
-                      height=height, factor=factor, in_transform=tr)
+    return OutputGrid(
+        crs=grid.get("crs"),
+        transform=tr @ Affine.scale(factor),
+        width=width,
+        height=height,
+        factor=factor,
+        in_transform=tr,
+    )
 
 
 def check_metric_resolution(crs, resolution, what: str = "resolution") -> None:
@@ -157,8 +177,13 @@ def check_metric_resolution(crs, resolution, what: str = "resolution") -> None:
         )
 
 
-def window_size_for_budget(bytes_per_cell: float, memory_mb: float = 512.0, in_flight: int = 3,
-                           tile: int = TILE, minimum: int = 16) -> int:
+def window_size_for_budget(
+    bytes_per_cell: float,
+    memory_mb: float = 512.0,
+    in_flight: int = 3,
+    tile: int = TILE,
+    minimum: int = 16,
+) -> int:
     """Side (output cells) of square windows that keep ``in_flight`` windows under ``memory_mb``.
 
     Parameters

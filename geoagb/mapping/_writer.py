@@ -6,8 +6,8 @@ written, the temporary file is removed and a file already at ``out_path`` is lef
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 import numpy as np
 import rasterio
@@ -23,15 +23,21 @@ def tile_size(grid: OutputGrid, window_size: int | None = None) -> int:
     """GeoTIFF tile side: 256 (the COG default); for small rasters the raster rounded up to 16;
     and, when mapping windows are narrower than 256 cells and a multiple of 16, the window
     side, so that every window writes whole tiles (each tile compressed once, none kept in
-    GDAL's cache waiting for its other part)."""
+    GDAL's cache waiting for its other part).
+    """
     side = int(min(TILE, max(16, 16 * int(np.ceil(max(grid.width, grid.height) / 16)))))
     if window_size is not None and window_size < side and window_size % 16 == 0:
         side = int(window_size)
     return side
 
 
-def geotiff_profile(grid: OutputGrid, count: int, nodata: float = np.nan, dtype: str = "float32",
-                    window_size: int | None = None) -> dict:
+def geotiff_profile(
+    grid: OutputGrid,
+    count: int,
+    nodata: float = np.nan,
+    dtype: str = "float32",
+    window_size: int | None = None,
+) -> dict:
     """Creation options of a tiled, deflate-compressed, COG-friendly float GeoTIFF on ``grid``."""
     block = tile_size(grid, window_size)
     return dict(
@@ -63,9 +69,15 @@ def overview_factors(width: int, height: int, min_size: int = TILE) -> list[int]
 
 
 @contextmanager
-def atomic_geotiff(out_path, profile: dict, band_names: Sequence[str], units: Sequence[str] | None = None,
-                   tags: dict | None = None, overviews: bool = True,
-                   cache_mb: float = 64) -> Iterator[rasterio.io.DatasetWriter]:
+def atomic_geotiff(
+    out_path,
+    profile: dict,
+    band_names: Sequence[str],
+    units: Sequence[str] | None = None,
+    tags: dict | None = None,
+    overviews: bool = True,
+    cache_mb: float = 64,
+) -> Iterator[rasterio.io.DatasetWriter]:
     """Open a temporary GeoTIFF for writing; on success build overviews and rename to ``out_path``.
 
     Parameters

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import numbers
 import uuid
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from rasterio.windows import Window
@@ -35,7 +35,9 @@ from ._xr_source import XarrayStack, is_xarray, require_xarray
 __all__ = ["predict_xarray", "aligned_chunks", "as_xarray_source"]
 
 
-def aligned_chunks(chunks: Sequence[int], size: int, factor: int = 1, minimum: int = 1) -> tuple[int, ...]:
+def aligned_chunks(
+    chunks: Sequence[int], size: int, factor: int = 1, minimum: int = 1
+) -> tuple[int, ...]:
     """Chunk sizes along one axis whose boundaries fall on whole output cells.
 
     Every boundary is a multiple of ``factor`` (so each output cell lies in one chunk) and every
@@ -65,12 +67,15 @@ def aligned_chunks(chunks: Sequence[int], size: int, factor: int = 1, minimum: i
 
 def as_xarray_source(data, features=None):
     """The feature source of :func:`predict_xarray`: an :class:`XarrayStack` (bands = features)
-    or an :class:`XarrayFeatures` (a recipe)."""
+    or an :class:`XarrayFeatures` (a recipe).
+    """
     from ..features import RasterFeatures
 
     if isinstance(data, (XarrayFeatures, XarrayStack)):
         if features is not None:
-            raise ValueError("data is already a feature source; drop features= (or pass the raw DataArrays as data).")
+            raise ValueError(
+                "data is already a feature source; drop features= (or pass the raw DataArrays as data)."
+            )
         return data
     if features is None:
         if isinstance(data, dict):
@@ -81,20 +86,30 @@ def as_xarray_source(data, features=None):
                 "Dataset whose bands are the features."
             )
         if not is_xarray(data):
-            raise TypeError(f"data must be an xarray DataArray or Dataset (or a dict of them with a "
-                            f"recipe in features=); got {type(data).__name__}. For GeoTIFF paths use "
-                            "predict_raster.")
+            raise TypeError(
+                f"data must be an xarray DataArray or Dataset (or a dict of them with a "
+                f"recipe in features=); got {type(data).__name__}. For GeoTIFF paths use "
+                "predict_raster."
+            )
         return XarrayStack(data)
     if isinstance(features, XarrayFeatures):
-        raise ValueError("features is an XarrayFeatures, which already holds its data: pass it as data "
-                         "(predict_xarray(model, xf)) or pass a RasterFeatures / recipe options.")
+        raise ValueError(
+            "features is an XarrayFeatures, which already holds its data: pass it as data "
+            "(predict_xarray(model, xf)) or pass a RasterFeatures / recipe options."
+        )
     if isinstance(features, RasterFeatures):
         return XarrayFeatures.from_recipe(features, data)
     if isinstance(features, dict):
-        sources = data if (isinstance(data, dict) or type(data).__name__ == "Dataset") else {"image": data}
+        sources = (
+            data
+            if (isinstance(data, dict) or type(data).__name__ == "Dataset")
+            else {"image": data}
+        )
         return XarrayFeatures(sources, **features)
-    raise TypeError(f"features must be None (bands are the features), a RasterFeatures, or a dict of "
-                    f"recipe options; got {type(features).__name__}.")
+    raise TypeError(
+        f"features must be None (bands are the features), a RasterFeatures, or a dict of "
+        f"recipe options; got {type(features).__name__}."
+    )
 
 
 def _check_chunks(chunks):
@@ -102,10 +117,15 @@ def _check_chunks(chunks):
         return None
     if isinstance(chunks, numbers.Integral) and chunks >= 1:
         return int(chunks), int(chunks)
-    if isinstance(chunks, (tuple, list)) and len(chunks) == 2 and all(
-            isinstance(c, numbers.Integral) and c >= 1 for c in chunks):
+    if (
+        isinstance(chunks, (tuple, list))
+        and len(chunks) == 2
+        and all(isinstance(c, numbers.Integral) and c >= 1 for c in chunks)
+    ):
         return int(chunks[0]), int(chunks[1])
-    raise ValueError(f"chunks={chunks!r} must be a number of input pixels (e.g. 512) or a pair (rows, cols).")
+    raise ValueError(
+        f"chunks={chunks!r} must be a number of input pixels (e.g. 512) or a pair (rows, cols)."
+    )
 
 
 def _input_chunks(arrays, grid, chunks) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -113,8 +133,9 @@ def _input_chunks(arrays, grid, chunks) -> tuple[tuple[int, ...], tuple[int, ...
     H, W = grid["height"], grid["width"]
     if chunks is not None:
         ry, rx = chunks
-        return tuple([ry] * (H // ry) + ([H % ry] if H % ry else [])), \
-            tuple([rx] * (W // rx) + ([W % rx] if W % rx else []))
+        return tuple([ry] * (H // ry) + ([H % ry] if H % ry else [])), tuple(
+            [rx] * (W // rx) + ([W % rx] if W % rx else [])
+        )
     for a in arrays:
         if hasattr(a, "chunks") and hasattr(a, "dask"):
             return tuple(a.chunks[1]), tuple(a.chunks[2])
@@ -240,8 +261,16 @@ def predict_xarray(
     chunks = _check_chunks(chunks)
     source = as_xarray_source(data, features)
     grid = output_grid(source.grid, resolution)
-    task = TabularTask(estimator, source.detached(), grid, normalize_mask(mask, grid), return_std, nodata,
-                       feature_names=feature_names, applicability=applicability)
+    task = TabularTask(
+        estimator,
+        source.detached(),
+        grid,
+        normalize_mask(mask, grid),
+        return_std,
+        nodata,
+        feature_names=feature_names,
+        applicability=applicability,
+    )
     f, halo = grid.factor, int(source.halo)
 
     arrays = source.input_arrays()
@@ -251,7 +280,11 @@ def predict_xarray(
     xch = aligned_chunks(rx, W, f, halo)
     inputs = []
     for a in arrays:
-        a = a.rechunk((-1, ych, xch)) if hasattr(a, "dask") else da.from_array(a, chunks=(-1, ych, xch))
+        a = (
+            a.rechunk((-1, ych, xch))
+            if hasattr(a, "dask")
+            else da.from_array(a, chunks=(-1, ych, xch))
+        )
         if halo:
             a = da.overlap.overlap(a, depth={0: 0, 1: halo, 2: halo}, boundary="none")
         inputs.append(a)
@@ -261,26 +294,46 @@ def predict_xarray(
     ys_out[-1] = grid.height
     xs_out = np.minimum(xs // f, grid.width)
     xs_out[-1] = grid.width
-    layout = (f, halo, tuple(ys[:-1].tolist()), tuple(xs[:-1].tolist()), tuple(ys_out.tolist()),
-              tuple(xs_out.tolist()))
+    layout = (
+        f,
+        halo,
+        tuple(ys[:-1].tolist()),
+        tuple(xs[:-1].tolist()),
+        tuple(ys_out.tolist()),
+        tuple(xs_out.tolist()),
+    )
     nb = len(task.band_names)
     out_chunks = ((nb,), tuple(np.diff(ys_out).tolist()), tuple(np.diff(xs_out).tolist()))
     state = source.scene_state() if hasattr(source, "scene_state") else None
-    token = uuid.uuid4().hex         # a fresh name: the graph embeds this very task
-    task_d = dask.delayed(task, pure=False)        # one key for the model and recipe
-    stack = da.map_blocks(_predict_block, *inputs, task=task_d, state=state, layout=layout,
-                          chunks=out_chunks, dtype=np.float32, name=f"predict_xarray-{token}",
-                          meta=np.empty((0, 0, 0), np.float32))
+    token = uuid.uuid4().hex  # a fresh name: the graph embeds this very task
+    task_d = dask.delayed(task, pure=False)  # one key for the model and recipe
+    stack = da.map_blocks(
+        _predict_block,
+        *inputs,
+        task=task_d,
+        state=state,
+        layout=layout,
+        chunks=out_chunks,
+        dtype=np.float32,
+        name=f"predict_xarray-{token}",
+        meta=np.empty((0, 0, 0), np.float32),
+    )
 
     t = grid.transform
     xc = t.c + t.a * (np.arange(grid.width) + 0.5)
     yc = t.f + t.e * (np.arange(grid.height) + 0.5)
     out = xr.Dataset(
-        {name: (("y", "x"), stack[i], {"long_name": name, "units": unit})
-         for i, (name, unit) in enumerate(zip(task.band_names, task.units))},
+        {
+            name: (("y", "x"), stack[i], {"long_name": name, "units": unit})
+            for i, (name, unit) in enumerate(zip(task.band_names, task.units))
+        },
         coords={"y": yc, "x": xc},
-        attrs=dict(geoagb_product="aboveground biomass", geoagb_estimator=type(estimator).__name__,
-                   geoagb_resolution_m=grid.resolution, geoagb_input_resolution_m=grid.in_resolution),
+        attrs=dict(
+            geoagb_product="aboveground biomass",
+            geoagb_estimator=type(estimator).__name__,
+            geoagb_resolution_m=grid.resolution,
+            geoagb_input_resolution_m=grid.in_resolution,
+        ),
     )
     out = out.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
     for name in task.band_names:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import copy
 import types
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
@@ -45,12 +46,26 @@ def nearest_sample_index(n: int, m: int) -> np.ndarray:
 def _source_info(key: str, arr, names, nodata):
     g = xarray_grid(arr, f"sources[{key!r}]")
     nd = nodata[0]
-    if any(v != nd and not (v is not None and nd is not None and np.isnan(v) and np.isnan(nd)) for v in nodata):
-        raise ValueError(f"the bands of sources[{key!r}] have different nodata values {nodata}; give "
-                         "a DataArray with one nodata value (data.rio.write_nodata(...)) or mask it.")
-    return _fio.SourceInfo(key=key, path=f"<xarray {key}>", crs=g["crs"], transform=g["transform"],
-                           width=g["width"], height=g["height"], count=int(arr.shape[0]), nodata=nd,
-                           dtypes=(str(arr.dtype),) * int(arr.shape[0]), descriptions=tuple(names))
+    if any(
+        v != nd and not (v is not None and nd is not None and np.isnan(v) and np.isnan(nd))
+        for v in nodata
+    ):
+        raise ValueError(
+            f"the bands of sources[{key!r}] have different nodata values {nodata}; give "
+            "a DataArray with one nodata value (data.rio.write_nodata(...)) or mask it."
+        )
+    return _fio.SourceInfo(
+        key=key,
+        path=f"<xarray {key}>",
+        crs=g["crs"],
+        transform=g["transform"],
+        width=g["width"],
+        height=g["height"],
+        count=int(arr.shape[0]),
+        nodata=nd,
+        dtypes=(str(arr.dtype),) * int(arr.shape[0]),
+        descriptions=tuple(names),
+    )
 
 
 def _plan_recipe(recipe: RasterFeatures, infos) -> None:
@@ -66,8 +81,13 @@ def _plan_recipe(recipe: RasterFeatures, infos) -> None:
     io = types.SimpleNamespace(**vars(_fio))
     io.read_sources = lambda sources: dict(infos)
     setup = RasterFeatures._setup
-    clone = types.FunctionType(setup.__code__, {**vars(_raster), "_io": io}, setup.__name__,
-                               setup.__defaults__, setup.__closure__)
+    clone = types.FunctionType(
+        setup.__code__,
+        {**vars(_raster), "_io": io},
+        setup.__name__,
+        setup.__defaults__,
+        setup.__closure__,
+    )
     clone(recipe)
 
 
@@ -81,9 +101,11 @@ class _Reader:
         r0, c0 = int(window.row_off) - self.origin[0], int(window.col_off) - self.origin[1]
         h, w = int(window.height), int(window.width)
         if r0 < 0 or c0 < 0 or r0 + h > self.data.shape[1] or c0 + w > self.data.shape[2]:
-            raise RuntimeError(f"window {window} lies outside the block at {self.origin} of shape "
-                               f"{self.data.shape[1:]}: the block's halo is too small for the recipe")
-        return compute_block(self.data[int(index) - 1, r0:r0 + h, c0:c0 + w])
+            raise RuntimeError(
+                f"window {window} lies outside the block at {self.origin} of shape "
+                f"{self.data.shape[1:]}: the block's halo is too small for the recipe"
+            )
+        return compute_block(self.data[int(index) - 1, r0 : r0 + h, c0 : c0 + w])
 
     def close(self):
         pass
@@ -93,9 +115,9 @@ class _XrRecipe(RasterFeatures):
     """RasterFeatures whose pixels come from (band, y, x) arrays instead of files."""
 
     def __init__(self, arrays: Mapping[str, Any], infos, **recipe):
-        self._arrays = dict(arrays)       # key -> numpy or dask array (band, y, x)
+        self._arrays = dict(arrays)  # key -> numpy or dask array (band, y, x)
         self._xr_infos = infos
-        self._blocks = None               # key -> (numpy block, (row0, col0)) once bound
+        self._blocks = None  # key -> (numpy block, (row0, col0)) once bound
         super().__init__({k: info.path for k, info in infos.items()}, **recipe)
 
     def _setup(self):
@@ -122,7 +144,9 @@ class _XrRecipe(RasterFeatures):
     def _twi(self):
         if "twi" not in self._global:
             key = self._dem[0]
-            self._global["twi"] = _twi_of(compute_block(self._arrays[key][0]), self._infos[key], self)
+            self._global["twi"] = _twi_of(
+                compute_block(self._arrays[key][0]), self._infos[key], self
+            )
         return self._global["twi"]
 
 
@@ -137,7 +161,9 @@ def sample_values(a, nodata) -> np.ndarray:
 def _twi_of(dem, info, recipe) -> np.ndarray:
     dem = np.asarray(dem)[None]
     z = _fio.read_block(_Reader(dem), 1, (0, info.height), (0, info.width), info.nodata)
-    return twi_from_dem(z, recipe.grid["resolution"], recipe.terrain_options.get("fill_depressions", True))
+    return twi_from_dem(
+        z, recipe.grid["resolution"], recipe.terrain_options.get("fill_depressions", True)
+    )
 
 
 def _scene_state(recipe, samples, dem):
@@ -216,15 +242,27 @@ class XarrayFeatures:
     {"image": image, "dem": dem})``.
     """
 
-    def __init__(self, sources, indices: Sequence[str] | None = ("ndvi",), textures=None,
-                 terrain: Sequence[str] | None = None, extra: Mapping[str, tuple] | None = None, *,
-                 bands: Sequence[str] | None = None, sensor: str | None = None,
-                 terrain_options: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        sources,
+        indices: Sequence[str] | None = ("ndvi",),
+        textures=None,
+        terrain: Sequence[str] | None = None,
+        extra: Mapping[str, tuple] | None = None,
+        *,
+        bands: Sequence[str] | None = None,
+        sensor: str | None = None,
+        terrain_options: Mapping[str, Any] | None = None,
+    ):
         if is_xarray(sources) and type(sources).__name__ == "DataArray":
-            raise TypeError("sources must be a dict name -> DataArray (e.g. {'image': da}) or a Dataset "
-                            "of single-band sources, as RasterFeatures takes a dict name -> path.")
+            raise TypeError(
+                "sources must be a dict name -> DataArray (e.g. {'image': da}) or a Dataset "
+                "of single-band sources, as RasterFeatures takes a dict name -> path."
+            )
         if not isinstance(sources, Mapping) and not is_xarray(sources):
-            raise TypeError(f"sources must be a dict name -> DataArray or a Dataset; got {type(sources).__name__}.")
+            raise TypeError(
+                f"sources must be a dict name -> DataArray or a Dataset; got {type(sources).__name__}."
+            )
         keys = list(sources.data_vars) if is_xarray(sources) else list(sources)
         if not keys:
             raise ValueError("sources is empty; give at least one DataArray, e.g. {'image': da}.")
@@ -232,19 +270,34 @@ class XarrayFeatures:
         arrays, infos = {}, {}
         for key, data in self.sources.items():
             if not is_xarray(data):
-                raise TypeError(f"sources[{key!r}] is a {type(data).__name__}; XarrayFeatures takes "
-                                "DataArrays (use geoagb.features.RasterFeatures for GeoTIFF paths).")
+                raise TypeError(
+                    f"sources[{key!r}] is a {type(data).__name__}; XarrayFeatures takes "
+                    "DataArrays (use geoagb.features.RasterFeatures for GeoTIFF paths)."
+                )
             arr, names, nodata = as_band_array(data, f"sources[{key!r}]")
             arrays[key] = arr.data
             infos[key] = _source_info(key, arr, names, nodata)
-        self._engine = _XrRecipe(arrays, infos, indices=indices, textures=textures, terrain=terrain,
-                                 extra=extra, bands=bands, sensor=sensor, terrain_options=terrain_options)
-        self.indices, self.textures, self.terrain = self._engine.indices, textures, self._engine.terrain
+        self._engine = _XrRecipe(
+            arrays,
+            infos,
+            indices=indices,
+            textures=textures,
+            terrain=terrain,
+            extra=extra,
+            bands=bands,
+            sensor=sensor,
+            terrain_options=terrain_options,
+        )
+        self.indices, self.textures, self.terrain = (
+            self._engine.indices,
+            textures,
+            self._engine.terrain,
+        )
         self.extra, self.bands, self.sensor = self._engine.extra, self._engine.bands, sensor
         self.terrain_options = self._engine.terrain_options
 
     @classmethod
-    def from_recipe(cls, recipe: RasterFeatures, sources) -> "XarrayFeatures":
+    def from_recipe(cls, recipe: RasterFeatures, sources) -> XarrayFeatures:
         """The recipe of ``recipe`` (a RasterFeatures on files) over xarray ``sources``.
 
         ``sources`` maps the recipe's source names to DataArrays (a single DataArray is allowed
@@ -252,18 +305,29 @@ class XarrayFeatures:
         """
         if is_xarray(sources) and type(sources).__name__ == "DataArray":
             if len(recipe.sources) != 1:
-                raise ValueError(f"the recipe reads {len(recipe.sources)} sources {list(recipe.sources)}; "
-                                 "give a dict name -> DataArray with one entry per source.")
+                raise ValueError(
+                    f"the recipe reads {len(recipe.sources)} sources {list(recipe.sources)}; "
+                    "give a dict name -> DataArray with one entry per source."
+                )
             sources = {next(iter(recipe.sources)): sources}
         keys = list(sources.data_vars) if is_xarray(sources) else list(sources)
         missing = [k for k in recipe.sources if k not in keys]
         if missing:
-            raise ValueError(f"the recipe reads source(s) {missing} that the xarray sources lack "
-                             f"(given: {keys}); give a dict with the recipe's source names "
-                             f"{list(recipe.sources)} as keys.")
-        return cls({k: sources[k] for k in recipe.sources}, indices=recipe.indices,
-                   textures=recipe.textures, terrain=recipe.terrain, extra=recipe.extra,
-                   bands=recipe.bands, sensor=recipe.sensor, terrain_options=recipe.terrain_options)
+            raise ValueError(
+                f"the recipe reads source(s) {missing} that the xarray sources lack "
+                f"(given: {keys}); give a dict with the recipe's source names "
+                f"{list(recipe.sources)} as keys."
+            )
+        return cls(
+            {k: sources[k] for k in recipe.sources},
+            indices=recipe.indices,
+            textures=recipe.textures,
+            terrain=recipe.terrain,
+            extra=recipe.extra,
+            bands=recipe.bands,
+            sensor=recipe.sensor,
+            terrain_options=recipe.terrain_options,
+        )
 
     # the RasterFeatures interface ----------------------------------------------------------------
     @property
@@ -283,10 +347,14 @@ class XarrayFeatures:
         return self._engine.halo
 
     def __repr__(self) -> str:
-        return (f"XarrayFeatures({len(self.feature_names)} features from {list(self.sources)}, "
-                f"halo={self.halo})")
+        return (
+            f"XarrayFeatures({len(self.feature_names)} features from {list(self.sources)}, "
+            f"halo={self.halo})"
+        )
 
-    def at_points(self, plots, footprint: float | None = None, coords=("x", "y"), progress: bool | None = None):
+    def at_points(
+        self, plots, footprint: float | None = None, coords=("x", "y"), progress: bool | None = None
+    ):
         """Features at plots, as :meth:`geoagb.features.RasterFeatures.at_points`."""
         return self._engine.at_points(plots, footprint=footprint, coords=coords, progress=progress)
 
@@ -325,7 +393,7 @@ class XarrayFeatures:
         dem = _as_dask(e._arrays[e._dem[0]])[0] if twi else None
         return dask.delayed(_scene_state, pure=False)(self.detached()._engine, samples, dem)
 
-    def detached(self) -> "XarrayFeatures":
+    def detached(self) -> XarrayFeatures:
         """A copy without the data (what goes into a dask graph; ``bind`` gives it its blocks)."""
         out = copy.copy(self)
         out.sources = None
@@ -334,9 +402,10 @@ class XarrayFeatures:
         out._engine._global = dict(self._engine._global)
         return out
 
-    def bind(self, blocks, origin, state=None) -> "XarrayFeatures":
+    def bind(self, blocks, origin, state=None) -> XarrayFeatures:
         """A copy reading the numpy ``blocks`` (one per :meth:`input_arrays`) from raster ``origin``,
-        with the scene-wide ``state`` computed by :meth:`scene_state`."""
+        with the scene-wide ``state`` computed by :meth:`scene_state`.
+        """
         out = copy.copy(self)
         out._engine = copy.copy(self._engine)
         origin = (int(origin[0]), int(origin[1]))

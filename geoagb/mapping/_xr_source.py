@@ -23,13 +23,22 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from rasterio.windows import Window
 
-__all__ = ["XARRAY_HINT", "is_xarray", "require_xarray", "as_band_array", "xarray_grid", "XarrayStack",
-           "XarrayMap", "open_map", "compute_block"]
+__all__ = [
+    "XARRAY_HINT",
+    "is_xarray",
+    "require_xarray",
+    "as_band_array",
+    "xarray_grid",
+    "XarrayStack",
+    "XarrayMap",
+    "open_map",
+    "compute_block",
+]
 
 XARRAY_HINT = 'pip install "geoagb[xarray]" (xarray, rioxarray and dask)'
 
@@ -46,7 +55,9 @@ def require_xarray():
         import rioxarray  # noqa: F401
         import xarray
     except ImportError as err:
-        raise ImportError(f"xarray inputs and outputs need xarray and rioxarray: {XARRAY_HINT}.") from err
+        raise ImportError(
+            f"xarray inputs and outputs need xarray and rioxarray: {XARRAY_HINT}."
+        ) from err
     return xarray
 
 
@@ -94,11 +105,14 @@ def _nodata_of(arr):
 
 def as_band_array(data, what: str = "data"):
     """``(array, names, nodatavals)``: ``data`` as a ``(band, y, x)`` DataArray with its band names
-    (None where unnamed) and the nodata value of each band (None where unset)."""
+    (None where unnamed) and the nodata value of each band (None where unset).
+    """
     xr = require_xarray()
     if isinstance(data, xr.Dataset):
         if not data.data_vars:
-            raise ValueError(f"{what} is a Dataset without data variables; give one variable per band.")
+            raise ValueError(
+                f"{what} is a Dataset without data variables; give one variable per band."
+            )
         layers, names, nodata = [], [], []
         for key, var in data.data_vars.items():
             y, x = _spatial_dims(var, f"{what}[{key!r}]")
@@ -113,8 +127,13 @@ def as_band_array(data, what: str = "data"):
             ln = var.attrs.get("long_name")
             if re.fullmatch(r"band_\d+", name) and isinstance(ln, str) and ln:
                 name = ln
-            layers.append(var.squeeze([d for d in extra], drop=True).transpose(y, x).drop_vars(
-                [c for c in var.coords if c not in (y, x, "spatial_ref")], errors="ignore"))
+            layers.append(
+                var.squeeze([d for d in extra], drop=True)
+                .transpose(y, x)
+                .drop_vars(
+                    [c for c in var.coords if c not in (y, x, "spatial_ref")], errors="ignore"
+                )
+            )
             names.append(name)
             nodata.append(_nodata_of(var))
         arr = xr.concat(layers, dim="band", coords="minimal", compat="override", join="exact")
@@ -125,7 +144,9 @@ def as_band_array(data, what: str = "data"):
             pass
         return arr, names, nodata
     if not isinstance(data, xr.DataArray):
-        raise TypeError(f"{what} must be an xarray DataArray or Dataset; got {type(data).__name__}.")
+        raise TypeError(
+            f"{what} must be an xarray DataArray or Dataset; got {type(data).__name__}."
+        )
     y, x = _spatial_dims(data, what)
     extra = [d for d in data.dims if d not in (y, x)]
     if len(extra) > 1:
@@ -178,8 +199,13 @@ def xarray_grid(arr, what: str = "data") -> dict:
             f"north-up rasters (first row at the top). Flip it: {what}.isel({arr.rio.y_dim}="
             "slice(None, None, -1))."
         )
-    return dict(crs=crs, transform=tr, width=int(arr.sizes[arr.rio.x_dim]),
-                height=int(arr.sizes[arr.rio.y_dim]), resolution=(abs(tr.a), abs(tr.e)))
+    return dict(
+        crs=crs,
+        transform=tr,
+        width=int(arr.sizes[arr.rio.x_dim]),
+        height=int(arr.sizes[arr.rio.y_dim]),
+        resolution=(abs(tr.a), abs(tr.e)),
+    )
 
 
 def _nodata_to_nan(block: np.ndarray, nodatavals: Sequence) -> np.ndarray:
@@ -226,12 +252,14 @@ class XarrayStack:
             )
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"feature/band names {dup} occur more than once in {names}; names must be unique.")
+            raise ValueError(
+                f"feature/band names {dup} occur more than once in {names}; names must be unique."
+            )
         self._names = [str(n) for n in names]
         self._nodata = nodata
         self._array = arr
         self.grid = xarray_grid(arr, "features")
-        self._block = None      # (numpy block (C, h, w), (row0, col0)) once bound
+        self._block = None  # (numpy block (C, h, w), (row0, col0)) once bound
 
     @property
     def feature_names(self) -> list[str]:
@@ -245,13 +273,13 @@ class XarrayStack:
         """The (band, y, x) arrays the map needs (numpy or dask), in ``bind`` order."""
         return [self._array.data]
 
-    def detached(self) -> "XarrayStack":
+    def detached(self) -> XarrayStack:
         """A copy without the data (what goes into a dask graph; ``bind`` gives it its block)."""
         out = copy.copy(self)
         out._array = out.data = None
         return out
 
-    def bind(self, blocks, origin, state=None) -> "XarrayStack":
+    def bind(self, blocks, origin, state=None) -> XarrayStack:
         """A copy whose reads come from the numpy ``blocks[0]`` starting at raster ``origin``."""
         out = copy.copy(self)
         out._block = (blocks[0], (int(origin[0]), int(origin[1])))
@@ -262,11 +290,15 @@ class XarrayStack:
         if self._block is not None:
             block, (br, bc) = self._block
             if r0 < br or c0 < bc or r1 - br > block.shape[1] or c1 - bc > block.shape[2]:
-                raise RuntimeError(f"rows {r0}:{r1}, cols {c0}:{c1} lie outside the bound block "
-                                   f"at {(br, bc)} of shape {block.shape[1:]}")
-            return np.asarray(block[idx, r0 - br:r1 - br, c0 - bc:c1 - bc])
+                raise RuntimeError(
+                    f"rows {r0}:{r1}, cols {c0}:{c1} lie outside the bound block "
+                    f"at {(br, bc)} of shape {block.shape[1:]}"
+                )
+            return np.asarray(block[idx, r0 - br : r1 - br, c0 - bc : c1 - bc])
         if self._array is None:
-            raise RuntimeError("this XarrayStack was detached from its data; bind() it to a block first.")
+            raise RuntimeError(
+                "this XarrayStack was detached from its data; bind() it to a block first."
+            )
         return compute_block(self._array.data[idx, r0:r1, c0:c1])
 
     def read_bands(self, names: Sequence[str], window: Window) -> np.ndarray:
@@ -285,12 +317,13 @@ class XarrayStack:
             return out
         arr = self._read(idx, r0, r1, c0, c1).astype(np.float32)
         _nodata_to_nan(arr, [self._nodata[i] for i in idx])
-        out[:, r0 - row0:r1 - row0, c0 - col0:c1 - col0] = arr
+        out[:, r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = arr
         return out
 
     def on_window(self, window: Window, out_resolution: float | None = None) -> np.ndarray:
         """Features over ``window`` (input pixels), averaged to ``out_resolution`` metres;
-        (F, h, w) float32, NaN where nodata (a cell with any nodata pixel is NaN)."""
+        (F, h, w) float32, NaN where nodata (a cell with any nodata pixel is NaN).
+        """
         from ._sources import block_mean
 
         arr = self.read_bands(self._names, window)
@@ -322,13 +355,18 @@ class XarrayMap:
         self.name = f"<xarray map {list(names)}>"
         self._cache = (None, None)
 
-    def read(self, indexes=None, window: Window | None = None, out_dtype=None, **kwargs) -> np.ndarray:
+    def read(
+        self, indexes=None, window: Window | None = None, out_dtype=None, **kwargs
+    ) -> np.ndarray:
         if window is None:
             window = Window(0, 0, self.width, self.height)
         key = tuple(int(v) for v in (window.col_off, window.row_off, window.width, window.height))
         if self._cache[0] != key:
             c0, r0, w, h = key
-            self._cache = (key, np.asarray(self._array.data[:, r0:r0 + h, c0:c0 + w]))  # all bands, once
+            self._cache = (
+                key,
+                np.asarray(self._array.data[:, r0 : r0 + h, c0 : c0 + w]),
+            )  # all bands, once
         block = self._cache[1]
         if indexes is None:
             out = block

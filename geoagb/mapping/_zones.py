@@ -57,12 +57,16 @@ class Zones:
             geoms, codes = self.payload
             left, top = transform.c, transform.f
             right, bottom = left + w * transform.a, top + h * transform.e
-            hit = geoms.sindex.query(box(min(left, right), min(top, bottom), max(left, right), max(top, bottom)))
+            hit = geoms.sindex.query(
+                box(min(left, right), min(top, bottom), max(left, right), max(top, bottom))
+            )
             if len(hit) == 0:
                 return np.full((h, w), -1, np.int64)
             hit = np.sort(hit)
             shapes = ((geoms.iloc[i], int(codes[i])) for i in hit)
-            return rasterize(shapes, out_shape=(h, w), transform=transform, fill=-1, dtype="int32").astype(np.int64)
+            return rasterize(
+                shapes, out_shape=(h, w), transform=transform, fill=-1, dtype="int32"
+            ).astype(np.int64)
         if self.kind == "raster":
             path, band = self.payload
             arr = read_on_grid(path, transform, shape, self.crs, band, Resampling.mode)
@@ -101,7 +105,9 @@ def make_zones(regions, crs, by: str | None = None, edges=None, band: int = 1) -
     if hasattr(regions, "geometry") or type(regions).__name__ == "GeoSeries":
         import geopandas as gpd
 
-        gdf = regions if isinstance(regions, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=regions)
+        gdf = (
+            regions if isinstance(regions, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=regions)
+        )
         if gdf.crs is None:
             raise ValueError(
                 "the region polygons have no CRS; set it (regions.set_crs('EPSG:32648')) so they "
@@ -111,7 +117,9 @@ def make_zones(regions, crs, by: str | None = None, edges=None, band: int = 1) -
             gdf = gdf.to_crs(crs)
         if by is not None:
             if by not in gdf.columns:
-                raise ValueError(f"by={by!r} is not a column of regions (columns: {list(gdf.columns)}).")
+                raise ValueError(
+                    f"by={by!r} is not a column of regions (columns: {list(gdf.columns)})."
+                )
             labels = gdf[by]
         else:
             labels = pd.Series(gdf.index, index=gdf.index)
@@ -125,7 +133,9 @@ def make_zones(regions, crs, by: str | None = None, edges=None, band: int = 1) -
             return Zones("raster", (str(regions), band), None, crs)
         e = np.asarray(edges, dtype=float)
         if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0):
-            raise ValueError(f"edges={list(edges)} must be increasing class edges (at least two), e.g. [0, 500, 1000].")
+            raise ValueError(
+                f"edges={list(edges)} must be increasing class edges (at least two), e.g. [0, 500, 1000]."
+            )
         names = [f"{lo:g}-{hi:g}" for lo, hi in zip(e[:-1], e[1:])]
         return Zones("bands", (str(regions), band, e), names, crs)
     raise TypeError(
@@ -182,10 +192,22 @@ class ZonalAccumulator:
 
     def frame(self, order=None) -> pd.DataFrame:
         """One row per zone code (codes in ``order`` first, zero rows for absent ones)."""
-        cols = ["n"] + [f"{s}_sum" for s in self.sums] + [f"{e}_{m}" for e in self.extremes for m in ("min", "max")]
-        codes = sorted(self._rows) if order is None else list(order) + sorted(set(self._rows) - set(order))
+        cols = (
+            ["n"]
+            + [f"{s}_sum" for s in self.sums]
+            + [f"{e}_{m}" for e in self.extremes for m in ("min", "max")]
+        )
+        codes = (
+            sorted(self._rows)
+            if order is None
+            else list(order) + sorted(set(self._rows) - set(order))
+        )
         data = []
         for c in codes:
             row = self._rows.get(c)
-            data.append([row[k] for k in cols] if row else [0.0] * (1 + len(self.sums)) + [np.nan] * 2 * len(self.extremes))
+            data.append(
+                [row[k] for k in cols]
+                if row
+                else [0.0] * (1 + len(self.sums)) + [np.nan] * 2 * len(self.extremes)
+            )
         return pd.DataFrame(data, index=pd.Index(codes, name="code"), columns=cols)

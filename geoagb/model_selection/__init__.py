@@ -1,12 +1,18 @@
 """Spatial cross-validation: splitters, validation with train and validation metrics, and
-block-size selection. All splitters are scikit-learn cross-validators usable as ``cv=``."""
+block-size selection. All splitters are scikit-learn cross-validators usable as ``cv=``.
+"""
 
 from ._blocks import block_labels, block_origin
 from ._compare import ModelComparison, compare_models, corrected_resampled_ttest
 from ._sampling import GradientStratifiedSampler, holdout_split
 from ._split import BufferedLeaveOneOut, SpatialBlockKFold
 from ._suggest import BlockSizeSuggestion, suggest_block_size
-from ._validate import BlockSizeResult, SpatialCVResult, block_size_sensitivity, spatial_cross_validate
+from ._validate import (
+    BlockSizeResult,
+    SpatialCVResult,
+    block_size_sensitivity,
+    spatial_cross_validate,
+)
 
 
 def plot_folds(cv, X, ax=None):

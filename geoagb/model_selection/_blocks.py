@@ -16,14 +16,18 @@ def block_origin(xy: np.ndarray, origin="upper_left") -> tuple[float, float]:
     """
     if isinstance(origin, str):
         if origin != "upper_left":
-            raise ValueError(f"origin={origin!r} is not valid; use 'upper_left' or an explicit (x0, y0) pair.")
+            raise ValueError(
+                f"origin={origin!r} is not valid; use 'upper_left' or an explicit (x0, y0) pair."
+            )
         if xy.shape[0] == 0:
             raise ValueError("no samples: cannot place a block grid on an empty set of points.")
         return float(xy[:, 0].min()), float(xy[:, 1].max())
     try:
         x0, y0 = (float(v) for v in origin)
     except (TypeError, ValueError):
-        raise ValueError(f"origin={origin!r} must be 'upper_left' or a pair (x0, y0) in metres.") from None
+        raise ValueError(
+            f"origin={origin!r} must be 'upper_left' or a pair (x0, y0) in metres."
+        ) from None
     if not (np.isfinite(x0) and np.isfinite(y0)):
         raise ValueError(f"origin={origin!r} must be finite.")
     return x0, y0
@@ -60,7 +64,9 @@ def block_labels(coords, block_size: float, origin="upper_left") -> np.ndarray:
         raise ValueError(f"coords must have shape (n, 2); got {xy.shape}.")
     bs = float(block_size)
     if not np.isfinite(bs) or bs <= 0:
-        raise ValueError(f"block_size={block_size!r} must be a positive number of metres, e.g. 5000.")
+        raise ValueError(
+            f"block_size={block_size!r} must be a positive number of metres, e.g. 5000."
+        )
     if not np.all(np.isfinite(xy)):
         raise ValueError("coords contain NaN or infinite values; drop or fix those samples first.")
     if xy.shape[0] == 0:

@@ -1,5 +1,6 @@
 """compare_models: several estimators on identical spatial folds, repeated over fold seeds,
-with paired differences and their confidence intervals."""
+with paired differences and their confidence intervals.
+"""
 
 from __future__ import annotations
 
@@ -73,8 +74,14 @@ def corrected_resampled_ttest(diffs, n_train: float, n_test: float, confidence: 
     q = stats.t.ppf(0.5 + confidence / 2.0, J - 1)
     t = mean / se if se > 0 else (np.inf if mean != 0 else 0.0)
     p = float(2 * stats.t.sf(abs(t), J - 1)) if np.isfinite(t) else 0.0
-    return {"mean": mean, "ci_low": mean - q * se, "ci_high": mean + q * se, "t": float(t),
-            "p_value": p, "n_folds": J}
+    return {
+        "mean": mean,
+        "ci_low": mean - q * se,
+        "ci_high": mean + q * se,
+        "t": float(t),
+        "p_value": p,
+        "n_folds": J,
+    }
 
 
 @dataclass
@@ -122,14 +129,16 @@ class ModelComparison:
         """
         if metric not in self.folds.columns:
             raise ValueError(f"metric={metric!r}; choose one of {list(_METRICS)}.")
-        wide = self.folds.pivot_table(index=["repeat", "fold"], columns="model", values=metric,
-                                      sort=False)
+        wide = self.folds.pivot_table(
+            index=["repeat", "fold"], columns="model", values=metric, sort=False
+        )
         rows = []
         for name in wide.columns:
             if name == self.baseline:
                 continue
-            res = corrected_resampled_ttest(wide[name] - wide[self.baseline], self.n_train,
-                                            self.n_test, confidence)
+            res = corrected_resampled_ttest(
+                wide[name] - wide[self.baseline], self.n_train, self.n_test, confidence
+            )
             rows.append({"model": name, "baseline": self.baseline, "metric": metric, **res})
         return pd.DataFrame(rows).set_index("model")
 
@@ -150,8 +159,10 @@ class ModelComparison:
         ax.axvline(0.0, color="0.5", lw=1, ls="--")
         ax.set_yticks(ypos, tab.index)
         J = int(tab["n_folds"].iloc[0]) if len(tab) else 0
-        ax.set_xlabel(f"{metric} difference to {self.baseline} (bars: 95 % CI, corrected "
-                      f"resampled t-test over {J} folds)")
+        ax.set_xlabel(
+            f"{metric} difference to {self.baseline} (bars: 95 % CI, corrected "
+            f"resampled t-test over {J} folds)"
+        )
         ax.set_title(title or f"Paired comparison, {metric}")
         fig.tight_layout()
         return fig
@@ -169,9 +180,18 @@ def _reseeded(cv, seed):
     return out
 
 
-def compare_models(estimators, X, y, cv, *, n_repeats: int = 5, random_state=None,
-                   baseline: str | None = None, coords=None, progress: bool = True,
-                   ) -> ModelComparison:
+def compare_models(
+    estimators,
+    X,
+    y,
+    cv,
+    *,
+    n_repeats: int = 5,
+    random_state=None,
+    baseline: str | None = None,
+    coords=None,
+    progress: bool = True,
+) -> ModelComparison:
     """Run several estimators on identical spatial folds, repeated over fold seeds.
 
     For each of ``n_repeats`` seeds the splitter is re-seeded and its folds computed once;
@@ -229,9 +249,11 @@ def compare_models(estimators, X, y, cv, *, n_repeats: int = 5, random_state=Non
     from ._validate import spatial_cross_validate
 
     if not isinstance(estimators, dict) or not estimators:
-        raise TypeError("estimators must be a non-empty dict of name -> estimator, e.g. "
-                        "{'XGBoost': XGBRegressor(), 'XGBoost + RK': "
-                        "ResidualKrigingRegressor(XGBRegressor())}.")
+        raise TypeError(
+            "estimators must be a non-empty dict of name -> estimator, e.g. "
+            "{'XGBoost': XGBRegressor(), 'XGBoost + RK': "
+            "ResidualKrigingRegressor(XGBRegressor())}."
+        )
     names = list(estimators)
     baseline = names[0] if baseline is None else baseline
     if baseline not in estimators:
@@ -244,8 +266,7 @@ def compare_models(estimators, X, y, cv, *, n_repeats: int = 5, random_state=Non
     fold_rows, pooled_rows = [], []
     oof = {name: np.full((int(n_repeats), len(yv)), np.nan) for name in names}
     n_tr, n_te = [], []
-    bar = tqdm(total=int(n_repeats) * len(names), desc="compare", disable=not progress,
-               leave=False)
+    bar = tqdm(total=int(n_repeats) * len(names), desc="compare", disable=not progress, leave=False)
     for rep, seed in enumerate(seeds):
         cvr = _reseeded(cv, int(seed))
         # resolve coordinate names with the first estimator, then freeze the folds
@@ -257,20 +278,39 @@ def compare_models(estimators, X, y, cv, *, n_repeats: int = 5, random_state=Non
         n_te += [len(b) for _, b in splits]
         fixed = _FixedSplits(splits)
         for name in names:
-            res = spatial_cross_validate(estimators[name], X, yv, fixed, coords=coords,
-                                         progress=False, label=name)
+            res = spatial_cross_validate(
+                estimators[name], X, yv, fixed, coords=coords, progress=False, label=name
+            )
             oof[name][rep] = res.oof_predictions
             val = res.folds[res.folds["set"] == "validation"]
             for _, row in val.iterrows():
-                fold_rows.append({"repeat": rep, "fold": int(row["fold"]), "model": name,
-                                  "n_test": int(row["n"]),
-                                  **{m: float(row[m]) for m in _METRICS}})
+                fold_rows.append(
+                    {
+                        "repeat": rep,
+                        "fold": int(row["fold"]),
+                        "model": name,
+                        "n_test": int(row["n"]),
+                        **{m: float(row[m]) for m in _METRICS},
+                    }
+                )
             ok = np.isfinite(res.oof_predictions)
             pooled = agb_scores(yv[ok], res.oof_predictions[ok])
-            pooled_rows.append({"repeat": rep, "model": name,
-                                **{f"pooled_{m}": pooled[m] for m in _METRICS},
-                                **{f"fold_mean_{m}": float(val[m].mean()) for m in _METRICS}})
+            pooled_rows.append(
+                {
+                    "repeat": rep,
+                    "model": name,
+                    **{f"pooled_{m}": pooled[m] for m in _METRICS},
+                    **{f"fold_mean_{m}": float(val[m].mean()) for m in _METRICS},
+                }
+            )
             bar.update(1)
     bar.close()
-    return ModelComparison(pd.DataFrame(fold_rows), pd.DataFrame(pooled_rows), oof, yv,
-                           baseline, float(np.mean(n_tr)), float(np.mean(n_te)))
+    return ModelComparison(
+        pd.DataFrame(fold_rows),
+        pd.DataFrame(pooled_rows),
+        oof,
+        yv,
+        baseline,
+        float(np.mean(n_tr)),
+        float(np.mean(n_te)),
+    )

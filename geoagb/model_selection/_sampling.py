@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
+
 from .._coords import metric_coords
 from .._random import check_random_state
 from ._blocks import block_labels, compact_labels
@@ -46,8 +47,9 @@ class GradientStratifiedSampler(BaseCrossValidator):
     [3, 3, 3]
     """
 
-    def __init__(self, gradient="elevation", interval=100.0, n_repeats=100, n_train=None,
-                 random_state=None):
+    def __init__(
+        self, gradient="elevation", interval=100.0, n_repeats=100, n_train=None, random_state=None
+    ):
         self.gradient = gradient
         self.interval = interval
         self.n_repeats = n_repeats
@@ -75,14 +77,18 @@ class GradientStratifiedSampler(BaseCrossValidator):
 
     def split(self, X, y=None, groups=None):
         if not (isinstance(self.interval, numbers.Real) and self.interval > 0):
-            raise ValueError(f"interval={self.interval!r} must be > 0 (gradient units, e.g. metres).")
+            raise ValueError(
+                f"interval={self.interval!r} must be > 0 (gradient units, e.g. metres)."
+            )
         g = self._values(X)
         strata = np.floor((g - g.min()) / float(self.interval)).astype(np.int64)
         _, inverse, counts = compact_labels(strata)
         n, m = len(g), len(counts)
         n_train = m if self.n_train is None else int(self.n_train)
         if not 1 <= n_train < n:
-            raise ValueError(f"n_train={self.n_train} must be between 1 and n_samples - 1 = {n - 1}.")
+            raise ValueError(
+                f"n_train={self.n_train} must be between 1 and n_samples - 1 = {n - 1}."
+            )
         members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
         rng = check_random_state(self.random_state)
         for _ in range(self.n_repeats):
@@ -106,8 +112,7 @@ class GradientStratifiedSampler(BaseCrossValidator):
             yield test
 
 
-def holdout_split(X, fractions=(0.7, 0.1, 0.2), random_state=None, block_size=None,
-                  coords=None):
+def holdout_split(X, fractions=(0.7, 0.1, 0.2), random_state=None, block_size=None, coords=None):
     """Split samples into train / validation / test index arrays (seed 000: 70/10/20).
 
     With ``block_size`` (metres), whole spatial blocks go to one set, so the test set is
@@ -139,7 +144,9 @@ def holdout_split(X, fractions=(0.7, 0.1, 0.2), random_state=None, block_size=No
     """
     fr = np.asarray(fractions, dtype=float)
     if fr.ndim != 1 or fr.size < 2 or np.any(fr < 0) or not np.isclose(fr.sum(), 1.0):
-        raise ValueError(f"fractions={tuple(fractions)} must be non-negative and sum to 1, e.g. (0.7, 0.1, 0.2).")
+        raise ValueError(
+            f"fractions={tuple(fractions)} must be non-negative and sum to 1, e.g. (0.7, 0.1, 0.2)."
+        )
     n = len(X)
     rng = check_random_state(random_state)
     if block_size is None:
@@ -159,5 +166,6 @@ def holdout_split(X, fractions=(0.7, 0.1, 0.2), random_state=None, block_size=No
         raise ValueError(
             f"block_size={block_size:g} m gives {len(counts)} block(s) for {n} samples, too few "
             f"to fill every set: set(s) {empty} would be empty (sizes {[len(o) for o in out]}). "
-            "Use a smaller block_size so that each set gets whole blocks.")
+            "Use a smaller block_size so that each set gets whole blocks."
+        )
     return out

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 from scipy.spatial import cKDTree
 from sklearn.model_selection import BaseCrossValidator
+
 from .._coords import metric_coords
 from .._random import check_random_state
 from ._blocks import block_labels, compact_labels
@@ -14,8 +15,9 @@ from ._blocks import block_labels, compact_labels
 __all__ = ["SpatialBlockKFold", "BufferedLeaveOneOut", "assign_blocks_to_folds", "buffer_exclude"]
 
 
-def assign_blocks_to_folds(block_sizes: np.ndarray, n_splits: int, random_state=None,
-                           balance: bool = False) -> np.ndarray:
+def assign_blocks_to_folds(
+    block_sizes: np.ndarray, n_splits: int, random_state=None, balance: bool = False
+) -> np.ndarray:
     """Assign blocks to folds; returns the fold of each block.
 
     ``balance=False`` (seed 004's design): blocks are shuffled with the seed and dealt to folds
@@ -39,7 +41,9 @@ def assign_blocks_to_folds(block_sizes: np.ndarray, n_splits: int, random_state=
     return fold
 
 
-def buffer_exclude(xy: np.ndarray, train: np.ndarray, test: np.ndarray, buffer: float) -> np.ndarray:
+def buffer_exclude(
+    xy: np.ndarray, train: np.ndarray, test: np.ndarray, buffer: float
+) -> np.ndarray:
     """Return ``train`` without the samples closer than ``buffer`` metres to any test sample."""
     if buffer is None or buffer <= 0 or len(test) == 0 or len(train) == 0:
         return train
@@ -104,8 +108,16 @@ class SpatialBlockKFold(BaseCrossValidator):
         cross_validate(model, X_feat, y, cv=SpatialBlockKFold(block_size=5000, coords=xy))
     """
 
-    def __init__(self, n_splits=10, block_size=5_000.0, origin="upper_left", random_state=None,
-                 coords=None, balance=False, buffer=None):
+    def __init__(
+        self,
+        n_splits=10,
+        block_size=5_000.0,
+        origin="upper_left",
+        random_state=None,
+        coords=None,
+        balance=False,
+        buffer=None,
+    ):
         self.n_splits = n_splits
         self.block_size = block_size
         self.origin = origin
@@ -119,8 +131,9 @@ class SpatialBlockKFold(BaseCrossValidator):
 
     def _coords(self, X):
         if _n(X) == 0:
-            raise ValueError(f"{type(self).__name__}.split got X with 0 samples; give at least "
-                             "n_splits samples.")
+            raise ValueError(
+                f"{type(self).__name__}.split got X with 0 samples; give at least n_splits samples."
+            )
         return metric_coords(X, self.coords, distance=float(self.block_size), name="block_size")
 
     def fold_labels(self, X) -> np.ndarray:
@@ -136,7 +149,9 @@ class SpatialBlockKFold(BaseCrossValidator):
                 f"n_splits={self.n_splits} is larger than the {n_blocks} non-empty block(s) of "
                 f"block_size={self.block_size:g} m; use a smaller block_size or n_splits <= {n_blocks}."
             )
-        fold_of_block = assign_blocks_to_folds(counts, self.n_splits, self.random_state, self.balance)
+        fold_of_block = assign_blocks_to_folds(
+            counts, self.n_splits, self.random_state, self.balance
+        )
         return fold_of_block[inverse]
 
     def split(self, X, y=None, groups=None):
@@ -148,7 +163,7 @@ class SpatialBlockKFold(BaseCrossValidator):
         bounds = np.searchsorted(folds[order], np.arange(self.n_splits + 1))
         n = len(folds)
         for k in range(self.n_splits):
-            test = np.sort(order[bounds[k]:bounds[k + 1]])
+            test = np.sort(order[bounds[k] : bounds[k + 1]])
             mask = np.ones(n, dtype=bool)
             mask[test] = False
             train = np.flatnonzero(mask)
@@ -158,7 +173,8 @@ class SpatialBlockKFold(BaseCrossValidator):
                     raise ValueError(
                         f"buffer={buffer:g} m removes every training sample of fold {k} (the "
                         f"data span {np.ptp(xy, axis=0).max():.4g} m): use a buffer smaller than "
-                        "the distance between blocks, e.g. the residual variogram range.")
+                        "the distance between blocks, e.g. the residual variogram range."
+                    )
             yield train, test
 
     def _iter_test_indices(self, X=None, y=None, groups=None):  # sklearn API
@@ -198,8 +214,7 @@ class BufferedLeaveOneOut(BaseCrossValidator):
         buffer = _check_buffer(self.buffer)
         if buffer is None:
             raise ValueError("buffer=None: give the exclusion radius in metres, e.g. buffer=2000.")
-        xy = metric_coords(X, self.coords, distance=buffer if buffer > 0 else None,
-                           name="buffer")
+        xy = metric_coords(X, self.coords, distance=buffer if buffer > 0 else None, name="buffer")
         n = len(xy)
         if n < 2:
             raise ValueError(f"BufferedLeaveOneOut needs at least 2 samples; got {n}.")
@@ -213,7 +228,8 @@ class BufferedLeaveOneOut(BaseCrossValidator):
             if len(train) == 0:
                 raise ValueError(
                     f"buffer={buffer:g} m removes every training sample for test sample {i} (the "
-                    f"data span {np.ptp(xy, axis=0).max():.4g} m): use a smaller buffer.")
+                    f"data span {np.ptp(xy, axis=0).max():.4g} m): use a smaller buffer."
+                )
             yield train, np.array([i])
 
     def _iter_test_indices(self, X=None, y=None, groups=None):

@@ -54,28 +54,47 @@ class BlockSizeSuggestion(float):
         """The variogram with its effective range, the plot spacing and the suggestion marked."""
         fig = self.variogram.plot(ax=ax)
         ax = fig.axes[0]
-        ax.axvline(float(self), color="tab:red", ls="--",
-                   label=f"suggested block size {float(self):.4g} m")
-        ax.axvline(self.plot_spacing, color="0.4", ls=":",
-                   label=f"median plot spacing {self.plot_spacing:.4g} m")
+        ax.axvline(
+            float(self), color="tab:red", ls="--", label=f"suggested block size {float(self):.4g} m"
+        )
+        ax.axvline(
+            self.plot_spacing,
+            color="0.4",
+            ls=":",
+            label=f"median plot spacing {self.plot_spacing:.4g} m",
+        )
         ax.legend(loc="lower right", fontsize=8)
-        ax.set_title(f"Block size from the variogram of {self.source}\n{self.model}, nugget:sill "
-                     f"{self.nugget_to_sill:.2f}, effective range {self.effective_range:.4g} m")
+        ax.set_title(
+            f"Block size from the variogram of {self.source}\n{self.model}, nugget:sill "
+            f"{self.nugget_to_sill:.2f}, effective range {self.effective_range:.4g} m"
+        )
         return fig
 
     def __repr__(self) -> str:
         flag = "" if self.trustworthy else " (not trustworthy: see .notes)"
-        return (f"BlockSizeSuggestion({float(self):.4g} m; effective range "
-                f"{self.effective_range:.4g} m, nugget:sill {self.nugget_to_sill:.2f}, plot "
-                f"spacing {self.plot_spacing:.4g} m, model {self.model}){flag}")
+        return (
+            f"BlockSizeSuggestion({float(self):.4g} m; effective range "
+            f"{self.effective_range:.4g} m, nugget:sill {self.nugget_to_sill:.2f}, plot "
+            f"spacing {self.plot_spacing:.4g} m, model {self.model}){flag}"
+        )
 
 
 def _rebuild(value, info):
     return BlockSizeSuggestion(value, **info)
 
 
-def suggest_block_size(X, values=None, *, estimator=None, cv=None, coords=None, model="auto",
-                       n_lags=30, max_lag=None, random_state=None) -> BlockSizeSuggestion:
+def suggest_block_size(
+    X,
+    values=None,
+    *,
+    estimator=None,
+    cv=None,
+    coords=None,
+    model="auto",
+    n_lags=30,
+    max_lag=None,
+    random_state=None,
+) -> BlockSizeSuggestion:
     """Suggest a spatial-CV block size (metres): the effective range of the residual variogram.
 
     Blocks at least as large as the distance over which residuals stay correlated keep test
@@ -149,10 +168,15 @@ def suggest_block_size(X, values=None, *, estimator=None, cv=None, coords=None, 
 
     xy = metric_coords(X, coords, distance=max_lag, name="max_lag")
     if values is None:
-        raise ValueError("values is None: give the target (or residuals) as an array or the name "
-                         "of a column of X, e.g. suggest_block_size(plots, 'agb').")
-    v = (X[values].to_numpy(dtype=float) if isinstance(values, str)
-         else np.asarray(values, dtype=float).ravel())
+        raise ValueError(
+            "values is None: give the target (or residuals) as an array or the name "
+            "of a column of X, e.g. suggest_block_size(plots, 'agb')."
+        )
+    v = (
+        X[values].to_numpy(dtype=float)
+        if isinstance(values, str)
+        else np.asarray(values, dtype=float).ravel()
+    )
     if len(v) != len(xy):
         raise ValueError(f"values has {len(v)} entries but X has {len(xy)} samples.")
     rng = check_generator(random_state)
@@ -164,9 +188,15 @@ def suggest_block_size(X, values=None, *, estimator=None, cv=None, coords=None, 
         from .._coords import drop_coords
         from ..base import uses_coords
 
-        folds = cv if cv is not None and not isinstance(cv, int) else KFold(
-            5 if cv is None else int(cv), shuffle=True,
-            random_state=int(rng.integers(0, 2**31 - 1)))
+        folds = (
+            cv
+            if cv is not None and not isinstance(cv, int)
+            else KFold(
+                5 if cv is None else int(cv),
+                shuffle=True,
+                random_state=int(rng.integers(0, 2**31 - 1)),
+            )
+        )
         Xf = X if uses_coords(estimator) else drop_coords(X, coords)
         oof = cross_val_predict(clone(estimator), Xf, v, cv=list(folds.split(X, v)))
         v = v - np.asarray(oof, dtype=float)
@@ -174,8 +204,10 @@ def suggest_block_size(X, values=None, *, estimator=None, cv=None, coords=None, 
     ok = np.isfinite(v)
     xy, v = xy[ok], v[ok]
     if len(v) < 30:
-        raise ValueError(f"{len(v)} finite values: a variogram needs at least 30 plots to "
-                         "suggest a block size (about 100 or more are advisable).")
+        raise ValueError(
+            f"{len(v)} finite values: a variogram needs at least 30 plots to "
+            "suggest a block size (about 100 or more are advisable)."
+        )
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -187,21 +219,36 @@ def suggest_block_size(X, values=None, *, estimator=None, cv=None, coords=None, 
     eff = float(vg.effective_range_)
     ratio = float(vg.nugget_ / vg.sill_) if vg.sill_ > 0 else 1.0
     if ratio > 0.9:
-        notes.append(f"the variogram is {ratio:.0%} nugget: the {source} have almost no spatial "
-                     "structure, so the range (and this block size) is poorly determined; any "
-                     f"block of a few plot spacings (>= {3 * spacing:.4g} m) separates the folds.")
+        notes.append(
+            f"the variogram is {ratio:.0%} nugget: the {source} have almost no spatial "
+            "structure, so the range (and this block size) is poorly determined; any "
+            f"block of a few plot spacings (>= {3 * spacing:.4g} m) separates the folds."
+        )
     if eff < spacing:
-        notes.append(f"the suggested block size {eff:.4g} m is below the median plot spacing "
-                     f"{spacing:.4g} m, so blocks would not separate neighbouring plots; use at "
-                     f"least a few plot spacings (e.g. {3 * spacing:.4g} m), or check the "
-                     "coordinates' units.")
+        notes.append(
+            f"the suggested block size {eff:.4g} m is below the median plot spacing "
+            f"{spacing:.4g} m, so blocks would not separate neighbouring plots; use at "
+            f"least a few plot spacings (e.g. {3 * spacing:.4g} m), or check the "
+            "coordinates' units."
+        )
     if eff > extent:
-        notes.append(f"the suggested block size {eff:.4g} m exceeds the extent of the plots "
-                     f"({extent:.4g} m): spatial k-fold cannot separate them at that scale; use "
-                     "the largest block size that still gives n_splits non-empty blocks, and "
-                     "report that test plots remain correlated with training plots.")
+        notes.append(
+            f"the suggested block size {eff:.4g} m exceeds the extent of the plots "
+            f"({extent:.4g} m): spatial k-fold cannot separate them at that scale; use "
+            "the largest block size that still gives n_splits non-empty blocks, and "
+            "report that test plots remain correlated with training plots."
+        )
     for msg in notes:
         warnings.warn(msg, UserWarning, stacklevel=2)
-    return BlockSizeSuggestion(eff, effective_range=eff, nugget_to_sill=ratio,
-                               plot_spacing=spacing, extent=extent, model=vg.model_,
-                               variogram=vg, source=source, trustworthy=not notes, notes=notes)
+    return BlockSizeSuggestion(
+        eff,
+        effective_range=eff,
+        nugget_to_sill=ratio,
+        plot_spacing=spacing,
+        extent=extent,
+        model=vg.model_,
+        variogram=vg,
+        source=source,
+        trustworthy=not notes,
+        notes=notes,
+    )

@@ -10,8 +10,8 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
-from .._coords import drop_coords, is_name_pair, resolve_coord_names
-from ..base import handles_coords, uses_coords
+from .._coords import drop_coords, resolve_coord_names
+from ..base import handles_coords
 from ..metrics import agb_scores
 
 __all__ = ["spatial_cross_validate", "SpatialCVResult", "block_size_sensitivity", "BlockSizeResult"]
@@ -49,8 +49,14 @@ def _with_coords(obj, names):
     keys = [k for k in params if (k == "coords" or k.endswith("__coords")) and params[k] is None]
     # splitters inside a meta-estimator (GridSearchCV(cv=SpatialBlockKFold())) are no estimators:
     # get_params does not reach their coords, so they are copied and named here
-    inner = {k: v for k, v in params.items() if k not in keys and hasattr(v, "split")
-             and not hasattr(v, "fit") and getattr(v, "coords", "absent") is None}
+    inner = {
+        k: v
+        for k, v in params.items()
+        if k not in keys
+        and hasattr(v, "split")
+        and not hasattr(v, "fit")
+        and getattr(v, "coords", "absent") is None
+    }
     if not keys and not inner:
         return obj
     obj = clone(obj) if hasattr(obj, "fit") else copy.deepcopy(obj)
@@ -72,8 +78,12 @@ def prepare_spatial_fit(estimator, X, cv=None, coords=None, coords_as_features=F
     ``coords_as_features=True``) and ``X`` without coordinate columns and geometry otherwise.
     """
     aware = handles_coords(estimator)
-    names = resolve_coord_names(X, function=coords, cv=_coords_param(cv),
-                                estimator=_coords_param(estimator) if aware else None)
+    names = resolve_coord_names(
+        X,
+        function=coords,
+        cv=_coords_param(cv),
+        estimator=_coords_param(estimator) if aware else None,
+    )
     cv = _with_coords(cv, names)
     if aware:
         estimator = _with_coords(estimator, names)
@@ -117,8 +127,10 @@ class SpatialCVResult:
         mean, sd = g.mean(), g.std(ddof=1)
         if fmt is None:
             return pd.concat([mean.add_suffix("_mean"), sd.add_suffix("_sd")], axis=1)
-        return pd.DataFrame({m: [fmt.format(a, b) for a, b in zip(mean[m], sd[m])] for m in metrics},
-                            index=mean.index)
+        return pd.DataFrame(
+            {m: [fmt.format(a, b) for a, b in zip(mean[m], sd[m])] for m in metrics},
+            index=mean.index,
+        )
 
     def oof_scores(self) -> dict:
         """Metrics of the pooled out-of-fold predictions."""
@@ -129,13 +141,24 @@ class SpatialCVResult:
         """Predicted (out-of-fold) against observed, coloured by fold; returns the Figure."""
         from ..plotting import plot_predicted_observed
 
-        return plot_predicted_observed(self.y, self.oof_predictions, groups=self.fold, ax=ax,
-                                       title=self.label or None)
+        return plot_predicted_observed(
+            self.y, self.oof_predictions, groups=self.fold, ax=ax, title=self.label or None
+        )
 
 
-def spatial_cross_validate(estimator, X, y, cv, *, coords=None, coords_as_features=False,
-                           return_estimators=False, progress=True, label="",
-                           random_state=None) -> SpatialCVResult:
+def spatial_cross_validate(
+    estimator,
+    X,
+    y,
+    cv,
+    *,
+    coords=None,
+    coords_as_features=False,
+    return_estimators=False,
+    progress=True,
+    label="",
+    random_state=None,
+) -> SpatialCVResult:
     """Cross-validate ``estimator`` and report training AND validation metrics per fold.
 
     Parameters
@@ -204,7 +227,9 @@ def spatial_cross_validate(estimator, X, y, cv, *, coords=None, coords_as_featur
         oof[test] = pred_te
         fold[test] = k
         rows.append({"fold": k, "set": "train", "n": len(train), **agb_scores(yv[train], pred_tr)})
-        rows.append({"fold": k, "set": "validation", "n": len(test), **agb_scores(yv[test], pred_te)})
+        rows.append(
+            {"fold": k, "set": "validation", "n": len(test), **agb_scores(yv[test], pred_te)}
+        )
         if return_estimators:
             fitted.append(est)
     return SpatialCVResult(pd.DataFrame(rows), oof, yv, fold, fitted, label)
@@ -234,9 +259,19 @@ class BlockSizeResult:
         return plot_block_size_sensitivity(self.table((metric,)), metric=metric, ax=ax)
 
 
-def block_size_sensitivity(estimator, X, y, block_sizes=(2_000, 5_000, 10_000), *, n_splits=10,
-                           random_state=None, origin="upper_left", coords=None,
-                           include_random=True, progress=True) -> BlockSizeResult:
+def block_size_sensitivity(
+    estimator,
+    X,
+    y,
+    block_sizes=(2_000, 5_000, 10_000),
+    *,
+    n_splits=10,
+    random_state=None,
+    origin="upper_left",
+    coords=None,
+    include_random=True,
+    progress=True,
+) -> BlockSizeResult:
     """The same model under spatial block CV at several block sizes (metres), plus random
     k-fold for contrast (``include_random``, keyed ``"random"``).
 
@@ -279,12 +314,24 @@ def block_size_sensitivity(estimator, X, y, block_sizes=(2_000, 5_000, 10_000), 
 
     results = {}
     for bs in tqdm(block_sizes, desc="block sizes", disable=not progress, leave=False):
-        cv = SpatialBlockKFold(n_splits=n_splits, block_size=bs, origin=origin,
-                               random_state=random_state, coords=coords)
-        results[bs] = spatial_cross_validate(estimator, X, y, cv, coords=coords, progress=progress,
-                                             label=f"{bs:g} m blocks")
+        cv = SpatialBlockKFold(
+            n_splits=n_splits,
+            block_size=bs,
+            origin=origin,
+            random_state=random_state,
+            coords=coords,
+        )
+        results[bs] = spatial_cross_validate(
+            estimator, X, y, cv, coords=coords, progress=progress, label=f"{bs:g} m blocks"
+        )
     if include_random:
         results["random"] = spatial_cross_validate(
-            estimator, X, y, KFold(n_splits, shuffle=True, random_state=random_state),
-            coords=coords, progress=progress, label="random k-fold")
+            estimator,
+            X,
+            y,
+            KFold(n_splits, shuffle=True, random_state=random_state),
+            coords=coords,
+            progress=progress,
+            label="random k-fold",
+        )
     return BlockSizeResult(results)

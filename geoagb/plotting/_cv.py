@@ -107,8 +107,14 @@ def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, units="
     hi = float(max(y[ok].max(), p[ok].max())) * 1.05
     ax.plot([0, hi], [0, hi], color="k", lw=1)
     s = agb_scores(y[ok], p[ok])
-    ax.text(0.03, 0.97, f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {units}\nMAE = {s['mae']:.2f} {units}"
-            f"\nbias = {100 * s['overall_bias']:.2f} %", transform=ax.transAxes, va="top")
+    ax.text(
+        0.03,
+        0.97,
+        f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {units}\nMAE = {s['mae']:.2f} {units}"
+        f"\nbias = {100 * s['overall_bias']:.2f} %",
+        transform=ax.transAxes,
+        va="top",
+    )
     ax.set_xlim(0, hi)
     ax.set_ylim(0, hi)
     ax.set_xlabel(f"observed ({units})")
@@ -154,8 +160,15 @@ def plot_block_size_sensitivity(table, metric="r2", ax=None):
     labels = [f"{k / 1000:g} km" if not isinstance(k, str) else k for k in table.index]
     pos = np.arange(len(labels))
     for st, off, color in (("train", -0.12, "tab:blue"), ("validation", 0.12, "tab:orange")):
-        ax.errorbar(pos + off, table[f"{st}_{metric}_mean"], yerr=table[f"{st}_{metric}_sd"],
-                    fmt="o", capsize=4, color=color, label=st)
+        ax.errorbar(
+            pos + off,
+            table[f"{st}_{metric}_mean"],
+            yerr=table[f"{st}_{metric}_sd"],
+            fmt="o",
+            capsize=4,
+            color=color,
+            label=st,
+        )
     ax.set_xticks(pos, labels)
     ax.set_xlabel("block size")
     ax.set_ylabel(metric.upper() if metric != "r2" else "R²")

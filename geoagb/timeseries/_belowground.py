@@ -86,8 +86,19 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
     [87.9]
     """
 
-    def __init__(self, agb_feature=0, n_estimators=300, min_samples_leaf=3, max_features=1.0,
-                 min_records=30, root_shoot=None, extrapolation="ratio", random_state=None, n_jobs=None):
+    def __init__(
+        self,
+        agb_feature=0,
+        *,
+        n_estimators=300,
+        min_samples_leaf=3,
+        max_features=1.0,
+        min_records=30,
+        root_shoot=None,
+        extrapolation="ratio",
+        random_state=None,
+        n_jobs=None,
+    ):
         self.agb_feature = agb_feature
         self.n_estimators = n_estimators
         self.min_samples_leaf = min_samples_leaf
@@ -118,23 +129,32 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
             return int(list(names).index(f))
         i = int(f)
         if not 0 <= i < self.n_features_in_:
-            raise ValueError(f"agb_feature={f} is out of range for X with {self.n_features_in_} column(s).")
+            raise ValueError(
+                f"agb_feature={f} is out of range for X with {self.n_features_in_} column(s)."
+            )
         return i
 
     def fit(self, X, y):
         """Fit the forest (and the ratio) on BGB-AGB records; returns self."""
         if self.extrapolation not in ("ratio", "forest"):
-            raise ValueError(f"extrapolation={self.extrapolation!r} is not one of ('ratio', 'forest').")
+            raise ValueError(
+                f"extrapolation={self.extrapolation!r} is not one of ('ratio', 'forest')."
+            )
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         self.agb_index_ = self._resolve_agb()
         agb = X[:, self.agb_index_]
         fix = "AGB(C) and BGB(C) are densities (MgC/ha or Mg/ha) and cannot be negative."
         if self.root_shoot is None:
             if np.any(agb < 0) or np.any(y < 0):
-                raise ValueError(f"negative AGB or BGB in the records (min AGB {agb.min():g}, min BGB "
-                                 f"{y.min():g}). {fix}")
-            self.ratio_ = float(fit_belowground(agb, y, method="ratio").a) if len(y) >= 3 and \
-                np.dot(agb, agb) > 0 else float(np.sum(y) / max(np.sum(agb), 1e-12))
+                raise ValueError(
+                    f"negative AGB or BGB in the records (min AGB {agb.min():g}, min BGB "
+                    f"{y.min():g}). {fix}"
+                )
+            self.ratio_ = (
+                float(fit_belowground(agb, y, method="ratio").a)
+                if len(y) >= 3 and np.dot(agb, agb) > 0
+                else float(np.sum(y) / max(np.sum(agb), 1e-12))
+            )
         else:
             belowground(1.0, root_shoot=self.root_shoot)  # validates the ratio (0, 5]
             self.ratio_ = float(self.root_shoot)
@@ -143,13 +163,18 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
             warnings.warn(
                 f"{len(y)} BGB-AGB records (< min_records={self.min_records}): using the root:shoot "
                 f"ratio {self.ratio_:.3f} alone. Add records or lower min_records to fit the forest.",
-                UserWarning, stacklevel=2)
+                UserWarning,
+                stacklevel=2,
+            )
             self.forest_, self.mode_ = None, "ratio"
             return self
         self.forest_ = RandomForestRegressor(
-            n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
-            max_features=self.max_features, random_state=check_random_state(self.random_state),
-            n_jobs=self.n_jobs).fit(X, y)
+            n_estimators=self.n_estimators,
+            min_samples_leaf=self.min_samples_leaf,
+            max_features=self.max_features,
+            random_state=check_random_state(self.random_state),
+            n_jobs=self.n_jobs,
+        ).fit(X, y)
         self.mode_ = "forest"
         return self
 
@@ -168,8 +193,18 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
             pred[out] = ratio[out]
         return pred
 
-    def predict_stack(self, agbc, covariates=None, *, out=None, years=None, memory_mb: float = 256.0,
-                      progress: bool = True, transform=None, crs=None):
+    def predict_stack(
+        self,
+        agbc,
+        covariates=None,
+        *,
+        out=None,
+        years=None,
+        memory_mb: float = 256.0,
+        progress: bool = True,
+        transform=None,
+        crs=None,
+    ):
         """BGB(C) of every year of an AGB(C) stack.
 
         Parameters
@@ -202,8 +237,11 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         src = StackSource(agbc, years, transform=transform, crs=crs, name="agbc")
         covs = self._covariate_sources(covariates, src)
         T, (H, W) = src.count, src.shape
-        side = window_size_for_budget(T * 8 * (self.n_features_in_ + 2) + 64, memory_mb) \
-            if out is not None else max(H, W)
+        side = (
+            window_size_for_budget(T * 8 * (self.n_features_in_ + 2) + 64, memory_mb)
+            if out is not None
+            else max(H, W)
+        )
         wins = plan_windows(W, H, side) if out is not None else [Window(0, 0, W, H)]
         res = None if out is not None else np.full((T, H, W), np.nan, np.float32)
 
@@ -232,9 +270,17 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         from ..mapping._writer import atomic_geotiff, geotiff_profile
 
         if src.transform is None:
-            raise ValueError("out= needs the grid of the stack: pass transform= and crs= with an array.")
-        profile = geotiff_profile(make_grid(src.transform, src.crs, W, H), count=T, window_size=side)
-        names = [str(int(y)) for y in src.years] if src.years is not None else [f"layer_{i}" for i in range(T)]
+            raise ValueError(
+                "out= needs the grid of the stack: pass transform= and crs= with an array."
+            )
+        profile = geotiff_profile(
+            make_grid(src.transform, src.crs, W, H), count=T, window_size=side
+        )
+        names = (
+            [str(int(y)) for y in src.years]
+            if src.years is not None
+            else [f"layer_{i}" for i in range(T)]
+        )
         tags = dict(method="BelowgroundModel", mode=self.mode_, root_shoot=self.ratio_)
         with atomic_geotiff(out, profile, names, ["same as agbc"] * T, tags=tags) as dst:
             for win in tqdm(wins, desc="belowground", disable=not progress, leave=False):
@@ -247,23 +293,31 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         from ._stack import StackSource
 
         need = [j for j in range(self.n_features_in_) if j != self.agb_index_]
-        names = list(getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)]))
+        names = list(
+            getattr(self, "feature_names_in_", [f"x{j}" for j in range(self.n_features_in_)])
+        )
         if not need:
             return {}
         if covariates is None:
-            raise ValueError(f"the model was fitted with covariates {[names[j] for j in need]}; pass "
-                             "covariates={name: (H, W) array or raster path}.")
+            raise ValueError(
+                f"the model was fitted with covariates {[names[j] for j in need]}; pass "
+                "covariates={name: (H, W) array or raster path}."
+            )
         if isinstance(covariates, dict):
             missing = [names[j] for j in need if names[j] not in covariates]
             if missing:
-                raise ValueError(f"covariates lacks {missing} (given: {list(covariates)}); the model "
-                                 f"was fitted on {names}.")
+                raise ValueError(
+                    f"covariates lacks {missing} (given: {list(covariates)}); the model "
+                    f"was fitted on {names}."
+                )
             items = {j: covariates[names[j]] for j in need}
         else:
             seq = list(covariates)
             if len(seq) != len(need):
-                raise ValueError(f"{len(seq)} covariate layers given for {len(need)} covariate columns "
-                                 f"{[names[j] for j in need]}.")
+                raise ValueError(
+                    f"{len(seq)} covariate layers given for {len(need)} covariate columns "
+                    f"{[names[j] for j in need]}."
+                )
             items = dict(zip(need, seq))
         out = {}
         for j, v in items.items():
@@ -292,9 +346,18 @@ class BelowgroundEvaluation:
     scheme: str
 
 
-def evaluate_belowground(records, model=None, *, target: str = "bgbc", features=None, coords=("x", "y"),
-                         block_size: float | None = None, n_splits: int = 5, random_state=None,
-                         progress: bool = False) -> BelowgroundEvaluation:
+def evaluate_belowground(
+    records,
+    model=None,
+    *,
+    target: str = "bgbc",
+    features=None,
+    coords=("x", "y"),
+    block_size: float | None = None,
+    n_splits: int = 5,
+    random_state=None,
+    progress: bool = False,
+) -> BelowgroundEvaluation:
     """R2 and RMSE of a :class:`BelowgroundModel` under spatial cross-validation, vs the ratio.
 
     Parameters
@@ -336,14 +399,22 @@ def evaluate_belowground(records, model=None, *, target: str = "bgbc", features=
 
     df = pd.DataFrame(records)
     if target not in df.columns:
-        raise ValueError(f"target={target!r} is not a column of records (columns: {list(df.columns)}).")
+        raise ValueError(
+            f"target={target!r} is not a column of records (columns: {list(df.columns)})."
+        )
     geom = getattr(records, "geometry", None)
     has_xy = coords is not None and all(c in df.columns for c in coords)
-    skip = {target} | (set(coords) if has_xy else set()) | ({geom.name} if geom is not None else set())
+    skip = (
+        {target} | (set(coords) if has_xy else set()) | ({geom.name} if geom is not None else set())
+    )
     feats = [c for c in df.columns if c not in skip] if features is None else list(features)
     if not feats:
         raise ValueError("no feature columns: give features=['agbc', ...] (AGB first).")
-    est = model if model is not None else BelowgroundModel(agb_feature=feats[0], random_state=random_state)
+    est = (
+        model
+        if model is not None
+        else BelowgroundModel(agb_feature=feats[0], random_state=random_state)
+    )
     if isinstance(est, BelowgroundModel) and isinstance(est.agb_feature, int):
         est = est.set_params(agb_feature=feats[est.agb_feature])
     y = df[target].to_numpy(dtype=float)
@@ -354,8 +425,12 @@ def evaluate_belowground(records, model=None, *, target: str = "bgbc", features=
         xy = get_coords(X, coords if has_xy else None)
         if block_size is None:
             block_size = float(np.ptp(xy, axis=0).max()) / 5.0
-        cv = SpatialBlockKFold(n_splits, block_size=block_size, random_state=random_state,
-                               coords=coords if has_xy else None)
+        cv = SpatialBlockKFold(
+            n_splits,
+            block_size=block_size,
+            random_state=random_state,
+            coords=coords if has_xy else None,
+        )
         scheme = f"spatial blocks {block_size:g} m, {n_splits} folds"
         kw = dict(coords=coords) if has_xy else {}
     else:
@@ -364,15 +439,24 @@ def evaluate_belowground(records, model=None, *, target: str = "bgbc", features=
     ratio = BelowgroundModel(agb_feature=feats[0], min_records=10**9, root_shoot=None)
     results = {}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)   # the ratio model warns that it is ratio-only
+        warnings.simplefilter("ignore", UserWarning)  # the ratio model warns that it is ratio-only
         for name, e in (("forest", est), ("root_shoot", ratio)):
-            results[name] = spatial_cross_validate(e, X, y, cv, progress=progress, label=name,
-                                                   random_state=random_state, **kw)
+            results[name] = spatial_cross_validate(
+                e, X, y, cv, progress=progress, label=name, random_state=random_state, **kw
+            )
     rows = {}
     for name, res in results.items():
         oof = res.oof_scores()
         s = res.summary(metrics=("r2", "rmse"), fmt=None).loc["validation"]
-        rows[name] = {"r2": oof["r2"], "rmse": oof["rmse"], "r": oof["r"], "r2_fold_mean": s["r2_mean"],
-                      "r2_fold_sd": s["r2_sd"], "rmse_fold_mean": s["rmse_mean"], "rmse_fold_sd": s["rmse_sd"]}
-    return BelowgroundEvaluation(table=pd.DataFrame.from_dict(rows, orient="index"), results=results,
-                                 scheme=scheme)
+        rows[name] = {
+            "r2": oof["r2"],
+            "rmse": oof["rmse"],
+            "r": oof["r"],
+            "r2_fold_mean": s["r2_mean"],
+            "r2_fold_sd": s["r2_sd"],
+            "rmse_fold_mean": s["rmse_mean"],
+            "rmse_fold_sd": s["rmse_sd"],
+        }
+    return BelowgroundEvaluation(
+        table=pd.DataFrame.from_dict(rows, orient="index"), results=results, scheme=scheme
+    )

@@ -35,23 +35,45 @@ def _run_synthetic(args) -> int:
 
     s = make_carbon_series(n_years=args.years, shape=(args.size, args.size), random_state=args.seed)
     paths = s.to_files(args.out)
-    print(f"wrote {len(paths)} files to {Path(args.out)} ({args.size} x {args.size} cells of 1 km, "
-          f"{s.years[0]}-{s.years[-1]}, benchmark year {s.base_year}): " + ", ".join(p.name for p in paths.values()))
+    print(
+        f"wrote {len(paths)} files to {Path(args.out)} ({args.size} x {args.size} cells of 1 km, "
+        f"{s.years[0]}-{s.years[-1]}, benchmark year {s.base_year}): "
+        + ", ".join(p.name for p in paths.values())
+    )
     return 0
 
 
 def _run_scale(args) -> int:
     from ._scaling import scale_by_cover
 
-    base = tuple(int(v) for v in args.base_year.split("-")) if "-" in args.base_year else int(args.base_year)
-    r = scale_by_cover(args.benchmark, args.tree_cover, args.short_cover, base_year=base,
-                       short_ratio=args.short_ratio, min_cover=args.min_cover, regions=args.regions,
-                       region_names=_region_names(args.regions), benchmark_sd=args.benchmark_sd,
-                       out=args.out, out_sd=args.out_sd, memory_mb=args.memory_mb, progress=not args.quiet)
-    print(f"wrote {r.path} ({len(r.years)} years {r.years[0]}-{r.years[-1]}, MgC/ha); "
-          f"{r.n_filled} cells without base-year cover took their regional density, {r.n_nan} cells NaN")
-    print("density per unit effective cover (MgC/ha): " +
-          ", ".join(f"{k} {v:.1f}" for k, v in r.regional_density.items()))
+    base = (
+        tuple(int(v) for v in args.base_year.split("-"))
+        if "-" in args.base_year
+        else int(args.base_year)
+    )
+    r = scale_by_cover(
+        args.benchmark,
+        args.tree_cover,
+        args.short_cover,
+        base_year=base,
+        short_ratio=args.short_ratio,
+        min_cover=args.min_cover,
+        regions=args.regions,
+        region_names=_region_names(args.regions),
+        benchmark_sd=args.benchmark_sd,
+        out=args.out,
+        out_sd=args.out_sd,
+        memory_mb=args.memory_mb,
+        progress=not args.quiet,
+    )
+    print(
+        f"wrote {r.path} ({len(r.years)} years {r.years[0]}-{r.years[-1]}, MgC/ha); "
+        f"{r.n_filled} cells without base-year cover took their regional density, {r.n_nan} cells NaN"
+    )
+    print(
+        "density per unit effective cover (MgC/ha): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in r.regional_density.items())
+    )
     return 0
 
 
@@ -68,14 +90,42 @@ def _run_vod(args) -> int:
     with rasterio.open(args.regions) as ds:
         regions = ds.read(1)
         nd = ds.nodata
-    regions = np.where(regions == nd, -1, regions).astype(np.int64) if nd is not None else regions.astype(np.int64)
-    base = tuple(int(v) for v in args.base_year.split("-")) if "-" in args.base_year else int(args.base_year)
-    cal = calibrate_vod(agbc, vod.read(), regions, years=years, base_year=base,
-                        calibrate=args.calibrate.split(",") if args.calibrate else None,
-                        region_names=_region_names(args.regions), random_state=args.seed)
+    regions = (
+        np.where(regions == nd, -1, regions).astype(np.int64)
+        if nd is not None
+        else regions.astype(np.int64)
+    )
+    base = (
+        tuple(int(v) for v in args.base_year.split("-"))
+        if "-" in args.base_year
+        else int(args.base_year)
+    )
+    cal = calibrate_vod(
+        agbc,
+        vod.read(),
+        regions,
+        years=years,
+        base_year=base,
+        calibrate=args.calibrate.split(",") if args.calibrate else None,
+        region_names=_region_names(args.regions),
+        random_state=args.seed,
+    )
     write_stack(args.out, cal.agbc, years, tags=dict(method="VOD calibration"), **grid)
-    cols = ["calibrated", "method", "r_before", "rmse_before", "r_after", "rmse_after", "trend_before", "trend_vod"]
-    print(cal.report[[c for c in cols if c in cal.report.columns]].to_string(float_format=lambda v: f"{v:.3f}"))
+    cols = [
+        "calibrated",
+        "method",
+        "r_before",
+        "rmse_before",
+        "r_after",
+        "rmse_after",
+        "trend_before",
+        "trend_vod",
+    ]
+    print(
+        cal.report[[c for c in cols if c in cal.report.columns]].to_string(
+            float_format=lambda v: f"{v:.3f}"
+        )
+    )
     print(f"wrote {args.out}")
     return 0
 
@@ -102,15 +152,29 @@ def _run_belowground(args) -> int:
     feats = [args.agb_column] + (list(covs) if covs else [])
     missing = [c for c in feats + [args.target] if c not in rec.columns]
     if missing:
-        raise ValueError(f"{args.records} lacks column(s) {missing} (columns: {list(rec.columns)}).")
-    model = BelowgroundModel(agb_feature=args.agb_column, n_estimators=args.n_estimators, random_state=args.seed)
-    ev = evaluate_belowground(rec, model, target=args.target, features=feats, block_size=args.block_size,
-                              random_state=args.seed)
+        raise ValueError(
+            f"{args.records} lacks column(s) {missing} (columns: {list(rec.columns)})."
+        )
+    model = BelowgroundModel(
+        agb_feature=args.agb_column, n_estimators=args.n_estimators, random_state=args.seed
+    )
+    ev = evaluate_belowground(
+        rec,
+        model,
+        target=args.target,
+        features=feats,
+        block_size=args.block_size,
+        random_state=args.seed,
+    )
     f, r = ev.table.loc["forest"], ev.table.loc["root_shoot"]
-    print(f"{ev.scheme}: random forest R2 {f['r2']:.3f}, RMSE {f['rmse']:.3f}; root:shoot ratio R2 "
-          f"{r['r2']:.3f}, RMSE {r['rmse']:.3f} (out-of-fold, unit of {args.target})")
+    print(
+        f"{ev.scheme}: random forest R2 {f['r2']:.3f}, RMSE {f['rmse']:.3f}; root:shoot ratio R2 "
+        f"{r['r2']:.3f}, RMSE {r['rmse']:.3f} (out-of-fold, unit of {args.target})"
+    )
     model.fit(rec[feats], rec[args.target])
-    out = model.predict_stack(args.agbc, covs, out=args.out, memory_mb=args.memory_mb, progress=not args.quiet)
+    out = model.predict_stack(
+        args.agbc, covs, out=args.out, memory_mb=args.memory_mb, progress=not args.quiet
+    )
     print(f"wrote {out} ({model.mode_} model, root:shoot fallback {model.ratio_:.3f})")
     return 0
 
@@ -121,26 +185,43 @@ def _run_trend(args) -> int:
 
     from ._trendmap import trend_map
 
-    out = trend_map(args.stack, out=args.out, alpha=args.alpha, hamed_rao=args.hamed_rao,
-                    breakpoint=not args.no_breakpoint, min_years=args.min_years, memory_mb=args.memory_mb,
-                    progress=not args.quiet, unit=args.unit)
+    out = trend_map(
+        args.stack,
+        out=args.out,
+        alpha=args.alpha,
+        hamed_rao=args.hamed_rao,
+        breakpoint=not args.no_breakpoint,
+        min_years=args.min_years,
+        memory_mb=args.memory_mb,
+        progress=not args.quiet,
+        unit=args.unit,
+    )
     with rasterio.open(out) as ds:
         slope = ds.read(1, masked=True).filled(np.nan)
         sig = ds.read(6, masked=True).filled(np.nan)
     tested = np.isfinite(slope)
     up = np.mean((sig[tested] == 1) & (slope[tested] > 0)) * 100 if tested.any() else np.nan
     down = np.mean((sig[tested] == 1) & (slope[tested] < 0)) * 100 if tested.any() else np.nan
-    print(f"wrote {out}: {tested.sum()} cells tested, {up:.1f} % significant increase, {down:.1f} % "
-          f"significant decrease (alpha {args.alpha:g}); median slope {np.nanmedian(slope):.3f} {args.unit}/yr")
+    print(
+        f"wrote {out}: {tested.sum()} cells tested, {up:.1f} % significant increase, {down:.1f} % "
+        f"significant decrease (alpha {args.alpha:g}); median slope {np.nanmedian(slope):.3f} {args.unit}/yr"
+    )
     return 0
 
 
 def _run_totals(args) -> int:
     from ._totals import annual_totals, carbon_sink_trend
 
-    tot = annual_totals(args.agbc, args.bgbc, regions=args.regions, region_names=_region_names(args.regions),
-                        agbc_sd=args.agbc_sd, bgbc_sd=args.bgbc_sd, memory_mb=args.memory_mb,
-                        progress=not args.quiet)
+    tot = annual_totals(
+        args.agbc,
+        args.bgbc,
+        regions=args.regions,
+        region_names=_region_names(args.regions),
+        agbc_sd=args.agbc_sd,
+        bgbc_sd=args.bgbc_sd,
+        memory_mb=args.memory_mb,
+        progress=not args.quiet,
+    )
     sink = carbon_sink_trend(tot, alpha=args.alpha)
     if args.csv:
         tot.to_csv(args.csv, index=False)
@@ -150,8 +231,10 @@ def _run_totals(args) -> int:
     print(wide.round(4).to_string())
     conf = 100 * (1 - args.alpha)
     for reg, s in sink.iterrows():
-        print(f"sink {reg}: {s['sink_TgC_per_yr']:+.4f} TgC/yr ({conf:g} % CI {s['ci_low']:+.4f} to "
-              f"{s['ci_high']:+.4f}; Theil-Sen {s['theil_sen_TgC_per_yr']:+.4f})")
+        print(
+            f"sink {reg}: {s['sink_TgC_per_yr']:+.4f} TgC/yr ({conf:g} % CI {s['ci_low']:+.4f} to "
+            f"{s['ci_high']:+.4f}; Theil-Sen {s['theil_sen_TgC_per_yr']:+.4f})"
+        )
     return 0
 
 
@@ -161,13 +244,15 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
         "timeseries",
         help="annual carbon maps, per-pixel trends and regional sinks from GeoTIFF stacks",
         description="Carbon through time: forest-fraction scaling of a benchmark AGBC map, "
-                    "belowground carbon, per-pixel Theil-Sen / Mann-Kendall / Pettitt trends, and "
-                    "annual totals with the sink (TgC/yr). Stacks are GeoTIFFs with one band per "
-                    "year (band descriptions = years).",
+        "belowground carbon, per-pixel Theil-Sen / Mann-Kendall / Pettitt trends, and "
+        "annual totals with the sink (TgC/yr). Stacks are GeoTIFFs with one band per "
+        "year (band descriptions = years).",
     )
     sub = p.add_subparsers(dest="ts_command", required=True)
 
-    s = sub.add_parser("synthetic", help="write the synthetic default data (covers, VOD, benchmark, records)")
+    s = sub.add_parser(
+        "synthetic", help="write the synthetic default data (covers, VOD, benchmark, records)"
+    )
     s.add_argument("out", help="output folder")
     s.add_argument("--size", type=int, default=120, help="raster side in 1 km cells (default 120)")
     s.add_argument("--years", type=int, default=20, help="number of years from 2002 (default 20)")
@@ -180,11 +265,19 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument("out", help="output AGBC stack GeoTIFF")
     s.add_argument("--base-year", required=True, help="year of the benchmark, or a range 2011-2015")
     s.add_argument("--short-cover", default=None, help="short-vegetation cover stack")
-    s.add_argument("--short-ratio", type=float, default=0.1,
-                   help="carbon per unit cover of short vegetation relative to trees (default 0.1)")
-    s.add_argument("--min-cover", type=float, default=0.05, help="least base-year cover with its own density")
+    s.add_argument(
+        "--short-ratio",
+        type=float,
+        default=0.1,
+        help="carbon per unit cover of short vegetation relative to trees (default 0.1)",
+    )
+    s.add_argument(
+        "--min-cover", type=float, default=0.05, help="least base-year cover with its own density"
+    )
     s.add_argument("--regions", default=None, help="integer region raster (regional densities)")
-    s.add_argument("--benchmark-sd", default=None, help="benchmark standard deviation GeoTIFF (MgC/ha)")
+    s.add_argument(
+        "--benchmark-sd", default=None, help="benchmark standard deviation GeoTIFF (MgC/ha)"
+    )
     s.add_argument("--out-sd", default=None, help="output AGBC sd stack (needs --benchmark-sd)")
     s.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for windows (MiB)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -196,16 +289,24 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument("regions", help="integer region raster on the same grid")
     s.add_argument("out", help="output AGBC stack GeoTIFF")
     s.add_argument("--base-year", required=True, help="year of the benchmark, or a range 2011-2015")
-    s.add_argument("--calibrate", default=None, help="comma-separated regions to recalibrate (default all)")
+    s.add_argument(
+        "--calibrate", default=None, help="comma-separated regions to recalibrate (default all)"
+    )
     s.add_argument("--seed", type=int, default=0, help="random seed of the folds (default 0)")
     s.set_defaults(func=_run_vod)
 
     s = sub.add_parser("belowground", help="BGBC stack from an AGBC stack and BGB-AGB records")
     s.add_argument("agbc", help="AGBC stack GeoTIFF")
-    s.add_argument("records", help="CSV of records with x, y, the AGB column, covariates and the target")
+    s.add_argument(
+        "records", help="CSV of records with x, y, the AGB column, covariates and the target"
+    )
     s.add_argument("out", help="output BGBC stack GeoTIFF")
-    s.add_argument("--covariates", default=None, help="NAME=PATH,... rasters of the covariate columns")
-    s.add_argument("--agb-column", default="agbc", help="AGB(C) column of the records (default agbc)")
+    s.add_argument(
+        "--covariates", default=None, help="NAME=PATH,... rasters of the covariate columns"
+    )
+    s.add_argument(
+        "--agb-column", default="agbc", help="AGB(C) column of the records (default agbc)"
+    )
     s.add_argument("--target", default="bgbc", help="BGB(C) column of the records (default bgbc)")
     s.add_argument("--n-estimators", type=int, default=300, help="trees of the random forest")
     s.add_argument("--block-size", type=float, default=None, help="spatial CV block side, metres")
@@ -214,25 +315,35 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_run_belowground)
 
-    s = sub.add_parser("trend", help="per-pixel Theil-Sen slope, Mann-Kendall test and change point")
+    s = sub.add_parser(
+        "trend", help="per-pixel Theil-Sen slope, Mann-Kendall test and change point"
+    )
     s.add_argument("stack", help="annual stack GeoTIFF")
     s.add_argument("out", help="output trend GeoTIFF (bands slope, ..., p_value, significant, ...)")
     s.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     s.add_argument("--hamed-rao", action="store_true", help="Hamed-Rao autocorrelation correction")
     s.add_argument("--no-breakpoint", action="store_true", help="skip the Pettitt change point")
-    s.add_argument("--min-years", type=int, default=8, help="least finite years per pixel (default 8)")
+    s.add_argument(
+        "--min-years", type=int, default=8, help="least finite years per pixel (default 8)"
+    )
     s.add_argument("--unit", default="MgC/ha", help="unit of the stack (default MgC/ha)")
-    s.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for row chunks (MiB)")
+    s.add_argument(
+        "--memory-mb", type=float, default=256.0, help="memory budget for row chunks (MiB)"
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_run_trend)
 
-    s = sub.add_parser("totals", help="carbon stock per region and year (TgC) and the sink (TgC/yr)")
+    s = sub.add_parser(
+        "totals", help="carbon stock per region and year (TgC) and the sink (TgC/yr)"
+    )
     s.add_argument("agbc", help="AGBC stack GeoTIFF (MgC/ha)")
     s.add_argument("--bgbc", default=None, help="BGBC stack GeoTIFF (MgC/ha)")
     s.add_argument("--regions", default=None, help="integer region raster")
     s.add_argument("--agbc-sd", default=None, help="AGBC sd stack")
     s.add_argument("--bgbc-sd", default=None, help="BGBC sd stack")
-    s.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level of the sink interval")
+    s.add_argument(
+        "--alpha", type=float, default=0.05, help="1 - confidence level of the sink interval"
+    )
     s.add_argument("--csv", default=None, help="write the totals table to this CSV")
     s.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for windows (MiB)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -39,7 +39,8 @@ def _compact(row, t, xs, ts):
 @njit(cache=True, error_model="numpy")
 def _median_inplace(a, m):
     """Median of a[:m], reordering a[:m] (Hoare's quickselect, no allocation; numpy's median,
-    mean of the two middle values, for even m)."""
+    mean of the two middle values, for even m).
+    """
     k = m // 2
     lo, hi = 0, m - 1
     while lo < hi:
@@ -235,7 +236,8 @@ def mk_block(X, t, hamed_rao, lag, zcrit, min_n):
 @njit(cache=True, error_model="numpy")
 def _step_trend(xs, ts, n, min_seg, res):
     """Least-squares step on a trend, ``x = a + b t + delta [t >= t_k]``, best k (each segment at
-    least ``min_seg`` values): res = (b, k, delta); NaN when no fit."""
+    least ``min_seg`` values): res = (b, k, delta); NaN when no fit.
+    """
     t0 = ts[0]
     s_t = s_tt = s_x = s_tx = 0.0
     for i in range(n):
@@ -263,13 +265,23 @@ def _step_trend(xs, ts, n, min_seg, res):
         # normal equations [[n, St, n2], [St, Stt, St2], [n2, St2, n2]] beta = [Sx, Stx, Sx2]
         a11, a12, a13 = nf, s_t, n2
         a22, a23, a33 = s_tt, s_t2, n2
-        det = a11 * (a22 * a33 - a23 * a23) - a12 * (a12 * a33 - a23 * a13) + a13 * (a12 * a23 - a22 * a13)
+        det = (
+            a11 * (a22 * a33 - a23 * a23)
+            - a12 * (a12 * a33 - a23 * a13)
+            + a13 * (a12 * a23 - a22 * a13)
+        )
         if abs(det) < 1e-12:
             continue
         r1, r2, r3 = s_x, s_tx, s_x2
-        c1 = r1 * (a22 * a33 - a23 * a23) - a12 * (r2 * a33 - a23 * r3) + a13 * (r2 * a23 - a22 * r3)
-        c2 = a11 * (r2 * a33 - a23 * r3) - r1 * (a12 * a33 - a23 * a13) + a13 * (a12 * r3 - r2 * a13)
-        c3 = a11 * (a22 * r3 - r2 * a23) - a12 * (a12 * r3 - r2 * a13) + r1 * (a12 * a23 - a22 * a13)
+        c1 = (
+            r1 * (a22 * a33 - a23 * a23) - a12 * (r2 * a33 - a23 * r3) + a13 * (r2 * a23 - a22 * r3)
+        )
+        c2 = (
+            a11 * (r2 * a33 - a23 * r3) - r1 * (a12 * a33 - a23 * a13) + a13 * (a12 * r3 - r2 * a13)
+        )
+        c3 = (
+            a11 * (a22 * r3 - r2 * a23) - a12 * (a12 * r3 - r2 * a13) + r1 * (a12 * a23 - a22 * a13)
+        )
         b0, b1, b2 = c1 / det, c2 / det, c3 / det
         sse = s_xx - (b0 * r1 + b1 * r2 + b2 * r3)
         if sse < best_sse:
@@ -336,14 +348,14 @@ def pettitt_block(X, t, min_n, detrend, sen):
                     best = i
             nf = float(n)
             out[p, 1] = k
-            out[p, 2] = min(1.0, 2.0 * np.exp(-6.0 * k * k / (nf ** 3 + nf ** 2)))
+            out[p, 2] = min(1.0, 2.0 * np.exp(-6.0 * k * k / (nf**3 + nf**2)))
             if fitted:
                 out[p, 0] = ts[int(st[1])]
                 out[p, 3] = st[2]
             elif best >= 0:
                 out[p, 0] = ts[best + 1]
-                after = _median_inplace(xs[best + 1:n], n - best - 1)  # disjoint slices
-                out[p, 3] = after - _median_inplace(xs[:best + 1], best + 1)
+                after = _median_inplace(xs[best + 1 : n], n - best - 1)  # disjoint slices
+                out[p, 3] = after - _median_inplace(xs[: best + 1], best + 1)
             else:
                 out[p, 3] = 0.0
     return out

@@ -8,9 +8,17 @@ import pandas as pd
 __all__ = ["plot_region_series", "plot_trend_map"]
 
 
-def plot_region_series(totals: pd.DataFrame, column: str = "total_TgC", *, sd_column: str | None = "total_sd_TgC",
-                       sinks: pd.DataFrame | None = None, truth: pd.DataFrame | None = None,
-                       include_all: bool = False, ax=None, title: str | None = None):
+def plot_region_series(
+    totals: pd.DataFrame,
+    column: str = "total_TgC",
+    *,
+    sd_column: str | None = "total_sd_TgC",
+    sinks: pd.DataFrame | None = None,
+    truth: pd.DataFrame | None = None,
+    include_all: bool = False,
+    ax=None,
+    title: str | None = None,
+):
     """Annual carbon totals per region (TgC) with a 95 % band and the fitted sink.
 
     Parameters
@@ -58,7 +66,9 @@ def plot_region_series(totals: pd.DataFrame, column: str = "total_TgC", *, sd_co
         label = str(reg)
         if sinks is not None and reg in sinks.index and "sink_TgC_per_yr" in sinks.columns:
             s = sinks.loc[reg]
-            label += f": {s['sink_TgC_per_yr']:+.3f} TgC/yr [{s['ci_low']:+.3f}, {s['ci_high']:+.3f}]"
+            label += (
+                f": {s['sink_TgC_per_yr']:+.3f} TgC/yr [{s['ci_low']:+.3f}, {s['ci_high']:+.3f}]"
+            )
             b = float(s["sink_TgC_per_yr"])
             ax.plot(t, np.nanmean(y) + b * (t - t.mean()), color=col, lw=1, ls=":")
         ax.plot(t, y, "o-", color=col, ms=3, label=label)
@@ -74,7 +84,9 @@ def plot_region_series(totals: pd.DataFrame, column: str = "total_TgC", *, sd_co
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("year")
     ax.set_ylabel(f"{column.replace('_TgC', '')} carbon (TgC)")
-    ax.set_title(title or "Carbon stock per region" + (" (dashed: truth)" if truth is not None else ""))
+    ax.set_title(
+        title or "Carbon stock per region" + (" (dashed: truth)" if truth is not None else "")
+    )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
@@ -90,8 +102,16 @@ def _bands_of(result, max_size):
         with rasterio.open(result) as ds:
             scale = max(1.0, max(ds.width, ds.height) / float(max_size))
             shape = (max(1, int(round(ds.height / scale))), max(1, int(round(ds.width / scale))))
-            out = {d: ds.read(i, out_shape=shape, resampling=Resampling.nearest, out_dtype=np.float64,
-                              masked=True).filled(np.nan) for i, d in enumerate(ds.descriptions, 1)}
+            out = {
+                d: ds.read(
+                    i,
+                    out_shape=shape,
+                    resampling=Resampling.nearest,
+                    out_dtype=np.float64,
+                    masked=True,
+                ).filled(np.nan)
+                for i, d in enumerate(ds.descriptions, 1)
+            }
             alpha = float(ds.tags().get("alpha", 0.05))
             from rasterio.plot import plotting_extent
 
@@ -109,8 +129,15 @@ def _bands_of(result, max_size):
     return out, result.alpha, extent, f"{result.unit}/yr"
 
 
-def plot_trend_map(result, *, alpha: float | None = None, breakpoints: bool = True, max_size: int = 1024,
-                   vmax: float | None = None, title: str | None = None):
+def plot_trend_map(
+    result,
+    *,
+    alpha: float | None = None,
+    breakpoints: bool = True,
+    max_size: int = 1024,
+    vmax: float | None = None,
+    title: str | None = None,
+):
     """Map of the Theil-Sen slope with non-significant cells greyed, and of the change-point years.
 
     Parameters
@@ -152,8 +179,13 @@ def plot_trend_map(result, *, alpha: float | None = None, breakpoints: bool = Tr
         ax2 = axes[0, 1]
         by = np.where(b["breakpoint_p"] < a, b["breakpoint_year"], np.nan)
         fy = by[np.isfinite(by)]
-        im2 = ax2.imshow(by, cmap="viridis", vmin=fy.min() if fy.size else None,
-                         vmax=fy.max() if fy.size else None, **kw)
+        im2 = ax2.imshow(
+            by,
+            cmap="viridis",
+            vmin=fy.min() if fy.size else None,
+            vmax=fy.max() if fy.size else None,
+            **kw,
+        )
         fig.colorbar(im2, ax=ax2, label="first year after the change", shrink=0.85)
         ax2.set_title(f"Pettitt change point (p < {a:g})", fontsize=9)
     for axx in axes[0]:

@@ -89,10 +89,14 @@ def _check_cover(a: np.ndarray, name: str) -> None:
     lo, hi = float(fin.min()), float(fin.max())
     if hi > 1.0 + 1e-6:
         hint = " It looks like percent: divide by 100." if hi <= 100.0 else ""
-        raise ValueError(f"{name} has values up to {hi:g}; cover fractions must be in [0, 1].{hint}")
+        raise ValueError(
+            f"{name} has values up to {hi:g}; cover fractions must be in [0, 1].{hint}"
+        )
     if lo < -1e-6:
-        raise ValueError(f"{name} has values down to {lo:g}; cover fractions must be in [0, 1]; "
-                         "set negative fill values as nodata (NaN) first.")
+        raise ValueError(
+            f"{name} has values down to {lo:g}; cover fractions must be in [0, 1]; "
+            "set negative fill values as nodata (NaN) first."
+        )
 
 
 def base_layers(src: StackSource, base_year) -> list[int]:
@@ -101,11 +105,15 @@ def base_layers(src: StackSource, base_year) -> list[int]:
         raise ValueError(f"{src.name} has no years; pass years=[...] (one per layer).")
     if isinstance(base_year, (tuple, list)):
         if len(base_year) != 2 or int(base_year[0]) > int(base_year[1]):
-            raise ValueError(f"base_year={base_year} must be a year or an inclusive range (first, last).")
+            raise ValueError(
+                f"base_year={base_year} must be a year or an inclusive range (first, last)."
+            )
         idx = np.flatnonzero((src.years >= int(base_year[0])) & (src.years <= int(base_year[1])))
         if idx.size == 0:
-            raise ValueError(f"no layer of {src.name} falls in base_year={tuple(base_year)} "
-                             f"(years {src.years.min()}-{src.years.max()}).")
+            raise ValueError(
+                f"no layer of {src.name} falls in base_year={tuple(base_year)} "
+                f"(years {src.years.min()}-{src.years.max()})."
+            )
         return idx.tolist()
     return [src.layer_index(base_year)]
 
@@ -121,22 +129,40 @@ def _lookup(codes: np.ndarray, table: dict, default: float) -> np.ndarray:
 class _Inputs:
     """The sources of a scaling run and their per-window reads."""
 
-    def __init__(self, benchmark, tree_cover, short_cover, benchmark_sd, years, base_year, transform, crs):
+    def __init__(
+        self, benchmark, tree_cover, short_cover, benchmark_sd, years, base_year, transform, crs
+    ):
         self.tree = StackSource(tree_cover, years, transform=transform, crs=crs, name="tree_cover")
         tr, c = self.tree.transform, self.tree.crs
-        self.short = None if short_cover is None else StackSource(
-            short_cover, self.tree.years if years is None else years, transform=tr, crs=c, name="short_cover")
+        self.short = (
+            None
+            if short_cover is None
+            else StackSource(
+                short_cover,
+                self.tree.years if years is None else years,
+                transform=tr,
+                crs=c,
+                name="short_cover",
+            )
+        )
         self.bench = StackSource(benchmark, None, transform=tr, crs=c, name="benchmark")
-        self.sd = None if benchmark_sd is None else StackSource(benchmark_sd, None, transform=tr, crs=c,
-                                                                name="benchmark_sd")
+        self.sd = (
+            None
+            if benchmark_sd is None
+            else StackSource(benchmark_sd, None, transform=tr, crs=c, name="benchmark_sd")
+        )
         for s in (self.short, self.bench, self.sd):
             if s is not None:
                 self.tree.check_same_grid(s)
         if self.tree.years is None:
-            raise ValueError("tree_cover has no years: pass years=[...] or a stack file whose band "
-                             "descriptions are the years.")
+            raise ValueError(
+                "tree_cover has no years: pass years=[...] or a stack file whose band "
+                "descriptions are the years."
+            )
         if self.short is not None and self.short.count != self.tree.count:
-            raise ValueError(f"short_cover has {self.short.count} layers but tree_cover {self.tree.count}.")
+            raise ValueError(
+                f"short_cover has {self.short.count} layers but tree_cover {self.tree.count}."
+            )
         self.base = base_layers(self.tree, base_year)
 
     def effective(self, win, layers, ratio):
@@ -152,11 +178,26 @@ class _Inputs:
         return self.effective(win, self.base, ratio).mean(axis=0)
 
 
-def scale_by_cover(benchmark, tree_cover, short_cover=None, *, base_year, years=None,
-                   short_ratio: float = 0.1, min_cover: float = 0.05, regions=None, region_names=None,
-                   benchmark_sd=None, out=None, out_sd=None, memory_mb: float = 256.0,
-                   window_size: int | None = None, progress: bool = True, transform=None,
-                   crs=None) -> CoverScaling:
+def scale_by_cover(
+    benchmark,
+    tree_cover,
+    short_cover=None,
+    *,
+    base_year,
+    years=None,
+    short_ratio: float = 0.1,
+    min_cover: float = 0.05,
+    regions=None,
+    region_names=None,
+    benchmark_sd=None,
+    out=None,
+    out_sd=None,
+    memory_mb: float = 256.0,
+    window_size: int | None = None,
+    progress: bool = True,
+    transform=None,
+    crs=None,
+) -> CoverScaling:
     """Annual AGBC maps from a benchmark AGBC map and yearly tree / short-vegetation cover.
 
     Parameters
@@ -215,21 +256,31 @@ def scale_by_cover(benchmark, tree_cover, short_cover=None, *, base_year, years=
     """
     r = float(short_ratio)
     if not 0.0 <= r <= 1.0:
-        raise ValueError(f"short_ratio={short_ratio} must be in [0, 1]: carbon per unit cover of short "
-                         "vegetation relative to trees (e.g. 0.1).")
+        raise ValueError(
+            f"short_ratio={short_ratio} must be in [0, 1]: carbon per unit cover of short "
+            "vegetation relative to trees (e.g. 0.1)."
+        )
     mc = float(min_cover)
     if not 0.0 < mc < 1.0:
-        raise ValueError(f"min_cover={min_cover} must be in (0, 1), e.g. 0.05 (5 % effective cover).")
-    inp = _Inputs(benchmark, tree_cover, short_cover, benchmark_sd, years, base_year, transform, crs)
+        raise ValueError(
+            f"min_cover={min_cover} must be in (0, 1), e.g. 0.05 (5 % effective cover)."
+        )
+    inp = _Inputs(
+        benchmark, tree_cover, short_cover, benchmark_sd, years, base_year, transform, crs
+    )
     T, (H, W) = inp.tree.count, inp.tree.shape
     tr, c = inp.tree.transform, inp.tree.crs
     if (out is not None or out_sd is not None) and tr is None:
         raise ValueError("out= needs the grid of the arrays: pass transform= and crs=.")
     if out_sd is not None and inp.sd is None:
-        raise ValueError("out_sd= needs benchmark_sd= (the benchmark's standard deviation, MgC/ha).")
+        raise ValueError(
+            "out_sd= needs benchmark_sd= (the benchmark's standard deviation, MgC/ha)."
+        )
     zones = make_zones(np.asarray(regions) if isinstance(regions, list) else regions, c)
     if window_size is None:
-        window_size = window_size_for_budget(T * 4 * 5 + 64, memory_mb) if out is not None else max(H, W)
+        window_size = (
+            window_size_for_budget(T * 4 * 5 + 64, memory_mb) if out is not None else max(H, W)
+        )
     wins = plan_windows(W, H, int(window_size))
 
     def codes(win, shape):
@@ -243,16 +294,29 @@ def scale_by_cover(benchmark, tree_cover, short_cover=None, *, base_year, years=
         s = inp.sd.read(win)[0] if inp.sd is not None else np.zeros_like(b)
         cod = codes(win, b.shape)
         ok = np.isfinite(b) & np.isfinite(e) & (e >= mc)
-        acc.add(cod[ok], b=b[ok].astype(float), e=e[ok].astype(float), s=np.nan_to_num(s[ok]).astype(float))
+        acc.add(
+            cod[ok],
+            b=b[ok].astype(float),
+            e=e[ok].astype(float),
+            s=np.nan_to_num(s[ok]).astype(float),
+        )
     tab = acc.frame()
     tot_b, tot_e, tot_s = tab["b_sum"].sum(), tab["e_sum"].sum(), tab["s_sum"].sum()
     if tot_e <= 0:
-        raise ValueError(f"no cell has base-year effective cover >= min_cover={mc:g}: the densities per unit "
-                         "cover cannot be estimated. Check base_year and the cover units (fractions 0-1).")
+        raise ValueError(
+            f"no cell has base-year effective cover >= min_cover={mc:g}: the densities per unit "
+            "cover cannot be estimated. Check base_year and the cover units (fractions 0-1)."
+        )
     glob_d, glob_rel = tot_b / tot_e, (tot_s / tot_b if tot_b > 0 else 0.0)
-    regional = tab[tab.index >= 0]        # cells outside every region use the map-wide values
-    dens = {int(k): (row.b_sum / row.e_sum if row.e_sum > 0 else glob_d) for k, row in regional.iterrows()}
-    rel = {int(k): (row.s_sum / row.b_sum if row.b_sum > 0 else glob_rel) for k, row in regional.iterrows()}
+    regional = tab[tab.index >= 0]  # cells outside every region use the map-wide values
+    dens = {
+        int(k): (row.b_sum / row.e_sum if row.e_sum > 0 else glob_d)
+        for k, row in regional.iterrows()
+    }
+    rel = {
+        int(k): (row.s_sum / row.b_sum if row.b_sum > 0 else glob_rel)
+        for k, row in regional.iterrows()
+    }
 
     def _name(k):
         return str(region_names[k]) if region_names is not None else zones.name(k)
@@ -274,11 +338,19 @@ def scale_by_cover(benchmark, tree_cover, short_cover=None, *, base_year, years=
             grid = make_grid(tr, c, W, H)
             profile = geotiff_profile(grid, count=T, window_size=int(window_size))
             names = [str(int(y)) for y in inp.tree.years]
-            tags = dict(method="forest-fraction scaling of a benchmark AGBC map", base_year=base_year,
-                        short_ratio=r, min_cover=mc)
-            dst = stack.enter_context(atomic_geotiff(out, profile, names, ["MgC/ha"] * T, tags=tags))
+            tags = dict(
+                method="forest-fraction scaling of a benchmark AGBC map",
+                base_year=base_year,
+                short_ratio=r,
+                min_cover=mc,
+            )
+            dst = stack.enter_context(
+                atomic_geotiff(out, profile, names, ["MgC/ha"] * T, tags=tags)
+            )
             if out_sd is not None:
-                dst_sd = stack.enter_context(atomic_geotiff(out_sd, profile, names, ["MgC/ha"] * T, tags=tags))
+                dst_sd = stack.enter_context(
+                    atomic_geotiff(out_sd, profile, names, ["MgC/ha"] * T, tags=tags)
+                )
         for win in tqdm(wins, desc="scaling (years)", disable=not progress, leave=False):
             b = inp.bench.read(win)[0].astype(np.float64)
             e_base = inp.base_effective(win, r).astype(np.float64)
@@ -297,19 +369,31 @@ def scale_by_cover(benchmark, tree_cover, short_cover=None, *, base_year, years=
             if inp.sd is not None:
                 s = inp.sd.read(win)[0].astype(np.float64)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    per_cover = np.where(own, s / e_base, np.where(fill, d_reg * _lookup(cod, rel, glob_rel), np.nan))
+                    per_cover = np.where(
+                        own, s / e_base, np.where(fill, d_reg * _lookup(cod, rel, glob_rel), np.nan)
+                    )
                 s_out = (per_cover[None] * e_all).astype(np.float32)
             r0, c0, h, w = int(win.row_off), int(win.col_off), int(win.height), int(win.width)
             if in_memory:
-                agbc[:, r0:r0 + h, c0:c0 + w] = a
-                density[r0:r0 + h, c0:c0 + w] = d
+                agbc[:, r0 : r0 + h, c0 : c0 + w] = a
+                density[r0 : r0 + h, c0 : c0 + w] = d
                 if sd is not None:
-                    sd[:, r0:r0 + h, c0:c0 + w] = s_out
+                    sd[:, r0 : r0 + h, c0 : c0 + w] = s_out
             else:
                 dst.write(a, window=win)
                 if dst_sd is not None:
                     dst_sd.write(s_out, window=win)
-    return CoverScaling(agbc=agbc, agbc_sd=sd, path=None if in_memory else Path(out),
-                        sd_path=None if out_sd is None else Path(out_sd), years=inp.tree.years,
-                        base_year=base_year, density=density, regional_density=reg,
-                        n_filled=n_filled, n_nan=n_nan, transform=tr, crs=c)
+    return CoverScaling(
+        agbc=agbc,
+        agbc_sd=sd,
+        path=None if in_memory else Path(out),
+        sd_path=None if out_sd is None else Path(out_sd),
+        years=inp.tree.years,
+        base_year=base_year,
+        density=density,
+        regional_density=reg,
+        n_filled=n_filled,
+        n_nan=n_nan,
+        transform=tr,
+        crs=c,
+    )

@@ -9,8 +9,8 @@ so that the same code runs on a 120 x 120 demo array and on a 40 000 x 40 000 na
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import rasterio
@@ -21,7 +21,15 @@ from ..mapping._io import cell_area_ha
 from ..mapping._windows import OutputGrid
 from ..mapping._writer import atomic_geotiff, geotiff_profile
 
-__all__ = ["StackSource", "write_stack", "read_stack", "stack_years", "make_grid", "area_ha", "window_transform"]
+__all__ = [
+    "StackSource",
+    "write_stack",
+    "read_stack",
+    "stack_years",
+    "make_grid",
+    "area_ha",
+    "window_transform",
+]
 
 
 def _affine(transform) -> Affine | None:
@@ -44,7 +52,9 @@ def make_grid(transform, crs, width: int, height: int) -> OutputGrid:
             "affine.Affine or its 6 coefficients, e.g. from rasterio) and crs= (e.g. 'EPSG:32648')."
         )
     tr = _affine(transform)
-    return OutputGrid(crs=_crs(crs), transform=tr, width=int(width), height=int(height), factor=1, in_transform=tr)
+    return OutputGrid(
+        crs=_crs(crs), transform=tr, width=int(width), height=int(height), factor=1, in_transform=tr
+    )
 
 
 def window_transform(win: Window, transform: Affine) -> Affine:
@@ -112,7 +122,9 @@ class StackSource:
             if a.ndim == 2:
                 a = a[None]
             if a.ndim != 3:
-                raise ValueError(f"{name} must be a (T, H, W) stack or an (H, W) map; got shape {a.shape}.")
+                raise ValueError(
+                    f"{name} must be a (T, H, W) stack or an (H, W) map; got shape {a.shape}."
+                )
             self.array = a
             self.count, self.height, self.width = a.shape
             self.transform, self.crs = _affine(transform), _crs(crs)
@@ -129,15 +141,18 @@ class StackSource:
     def shape(self) -> tuple[int, int]:
         return self.height, self.width
 
-    def check_same_grid(self, other: "StackSource") -> None:
+    def check_same_grid(self, other: StackSource) -> None:
         if (self.height, self.width) != (other.height, other.width):
             raise ValueError(
                 f"{other.name} is {other.height} x {other.width} cells but {self.name} is "
                 f"{self.height} x {self.width}; put every layer on the same grid first "
                 "(rasterio.warp.reproject or `gdalwarp -tr ... -te ...`)."
             )
-        if self.transform is not None and other.transform is not None and \
-                not self.transform.almost_equals(other.transform, precision=1e-6):
+        if (
+            self.transform is not None
+            and other.transform is not None
+            and not self.transform.almost_equals(other.transform, precision=1e-6)
+        ):
             raise ValueError(
                 f"{other.name} and {self.name} have the same size but different transforms "
                 f"({tuple(other.transform)[:6]} vs {tuple(self.transform)[:6]}); align them first."
@@ -148,7 +163,9 @@ class StackSource:
             raise ValueError(f"{self.name} has no years; pass years=[...] (one per layer).")
         hit = np.flatnonzero(self.years == int(year))
         if hit.size == 0:
-            raise ValueError(f"year {year} is not in {self.name} (years {self.years.min()}-{self.years.max()}).")
+            raise ValueError(
+                f"year {year} is not in {self.name} (years {self.years.min()}-{self.years.max()})."
+            )
         return int(hit[0])
 
     def read(self, window: Window | None = None, layers: Sequence[int] | None = None) -> np.ndarray:
@@ -159,7 +176,7 @@ class StackSource:
         r0, c0 = int(window.row_off), int(window.col_off)
         h, w = int(window.height), int(window.width)
         if self.array is not None:
-            return np.asarray(self.array[layers, r0:r0 + h, c0:c0 + w], dtype=np.float32)
+            return np.asarray(self.array[layers, r0 : r0 + h, c0 : c0 + w], dtype=np.float32)
         with rasterio.open(self.path) as ds:
             a = ds.read([i + 1 for i in layers], window=window, out_dtype=np.float32)
         for k, i in enumerate(layers):
@@ -169,8 +186,17 @@ class StackSource:
         return a
 
 
-def write_stack(path, data, years, *, transform, crs, unit: str = "MgC/ha", tags: dict | None = None,
-                overviews: bool = False) -> Path:
+def write_stack(
+    path,
+    data,
+    years,
+    *,
+    transform,
+    crs,
+    unit: str = "MgC/ha",
+    tags: dict | None = None,
+    overviews: bool = False,
+) -> Path:
     """Write a (T, H, W) stack as a tiled float32 GeoTIFF, one band per year, atomically.
 
     Parameters
@@ -196,8 +222,12 @@ def write_stack(path, data, years, *, transform, crs, unit: str = "MgC/ha", tags
     if a.ndim == 2:
         a = a[None]
     grid = make_grid(transform, crs, a.shape[2], a.shape[1])
-    names = [str(int(y)) if isinstance(y, (int, np.integer)) or (isinstance(y, float) and float(y).is_integer())
-             else str(y) for y in years]
+    names = [
+        str(int(y))
+        if isinstance(y, (int, np.integer)) or (isinstance(y, float) and float(y).is_integer())
+        else str(y)
+        for y in years
+    ]
     if len(names) != a.shape[0]:
         raise ValueError(f"{len(names)} band names for {a.shape[0]} layers; give one per layer.")
     units = [unit] * len(names) if isinstance(unit, str) else list(unit)

@@ -22,9 +22,9 @@ The generative model, per 1 km cell (k = year index, b = base-year index):
 * observed covers = truth + N(0, ``cover_noise``^2) each year, clipped to [0, 1];
 * benchmark AGBC (base year) = ``A_b (1 + 0.05 e)``, with sd 10 % of the value;
 * VOD ``= 0.1 + 0.8 (1 - exp(-A_k / 120)) + N(0, vod_noise^2)`` (saturating);
-* true BGBC ``= 0.3 A^0.93 exp(0.04 (12 - MAT))`` (more roots where it is cold); the BGB-AGB records are cells drawn at
-  random with AGBC ``A_b`` times lognormal(0, 0.15) plot variability and BGBC from the same law
-  times lognormal(0, 0.1).
+* true BGBC ``= 0.3 A^0.93 exp(0.04 (12 - MAT))`` (more roots where it is cold); the BGB-AGB
+  records are cells drawn at random with AGBC ``A_b`` times lognormal(0, 0.15) plot
+  variability and BGBC from the same law times lognormal(0, 0.1).
 
 The planted trend of a cell is the Theil-Sen slope of its noise-free AGBC series (exactly the
 rate for the linear regions).
@@ -53,7 +53,7 @@ _DEFAULT_ORIGIN = (500_000.0, 2_750_000.0)
 def bgbc_law(agbc, mat):
     """True BGBC (MgC/ha) of the synthetic data: ``0.3 AGBC^0.93 exp(0.04 (12 - MAT))``."""
     a = np.maximum(np.asarray(agbc, dtype=float), 0.0)
-    return 0.3 * a ** 0.93 * np.exp(0.04 * (12.0 - np.asarray(mat, dtype=float)))
+    return 0.3 * a**0.93 * np.exp(0.04 * (12.0 - np.asarray(mat, dtype=float)))
 
 
 @dataclass
@@ -141,18 +141,40 @@ class CarbonSeries:
         folder.mkdir(parents=True, exist_ok=True)
         kw = dict(transform=self.transform, crs=self.crs)
         out = {
-            "tree_cover": write_stack(folder / "tree_cover.tif", self.tree_cover, self.years, unit="fraction", **kw),
-            "short_cover": write_stack(folder / "short_cover.tif", self.short_cover, self.years, unit="fraction", **kw),
+            "tree_cover": write_stack(
+                folder / "tree_cover.tif", self.tree_cover, self.years, unit="fraction", **kw
+            ),
+            "short_cover": write_stack(
+                folder / "short_cover.tif", self.short_cover, self.years, unit="fraction", **kw
+            ),
             "vod": write_stack(folder / "vod.tif", self.vod, self.years, unit="1", **kw),
-            "benchmark": write_stack(folder / "benchmark.tif", self.benchmark, [self.base_year], **kw),
-            "benchmark_sd": write_stack(folder / "benchmark_sd.tif", self.benchmark_sd, [self.base_year], **kw),
-            "mat": write_stack(folder / "mat.tif", self.covariates["mat"], ["mat"], unit="degC", **kw),
-            "map": write_stack(folder / "map.tif", self.covariates["map"], ["map"], unit="mm", **kw),
+            "benchmark": write_stack(
+                folder / "benchmark.tif", self.benchmark, [self.base_year], **kw
+            ),
+            "benchmark_sd": write_stack(
+                folder / "benchmark_sd.tif", self.benchmark_sd, [self.base_year], **kw
+            ),
+            "mat": write_stack(
+                folder / "mat.tif", self.covariates["mat"], ["mat"], unit="degC", **kw
+            ),
+            "map": write_stack(
+                folder / "map.tif", self.covariates["map"], ["map"], unit="mm", **kw
+            ),
         }
         g = make_grid(self.transform, self.crs, self.shape[1], self.shape[0])
         p = folder / "regions.tif"
-        with rasterio.open(p, "w", driver="GTiff", width=g.width, height=g.height, count=1, dtype="int16",
-                           crs=g.crs, transform=g.transform, nodata=-1) as ds:
+        with rasterio.open(
+            p,
+            "w",
+            driver="GTiff",
+            width=g.width,
+            height=g.height,
+            count=1,
+            dtype="int16",
+            crs=g.crs,
+            transform=g.transform,
+            nodata=-1,
+        ) as ds:
             ds.write(self.regions.astype(np.int16), 1)
             ds.update_tags(names=",".join(self.region_names))
         out["regions"] = p
@@ -204,11 +226,24 @@ def _pairwise_sen(a, t):
     return np.median(sl, axis=0)
 
 
-def make_carbon_series(n_years: int = 20, start_year: int = 2002, shape=(120, 120), *,
-                       cell_size: float = 1000.0, base_year: int | None = None, short_ratio: float = 0.1,
-                       cover_noise: float = 0.015, vod_noise: float = 0.01, n_records: int = 200,
-                       disturbance_years=(2009, 2016), smooth: float = 6.0, crs: str = _DEFAULT_CRS,
-                       origin=_DEFAULT_ORIGIN, random_state=None, return_truth: bool = False):
+def make_carbon_series(
+    n_years: int = 20,
+    start_year: int = 2002,
+    shape=(120, 120),
+    *,
+    cell_size: float = 1000.0,
+    base_year: int | None = None,
+    short_ratio: float = 0.1,
+    cover_noise: float = 0.015,
+    vod_noise: float = 0.01,
+    n_records: int = 200,
+    disturbance_years=(2009, 2016),
+    smooth: float = 6.0,
+    crs: str = _DEFAULT_CRS,
+    origin=_DEFAULT_ORIGIN,
+    random_state=None,
+    return_truth: bool = False,
+):
     """Synthetic annual stack of covers, VOD, a benchmark AGBC map and BGB records, with planted trends.
 
     The default mirrors the design of a national 1 km AGBC/BGBC series 2002-2021: a benchmark
@@ -272,14 +307,16 @@ def make_carbon_series(n_years: int = 20, start_year: int = 2002, shape=(120, 12
     if base_year not in years:
         raise ValueError(f"base_year={base_year} is outside the series {years[0]}-{years[-1]}.")
     if not 0.0 <= short_ratio <= 1.0:
-        raise ValueError(f"short_ratio={short_ratio} must be in [0, 1] (short vegetation per unit cover "
-                         "holds less carbon than trees).")
+        raise ValueError(
+            f"short_ratio={short_ratio} must be in [0, 1] (short vegetation per unit cover "
+            "holds less carbon than trees)."
+        )
     b = int(base_year - years[0])
     k = np.arange(T, dtype=float)[:, None, None]
 
     regions = np.empty((H, W), np.int32)
-    regions[: H // 2, : W // 2], regions[: H // 2, W // 2:] = 0, 1
-    regions[H // 2:, : W // 2], regions[H // 2:, W // 2:] = 2, 3
+    regions[: H // 2, : W // 2], regions[: H // 2, W // 2 :] = 0, 1
+    regions[H // 2 :, : W // 2], regions[H // 2 :, W // 2 :] = 2, 3
     d = np.clip(70.0 + 20.0 * _smooth(rng, (H, W), smooth), 30.0, 130.0)
     tc0 = 1.0 / (1.0 + np.exp(-(0.8 + 0.8 * _smooth(rng, (H, W), smooth))))
     tc0 = np.where(regions == 0, 0.15 + 0.3 * (tc0 - tc0.min()) / np.ptp(tc0), tc0)
@@ -307,8 +344,10 @@ def make_carbon_series(n_years: int = 20, start_year: int = 2002, shape=(120, 12
     tc[:, m2] = np.maximum(0.05, tc0 - decline * k)[:, m2]
     rr, cc = np.mgrid[0:H, 0:W]
     r0, c0, rad = H // 2 + H // 4, W // 4, max(2.0, 0.11 * min(H, W))
-    patches = [((rr - (r0 - rad * 0.7)) ** 2 + (cc - (c0 - rad * 0.6)) ** 2 <= rad ** 2),
-               ((rr - (r0 + rad * 0.9)) ** 2 + (cc - (c0 + rad * 0.9)) ** 2 <= (0.8 * rad) ** 2)]
+    patches = [
+        ((rr - (r0 - rad * 0.7)) ** 2 + (cc - (c0 - rad * 0.6)) ** 2 <= rad**2),
+        ((rr - (r0 + rad * 0.9)) ** 2 + (cc - (c0 + rad * 0.9)) ** 2 <= (0.8 * rad) ** 2),
+    ]
     keep = 0.3 + 0.3 * rng.uniform(size=(H, W))
     for patch, yr in zip(patches, disturbance_years):
         p = patch & m2 & np.isnan(dist_year)
@@ -330,15 +369,34 @@ def make_carbon_series(n_years: int = 20, start_year: int = 2002, shape=(120, 12
     x = origin[0] + (ci + rng.uniform(size=cells.size)) * cell_size
     y = origin[1] + (H - ri - rng.uniform(size=cells.size)) * cell_size
     a_rec = agbc[b][ri, ci] * rng.lognormal(0.0, 0.15, cells.size)
-    records = pd.DataFrame({"x": x, "y": y, "agbc": a_rec, "mat": mat[ri, ci], "map": precip[ri, ci],
-                            "bgbc": bgbc_law(a_rec, mat[ri, ci]) * rng.lognormal(0.0, 0.1, cells.size)})
+    records = pd.DataFrame(
+        {
+            "x": x,
+            "y": y,
+            "agbc": a_rec,
+            "mat": mat[ri, ci],
+            "map": precip[ri, ci],
+            "bgbc": bgbc_law(a_rec, mat[ri, ci]) * rng.lognormal(0.0, 0.1, cells.size),
+        }
+    )
 
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-    series = CarbonSeries(years=years, tree_cover=f32(tc_obs), short_cover=f32(sv_obs), vod=f32(vod),
-                          benchmark=f32(bench), benchmark_sd=f32(0.1 * bench), base_year=base_year,
-                          covariates={"mat": f32(mat), "map": f32(precip)}, records=records,
-                          regions=regions, region_names=list(REGION_NAMES), transform=tr, crs=crs,
-                          short_ratio=float(short_ratio))
+    series = CarbonSeries(
+        years=years,
+        tree_cover=f32(tc_obs),
+        short_cover=f32(sv_obs),
+        vod=f32(vod),
+        benchmark=f32(bench),
+        benchmark_sd=f32(0.1 * bench),
+        base_year=base_year,
+        covariates={"mat": f32(mat), "map": f32(precip)},
+        records=records,
+        regions=regions,
+        region_names=list(REGION_NAMES),
+        transform=tr,
+        crs=crs,
+        short_ratio=float(short_ratio),
+    )
     if not return_truth:
         return series
     area = series.cell_area_ha
@@ -347,13 +405,29 @@ def make_carbon_series(n_years: int = 20, start_year: int = 2002, shape=(120, 12
         m = regions == code
         for i, yr in enumerate(years):
             a, bg = agbc[i][m].sum() * area / 1e6, bgbc[i][m].sum() * area / 1e6
-            rows.append({"region": name, "year": int(yr), "agbc_TgC": a, "bgbc_TgC": bg, "total_TgC": a + bg})
+            rows.append(
+                {
+                    "region": name,
+                    "year": int(yr),
+                    "agbc_TgC": a,
+                    "bgbc_TgC": bg,
+                    "total_TgC": a + bg,
+                }
+            )
     totals = pd.DataFrame(rows)
     tt = years - years.mean()
     sink = totals.groupby("region", sort=False)["total_TgC"].apply(
-        lambda s: float(np.dot(tt, s.to_numpy()) / np.dot(tt, tt)))
+        lambda s: float(np.dot(tt, s.to_numpy()) / np.dot(tt, tt))
+    )
     trend = _pairwise_sen(agbc, years.astype(float))
     trend[np.abs(trend) < 1e-12] = 0.0
-    truth = CarbonSeriesTruth(agbc=f32(agbc), bgbc=f32(bgbc), trend=trend, disturbance_year=dist_year,
-                              density_growth=rho, totals=totals, sink_TgC_per_yr=sink.rename("sink_TgC_per_yr"))
+    truth = CarbonSeriesTruth(
+        agbc=f32(agbc),
+        bgbc=f32(bgbc),
+        trend=trend,
+        disturbance_year=dist_year,
+        density_growth=rho,
+        totals=totals,
+        sink_TgC_per_yr=sink.rename("sink_TgC_per_yr"),
+    )
     return series, truth

@@ -33,9 +33,21 @@ from ._trend import mann_kendall
 __all__ = ["annual_totals", "carbon_sink_trend"]
 
 
-def annual_totals(agbc, bgbc=None, *, regions=None, region_names=None, years=None, agbc_sd=None,
-                  bgbc_sd=None, transform=None, crs=None, cell_area_ha: float | None = None,
-                  memory_mb: float = 256.0, progress: bool = False) -> pd.DataFrame:
+def annual_totals(
+    agbc,
+    bgbc=None,
+    *,
+    regions=None,
+    region_names=None,
+    years=None,
+    agbc_sd=None,
+    bgbc_sd=None,
+    transform=None,
+    crs=None,
+    cell_area_ha: float | None = None,
+    memory_mb: float = 256.0,
+    progress: bool = False,
+) -> pd.DataFrame:
     """Carbon stock (AGBC + BGBC, TgC) per region and year, with its uncertainty.
 
     Parameters
@@ -88,21 +100,27 @@ def annual_totals(agbc, bgbc=None, *, regions=None, region_names=None, years=Non
             s = StackSource(val, yrs, transform=src.transform, crs=src.crs, name=key)
             src.check_same_grid(s)
             if s.count != T:
-                raise ValueError(f"{key} has {s.count} layers but agbc has {T}; give the same years.")
+                raise ValueError(
+                    f"{key} has {s.count} layers but agbc has {T}; give the same years."
+                )
             others[key] = s
     if cell_area_ha is None:
         if src.transform is None:
-            raise ValueError("the cell area is unknown: pass transform= and crs= (a projected CRS in metres) "
-                             "or cell_area_ha=.")
+            raise ValueError(
+                "the cell area is unknown: pass transform= and crs= (a projected CRS in metres) "
+                "or cell_area_ha=."
+            )
         area = area_ha(src.transform, src.crs)
     else:
         area = float(cell_area_ha)
     zones = make_zones(regions, src.crs)
-    with_sd = "agbc_sd" in others or "bgbc_sd" in others or agbc_sd is not None or bgbc_sd is not None
+    with_sd = (
+        "agbc_sd" in others or "bgbc_sd" in others or agbc_sd is not None or bgbc_sd is not None
+    )
     side = window_size_for_budget(T * 4 * (1 + len(others)) + 16, memory_mb)
     keys = ("a", "b", "s", "s2")
     sums: dict = {}
-    
+
     for win in tqdm(plan_windows(W, H, side), desc="totals", disable=not progress, leave=False):
         a = src.read(win).astype(np.float64)
         b = others["bgbc"].read(win).astype(np.float64) if "bgbc" in others else np.zeros_like(a)
@@ -132,7 +150,11 @@ def annual_totals(agbc, bgbc=None, *, regions=None, region_names=None, years=Non
     for code in codes_all:
         if code < 0:
             continue
-        name = str(region_names[code]) if region_names is not None and code < len(region_names) else zones.name(code)
+        name = (
+            str(region_names[code])
+            if region_names is not None and code < len(region_names)
+            else zones.name(code)
+        )
         for i in range(T):
             r = sums.get((code, i), dict.fromkeys(("n",) + keys, 0.0))
             rows.append(_row(name, yrs[i], r, area, with_sd))
@@ -143,16 +165,24 @@ def annual_totals(agbc, bgbc=None, *, regions=None, region_names=None, years=Non
         tot.insert(0, "region", "all")
         tot["density_MgC_ha"] = tot["total_TgC"] * 1e6 / tot["area_ha"]
         if with_sd:
-            tot["total_sd_TgC"] = g["total_sd_TgC"].apply(lambda v: float(np.sqrt((v ** 2).sum()))).to_numpy()
+            tot["total_sd_TgC"] = (
+                g["total_sd_TgC"].apply(lambda v: float(np.sqrt((v**2).sum()))).to_numpy()
+            )
             tot["total_sd_TgC_correlated"] = g["total_sd_TgC_correlated"].sum().to_numpy()
         df = pd.concat([df, tot[df.columns]], ignore_index=True)
     return df
 
 
 def _row(name, year, r, area, with_sd):
-    out = {"region": name, "year": int(year), "n_cells": int(r["n"]), "area_ha": r["n"] * area,
-           "agbc_TgC": r["a"] * area / 1e6, "bgbc_TgC": r["b"] * area / 1e6,
-           "total_TgC": (r["a"] + r["b"]) * area / 1e6}
+    out = {
+        "region": name,
+        "year": int(year),
+        "n_cells": int(r["n"]),
+        "area_ha": r["n"] * area,
+        "agbc_TgC": r["a"] * area / 1e6,
+        "bgbc_TgC": r["b"] * area / 1e6,
+        "total_TgC": (r["a"] + r["b"]) * area / 1e6,
+    }
     out["density_MgC_ha"] = (r["a"] + r["b"]) / r["n"] if r["n"] else np.nan
     if with_sd:
         out["total_sd_TgC"] = np.sqrt(r["s2"]) * area / 1e6
@@ -160,9 +190,14 @@ def _row(name, year, r, area, with_sd):
     return out
 
 
-def carbon_sink_trend(totals: pd.DataFrame, column: str = "total_TgC", *, sd_column: str | None = "total_sd_TgC",
-                      sd_correlated_column: str | None = "total_sd_TgC_correlated",
-                      alpha: float = 0.05) -> pd.DataFrame:
+def carbon_sink_trend(
+    totals: pd.DataFrame,
+    column: str = "total_TgC",
+    *,
+    sd_column: str | None = "total_sd_TgC",
+    sd_correlated_column: str | None = "total_sd_TgC_correlated",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Carbon sink per region: the slope of the annual totals (TgC/yr) with its confidence interval.
 
     Parameters
@@ -206,8 +241,10 @@ def carbon_sink_trend(totals: pd.DataFrame, column: str = "total_TgC", *, sd_col
         raise ValueError(f"alpha={alpha} must be in (0, 1), e.g. 0.05 for 95 % intervals.")
     for c in ("region", "year", column):
         if c not in totals.columns:
-            raise ValueError(f"totals has no column {c!r} (columns: {list(totals.columns)}); pass the "
-                             "table of annual_totals or name the column with column=.")
+            raise ValueError(
+                f"totals has no column {c!r} (columns: {list(totals.columns)}); pass the "
+                "table of annual_totals or name the column with column=."
+            )
     use_sd = sd_column is not None and sd_column in totals.columns
     use_sdc = sd_correlated_column is not None and sd_correlated_column in totals.columns
     rows = {}
@@ -225,14 +262,21 @@ def carbon_sink_trend(totals: pd.DataFrame, column: str = "total_TgC", *, sd_col
         lr = stats.linregress(t, y)
         q = stats.t.ppf(1.0 - a / 2.0, n - 2)
         ts = stats.theilslopes(y, t, alpha=1.0 - a)
-        row.update(sink_TgC_per_yr=float(lr.slope), sink_se=float(lr.stderr), ci_low=lr.slope - q * lr.stderr,
-                   ci_high=lr.slope + q * lr.stderr, p_value=lr.pvalue, theil_sen_TgC_per_yr=ts.slope,
-                   theil_sen_ci_low=ts.low_slope, theil_sen_ci_high=ts.high_slope,
-                   mk_p_value=mann_kendall(y, t, min_years=3).p_value)
+        row.update(
+            sink_TgC_per_yr=float(lr.slope),
+            sink_se=float(lr.stderr),
+            ci_low=lr.slope - q * lr.stderr,
+            ci_high=lr.slope + q * lr.stderr,
+            p_value=lr.pvalue,
+            theil_sen_TgC_per_yr=ts.slope,
+            theil_sen_ci_low=ts.low_slope,
+            theil_sen_ci_high=ts.high_slope,
+            mk_p_value=mann_kendall(y, t, min_years=3).p_value,
+        )
         w = (t - t.mean()) / np.sum((t - t.mean()) ** 2)
         if use_sd:
             sd = g[sd_column].to_numpy(dtype=float)[ok]
-            row["sink_sd_map_independent_years"] = float(np.sqrt(np.sum(w ** 2 * sd ** 2)))
+            row["sink_sd_map_independent_years"] = float(np.sqrt(np.sum(w**2 * sd**2)))
             row["sink_sd_map_correlated_years"] = float(abs(np.sum(w * sd)))
         if use_sdc:
             sdc = g[sd_correlated_column].to_numpy(dtype=float)[ok]

@@ -68,7 +68,9 @@ def check_years(years, n_years: int) -> np.ndarray:
             "layer (e.g. years=range(2002, 2022) for 20 annual maps)."
         )
     if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
-        raise ValueError(f"years={t.tolist()} must be finite and strictly increasing (one layer per year).")
+        raise ValueError(
+            f"years={t.tolist()} must be finite and strictly increasing (one layer per year)."
+        )
     return t
 
 
@@ -92,7 +94,9 @@ def _as_rows(y):
 def _check_min_years(min_years, n):
     m = int(min_years)
     if m < 3:
-        raise ValueError(f"min_years={min_years} must be >= 3 (the Hamed-Rao variance needs n >= 3).")
+        raise ValueError(
+            f"min_years={min_years} must be >= 3 (the Hamed-Rao variance needs n >= 3)."
+        )
     return m
 
 
@@ -104,8 +108,15 @@ def _unpack(out, columns, shape, scalar):
     return res
 
 
-def mann_kendall(y, years=None, *, alpha: float = 0.05, hamed_rao: bool = False, lag: int | None = None,
-                 min_years: int = 4) -> Bunch:
+def mann_kendall(
+    y,
+    years=None,
+    *,
+    alpha: float = 0.05,
+    hamed_rao: bool = False,
+    lag: int | None = None,
+    min_years: int = 4,
+) -> Bunch:
     """Mann-Kendall trend test and Theil-Sen slope of one series or of every pixel of a stack.
 
     Parameters
@@ -150,7 +161,9 @@ def mann_kendall(y, years=None, *, alpha: float = 0.05, hamed_rao: bool = False,
     m = _check_min_years(min_years, rows.shape[1])
     lg = -1 if lag is None else int(lag)
     if lag is not None and lg < 1:
-        raise ValueError(f"lag={lag} must be >= 1 (number of autocorrelation lags) or None for all.")
+        raise ValueError(
+            f"lag={lag} must be >= 1 (number of autocorrelation lags) or None for all."
+        )
     zcrit = float(ndtri(1.0 - a / 2.0))
     out = mk_block(rows, t, bool(hamed_rao), lg, zcrit, m)
     res = _unpack(out, MK_COLUMNS, shape, scalar)
@@ -224,7 +237,8 @@ def pettitt(y, years=None, *, detrend: bool = False, min_years: int = 4) -> Bunc
     >>> r.breakpoint_year, r.breakpoint_k, round(r.breakpoint_shift, 2)
     (2014.0, 16.0, -4.0)
     >>> x = [10.0, 9.5, 9.1, 8.4, 8.0, 7.6, 7.1, 1.4, 1.1, 0.4]   # decline, then a drop in 2017
-    >>> pettitt(x, range(2010, 2020)).breakpoint_year, pettitt(x, range(2010, 2020), detrend=True).breakpoint_year
+    >>> years = range(2010, 2020)
+    >>> pettitt(x, years).breakpoint_year, pettitt(x, years, detrend=True).breakpoint_year
     (2015.0, 2017.0)
     """
     rows, shape, scalar = _as_rows(y)

@@ -27,8 +27,18 @@ from ._trend import _check_alpha, _check_min_years, check_years
 __all__ = ["TREND_BANDS", "TrendResult", "trend_map", "trend_recovery"]
 
 #: Bands of a trend map, in file order.
-TREND_BANDS = ("slope", "intercept", "tau", "z", "p_value", "significant", "n_years",
-               "breakpoint_year", "breakpoint_p", "breakpoint_shift")
+TREND_BANDS = (
+    "slope",
+    "intercept",
+    "tau",
+    "z",
+    "p_value",
+    "significant",
+    "n_years",
+    "breakpoint_year",
+    "breakpoint_p",
+    "breakpoint_shift",
+)
 
 
 def _units(unit: str) -> list[str]:
@@ -77,10 +87,19 @@ class TrendResult:
         """Write every band to a tiled GeoTIFF (band descriptions = :data:`TREND_BANDS`), atomically."""
         from ._stack import write_stack
 
-        return write_stack(path, np.stack([self.bands[b] for b in TREND_BANDS]), list(TREND_BANDS),
-                           transform=self.transform, crs=self.crs, unit=_units(self.unit),
-                           tags=dict(alpha=self.alpha, hamed_rao=self.hamed_rao,
-                                     years=f"{int(self.years[0])}-{int(self.years[-1])}"))
+        return write_stack(
+            path,
+            np.stack([self.bands[b] for b in TREND_BANDS]),
+            list(TREND_BANDS),
+            transform=self.transform,
+            crs=self.crs,
+            unit=_units(self.unit),
+            tags=dict(
+                alpha=self.alpha,
+                hamed_rao=self.hamed_rao,
+                years=f"{int(self.years[0])}-{int(self.years[-1])}",
+            ),
+        )
 
     def summary(self, regions=None, region_names=None) -> pd.DataFrame:
         """Per region: cells tested, % significant increase / decrease, median slope (unit/yr).
@@ -93,11 +112,17 @@ class TrendResult:
         for c in np.unique(codes[codes >= 0]):
             m = (codes == c) & np.isfinite(slope)
             s, g = slope[m], sig[m] == 1
-            name = "all" if regions is None else (region_names[int(c)] if region_names else str(int(c)))
-            rows[name] = {"n_cells": int(m.sum()),
-                          "pct_significant_increase": 100.0 * np.mean(g & (s > 0)) if m.any() else np.nan,
-                          "pct_significant_decrease": 100.0 * np.mean(g & (s < 0)) if m.any() else np.nan,
-                          f"median_slope_{self.unit}_per_yr": float(np.median(s)) if m.any() else np.nan}
+            name = (
+                "all"
+                if regions is None
+                else (region_names[int(c)] if region_names else str(int(c)))
+            )
+            rows[name] = {
+                "n_cells": int(m.sum()),
+                "pct_significant_increase": 100.0 * np.mean(g & (s > 0)) if m.any() else np.nan,
+                "pct_significant_decrease": 100.0 * np.mean(g & (s < 0)) if m.any() else np.nan,
+                f"median_slope_{self.unit}_per_yr": float(np.median(s)) if m.any() else np.nan,
+            }
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("region")
 
     def plot(self, **kwargs):
@@ -119,20 +144,38 @@ def _n_threads(n_jobs) -> int:
         return 1
     n = int(n_jobs)
     if n == 0:
-        raise ValueError("n_jobs=0 is not a number of threads: use None or 1 (one), k > 1, or -1 (all cores).")
+        raise ValueError(
+            "n_jobs=0 is not a number of threads: use None or 1 (one), k > 1, or -1 (all cores)."
+        )
     return max(1, (os.cpu_count() or 1) + 1 + n) if n < 0 else n
 
 
 def _kernels(rows, t, hamed_rao, lag, zcrit, min_n, breakpoint, detrend):
     mk = mk_block(rows, t, hamed_rao, lag, zcrit, min_n)
-    pt = pettitt_block(rows, t, min_n, detrend, np.ascontiguousarray(mk[:, 0])) if breakpoint else None
+    pt = (
+        pettitt_block(rows, t, min_n, detrend, np.ascontiguousarray(mk[:, 0]))
+        if breakpoint
+        else None
+    )
     return mk, pt
 
 
-def _chunk_stats(block: np.ndarray, t, hamed_rao, lag, zcrit, min_n, breakpoint, detrend, pool=None,
-                 threads=1) -> np.ndarray:
+def _chunk_stats(
+    block: np.ndarray,
+    *,
+    t,
+    hamed_rao,
+    lag,
+    zcrit,
+    min_n,
+    breakpoint,
+    detrend,
+    pool=None,
+    threads=1,
+) -> np.ndarray:
     """(T, h, w) float32 -> (len(TREND_BANDS), h, w) float32; the kernels release the GIL, so a
-    thread ``pool`` runs them on parts of the chunk at once."""
+    thread ``pool`` runs them on parts of the chunk at once.
+    """
     T, h, w = block.shape
     rows = np.ascontiguousarray(block.reshape(T, -1).T, dtype=np.float64)
     args = (t, hamed_rao, lag, zcrit, min_n, breakpoint, detrend)
@@ -140,7 +183,11 @@ def _chunk_stats(block: np.ndarray, t, hamed_rao, lag, zcrit, min_n, breakpoint,
         mk, pt = _kernels(rows, *args)
     else:
         parts = np.array_split(np.arange(rows.shape[0]), threads)
-        res = list(pool.map(lambda ix: _kernels(rows[ix[0]:ix[-1] + 1], *args), [p for p in parts if p.size]))
+        res = list(
+            pool.map(
+                lambda ix: _kernels(rows[ix[0] : ix[-1] + 1], *args), [p for p in parts if p.size]
+            )
+        )
         mk = np.concatenate([r[0] for r in res])
         pt = np.concatenate([r[1] for r in res]) if breakpoint else None
     out = np.full((len(TREND_BANDS), h * w), np.nan, dtype=np.float32)
@@ -157,10 +204,25 @@ def _chunk_stats(block: np.ndarray, t, hamed_rao, lag, zcrit, min_n, breakpoint,
     return out.reshape(len(TREND_BANDS), h, w)
 
 
-def trend_map(stack, years=None, out=None, *, alpha: float = 0.05, hamed_rao: bool = False,
-              lag: int | None = None, breakpoint: bool = True, breakpoint_detrend: bool = True,
-              min_years: int = 8, memory_mb: float = 256.0, chunk_rows: int | None = None, n_jobs: int | None = None,
-              progress: bool = True, transform=None, crs=None, unit: str = "MgC/ha"):
+def trend_map(
+    stack,
+    years=None,
+    out=None,
+    *,
+    alpha: float = 0.05,
+    hamed_rao: bool = False,
+    lag: int | None = None,
+    breakpoint: bool = True,
+    breakpoint_detrend: bool = True,
+    min_years: int = 8,
+    memory_mb: float = 256.0,
+    chunk_rows: int | None = None,
+    n_jobs: int | None = None,
+    progress: bool = True,
+    transform=None,
+    crs=None,
+    unit: str = "MgC/ha",
+):
     """Theil-Sen slope, Mann-Kendall test and Pettitt change point of every pixel of a stack.
 
     Parameters
@@ -232,7 +294,9 @@ def trend_map(stack, years=None, out=None, *, alpha: float = 0.05, hamed_rao: bo
     min_n = _check_min_years(min_years, src.count)
     lg = -1 if lag is None else int(lag)
     if lag is not None and lg < 1:
-        raise ValueError(f"lag={lag} must be >= 1 (number of autocorrelation lags) or None for all.")
+        raise ValueError(
+            f"lag={lag} must be >= 1 (number of autocorrelation lags) or None for all."
+        )
     zcrit = float(ndtri(1.0 - a / 2.0))
     H, W = src.shape
     if chunk_rows is not None:
@@ -247,36 +311,75 @@ def trend_map(stack, years=None, out=None, *, alpha: float = 0.05, hamed_rao: bo
     bar = tqdm(starts, desc="trend", unit="chunk", disable=not progress, leave=False)
     threads = _n_threads(n_jobs)
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
-    args = (t, bool(hamed_rao), lg, zcrit, min_n, bool(breakpoint), bool(breakpoint_detrend), pool, threads)
+    args = dict(
+        t=t,
+        hamed_rao=bool(hamed_rao),
+        lag=lg,
+        zcrit=zcrit,
+        min_n=min_n,
+        breakpoint=bool(breakpoint),
+        detrend=bool(breakpoint_detrend),
+        pool=pool,
+        threads=threads,
+    )
     try:
-        return _run(src, out, args, step, starts, bar, a, hamed_rao, breakpoint_detrend, unit, t, H, W)
+        return _run(
+            src,
+            out,
+            args=args,
+            step=step,
+            starts=starts,
+            bar=bar,
+            a=a,
+            hamed_rao=hamed_rao,
+            breakpoint_detrend=breakpoint_detrend,
+            unit=unit,
+            t=t,
+            H=H,
+            W=W,
+        )
     finally:
         if pool is not None:
             pool.shutdown()
 
 
-def _run(src, out, args, step, starts, bar, a, hamed_rao, breakpoint_detrend, unit, t, H, W):
+def _run(src, out, *, args, step, starts, bar, a, hamed_rao, breakpoint_detrend, unit, t, H, W):
     if out is not None:
         from ..mapping._writer import atomic_geotiff, geotiff_profile
 
         if src.transform is None:
-            raise ValueError("out= needs the grid of the stack: pass transform= and crs= with an array.")
+            raise ValueError(
+                "out= needs the grid of the stack: pass transform= and crs= with an array."
+            )
         grid = make_grid(src.transform, src.crs, W, H)
-        profile = geotiff_profile(grid, count=len(TREND_BANDS), window_size=min(step, 256) if step % 16 == 0 else None)
-        tags = dict(alpha=a, hamed_rao=bool(hamed_rao), years=f"{int(t[0])}-{int(t[-1])}",
-                    breakpoint_detrend=bool(breakpoint_detrend),
-                    method="Theil-Sen slope, Mann-Kendall test, Pettitt change point")
+        profile = geotiff_profile(
+            grid, count=len(TREND_BANDS), window_size=min(step, 256) if step % 16 == 0 else None
+        )
+        tags = dict(
+            alpha=a,
+            hamed_rao=bool(hamed_rao),
+            years=f"{int(t[0])}-{int(t[-1])}",
+            breakpoint_detrend=bool(breakpoint_detrend),
+            method="Theil-Sen slope, Mann-Kendall test, Pettitt change point",
+        )
         with atomic_geotiff(out, profile, list(TREND_BANDS), _units(unit), tags=tags) as dst:
             for r0 in bar:
                 win = Window(0, r0, W, min(step, H - r0))
-                dst.write(_chunk_stats(src.read(win), *args), window=win)
+                dst.write(_chunk_stats(src.read(win), **args), window=win)
         return Path(out)
     res = np.full((len(TREND_BANDS), H, W), np.nan, dtype=np.float32)
     for r0 in bar:
         win = Window(0, r0, W, min(step, H - r0))
-        res[:, r0:r0 + int(win.height)] = _chunk_stats(src.read(win), *args)
-    return TrendResult(bands=dict(zip(TREND_BANDS, res)), years=t, alpha=a, hamed_rao=bool(hamed_rao),
-                       transform=src.transform, crs=src.crs, unit=unit)
+        res[:, r0 : r0 + int(win.height)] = _chunk_stats(src.read(win), **args)
+    return TrendResult(
+        bands=dict(zip(TREND_BANDS, res)),
+        years=t,
+        alpha=a,
+        hamed_rao=bool(hamed_rao),
+        transform=src.transform,
+        crs=src.crs,
+        unit=unit,
+    )
 
 
 def trend_recovery(result, true_slope, mask=None) -> dict:
@@ -321,10 +424,13 @@ def trend_recovery(result, true_slope, mask=None) -> dict:
     return {
         "n_cells": int(ok.sum()),
         "pct_significant": 100.0 * float(g.mean()) if g.size else np.nan,
-        "sign_correct_pct": (100.0 * float(np.mean(np.sign(s[moving]) == np.sign(tr[moving])))
-                             if moving.any() else np.nan),
+        "sign_correct_pct": (
+            100.0 * float(np.mean(np.sign(s[moving]) == np.sign(tr[moving])))
+            if moving.any()
+            else np.nan
+        ),
         "false_positive_pct": 100.0 * float(g[still].mean()) if still.any() else np.nan,
         "slope_bias": float(err.mean()) if err.size else np.nan,
         "slope_mae": float(np.abs(err).mean()) if err.size else np.nan,
-        "slope_rmse": float(np.sqrt((err ** 2).mean())) if err.size else np.nan,
+        "slope_rmse": float(np.sqrt((err**2).mean())) if err.size else np.nan,
     }

@@ -60,7 +60,9 @@ class LinearMapping:
 
     def fit(self, v, a):
         v, a = np.asarray(v, float), np.asarray(a, float)
-        self.slope, self.intercept = (np.polyfit(v, a, 1) if np.ptp(v) > 0 else (0.0, float(a.mean())))
+        self.slope, self.intercept = (
+            np.polyfit(v, a, 1) if np.ptp(v) > 0 else (0.0, float(a.mean()))
+        )
         return self
 
     def predict(self, v):
@@ -100,7 +102,7 @@ class QuantileMapping:
 
     def predict(self, v):
         v = np.asarray(v, float)
-        qv, keep = np.unique(self.qv, return_index=True)   # np.interp needs increasing x
+        qv, keep = np.unique(self.qv, return_index=True)  # np.interp needs increasing x
         out = np.interp(v, qv, self.qa[keep])
         lo, hi = v < self.qv[0], v > self.qv[-1]
         out[lo] = self.qa[0] + self._lo * (v[lo] - self.qv[0])
@@ -157,9 +159,21 @@ def _cv_scores(v, a, methods, n_splits, n_quantiles, rng):
     return rmse, ks
 
 
-def calibrate_vod(agbc, vod, regions, *, years, base_year, calibrate=None, methods=("linear", "quantile"),
-                  region_names=None, n_splits: int = 5, n_quantiles: int = 101, min_cells: int = 30,
-                  random_state=None) -> VODCalibration:
+def calibrate_vod(
+    agbc,
+    vod,
+    regions,
+    *,
+    years,
+    base_year,
+    calibrate=None,
+    methods=("linear", "quantile"),
+    region_names=None,
+    n_splits: int = 5,
+    n_quantiles: int = 101,
+    min_cells: int = 30,
+    random_state=None,
+) -> VODCalibration:
     """Recalibrate an annual AGBC series with VOD inside regions; report before/after agreement.
 
     Parameters
@@ -214,12 +228,16 @@ def calibrate_vod(agbc, vod, regions, *, years, base_year, calibrate=None, metho
     A = np.asarray(agbc, dtype=np.float64)
     V = np.asarray(vod, dtype=np.float64)
     if A.ndim != 3 or A.shape != V.shape:
-        raise ValueError(f"agbc {A.shape} and vod {V.shape} must be (T, H, W) stacks of the same shape; "
-                         "resample VOD onto the AGBC grid and years first.")
+        raise ValueError(
+            f"agbc {A.shape} and vod {V.shape} must be (T, H, W) stacks of the same shape; "
+            "resample VOD onto the AGBC grid and years first."
+        )
     R = np.asarray(regions)
     if R.shape != A.shape[1:] or R.dtype.kind not in "iu":
-        raise ValueError(f"regions must be an integer (H, W) array matching the maps {A.shape[1:]}; "
-                         f"got {R.dtype} {R.shape}.")
+        raise ValueError(
+            f"regions must be an integer (H, W) array matching the maps {A.shape[1:]}; "
+            f"got {R.dtype} {R.shape}."
+        )
     t = np.asarray(years).astype(np.int64)
     if t.size != A.shape[0]:
         raise ValueError(f"{t.size} years for {A.shape[0]} layers; give one year per layer.")
@@ -240,7 +258,9 @@ def calibrate_vod(agbc, vod, regions, *, years, base_year, calibrate=None, metho
     keys = None if calibrate is None else {str(x) for x in calibrate}
     wanted = {c for c in codes if keys is None or names[c] in keys or str(c) in keys}
     if calibrate is not None and not wanted:
-        raise ValueError(f"calibrate={list(calibrate)} names no region; regions are {list(names.values())}.")
+        raise ValueError(
+            f"calibrate={list(calibrate)} names no region; regions are {list(names.values())}."
+        )
     out = A.copy()
     rows, mappings = {}, {}
     a_base_all, v_base_all = A[bidx].mean(axis=0), V[bidx].mean(axis=0)
@@ -255,7 +275,9 @@ def calibrate_vod(agbc, vod, regions, *, years, base_year, calibrate=None, metho
             row["method"] = best
             for k in methods:
                 row[f"cv_rmse_{k}"], row[f"ks_{k}"] = rmse[k], ks[k]
-            f = (QuantileMapping(n_quantiles) if best == "quantile" else METHODS[best]()).fit(v_b[ok], a_b[ok])
+            f = (QuantileMapping(n_quantiles) if best == "quantile" else METHODS[best]()).fit(
+                v_b[ok], a_b[ok]
+            )
             mappings[names[c]] = f
             series, vt = A[:, m], V[:, m]
             ref = f.predict(vt)
@@ -271,5 +293,6 @@ def calibrate_vod(agbc, vod, regions, *, years, base_year, calibrate=None, metho
                 row[f"trend_{tag}"] = float(sens_slope(np.nanmean(s, axis=1), t)[0])
         rows[names[c]] = row
     report = pd.DataFrame.from_dict(rows, orient="index").rename_axis("region")
-    return VODCalibration(agbc=out.astype(np.float32), report=report, mappings=mappings, years=t,
-                          base_year=base_year)
+    return VODCalibration(
+        agbc=out.astype(np.float32), report=report, mappings=mappings, years=t, base_year=base_year
+    )

@@ -10,9 +10,9 @@ def cast_train_di(train, weight, cvtest=None, cvtrain=None):
     n = len(X)
     avrg, tmin = [], []
     for i in range(n):
-        dall = np.sort(cdist(X[i:i + 1], X)[0])[1:]
+        dall = np.sort(cdist(X[i : i + 1], X)[0])[1:]
         avrg.append(dall.mean())
-        d = cdist(X[i:i + 1], X)[0]
+        d = cdist(X[i : i + 1], X)[0]
         d[i] = np.nan
         if cvtest is not None:
             which = [f for f, t in enumerate(cvtest) if i in set(np.asarray(t).tolist())]
@@ -56,8 +56,9 @@ def cast_nndm(tpoints, ppoints, phi, min_train):
     jmin = int(np.flatnonzero(Gjstar == rmin)[0])
     kmin = np.flatnonzero(tdist[jmin] == rmin)
     while rmin <= phi:
-        if (np.sum(Gjstar <= rmin) - 1) / n >= np.sum(Gij <= rmin) / len(Gij) and \
-                np.sum(~np.isnan(tdist[jmin])) / n > min_train:
+        if (np.sum(Gjstar <= rmin) - 1) / n >= np.sum(Gij <= rmin) / len(Gij) and np.sum(
+            ~np.isnan(tdist[jmin])
+        ) / n > min_train:
             tdist[jmin, kmin] = np.nan
             with np.errstate(all="ignore"):
                 Gjstar = np.array([np.nanmin(r) if np.any(~np.isnan(r)) else np.inf for r in tdist])

@@ -12,7 +12,7 @@ from geoagb.model_selection import SpatialBlockKFold
 from ._reference import cast_new_di, cast_train_di
 
 SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-DBAR_SQUARE = (4 + 2 * np.sqrt(2)) / 6     # mean pairwise distance of the unit-square corners
+DBAR_SQUARE = (4 + 2 * np.sqrt(2)) / 6  # mean pairwise distance of the unit-square corners
 
 
 def test_unit_square_closed_form():
@@ -41,7 +41,7 @@ def test_box_lattice_inside_and_outside():
     assert aoa.threshold_ == pytest.approx(0.1 / sd / dbar)
     rng = np.random.default_rng(0)
     inside = rng.uniform(0, 1, (500, 2))
-    assert aoa.predict(inside).all()                       # <= half a lattice diagonal away
+    assert aoa.predict(inside).all()  # <= half a lattice diagonal away
     assert aoa.di(inside).max() <= np.sqrt(2) * 0.05 / sd / dbar + 1e-12
     t = np.array([0.05, 0.099, 0.101, 0.5])
     out = np.column_stack([1 + t, np.full(4, 0.5)])
@@ -90,14 +90,21 @@ def test_cv_aware_di_is_larger_than_loo_di(data):
 def test_buffered_splitter_train_sets_are_used():
     rng = np.random.default_rng(5)
     xy = rng.uniform(0, 10_000, (120, 2))
-    df = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "a": rng.normal(size=120),
-                       "b": xy[:, 0] / 1000 + rng.normal(0, 0.3, 120)})
+    df = pd.DataFrame(
+        {
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "a": rng.normal(size=120),
+            "b": xy[:, 0] / 1000 + rng.normal(0, 0.3, 120),
+        }
+    )
     cv = SpatialBlockKFold(n_splits=4, block_size=2_500, random_state=0, buffer=1_000)
     aoa = AreaOfApplicability(weights="uniform", cv=cv).fit(df)
-    assert list(aoa.feature_names_in_) == ["a", "b"]          # coordinates are not predictors
+    assert list(aoa.feature_names_in_) == ["a", "b"]  # coordinates are not predictors
     splits = list(cv.split(df))
-    ref, _ = cast_train_di(df[["a", "b"]].to_numpy(), np.ones(2), [t for _, t in splits],
-                           [tr for tr, _ in splits])
+    ref, _ = cast_train_di(
+        df[["a", "b"]].to_numpy(), np.ones(2), [t for _, t in splits], [tr for tr, _ in splits]
+    )
     assert aoa.training_di_ == pytest.approx(ref)
 
 
@@ -166,7 +173,7 @@ def test_dataframe_columns_by_name_and_shorthand(data):
     cols = ["a", "b", "c", "d"]
     df, ndf = pd.DataFrame(X, columns=cols), pd.DataFrame(new, columns=cols)
     aoa = AreaOfApplicability(weights={"a": 1, "b": 1, "c": 1, "d": 1}).fit(df)
-    assert aoa.di(ndf[cols[::-1]]) == pytest.approx(aoa.di(new))    # matched by name, not position
+    assert aoa.di(ndf[cols[::-1]]) == pytest.approx(aoa.di(new))  # matched by name, not position
     assert dissimilarity_index(df, ndf) == pytest.approx(aoa.di(new))
 
 
@@ -180,7 +187,7 @@ def test_shap_and_permutation_weights(data):
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
     y = 3 * df["a"] + 0.1 * df["b"] + np.random.default_rng(0).normal(0, 0.5, len(df))
     rf = RandomForestRegressor(n_estimators=20, max_depth=4, random_state=0).fit(df, y)
-    aoa = AreaOfApplicability().fit(df, y, model=rf)          # "auto" -> mean |SHAP|
+    aoa = AreaOfApplicability().fit(df, y, model=rf)  # "auto" -> mean |SHAP|
     imp = explain(rf, df).importance()
     assert aoa.weight_rule_ == "shap"
     assert aoa.weights_.to_numpy() == pytest.approx(imp.reindex(["a", "b", "c", "d"]).to_numpy())
@@ -241,12 +248,12 @@ def test_planted_extrapolation_zones_are_excluded(capsys):
     n = 120
     yy, xx = np.mgrid[0:n, 0:n] / n
     f1 = np.sin(3 * xx) + 0.3 * yy
-    f2 = f1 + 0.05 * np.cos(5 * yy)           # tightly tied to f1 in training
+    f2 = f1 + 0.05 * np.cos(5 * yy)  # tightly tied to f1 in training
     f3 = np.cos(2 * yy) + 0.5 * xx
-    zone_a = (xx - 0.25) ** 2 + (yy - 0.7) ** 2 < 0.1 ** 2
-    zone_b = (xx - 0.75) ** 2 + (yy - 0.3) ** 2 < 0.1 ** 2
-    f3 = np.where(zone_a, f3.max() + 1.0, f3)                       # out of range
-    f2 = np.where(zone_b, f1 - 0.55, f2)                 # each in range, the f1-f2 pair unseen
+    zone_a = (xx - 0.25) ** 2 + (yy - 0.7) ** 2 < 0.1**2
+    zone_b = (xx - 0.75) ** 2 + (yy - 0.3) ** 2 < 0.1**2
+    f3 = np.where(zone_a, f3.max() + 1.0, f3)  # out of range
+    f2 = np.where(zone_b, f1 - 0.55, f2)  # each in range, the f1-f2 pair unseen
     assert f2[~zone_b].min() <= f2[zone_b].min() and f2[zone_b].max() <= f2[~zone_b].max()
     F = np.stack([f1, f2, f3], -1).reshape(-1, 3)
     rng = np.random.default_rng(0)
@@ -258,7 +265,9 @@ def test_planted_extrapolation_zones_are_excluded(capsys):
     rec_a, rec_b = 1 - inside[zone_a].mean(), 1 - inside[zone_b].mean()
     false_out = 1 - inside[~(zone_a | zone_b)].mean()
     with capsys.disabled():
-        print(f"\nplanted zones: recovery {100 * rec_a:.1f} % (out of range), {100 * rec_b:.1f} % "
-              f"(unseen combination); {100 * false_out:.2f} % of the rest outside the AOA")
+        print(
+            f"\nplanted zones: recovery {100 * rec_a:.1f} % (out of range), {100 * rec_b:.1f} % "
+            f"(unseen combination); {100 * false_out:.2f} % of the rest outside the AOA"
+        )
     assert rec_a == 1.0 and rec_b == 1.0
     assert false_out < 0.02

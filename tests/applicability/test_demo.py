@@ -14,12 +14,18 @@ def tiny_scene(tmp_path_factory):
     from geoagb.features import RasterFeatures
 
     scene = make_scene(tmp_path_factory.mktemp("scene"), size_m=300.0, n_plots=40, random_state=0)
-    rf = RasterFeatures(scene.sources, indices=["ndvi"], terrain=["elevation", "slope"],
-                        extra={"height_mean": ("chm", 1), "crown_cover": ("crown", 1)})
+    rf = RasterFeatures(
+        scene.sources,
+        indices=["ndvi"],
+        terrain=["elevation", "slope"],
+        extra={"height_mean": ("chm", 1), "crown_cover": ("crown", 1)},
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         X = rf.at_points(scene.plots, footprint=scene.plot_size_m)
-    plots = gpd.GeoDataFrame(scene.plots.join(X), geometry=scene.plots.geometry.name, crs=scene.plots.crs)
+    plots = gpd.GeoDataFrame(
+        scene.plots.join(X), geometry=scene.plots.geometry.name, crs=scene.plots.crs
+    )
     return scene, rf, plots
 
 
@@ -29,8 +35,12 @@ def test_demo_step_quick(tmp_path, tiny_scene):
 
     scene, rf, plots = tiny_scene
     lines = []
-    ctx = DemoContext(out=tmp_path, quick=True, echo=lines.append,
-                      data={"scene": scene, "raster_features": rf, "scene_plots": plots})
+    ctx = DemoContext(
+        out=tmp_path,
+        quick=True,
+        echo=lines.append,
+        data={"scene": scene, "raster_features": rf, "scene_plots": plots},
+    )
     step.run(ctx)
     for name in ("geodist.png", "aoa.png", "agb_aoa.tif"):
         assert (tmp_path / name).stat().st_size > 0

@@ -19,7 +19,7 @@ def test_geodist_by_hand():
     assert g.cv["halves"].tolist() == [20.0, 10.0, 10.0, 20.0]
     assert g.cv["pairs"].tolist() == [20.0]
     assert g.W_cv["halves"] == pytest.approx(wasserstein_distance([20, 10, 10, 20], [5, 10]))
-    assert g.W_sample == pytest.approx(2.5)      # ECDFs differ by 1/2 over [5, 10)
+    assert g.W_sample == pytest.approx(2.5)  # ECDFs differ by 1/2 over [5, 10)
     s = g.summary()
     assert s.loc["CV: halves", "median_m"] == 15.0 and s.loc["prediction-to-sample", "n"] == 2
 
@@ -44,8 +44,18 @@ def test_prediction_locations_polygon_and_raster(tmp_path):
     path = tmp_path / "dom.tif"
     a = np.ones((20, 20), dtype="float32")
     a[:, :10] = -9999
-    with rasterio.open(path, "w", driver="GTiff", width=20, height=20, count=1, dtype="float32",
-                       crs="EPSG:32648", transform=from_origin(1000, 2000, 10, 10), nodata=-9999) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=20,
+        height=20,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32648",
+        transform=from_origin(1000, 2000, 10, 10),
+        nodata=-9999,
+    ) as ds:
         ds.write(a, 1)
     xy = prediction_locations(path, n=40)
     assert len(xy) >= 20 and (xy[:, 0] > 1100).all()

@@ -46,7 +46,7 @@ def test_far_prediction_gives_block_like_cv():
     rnd = KFold(5, shuffle=True, random_state=0)
     w_random = wasserstein_distance(fold_nearest_distances(t, None, list(rnd.split(t))), r.Gij)
     assert r.W < 0.5 * w_random
-    assert np.median(r.Gjstar) > 5 * np.median(r.Gj)       # held-out samples far from training
+    assert np.median(r.Gjstar) > 5 * np.median(r.Gj)  # held-out samples far from training
     # the chosen configuration is the best of the candidates tried (CAST's grid of q)
     assert r.W == pytest.approx(r.candidates["W"].min())
     n = len(t)
@@ -66,7 +66,9 @@ def test_splitter_contract_and_reproducibility():
     assert np.array_equal(tested, np.arange(len(t)))
     for tr, te in splits:
         assert len(np.intersect1d(tr, te)) == 0 and len(tr) + len(te) == len(t)
-    assert np.array_equal(cv.fold_labels(t), KNNDM(p, 4, random_state=0, clustering="hierarchical").fold_labels(t))
+    assert np.array_equal(
+        cv.fold_labels(t), KNNDM(p, 4, random_state=0, clustering="hierarchical").fold_labels(t)
+    )
 
 
 def test_errors():
@@ -94,14 +96,19 @@ def test_make_plots_random_block_knndm_wasserstein(plots_grid, capsys):
     """make_plots(600, 0): clustered inventory plots, prediction on a regular grid over the
     extent. kNNDM must match the prediction distances better than random and block CV."""
     plots, grid = plots_grid
-    cvs = {"random 10-fold": KFold(10, shuffle=True, random_state=0),
-           "block 10-fold (5 km)": SpatialBlockKFold(10, block_size=5_000, random_state=0),
-           "kNNDM 10-fold": KNNDM(grid, n_splits=10, random_state=0)}
+    cvs = {
+        "random 10-fold": KFold(10, shuffle=True, random_state=0),
+        "block 10-fold (5 km)": SpatialBlockKFold(10, block_size=5_000, random_state=0),
+        "kNNDM 10-fold": KNNDM(grid, n_splits=10, random_state=0),
+    }
     g = geodist(plots, grid, cv=cvs)
     W = g.W_cv
     with capsys.disabled():
-        print("\nW to prediction-to-sample (m): " + ", ".join(f"{k} {v:,.0f}" for k, v in W.items())
-              + f"; sample-to-sample {g.W_sample:,.0f}")
+        print(
+            "\nW to prediction-to-sample (m): "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in W.items())
+            + f"; sample-to-sample {g.W_sample:,.0f}"
+        )
     assert W["kNNDM 10-fold"] < W["random 10-fold"]
     assert W["kNNDM 10-fold"] < W["block 10-fold (5 km)"]
-    assert W["random 10-fold"] > 0.8 * g.W_sample          # random CV stays near sample-to-sample
+    assert W["random 10-fold"] > 0.8 * g.W_sample  # random CV stays near sample-to-sample

@@ -15,11 +15,20 @@ def scene(tmp_path):
     h = w = 40
     ndvi = rng.uniform(0.2, 0.8, (h, w)).astype("float32")
     height = rng.uniform(5, 25, (h, w)).astype("float32")
-    height[:10, :10] = 60.0                         # a corner far outside the training range
-    ndvi[-1, -1] = np.nan                           # a nodata cell
+    height[:10, :10] = 60.0  # a corner far outside the training range
+    ndvi[-1, -1] = np.nan  # a nodata cell
     path = tmp_path / "stack.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=2, dtype="float32",
-                       crs="EPSG:32648", transform=from_origin(500_000, 2_750_040, 10, 10)) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=w,
+        height=h,
+        count=2,
+        dtype="float32",
+        crs="EPSG:32648",
+        transform=from_origin(500_000, 2_750_040, 10, 10),
+    ) as ds:
         ds.write(np.stack([ndvi, height]))
         ds.descriptions = ("ndvi", "height_mean")
     X = pd.DataFrame({"ndvi": rng.uniform(0.2, 0.8, 80), "height_mean": rng.uniform(5, 25, 80)})
@@ -31,8 +40,15 @@ def scene(tmp_path):
 
 def test_predict_raster_writes_di_and_aoa_bands(scene):
     path, model, aoa, ndvi, height, tmp = scene
-    out = predict_raster(model, path, tmp / "agb.tif", return_std=False, progress=False, applicability=aoa,
-                         window_size=16)
+    out = predict_raster(
+        model,
+        path,
+        tmp / "agb.tif",
+        return_std=False,
+        progress=False,
+        applicability=aoa,
+        window_size=16,
+    )
     with rasterio.open(out) as ds:
         assert ds.descriptions == ("agb", "di", "aoa")
         di, inside = ds.read(2), ds.read(3)
@@ -42,13 +58,15 @@ def test_predict_raster_writes_di_and_aoa_bands(scene):
     assert np.isnan(di[-1, -1]) and np.isnan(inside[-1, -1])
     assert np.allclose(di[ok], ref[ok], rtol=1e-6)
     assert np.array_equal(inside[ok] == 1, (ref <= aoa.threshold_)[ok])
-    assert (inside[:10, :10] == 0).all()                 # the out-of-range corner
+    assert (inside[:10, :10] == 0).all()  # the out-of-range corner
     assert inside[10:, 10:][np.isfinite(inside[10:, 10:])].mean() > 0.9
 
 
 def test_carbon_stock_restricted_to_the_aoa(scene):
     path, model, aoa, ndvi, height, tmp = scene
-    out = predict_raster(model, path, tmp / "agb.tif", return_std=False, progress=False, applicability=aoa)
+    out = predict_raster(
+        model, path, tmp / "agb.tif", return_std=False, progress=False, applicability=aoa
+    )
     with rasterio.open(out) as ds:
         agb, inside = ds.read(1).astype(float), ds.read(3)
     area_ha = 10 * 10 / 1e4
@@ -83,4 +101,6 @@ def test_mapping_errors(scene):
     X = pd.DataFrame({"ndvi": [0.1, 0.5, 0.9], "slope": [1.0, 5.0, 3.0]})
     other = AreaOfApplicability(weights="uniform").fit(X)
     with pytest.raises(ValueError, match="slope"):
-        predict_raster(model, path, tmp / "bad.tif", return_std=False, progress=False, applicability=other)
+        predict_raster(
+            model, path, tmp / "bad.tif", return_std=False, progress=False, applicability=other
+        )

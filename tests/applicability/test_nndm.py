@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from sklearn.model_selection import cross_val_predict
 from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import cross_val_predict
 
 from geoagb.applicability import NNDM, nndm_exclusion
 
@@ -29,7 +29,9 @@ def test_matches_cast_loop(seed, phi, min_train):
     # exclusions happened; a training set only shrank while it held more than min_train
     # (continuous coordinates: one neighbour per exclusion step)
     assert sum(len(e) for e in res.exclude) > 0
-    assert all((len(tr) + 1) / len(t) > min_train for tr, e in zip(res.train, res.exclude) if len(e))
+    assert all(
+        (len(tr) + 1) / len(t) > min_train for tr, e in zip(res.train, res.exclude) if len(e)
+    )
 
 
 def test_hand_example_and_no_matching_without_range():

@@ -17,10 +17,10 @@ def test_fivenum_matches_r():
 
 def test_thresholds_by_hand():
     x = [1, 2, 3, 4, 100]
-    assert upper_whisker(x) == 4.0           # hinges 2, 4 -> fence 7 -> largest inside 4
-    assert cast_threshold(x) == 7.0          # type-7 Q1 2, Q3 4 -> 4 + 1.5 * 2
-    assert cast_threshold([1, 2, 3, 4]) == 4.0   # fence 3.25 + 1.5 * 1.5 = 5.5 > max -> max
-    assert aoa_threshold([0.0, 1.0, np.nan, 2.0], "cast") == 2.0   # NaN ignored
+    assert upper_whisker(x) == 4.0  # hinges 2, 4 -> fence 7 -> largest inside 4
+    assert cast_threshold(x) == 7.0  # type-7 Q1 2, Q3 4 -> 4 + 1.5 * 2
+    assert cast_threshold([1, 2, 3, 4]) == 4.0  # fence 3.25 + 1.5 * 1.5 = 5.5 > max -> max
+    assert aoa_threshold([0.0, 1.0, np.nan, 2.0], "cast") == 2.0  # NaN ignored
     assert aoa_threshold(np.arange(101.0), 0.9) == pytest.approx(90.0)
 
 

@@ -39,7 +39,9 @@ def test_noise_free_agb_is_the_documented_power_law(plots_truth):
     plots, truth = plots_truth
     e = (plots["elevation"] - 900.0) / 350.0
     a_s = 3.2 * plots["height_mean"] ** 1.35 * (0.35 + 0.65 * plots["crown_cover"])
-    np.testing.assert_allclose(truth["agb_noise_free"], a_s * np.exp(0.25 * e * truth["vigour"]), rtol=1e-10)
+    np.testing.assert_allclose(
+        truth["agb_noise_free"], a_s * np.exp(0.25 * e * truth["vigour"]), rtol=1e-10
+    )
 
 
 def test_indices_follow_their_formulas(plots_truth):

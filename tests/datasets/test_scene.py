@@ -5,22 +5,44 @@ import pytest
 import rasterio
 
 from geoagb.datasets import BAND_NAMES, Scene, make_scene
-from geoagb.datasets._scene import (CROWN_DEPTH, _cast_shadow, _cos_incidence, crown_radius,
-                                    dbh_from_height, tree_biomass)
+from geoagb.datasets._scene import (
+    CROWN_DEPTH,
+    _cast_shadow,
+    _cos_incidence,
+    crown_radius,
+    dbh_from_height,
+    tree_biomass,
+)
 
 SIZE, N_PLOTS = 400.0, 30
 
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory):
-    return make_scene(tmp_path_factory.mktemp("scene"), size_m=SIZE, n_plots=N_PLOTS, random_state=7,
-                      inconsistent_fraction=0.1)
+    return make_scene(
+        tmp_path_factory.mktemp("scene"),
+        size_m=SIZE,
+        n_plots=N_PLOTS,
+        random_state=7,
+        inconsistent_fraction=0.1,
+    )
 
 
 def test_rasters_are_co_registered(scene):
-    assert isinstance(scene, Scene) and sorted(scene.sources) == ["chm", "crown", "dem", "image", "landcover"]
-    expected = {"image": ("float32", 4), "crown": ("uint8", 1), "chm": ("float32", 1),
-                "dem": ("float32", 1), "landcover": ("uint8", 1)}
+    assert isinstance(scene, Scene) and sorted(scene.sources) == [
+        "chm",
+        "crown",
+        "dem",
+        "image",
+        "landcover",
+    ]
+    expected = {
+        "image": ("float32", 4),
+        "crown": ("uint8", 1),
+        "chm": ("float32", 1),
+        "dem": ("float32", 1),
+        "landcover": ("uint8", 1),
+    }
     ref = None
     for name, path in scene.sources.items():
         with rasterio.open(path) as src:
@@ -31,7 +53,12 @@ def test_rasters_are_co_registered(scene):
             assert src.nodata is not None
             assert src.profile["tiled"]
             assert src.transform.a == 1.0 and src.transform.e == -1.0
-            assert (src.bounds.left, src.bounds.bottom, src.bounds.right, src.bounds.top) == scene.bounds
+            assert (
+                src.bounds.left,
+                src.bounds.bottom,
+                src.bounds.right,
+                src.bounds.top,
+            ) == scene.bounds
     with rasterio.open(scene.sources["image"]) as src:
         assert src.descriptions == BAND_NAMES
     with rasterio.open(scene.sources["landcover"]) as src:
@@ -45,8 +72,9 @@ def test_plot_agb_is_the_hand_sum_of_tree_biomass(scene):
     area_ha = scene.plot_size_m**2 / 10_000
     for i, (x, y) in enumerate(zip(plots["x"], plots["y"])):
         inside = (np.abs(trees["x"] - x) <= half) & (np.abs(trees["y"] - y) <= half)
-        assert truth["agb_trees"].iloc[i] == pytest.approx(trees.loc[inside, "biomass"].sum() / 1000 / area_ha,
-                                                         rel=1e-12, abs=1e-12)
+        assert truth["agb_trees"].iloc[i] == pytest.approx(
+            trees.loc[inside, "biomass"].sum() / 1000 / area_ha, rel=1e-12, abs=1e-12
+        )
         assert truth["n_trees"].iloc[i] == inside.sum()
         assert (trees.loc[inside, "plot_id"] == plots["plot_id"].iloc[i]).all()
     assert (trees["plot_id"] >= 0).sum() == truth["n_trees"].sum()
@@ -75,13 +103,15 @@ def test_plots_are_inside_and_do_not_overlap(scene):
     cheb = np.maximum(np.abs(x[:, None] - x[None]), np.abs(y[:, None] - y[None]))
     np.fill_diagonal(cheb, np.inf)
     assert cheb.min() >= scene.plot_size_m
-    assert scene.plot_size_m**2 == pytest.approx(667.19, abs=0.01)   # the 0.0667 ha NFI plot
+    assert scene.plot_size_m**2 == pytest.approx(667.19, abs=0.01)  # the 0.0667 ha NFI plot
     assert list(scene.plots.columns) == ["plot_id", "x", "y", "agb", "geometry"]
 
 
 def _pixel(scene, x, y):
     x0, _, _, y1 = scene.bounds
-    return ((y1 - np.asarray(y)) / scene.resolution).astype(int), ((np.asarray(x) - x0) / scene.resolution).astype(int)
+    return ((y1 - np.asarray(y)) / scene.resolution).astype(int), (
+        (np.asarray(x) - x0) / scene.resolution
+    ).astype(int)
 
 
 def test_crowns_and_chm_follow_the_trees(scene):
@@ -96,7 +126,9 @@ def test_crowns_and_chm_follow_the_trees(scene):
     cy = scene.bounds[3] - (rows[top] + 0.5) * scene.resolution
     d2 = (cx - t["x"].to_numpy()[top]) ** 2 + (cy - t["y"].to_numpy()[top]) ** 2
     h, r = t["height"].to_numpy()[top], t["crown_radius"].to_numpy()[top]
-    np.testing.assert_allclose(chm[rows[top], cols[top]], h * (1 - CROWN_DEPTH * d2 / r**2), atol=0.8)
+    np.testing.assert_allclose(
+        chm[rows[top], cols[top]], h * (1 - CROWN_DEPTH * d2 / r**2), atol=0.8
+    )
     assert crown[rows[top], cols[top]].all()
     # crown cover of the mask is close to the sum of the crown discs for a Boolean model
     disc = np.pi * np.sum(t["crown_radius"] ** 2) / SIZE**2
@@ -120,13 +152,13 @@ def test_imagery_shows_vegetation_and_rock(scene):
 
 def test_cast_shadow_of_a_pillar_on_flat_ground():
     surface = np.zeros((60, 60), np.float32)
-    surface[30, 30] = 12.0                      # a 12 m pillar at 1 m resolution
+    surface[30, 30] = 12.0  # a 12 m pillar at 1 m resolution
     shadow = _cast_shadow(surface, 1.0, azimuth=135.0, elevation=45.0, reach_m=40)
     # sun in the south-east: the shadow runs north-west (up-left) for 12 m / tan(45) = 12 m
     rows, cols = np.nonzero(shadow)
     assert np.all(rows < 30) and np.all(cols < 30)
     assert np.all(rows - 30 == cols - 30)
-    assert np.abs(rows - 30).max() == 8          # 8 diagonal pixels = 11.3 m < 12 m; the 9th is 12.7 m
+    assert np.abs(rows - 30).max() == 8  # 8 diagonal pixels = 11.3 m < 12 m; the 9th is 12.7 m
     assert not shadow[31:, :].any() and not shadow[:, 31:].any()
 
 
@@ -142,7 +174,9 @@ def test_cos_incidence_on_planes():
 
 
 def test_reproducible_with_seed(scene, tmp_path):
-    again = make_scene(tmp_path / "a", size_m=SIZE, n_plots=N_PLOTS, random_state=7, inconsistent_fraction=0.1)
+    again = make_scene(
+        tmp_path / "a", size_m=SIZE, n_plots=N_PLOTS, random_state=7, inconsistent_fraction=0.1
+    )
     for name in scene.sources:
         np.testing.assert_array_equal(again.read(name), scene.read(name))
     assert again.plots.drop(columns="geometry").equals(scene.plots.drop(columns="geometry"))
@@ -181,7 +215,9 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="resolution"):
         make_scene(tmp_path, size_m=100, resolution=0)
     with pytest.raises(KeyError, match="unknown source 'ndvi'"):
-        Scene(sources={}, plots=None, truth=None, trees=None, plot_size_m=1, resolution=1).read("ndvi")
+        Scene(sources={}, plots=None, truth=None, trees=None, plot_size_m=1, resolution=1).read(
+            "ndvi"
+        )
 
 
 def test_sub_metre_resolution(tmp_path):
@@ -193,4 +229,6 @@ def test_sub_metre_resolution(tmp_path):
     t = s.trees
     rows, cols = _pixel(s, t["x"], t["y"])
     tallest = t["height"].to_numpy().argmax()
-    assert s.read("chm")[rows[tallest], cols[tallest]] == pytest.approx(t["height"].iloc[tallest], abs=1.0)
+    assert s.read("chm")[rows[tallest], cols[tallest]] == pytest.approx(
+        t["height"].iloc[tallest], abs=1.0
+    )

@@ -10,7 +10,9 @@ from geoagb.deep._toy import toy_patches  # noqa: E402
 TINY = {
     "CSMFNetRegressor": dict(width=4, n_stages=2, d_k=8, head=(16,)),
     "PatchResNetRegressor": dict(width=4, n_stages=2, head=(16,)),
-    "CNNTransformerRegressor": dict(width=4, d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, head=(16,)),
+    "CNNTransformerRegressor": dict(
+        width=4, d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, head=(16,)
+    ),
     "AlexNetRegressor": dict(width=4, head=(16,)),
     "VGGRegressor": dict(width=4, head=(16,)),
     "PixelMLPRegressor": dict(head=(16,)),

@@ -46,6 +46,7 @@ def test_height_without_crowns_gets_zero_attribution(csmf, patches):
 
 def test_linear_network_exact():
     """For a linear function IG equals (x - x0) * weight exactly, whatever n_steps."""
+
     class Lin(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -66,8 +67,12 @@ def test_linear_network_exact():
 def test_generic_model_branches(patches):
     X, y = patches
     est = make("PixelMLPRegressor").fit(X, y)
-    ex = est._explain_patches(X[:3], n_steps=16, baseline="zeros",
-                              branches={"visible": ["blue", "green", "red"], "structure": ["crown", "height"]})
+    ex = est._explain_patches(
+        X[:3],
+        n_steps=16,
+        baseline="zeros",
+        branches={"visible": ["blue", "green", "red"], "structure": ["crown", "height"]},
+    )
     assert list(ex["branch_attributions"].columns) == ["visible", "structure"]
     assert ex["band_attributions"].shape == (3, 6)
     with pytest.raises(ValueError, match="one per band"):

@@ -27,8 +27,18 @@ def test_overfits_tiny_dataset(name, small_patches):
     X, y = small_patches
     loss = "r2" if name == "CSMFNetRegressor" else "mse"  # r2_unc can go negative
     batch = 4 if name == "PixelMLPRegressor" else 16  # full batches keep batch norm steady
-    est = make(name, loss=loss, max_epochs=60, lr=1e-2, dropout=0.0, augment=False,
-               validation_fraction=0.0, patience=None, batch_size=batch, lr_decay="cosine")
+    est = make(
+        name,
+        loss=loss,
+        max_epochs=60,
+        lr=1e-2,
+        dropout=0.0,
+        augment=False,
+        validation_fraction=0.0,
+        patience=None,
+        batch_size=batch,
+        lr_decay="cosine",
+    )
     est.fit(X, y)
     h = est.history_["train_loss"]
     assert len(h) == 60 and math.isnan(est.history_["val_loss"][0])
@@ -69,7 +79,9 @@ def test_save_load_identical(name, patches, tmp_path):
     m2, s2 = est2.predict(X, return_std=True)
     np.testing.assert_array_equal(m1, m2)
     np.testing.assert_array_equal(s1, s2)
-    assert est2.get_params() == {k: (list(v) if isinstance(v, tuple) else v) for k, v in est.get_params().items()}
+    assert est2.get_params() == {
+        k: (list(v) if isinstance(v, tuple) else v) for k, v in est.get_params().items()
+    }
     assert est2.bands_ == est.bands_ and est2.patch_size_ == est.patch_size_
     np.testing.assert_array_equal(deep.load_model(path).predict(X), m1)
     with pytest.raises(ValueError, match="not a"):
@@ -106,8 +118,14 @@ def test_clone_of_fitted_is_unfitted(patches):
 
 def test_cross_validate_kfold(patches):
     X, y = patches
-    res = cross_validate(make("PatchResNetRegressor"), X, y, cv=KFold(4, shuffle=True, random_state=0),
-                         scoring="neg_root_mean_squared_error", return_estimator=True)
+    res = cross_validate(
+        make("PatchResNetRegressor"),
+        X,
+        y,
+        cv=KFold(4, shuffle=True, random_state=0),
+        scoring="neg_root_mean_squared_error",
+        return_estimator=True,
+    )
     assert len(res["test_score"]) == 4
     splits = KFold(4, shuffle=True, random_state=0).split(y)
     for i, (est, (tr, te)) in enumerate(zip(res["estimator"], splits)):
@@ -133,7 +151,9 @@ def test_cross_validate_spatial_blocks(patches):
 def test_early_stopping_keeps_best_epoch(patches):
     X, y = patches
     Xv, yv = X[30:], y[30:]
-    est = make("PatchResNetRegressor", max_epochs=12, patience=3, lr=3e-2).fit(X[:30], y[:30], eval_set=(Xv, yv))
+    est = make("PatchResNetRegressor", max_epochs=12, patience=3, lr=3e-2).fit(
+        X[:30], y[:30], eval_set=(Xv, yv)
+    )
     h = est.history_
     best = int(np.argmin(h["val_loss"])) + 1
     assert h["best_epoch"] == best
@@ -187,11 +207,13 @@ def test_nodata_is_filled_with_training_mean(patches):
     est = make("PixelMLPRegressor", pixel="mean").fit(X, y)
     shift = est.module_.scaler.shift.numpy()
     mask = np.zeros((3,) + X.shape[2:], bool)
-    mask[0, :4] = True      # half of patch 0 masked
-    mask[2] = True          # patch 2 fully masked: nothing to predict from
+    mask[0, :4] = True  # half of patch 0 masked
+    mask[2] = True  # patch 2 fully masked: nothing to predict from
     data = X.data[:3].copy()
     data[1, :, 0, 0] = np.nan
-    with pytest.warns(UserWarning, match=r"1 of 3 patches have a band with no valid pixel \(row 2: all bands\)"):
+    with pytest.warns(
+        UserWarning, match=r"1 of 3 patches have a band with no valid pixel \(row 2: all bands\)"
+    ):
         p = est.predict(PatchSet(data, X.bands, mask=mask))
     filled = data[:2].copy()
     filled[0][:, mask[0]] = np.broadcast_to(shift[:, None], (len(shift), int(mask[0].sum())))

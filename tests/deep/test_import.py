@@ -15,21 +15,25 @@ def _run(code):
 
 
 def test_patchset_import_does_not_import_torch():
-    res = _run("import sys, geoagb, geoagb.deep; from geoagb.deep import PatchSet; "
-               "print('torch' in sys.modules)")
+    res = _run(
+        "import sys, geoagb, geoagb.deep; from geoagb.deep import PatchSet; "
+        "print('torch' in sys.modules)"
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
 
 
 def test_missing_torch_names_the_extra():
-    code = ("import sys\n"
-            "class Block:\n"
-            "    def find_spec(self, name, path=None, target=None):\n"
-            "        if name == 'torch' or name.startswith('torch.'):\n"
-            "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-            "sys.meta_path.insert(0, Block())\n"
-            "import geoagb.deep as d\n"
-            "try:\n    d.CSMFNetRegressor\nexcept ImportError as e:\n    print(e)\n")
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch' or name.startswith('torch.'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import geoagb.deep as d\n"
+        "try:\n    d.CSMFNetRegressor\nexcept ImportError as e:\n    print(e)\n"
+    )
     res = _run(code)
     assert res.returncode == 0, res.stderr
     assert 'pip install "geoagb[deep]"' in res.stdout
@@ -37,10 +41,10 @@ def test_missing_torch_names_the_extra():
 
 def test_summarize_hand_computed():
     data = np.zeros((2, 4, 2, 2), np.float32)
-    data[:, 0] = [[0.1, 0.1], [0.1, 0.1]]                # red
-    data[:, 1] = [[0.3, 0.3], [0.5, 0.5]]                # nir
-    data[:, 2] = [[1, 0], [0, 0]]                        # crown
-    data[:, 3] = [[10, 0], [0, 2]]                       # height
+    data[:, 0] = [[0.1, 0.1], [0.1, 0.1]]  # red
+    data[:, 1] = [[0.3, 0.3], [0.5, 0.5]]  # nir
+    data[:, 2] = [[1, 0], [0, 0]]  # crown
+    data[:, 3] = [[10, 0], [0, 2]]  # height
     ps = PatchSet(data, ["red", "nir", "crown", "height"], coords=[[0, 0], [1, 1]])
     df = ps.summarize()
     ndvi = np.mean([0.2 / 0.4, 0.2 / 0.4, 0.4 / 0.6, 0.4 / 0.6])

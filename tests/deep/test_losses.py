@@ -19,7 +19,7 @@ def t(a):
 
 def test_r2_loss_hand():
     # sum of squared residuals 100 + 225 + 25 + 900 + 400 = 1650; mean y 91, SStot by hand
-    ss_tot = (29**2 + 11**2 + 46**2 + 109**2 + 81**2)
+    ss_tot = 29**2 + 11**2 + 46**2 + 109**2 + 81**2
     assert float(r2_loss(t(Y), t(YHAT))) == pytest.approx(1650 / ss_tot, rel=1e-12)
     # 1 - loss is sklearn's R2
     from sklearn.metrics import r2_score
@@ -29,7 +29,9 @@ def test_r2_loss_hand():
 
 def test_r2_loss_scale_invariant_and_perfect():
     assert float(r2_loss(t(Y), t(Y))) == 0.0
-    assert float(r2_loss(t(Y / 50), t(YHAT / 50))) == pytest.approx(float(r2_loss(t(Y), t(YHAT))), rel=1e-12)
+    assert float(r2_loss(t(Y / 50), t(YHAT / 50))) == pytest.approx(
+        float(r2_loss(t(Y), t(YHAT))), rel=1e-12
+    )
 
 
 def test_heteroscedastic_nll_hand():
@@ -37,7 +39,9 @@ def test_heteroscedastic_nll_hand():
     assert float(heteroscedastic_nll(t(Y), t(YHAT), t(S))) == pytest.approx(expected, rel=1e-12)
     # at s = log(residual^2) each term is 1 + s: the minimum over s
     s_opt = np.log((Y - YHAT) ** 2)
-    assert float(heteroscedastic_nll(t(Y), t(YHAT), t(s_opt))) == pytest.approx(np.mean(1 + s_opt), rel=1e-12)
+    assert float(heteroscedastic_nll(t(Y), t(YHAT), t(s_opt))) == pytest.approx(
+        np.mean(1 + s_opt), rel=1e-12
+    )
 
 
 def test_csmf_loss_is_r2_plus_tenth_nll():
@@ -53,7 +57,9 @@ def test_gradient_of_nll_wrt_log_variance():
     # d/ds of mean(exp(-s) r^2 + s) = (1 - exp(-s) r^2) / N
     s = t(S).requires_grad_(True)
     heteroscedastic_nll(t(Y), t(YHAT), s).backward()
-    np.testing.assert_allclose(s.grad.numpy(), (1 - np.exp(-S) * (Y - YHAT) ** 2) / len(Y), rtol=1e-12)
+    np.testing.assert_allclose(
+        s.grad.numpy(), (1 - np.exp(-S) * (Y - YHAT) ** 2) / len(Y), rtol=1e-12
+    )
 
 
 def test_unknown_loss_lists_choices():

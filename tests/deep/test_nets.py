@@ -21,7 +21,9 @@ def _nets(c, size):
         "alexnet": AlexNetLike(c, width=4, head=(8,)),
         "vgg": VGGLike(c, width=4, head=(8,)),
         "mlp": PixelMLP(c, head=(8,)),
-        "cnn_t": CNNTransformer(c, size, width=4, d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, head=(8,)),
+        "cnn_t": CNNTransformer(
+            c, size, width=4, d_model=8, n_heads=2, n_layers=1, dim_feedforward=8, head=(8,)
+        ),
         "csmf": CSMFNet(c, [0, 1, 2], 3, 4, width=4, n_stages=3, d_k=8, head=(8,)),
     }
 
@@ -38,7 +40,9 @@ def test_output_shapes(size):
 
 def test_resnet_encoder_shapes_and_conv_count():
     enc = ResNetEncoder(6, width=64, n_stages=4)
-    convs3 = [m for m in enc.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    convs3 = [
+        m for m in enc.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)
+    ]
     assert len(convs3) == 8  # seed 001: eight 3x3 conv layers, filters 64 -> 512
     assert [c.out_channels for c in convs3[::2]] == [64, 128, 256, 512]
     assert enc(torch.zeros(1, 6, 26, 26)).shape == (1, 512, 4, 4)

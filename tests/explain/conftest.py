@@ -22,7 +22,9 @@ def features(plots200):
 def xgb_model(features):
     xgb = pytest.importorskip("xgboost")
     X, y = features
-    return xgb.XGBRegressor(n_estimators=60, max_depth=4, learning_rate=0.1, random_state=0).fit(X, y)
+    return xgb.XGBRegressor(n_estimators=60, max_depth=4, learning_rate=0.1, random_state=0).fit(
+        X, y
+    )
 
 
 class StandInKriging:

@@ -13,13 +13,21 @@ def test_demo_step_quick(tmp_path, plots600):
     lines = []
     ctx = DemoContext(out=tmp_path, quick=True, data={"plots": plots}, echo=lines.append)
     step.run(ctx)
-    for name in ("importance.csv", "top_interactions.csv", "shap_summary.png", "dependence_ndvi.png",
-                 "dependence_elevation.png"):
+    for name in (
+        "importance.csv",
+        "top_interactions.csv",
+        "shap_summary.png",
+        "dependence_ndvi.png",
+        "dependence_elevation.png",
+    ):
         assert (tmp_path / name).stat().st_size > 0
     ex = ctx.data["explanation"]
     imp = pd.read_csv(tmp_path / "importance.csv")
-    np.testing.assert_allclose(imp["mean_abs_shap"], np.abs(ex.values).mean(axis=0)[
-        [ex.feature_names.index(f) for f in imp["feature"]]], rtol=1e-12)
+    np.testing.assert_allclose(
+        imp["mean_abs_shap"],
+        np.abs(ex.values).mean(axis=0)[[ex.feature_names.index(f) for f in imp["feature"]]],
+        rtol=1e-12,
+    )
     assert imp["mean_abs_shap"].is_monotonic_decreasing
     assert imp["group"].tolist() == [feature_groups(imp["feature"])[f] for f in imp["feature"]]
     top = pd.read_csv(tmp_path / "top_interactions.csv")

@@ -23,7 +23,9 @@ def test_xgboost_additivity_and_native_contribs(features, xgb_model):
     pred = xgb_model.predict(X)
     # float32 TreeSHAP and predictions: 1e-6 relative to the output scale
     np.testing.assert_allclose(ex.prediction, pred, atol=1e-6 * np.abs(pred).max())
-    np.testing.assert_allclose(ex.interaction_values.sum(axis=2), ex.values, atol=1e-6 * np.abs(pred).max())
+    np.testing.assert_allclose(
+        ex.interaction_values.sum(axis=2), ex.values, atol=1e-6 * np.abs(pred).max()
+    )
     contribs = xgb_model.get_booster().predict(xgb.DMatrix(X), pred_contribs=True)
     np.testing.assert_allclose(ex.values, contribs[:, :-1], atol=1e-6 * np.abs(pred).max())
     assert ex.feature_names == list(X.columns)
@@ -58,7 +60,9 @@ def test_random_forest_additivity(features):
     ex = explain(rf, X.iloc[:40], interactions=True, batch_size=16)
     pred = rf.predict(X.iloc[:40])
     np.testing.assert_allclose(ex.prediction, pred, rtol=1e-9, atol=1e-8)
-    np.testing.assert_allclose(ex.interaction_values.sum(axis=2), ex.values, atol=1e-5 * np.abs(pred).max())
+    np.testing.assert_allclose(
+        ex.interaction_values.sum(axis=2), ex.values, atol=1e-5 * np.abs(pred).max()
+    )
     # expected value = mean training prediction of the trees (path-dependent TreeSHAP)
     tree_means = [t.tree_.value[0, 0, 0] for t in rf.estimators_]
     assert ex.expected_value == pytest.approx(np.mean(tree_means), rel=1e-9)
@@ -82,7 +86,9 @@ def test_tree_background_gives_interventional_shap(features):
 @pytest.mark.parametrize("n_features", [4, 12])  # Exact (p <= 10) and Permutation explainers
 def test_linear_model_closed_form(n_features):
     rng = np.random.default_rng(1)
-    X = pd.DataFrame(rng.normal(size=(120, n_features)), columns=[f"f{i}" for i in range(n_features)])
+    X = pd.DataFrame(
+        rng.normal(size=(120, n_features)), columns=[f"f{i}" for i in range(n_features)]
+    )
     y = X.to_numpy() @ np.arange(1, n_features + 1) + 3.0
     lr = LinearRegression().fit(X, y)
     bg = X.iloc[:25]
@@ -127,7 +133,9 @@ def test_pipeline_mixing_features_is_explained_over_its_inputs():
     ex = explain(pipe, X.iloc[:8], background=bg)
     # PCA + linear regression is linear in the inputs: f(x) = w.x + c with w = components.T @ coef
     w = pipe[0].components_.T @ pipe[1].coef_
-    np.testing.assert_allclose(ex.values, w * (X.iloc[:8].to_numpy() - bg.mean().to_numpy()), atol=1e-9)
+    np.testing.assert_allclose(
+        ex.values, w * (X.iloc[:8].to_numpy() - bg.mean().to_numpy()), atol=1e-9
+    )
     assert ex.feature_names == list("abcd")
 
 
@@ -142,16 +150,22 @@ def test_kriging_stand_in_adds_the_spatial_residual(plots200, stand_in_kriging):
     np.testing.assert_allclose(ex.prediction, rk.predict(X), atol=1e-3)
     np.testing.assert_allclose(ex.interaction_values.sum(2), ex.values, atol=1e-3)
     # the spatial term interacts with nothing
-    assert np.all(ex.interaction_values[:, -1, :-1] == 0) and np.all(ex.interaction_values[:, :-1, -1] == 0)
+    assert np.all(ex.interaction_values[:, -1, :-1] == 0) and np.all(
+        ex.interaction_values[:, :-1, -1] == 0
+    )
     learner = explain(rk.estimator_, rk.learner_features(X))  # float32 pred_contribs
     np.testing.assert_allclose(ex.values[:, :-1], learner.values, atol=1e-4)
-    assert ex.importance(groups="auto")["spatial"] == pytest.approx(np.abs(rk.predict_residual(X)).mean())
+    assert ex.importance(groups="auto")["spatial"] == pytest.approx(
+        np.abs(rk.predict_residual(X)).mean()
+    )
 
 
 def test_kriging_stand_in_with_random_forest(plots200, stand_in_kriging):
     X = plots200.drop(columns="agb")
     y = plots200["agb"].to_numpy()
-    rk = stand_in_kriging(RandomForestRegressor(n_estimators=5, max_depth=4, random_state=0)).fit(X, y)
+    rk = stand_in_kriging(RandomForestRegressor(n_estimators=5, max_depth=4, random_state=0)).fit(
+        X, y
+    )
     ex = explain(rk, X.iloc[:30], interactions=True)
     np.testing.assert_allclose(ex.prediction, rk.predict(X.iloc[:30]), atol=1e-8)
     np.testing.assert_allclose(ex.interaction_values.sum(2), ex.values, atol=1e-4)
@@ -161,8 +175,11 @@ def test_real_residual_kriging(plots200):
     kriging = pytest.importorskip("geoagb.kriging")
     X = plots200.drop(columns="agb")
     y = plots200["agb"]
-    rk = kriging.ResidualKrigingRegressor(xgb.XGBRegressor(n_estimators=40, max_depth=3, random_state=0),
-                                          n_neighbors=16, random_state=0).fit(X, y)
+    rk = kriging.ResidualKrigingRegressor(
+        xgb.XGBRegressor(n_estimators=40, max_depth=3, random_state=0),
+        n_neighbors=16,
+        random_state=0,
+    ).fit(X, y)
     ex = rk.explain(X, interactions=True)  # the estimator's own .explain
     assert isinstance(ex, Explanation) and ex.feature_names[-1] == "spatial_residual"
     np.testing.assert_allclose(ex.prediction, rk.predict(X), atol=1e-3)

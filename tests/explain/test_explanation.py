@@ -10,10 +10,20 @@ from geoagb.explain import Explanation, explain
 def _explanation(n=300, seed=0):
     """Hand-made explanation: ndvi's SHAP is broken at 0.6, elevation interacts with ndvi."""
     rng = np.random.default_rng(seed)
-    data = pd.DataFrame({"ndvi": rng.uniform(0.2, 0.9, n), "elevation": rng.uniform(500, 1500, n),
-                         "nir": rng.uniform(0.1, 0.4, n)})
-    main = np.column_stack([np.where(data.ndvi < 0.6, 100 * (data.ndvi - 0.6), 10 * (data.ndvi - 0.6)),
-                            0.01 * (data.elevation - 1000), 5 * (data.nir - 0.25)])
+    data = pd.DataFrame(
+        {
+            "ndvi": rng.uniform(0.2, 0.9, n),
+            "elevation": rng.uniform(500, 1500, n),
+            "nir": rng.uniform(0.1, 0.4, n),
+        }
+    )
+    main = np.column_stack(
+        [
+            np.where(data.ndvi < 0.6, 100 * (data.ndvi - 0.6), 10 * (data.ndvi - 0.6)),
+            0.01 * (data.elevation - 1000),
+            5 * (data.nir - 0.25),
+        ]
+    )
     main[:, 0] += rng.normal(0, 0.5, n)
     inter = np.zeros((n, 3, 3))
     pair = 0.02 * (data.elevation.to_numpy() - 1000) * (data.ndvi.to_numpy() - 0.55)
@@ -44,7 +54,9 @@ def test_thresholds_and_their_figure():
     assert th.fit.n_breakpoints == 1
     assert th.breakpoints[0] == pytest.approx(0.6, abs=0.01)
     assert th.ci[0, 0] < 0.6 < th.ci[0, 1]
-    np.testing.assert_allclose(th.fit.slopes, [100, 10], atol=2.5)  # SHAP rows include the interaction
+    np.testing.assert_allclose(
+        th.fit.slopes, [100, 10], atol=2.5
+    )  # SHAP rows include the interaction
     assert th.to_frame()["feature"].tolist() == ["ndvi"]
     fig = th.plot()
     ax = fig.axes[0]
@@ -109,10 +121,17 @@ class _PatchModelStandIn:
     def _explain_patches(self, X, batch_size=16, baseline="mean", n_steps=32):
         means = X.data.mean(axis=(2, 3))
         attr = means * np.array([1.0, 2.0, 3.0, 4.0])  # exact for a linear model, zero baseline
-        return {"bands": self.bands_, "band_attributions": pd.DataFrame(attr, columns=self.bands_),
-                "branches": ["imagery", "crown", "height"], "branch_attributions": None,
-                "prediction": self.predict(X), "baseline_prediction": np.zeros(len(X)),
-                "delta": np.zeros(len(X)), "method": "integrated_gradients", "n_steps": n_steps}
+        return {
+            "bands": self.bands_,
+            "band_attributions": pd.DataFrame(attr, columns=self.bands_),
+            "branches": ["imagery", "crown", "height"],
+            "branch_attributions": None,
+            "prediction": self.predict(X),
+            "baseline_prediction": np.zeros(len(X)),
+            "delta": np.zeros(len(X)),
+            "method": "integrated_gradients",
+            "n_steps": n_steps,
+        }
 
 
 def test_patch_models_are_explained_per_band():

@@ -8,12 +8,34 @@ from geoagb.explain import feature_groups, importance, interaction_strength, top
 
 
 def test_auto_rule():
-    names = ["blue", "NIR", "swir1", "B4", "ndvi", "arvi", "pc1", "red_nir_ratio", "glcm_contrast_nir",
-             "nir_glcm_mean", "elevation", "slope_deg", "TWI", "hli", "height_mean", "crown_cover",
-             "spatial_residual", "soil_ph"]
+    names = [
+        "blue",
+        "NIR",
+        "swir1",
+        "B4",
+        "ndvi",
+        "arvi",
+        "pc1",
+        "red_nir_ratio",
+        "glcm_contrast_nir",
+        "nir_glcm_mean",
+        "elevation",
+        "slope_deg",
+        "TWI",
+        "hli",
+        "height_mean",
+        "crown_cover",
+        "spatial_residual",
+        "soil_ph",
+    ]
     g = feature_groups(names)
-    assert [g[n] for n in names] == (["spectral"] * 8 + ["texture"] * 2 + ["terrain"] * 4
-                                     + ["structure"] * 2 + ["spatial", "other"])
+    assert [g[n] for n in names] == (
+        ["spectral"] * 8
+        + ["texture"] * 2
+        + ["terrain"] * 4
+        + ["structure"] * 2
+        + ["spatial", "other"]
+    )
 
 
 def test_dict_groups_and_errors():
@@ -46,14 +68,17 @@ def test_interaction_strength_and_ranking():
     assert m[0, 2] == pytest.approx(np.abs(2 * phi[:, 0, 2]).mean())
     assert m[1, 1] == pytest.approx(np.abs(phi[:, 1, 1]).mean())
     top = top_interactions(phi, names, k=None, between=("spectral", "terrain"))
-    assert len(top) == 4 and set(top["group_a"]) == {"spectral"} and set(top["group_b"]) == {"terrain"}
+    assert (
+        len(top) == 4 and set(top["group_a"]) == {"spectral"} and set(top["group_b"]) == {"terrain"}
+    )
     expected = sorted(((m[i, j], names[i], names[j]) for i in (0, 1) for j in (2, 3)), reverse=True)
     assert list(zip(top["feature_a"], top["feature_b"])) == [(a, b) for _, a, b in expected]
     np.testing.assert_allclose(top["mean_abs_interaction"], [e[0] for e in expected])
     assert top["rank"].tolist() == [1, 2, 3, 4]
     every = top_interactions(phi, names, k=2)
     assert len(every) == 2 and every["mean_abs_interaction"].iloc[0] == pytest.approx(
-        max(m[i, j] for i in range(4) for j in range(i + 1, 4)))
+        max(m[i, j] for i in range(4) for j in range(i + 1, 4))
+    )
     with pytest.raises(ValueError, match="neither a group"):
         top_interactions(phi, names, between=("spectral", "texture"))
     assert isinstance(top, pd.DataFrame)

@@ -35,7 +35,11 @@ def _game_value(tree, x, S):
         f = tree["split_indices"][node]
         if f in S:
             v = np.float32(x[f])
-            go_left = bool(tree["default_left"][node]) if np.isnan(v) else bool(v < np.float32(cond[node]))
+            go_left = (
+                bool(tree["default_left"][node])
+                if np.isnan(v)
+                else bool(v < np.float32(cond[node]))
+            )
             return rec(left[node] if go_left else right[node])
         lc, rc = left[node], right[node]
         return (cover[lc] * rec(lc) + cover[rc] * rec(rc)) / cover[node]
@@ -74,7 +78,9 @@ def _brute_force(booster, x):
 
 def test_matches_the_definition_with_missing_values_and_repeated_features():
     X, y = _data(p=4)
-    model = xgb.XGBRegressor(n_estimators=6, max_depth=4, learning_rate=0.3, random_state=0).fit(X, y)
+    model = xgb.XGBRegressor(n_estimators=6, max_depth=4, learning_rate=0.3, random_state=0).fit(
+        X, y
+    )
     booster = model.get_booster()
     paths = leaf_paths_from_xgboost(booster)
     # the model re-splits features along a path: the product-game bookkeeping is exercised
@@ -108,16 +114,18 @@ def test_batches_give_the_same_numbers():
     model = xgb.XGBRegressor(n_estimators=15, max_depth=4, random_state=0).fit(X, y)
     paths = leaf_paths_from_xgboost(model.get_booster())
     v1, i1 = leaf_table_interactions(paths, X, dtype=np.float64)
-    v2, i2 = leaf_table_interactions(paths, X, batch_size=7, table_bytes=1 << 10, cache_bytes=0,
-                                     dtype=np.float64)
+    v2, i2 = leaf_table_interactions(
+        paths, X, batch_size=7, table_bytes=1 << 10, cache_bytes=0, dtype=np.float64
+    )
     np.testing.assert_allclose(v2, v1, rtol=0, atol=1e-12)
     np.testing.assert_allclose(i2, i1, rtol=0, atol=1e-12)
 
 
 def test_iteration_range_follows_early_stopping():
     X, y = _data(n=300, p=5)
-    model = xgb.XGBRegressor(n_estimators=200, max_depth=3, learning_rate=0.3, early_stopping_rounds=3,
-                             random_state=0).fit(X[:200], y[:200], eval_set=[(X[200:], y[200:])], verbose=False)
+    model = xgb.XGBRegressor(
+        n_estimators=200, max_depth=3, learning_rate=0.3, early_stopping_rounds=3, random_state=0
+    ).fit(X[:200], y[:200], eval_set=[(X[200:], y[200:])], verbose=False)
     assert model.best_iteration < 199
     values, base, inter, _ = xgboost_tree_shap(model, X, None, interactions=True)
     np.testing.assert_allclose(values.sum(1) + base, model.predict(X), atol=1e-5)

@@ -7,17 +7,29 @@ import rasterio
 from affine import Affine
 
 CRS = "EPSG:32648"
-X0, Y0 = 500_000.0, 2_750_000.0     # upper-left corner, metres
+X0, Y0 = 500_000.0, 2_750_000.0  # upper-left corner, metres
 
 
-def write_tif(path, arr, res=1.0, nodata=None, descriptions=None, crs=CRS, x0=X0, y0=Y0, dtype=None):
+def write_tif(
+    path, arr, res=1.0, nodata=None, descriptions=None, crs=CRS, x0=X0, y0=Y0, dtype=None
+):
     """Write ``arr`` of shape (h, w) or (C, h, w) as a tiled GeoTIFF; returns the path as str."""
     arr = np.asarray(arr)
     if arr.ndim == 2:
         arr = arr[None]
-    prof = dict(driver="GTiff", width=arr.shape[2], height=arr.shape[1], count=arr.shape[0],
-                dtype=dtype or arr.dtype.name, crs=crs, transform=Affine(res, 0.0, x0, 0.0, -res, y0),
-                nodata=nodata, tiled=True, blockxsize=16, blockysize=16)
+    prof = dict(
+        driver="GTiff",
+        width=arr.shape[2],
+        height=arr.shape[1],
+        count=arr.shape[0],
+        dtype=dtype or arr.dtype.name,
+        crs=crs,
+        transform=Affine(res, 0.0, x0, 0.0, -res, y0),
+        nodata=nodata,
+        tiled=True,
+        blockxsize=16,
+        blockysize=16,
+    )
     with rasterio.open(path, "w", **prof) as ds:
         ds.write(arr.astype(prof["dtype"]))
         for i, d in enumerate(descriptions or [], 1):
@@ -38,8 +50,13 @@ def make_fields(h=48, w=56, seed=0):
     green = red * 1.2 + 0.01
     blue = red * 0.8 + 0.01
     image = np.stack([blue, green, red, nir]).astype(np.float32)
-    dem = (900 + 0.8 * xx - 0.5 * yy + 6 * np.sin(xx / 7.0) * np.cos(yy / 9.0)
-           + 3 * gaussian_filter(rng.normal(size=(h, w)), 3.0)).astype(np.float32)
+    dem = (
+        900
+        + 0.8 * xx
+        - 0.5 * yy
+        + 6 * np.sin(xx / 7.0) * np.cos(yy / 9.0)
+        + 3 * gaussian_filter(rng.normal(size=(h, w)), 3.0)
+    ).astype(np.float32)
     chm = (25 * veg + rng.uniform(0, 2, (h, w))).astype(np.float32)
     crown = (veg > 0.45).astype(np.uint8)
     return {"image": image, "dem": dem, "chm": chm, "crown": crown}
@@ -53,8 +70,13 @@ def write_scene(folder, h=48, w=56, res=1.0, seed=0, crown_nodata_at=None):
         crown[crown_nodata_at] = 255
     f["crown_written"] = crown
     src = {
-        "image": write_tif(folder / "image.tif", f["image"], res, nodata=-9999.0,
-                           descriptions=["blue", "green", "red", "nir"]),
+        "image": write_tif(
+            folder / "image.tif",
+            f["image"],
+            res,
+            nodata=-9999.0,
+            descriptions=["blue", "green", "red", "nir"],
+        ),
         "chm": write_tif(folder / "chm.tif", f["chm"], res, nodata=-9999.0),
         "crown": write_tif(folder / "crown.tif", crown, res, nodata=255, dtype="uint8"),
         "dem": write_tif(folder / "dem.tif", f["dem"], res, nodata=-9999.0),

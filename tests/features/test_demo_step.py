@@ -9,7 +9,7 @@ from geoagb._demo import run_demo
 def test_features_demo_step(tmp_path):
     lines = []
     ctx = run_demo(out=tmp_path, steps=["features"], quick=True, echo=lines.append)
-    assert "plots" not in ctx.data                      # the cv step uses the regional table
+    assert "plots" not in ctx.data  # the cv step uses the regional table
     scene, kept, rf = ctx.data["scene"], ctx.data["scene_plots"], ctx.data["raster_features"]
     assert kept.crs == scene.plots.crs and {"x", "y", "agb"} <= set(kept.columns)
     assert set(rf.feature_names) <= set(kept.columns) and len(kept) < len(scene.plots)

@@ -30,12 +30,14 @@ def test_patches_are_the_array_slices_centred_on_the_plot(scene, size):
     src, f = scene
     # even size: plot on a pixel corner; odd size: plot on a pixel centre
     xy = np.array([[X0 + 20.0, Y0 - 15.0]]) if size % 2 == 0 else pixel_centres([15], [20])
-    ps = extract_patches(src, xy, size_px=size, bands={"red": "red", "height": "chm", "crown": "crown"})
+    ps = extract_patches(
+        src, xy, size_px=size, bands={"red": "red", "height": "chm", "crown": "crown"}
+    )
     assert isinstance(ps, PatchSet) and ps.shape == (1, 3, size, size)
     assert ps.bands == ["red", "height", "crown"]
     r0, c0 = 15 - size // 2, 20 - size // 2
-    np.testing.assert_array_equal(ps.data[0, 0], f["image"][2, r0:r0 + size, c0:c0 + size])
-    np.testing.assert_array_equal(ps.data[0, 1], f["chm"][r0:r0 + size, c0:c0 + size])
+    np.testing.assert_array_equal(ps.data[0, 0], f["image"][2, r0 : r0 + size, c0 : c0 + size])
+    np.testing.assert_array_equal(ps.data[0, 1], f["chm"][r0 : r0 + size, c0 : c0 + size])
     np.testing.assert_array_equal(ps.coords, xy)
     assert ps.resolution == 1.0 and str(ps.crs) == CRS and not ps.mask.any()
 
@@ -43,12 +45,14 @@ def test_patches_are_the_array_slices_centred_on_the_plot(scene, size):
 def test_patches_with_nodata_edges_and_crs(scene):
     src, f = scene
     xy = pixel_centres([40, 0], [40, 0])
-    gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=CRS).to_crs("EPSG:4326")
+    gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=CRS).to_crs(
+        "EPSG:4326"
+    )
     with pytest.warns(UserWarning, match="2 of 2 patches"):
         ps = extract_patches(src, gdf, size_m=5.0)
     assert ps.bands == ["blue", "green", "red", "nir", "chm", "crown", "dem"]
-    np.testing.assert_allclose(ps.coords, xy, atol=1e-6)     # back in the rasters' CRS
-    assert ps.mask[0, 2, 2] and ps.mask[0].sum() == 1          # the crown nodata pixel
+    np.testing.assert_allclose(ps.coords, xy, atol=1e-6)  # back in the rasters' CRS
+    assert ps.mask[0, 2, 2] and ps.mask[0].sum() == 1  # the crown nodata pixel
     assert np.isnan(ps.data[0, 5, 2, 2]) and np.isfinite(ps.data[0, 4, 2, 2])
     assert ps.mask[1, :2].all() and ps.mask[1, :, :2].all() and not ps.mask[1, 2:, 2:].any()
     with pytest.raises(ValueError, match="exactly one"):

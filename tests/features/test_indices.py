@@ -14,7 +14,7 @@ def test_indices_against_hand_computation():
         "ndvi": (0.35 - 0.05) / 0.40,
         "savi": 1.5 * 0.30 / (0.40 + 0.5),
         "evi": 2.5 * 0.30 / (0.35 + 0.30 - 0.30 + 1.0),
-        "arvi": (0.35 - 0.06) / (0.35 + 0.06),              # RB = 2 * 0.05 - 0.04
+        "arvi": (0.35 - 0.06) / (0.35 + 0.06),  # RB = 2 * 0.05 - 0.04
         "nbr": (0.35 - 0.08) / 0.43,
         "ndmi": (0.35 - 0.15) / 0.50,
         "ndwi": (0.07 - 0.35) / 0.42,
@@ -35,7 +35,8 @@ def test_only_computable_indices_by_default_and_dataframe_roundtrip():
 
 def test_sensor_presets_map_band_ids():
     assert canonical_bands(["B2", "B3", "B4", "B5", "B6", "B7"], "landsat8") == dict(
-        zip(["B2", "B3", "B4", "B5", "B6", "B7"], ["blue", "green", "red", "nir", "swir1", "swir2"]))
+        zip(["B2", "B3", "B4", "B5", "B6", "B7"], ["blue", "green", "red", "nir", "swir1", "swir2"])
+    )
     assert canonical_bands(["SR_B5"], "landsat9") == {"SR_B5": "nir"}
     assert canonical_bands(["B1", "B4"], "gaofen") == {"B1": "blue", "B4": "nir"}
     s2 = canonical_bands(["B04", "B08", "B8A", "B12"], "sentinel2")
@@ -69,7 +70,9 @@ def test_band_ratios_all_pairs_and_given_pairs():
 def test_pc1_matches_svd_and_reuses_a_model():
     rng = np.random.default_rng(0)
     t = rng.normal(size=(30, 20))
-    stack = np.stack([t + 0.1 * rng.normal(size=t.shape), 2 * t, -0.5 * t + rng.normal(size=t.shape)])
+    stack = np.stack(
+        [t + 0.1 * rng.normal(size=t.shape), 2 * t, -0.5 * t + rng.normal(size=t.shape)]
+    )
     score, model = pc1(stack, return_model=True)
     X = stack.reshape(3, -1).T
     Xc = X - X.mean(0)

@@ -33,8 +33,12 @@ def rf(scene):
 def test_recipe_names_halo_and_grid(rf):
     names = rf.feature_names
     assert names[:5] == ["red", "nir", "ndvi", "evi", "savi"]
-    assert "nir_glcm5_entropy" in names and names[-3:] == ["height_mean", "height_p95", "crown_cover"]
-    assert rf.halo == 3                                   # tpi radius 3 > glcm 2 > relief 2
+    assert "nir_glcm5_entropy" in names and names[-3:] == [
+        "height_mean",
+        "height_p95",
+        "crown_cover",
+    ]
+    assert rf.halo == 3  # tpi radius 3 > glcm 2 > relief 2
     g = rf.grid
     assert (g["width"], g["height"], g["resolution"]) == (56, 48, 1.0)
     assert g["transform"].c == X0 and str(g["crs"]) == CRS
@@ -59,13 +63,24 @@ def test_whole_raster_window_equals_the_array_functions(rf, scene):
     full = rf.on_window(Window(0, 0, 56, 48))
     names = rf.feature_names
     dem = f["dem"].astype(float)
-    t = terrain(dem, 1.0, ["elevation", "slope", "aspect", "profile_curvature", "tpi", "relief", "twi"],
-                tpi_radius=3.0, relief_radius=2.0)
+    t = terrain(
+        dem,
+        1.0,
+        ["elevation", "slope", "aspect", "profile_curvature", "tpi", "relief", "twi"],
+        tpi_radius=3.0,
+        relief_radius=2.0,
+    )
     for v, arr in t.items():
         np.testing.assert_allclose(full[names.index(v)], arr, rtol=2e-6, atol=1e-5, err_msg=v)
     lo, hi = rf._texture_range(rf._tex[0])
-    g = glcm_texture(f["image"][3].astype(float), window=5, levels=16, vmin=lo, vmax=hi,
-                     features=["mean", "entropy", "correlation"])
+    g = glcm_texture(
+        f["image"][3].astype(float),
+        window=5,
+        levels=16,
+        vmin=lo,
+        vmax=hi,
+        features=["mean", "entropy", "correlation"],
+    )
     for k, arr in g.items():
         np.testing.assert_allclose(full[names.index(f"nir_glcm5_{k}")], arr, rtol=2e-6, err_msg=k)
 
@@ -75,10 +90,12 @@ def test_sub_windows_equal_the_same_pixels_of_the_whole(rf, win):
     whole = rf.on_window(Window(0, 0, 56, 48))
     part = rf.on_window(win)
     r, c = int(win.row_off), int(win.col_off)
-    np.testing.assert_array_equal(part, whole[:, r:r + part.shape[1], c:c + part.shape[2]])
+    np.testing.assert_array_equal(part, whole[:, r : r + part.shape[1], c : c + part.shape[2]])
 
 
-@pytest.mark.parametrize("k,win", [(4, Window(0, 0, 56, 48)), (3, Window(5, 9, 18, 21)), (2, Window(46, 36, 10, 12))])
+@pytest.mark.parametrize(
+    "k,win", [(4, Window(0, 0, 56, 48)), (3, Window(5, 9, 18, 21)), (2, Window(46, 36, 10, 12))]
+)
 def test_same_recipe_same_numbers(rf, k, win):
     """on_window(out_resolution) == at_points(output cell centres, footprint=out_resolution)."""
     blk = rf.on_window(win, out_resolution=float(k))
@@ -104,23 +121,32 @@ def test_footprint_mean_over_the_plot_square(rf, scene):
     _, f = scene
     # a 25.83 m plot centred at a pixel centre covers 25 x 25 pixels (|d| <= 12.915 m)
     df = rf.at_points(pixel_centres([20], [30]), footprint=25.83)
-    assert df["height_mean"].iloc[0] == pytest.approx(f["chm"].astype(float)[8:33, 18:43].mean(), rel=1e-12)
+    assert df["height_mean"].iloc[0] == pytest.approx(
+        f["chm"].astype(float)[8:33, 18:43].mean(), rel=1e-12
+    )
     # centred on a pixel corner: 26 x 26 pixels
     xy = np.array([[X0 + 30.0, Y0 - 20.0]])
     df = rf.at_points(xy, footprint=25.83)
-    assert df["height_mean"].iloc[0] == pytest.approx(f["chm"].astype(float)[7:33, 17:43].mean(), rel=1e-12)
-    assert df["height_p95"].iloc[0] == pytest.approx(np.percentile(f["chm"].astype(float)[7:33, 17:43], 95))
+    assert df["height_mean"].iloc[0] == pytest.approx(
+        f["chm"].astype(float)[7:33, 17:43].mean(), rel=1e-12
+    )
+    assert df["height_p95"].iloc[0] == pytest.approx(
+        np.percentile(f["chm"].astype(float)[7:33, 17:43], 95)
+    )
 
 
 def test_plots_in_another_crs_are_reprojected(rf):
     xy = pixel_centres([5, 30, 40], [10, 20, 50])
-    gdf = gpd.GeoDataFrame({"id": [1, 2, 3]}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=CRS,
-                           index=[7, 8, 9])
+    gdf = gpd.GeoDataFrame(
+        {"id": [1, 2, 3]}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=CRS, index=[7, 8, 9]
+    )
     native = rf.at_points(gdf, footprint=3.0)
     lonlat = rf.at_points(gdf.to_crs("EPSG:4326"), footprint=3.0)
     assert list(lonlat.index) == [7, 8, 9]
     pd.testing.assert_frame_equal(native, lonlat)
-    table = rf.at_points(pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}, index=[7, 8, 9]), footprint=3.0)
+    table = rf.at_points(
+        pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}, index=[7, 8, 9]), footprint=3.0
+    )
     pd.testing.assert_frame_equal(native, table)
 
 
@@ -133,14 +159,16 @@ def test_nodata_and_outside_plots_are_nan_and_counted(tmp_path):
     assert np.isnan(df["crown_cover"].iloc[0]) and np.isfinite(df["ndvi"].iloc[0])
     assert df["crown_cover"].iloc[1] == pytest.approx(f["crown"][8:13, 12:17].mean())
     assert df.iloc[3].isna().all()
-    blk = rf.on_window(Window(-2, -2, 6, 6))                  # partly outside the raster
+    blk = rf.on_window(Window(-2, -2, 6, 6))  # partly outside the raster
     assert np.isnan(blk[:, :2, :]).all() and np.isfinite(blk[:, 2:, 2:]).all()
 
 
 def test_grid_mismatch_raises_with_the_fix(tmp_path, scene):
     src, f = scene
     shifted = write_tif(tmp_path / "chm_shift.tif", f["chm"], x0=X0 + 0.5)
-    with pytest.raises(ValueError, match=r"'chm' differs from 'image' in transform.*gdalwarp.*-tap"):
+    with pytest.raises(
+        ValueError, match=r"'chm' differs from 'image' in transform.*gdalwarp.*-tap"
+    ):
         RasterFeatures({**src, "chm": shifted}, indices=["ndvi"])
     other = write_tif(tmp_path / "chm_crs.tif", f["chm"], crs="EPSG:32649")
     with pytest.raises(ValueError, match=r"CRS .*32649.*reproject"):
@@ -167,8 +195,11 @@ def test_recipe_errors(scene):
 
 def test_pc1_texture_shares_one_projection_across_tiles(scene):
     src, _ = scene
-    rf = RasterFeatures(src, indices=None, textures=dict(band="pc1", window=3, levels=8,
-                                                         features=["mean", "contrast"]))
+    rf = RasterFeatures(
+        src,
+        indices=None,
+        textures=dict(band="pc1", window=3, levels=8, features=["mean", "contrast"]),
+    )
     assert rf.feature_names == ["pc1_glcm3_mean", "pc1_glcm3_contrast"]
     whole = rf.on_window(Window(0, 0, 56, 48))
     np.testing.assert_array_equal(rf.on_window(Window(20, 10, 9, 9)), whole[:, 10:19, 20:29])
@@ -183,6 +214,10 @@ def test_geographic_rasters_refuse_metric_work(tmp_path, scene):
     rf = RasterFeatures({"dem": dem}, indices=None, extra={"z": ("dem", 1)})
     with pytest.raises(ValueError, match="footprint=30.0 is in metres"):
         rf.at_points(np.array([[105.0001, 24.7999]]), footprint=30.0)
-    assert rf.at_points(np.array([[105.0000015, 24.7999985]]))["z"].iloc[0] == pytest.approx(float(f["dem"][0, 0]))
+    assert rf.at_points(np.array([[105.0000015, 24.7999985]]))["z"].iloc[0] == pytest.approx(
+        float(f["dem"][0, 0])
+    )
     with pytest.raises(ValueError, match="unknown terrain option"):
-        RasterFeatures({"dem": dem}, indices=None, terrain=["elevation"], terrain_options={"radius": 3})
+        RasterFeatures(
+            {"dem": dem}, indices=None, terrain=["elevation"], terrain_options={"radius": 3}
+        )

@@ -8,7 +8,7 @@ from geoagb.inventory import PowerLaw, belowground, fit_belowground
 
 
 def test_root_shoot_ratio():
-    assert belowground(100.0) == pytest.approx(35.0)   # seed 001's 0.35
+    assert belowground(100.0) == pytest.approx(35.0)  # seed 001's 0.35
     np.testing.assert_allclose(belowground([0.0, 40.0], root_shoot=0.25), [0.0, 10.0])
 
 
@@ -41,7 +41,9 @@ def test_random_forest_matches_sklearn_on_same_input():
     bgb = 0.3 * agb + rng.normal(0, 3, 200)
     m = fit_belowground(agb, bgb, method="random_forest", random_state=3, n_estimators=50)
     ref = RandomForestRegressor(n_estimators=50, random_state=3).fit(agb.reshape(-1, 1), bgb)
-    np.testing.assert_array_equal(belowground(agb[:20], model=m), ref.predict(agb[:20].reshape(-1, 1)))
+    np.testing.assert_array_equal(
+        belowground(agb[:20], model=m), ref.predict(agb[:20].reshape(-1, 1))
+    )
 
 
 def test_belowground_errors():

@@ -24,7 +24,7 @@ def test_incomplete_and_non_positive_records_are_reported(plots_truth):
     plots.loc[4, "agb"] = np.nan
     plots.loc[5, "agb"] = -3.0
     plots.loc[6, "height_mean"] = -1.0
-    plots.loc[7, ["agb", "height_mean"]] = 0.0   # a genuine clearing: kept by default
+    plots.loc[7, ["agb", "height_mean"]] = 0.0  # a genuine clearing: kept by default
     kept, report = filter_inconsistent_plots(plots, random_state=0)
     assert report.loc[3, "reason"] == "incomplete" and report.loc[3, "detail"] == "missing ndvi"
     assert report.loc[4, "reason"] == "incomplete" and report.loc[4, "detail"] == "missing agb"
@@ -33,7 +33,7 @@ def test_incomplete_and_non_positive_records_are_reported(plots_truth):
     assert report.loc[[3, 4, 5, 6], "predicted"].isna().all()
     assert 7 not in report.index or report.loc[7, "reason"] == "studentized residual"
     _, strict = filter_inconsistent_plots(plots, drop_zero=True, random_state=0)
-    assert strict.loc[7, "reason"] == "negative target"   # FineKarstAGB's AGB <= 0 rule
+    assert strict.loc[7, "reason"] == "negative target"  # FineKarstAGB's AGB <= 0 rule
     # kept and dropped partition the plots; types, columns and index survive
     assert isinstance(kept, gpd.GeoDataFrame) and kept.crs == plots.crs
     assert list(kept.columns) == list(plots.columns)
@@ -43,13 +43,17 @@ def test_incomplete_and_non_positive_records_are_reported(plots_truth):
 
 def test_relative_error_rule_uses_out_of_fold_forest(plots_truth):
     plots = plots_truth[0]
-    kept, report = filter_inconsistent_plots(plots, rule="relative", threshold=0.5,
-                                             random_state=2)
+    kept, report = filter_inconsistent_plots(plots, rule="relative", threshold=0.5, random_state=2)
     # reference: the same forest and folds, run directly with scikit-learn
-    forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=3, max_features=1.0,
-                                   random_state=2, n_jobs=1)
-    pred = cross_val_predict(forest, plots[FEATURES].to_numpy(), plots["agb"].to_numpy(),
-                             cv=KFold(5, shuffle=True, random_state=2))
+    forest = RandomForestRegressor(
+        n_estimators=200, min_samples_leaf=3, max_features=1.0, random_state=2, n_jobs=1
+    )
+    pred = cross_val_predict(
+        forest,
+        plots[FEATURES].to_numpy(),
+        plots["agb"].to_numpy(),
+        cv=KFold(5, shuffle=True, random_state=2),
+    )
     rel = np.abs(pred - plots["agb"].to_numpy()) / plots["agb"].to_numpy()
     np.testing.assert_array_equal(np.sort(report.index), plots.index[rel > 0.5])
     np.testing.assert_allclose(report["predicted"], pred[rel > 0.5], rtol=1e-12)
@@ -62,10 +66,12 @@ def test_relative_error_rule_uses_out_of_fold_forest(plots_truth):
 
 def test_relative_to_predicted(plots_truth):
     plots = plots_truth[0]
-    _, rep = filter_inconsistent_plots(plots, rule="relative", relative_to="predicted",
-                                       random_state=0)
-    np.testing.assert_allclose(rep["relative_error"],
-                               np.abs(rep["predicted"] - rep["observed"]) / rep["predicted"])
+    _, rep = filter_inconsistent_plots(
+        plots, rule="relative", relative_to="predicted", random_state=0
+    )
+    np.testing.assert_allclose(
+        rep["relative_error"], np.abs(rep["predicted"] - rep["observed"]) / rep["predicted"]
+    )
     assert (rep["relative_error"] > 0.5).all()
 
 
@@ -129,7 +135,9 @@ def _footprint_means(scene):
 def test_recovers_plots_planted_by_make_scene(tmp_path):
     from geoagb.datasets import make_scene
 
-    scene = make_scene(tmp_path, size_m=1000, n_plots=150, inconsistent_fraction=0.1, random_state=3)
+    scene = make_scene(
+        tmp_path, size_m=1000, n_plots=150, inconsistent_fraction=0.1, random_state=3
+    )
     plots = _footprint_means(scene)
     planted = scene.truth["inconsistent"].to_numpy()
     _, report = filter_inconsistent_plots(plots, rule="relative", random_state=0)

@@ -16,18 +16,21 @@ def test_table_sizes_and_citations():
         assert (t["table"] == f"seed 004 Table {name}").all()
 
 
-@pytest.mark.parametrize("kind, key, expected", [
-    # values typed from the seed text, not read from the CSV
-    ("volume", "eucalyptus", (8.71419e-5, 1.94801, 0.74929)),
-    ("volume", "hardwood", (6.01228e-5, 1.87550, 0.98496)),
-    ("volume", "acacia_mangium", (7.32715e-5, 1.65483, 1.08069)),
-    ("bef", "pinus_massoniana", (0.5034, 20.547)),
-    ("bef", "tropical_forest", (0.7975, 0.4204)),
-    ("bef", "picea_abies", (0.5519, 48.861)),
-    ("carbon", "herbal", (0.3270,)),
-    ("carbon", "pinus_elliottii", (0.5311,)),
-    ("carbon", "bush", (0.4672,)),
-])
+@pytest.mark.parametrize(
+    "kind, key, expected",
+    [
+        # values typed from the seed text, not read from the CSV
+        ("volume", "eucalyptus", (8.71419e-5, 1.94801, 0.74929)),
+        ("volume", "hardwood", (6.01228e-5, 1.87550, 0.98496)),
+        ("volume", "acacia_mangium", (7.32715e-5, 1.65483, 1.08069)),
+        ("bef", "pinus_massoniana", (0.5034, 20.547)),
+        ("bef", "tropical_forest", (0.7975, 0.4204)),
+        ("bef", "picea_abies", (0.5519, 48.861)),
+        ("carbon", "herbal", (0.3270,)),
+        ("carbon", "pinus_elliottii", (0.5311,)),
+        ("carbon", "bush", (0.4672,)),
+    ],
+)
 def test_transcribed_values(kind, key, expected):
     np.testing.assert_array_equal(lookup_coefficients(kind, key), expected)
 
@@ -50,7 +53,9 @@ def test_lookup_by_printed_name_is_case_insensitive_and_vectorised():
 
 
 def test_unknown_species_lists_valid_keys():
-    with pytest.raises(ValueError, match="unknown species.*'oak'.*valid species keys.*cunninghamia_lanceolata"):
+    with pytest.raises(
+        ValueError, match="unknown species.*'oak'.*valid species keys.*cunninghamia_lanceolata"
+    ):
         lookup_coefficients("volume", "oak")
 
 
@@ -63,7 +68,9 @@ def test_user_table_replaces_shipped_one(tmp_path):
     user = pd.DataFrame({"species": ["Teak"], "a": [5e-5], "b": [2.0], "c": [1.0]})
     np.testing.assert_array_equal(lookup_coefficients("volume", "teak", user), [5e-5, 2.0, 1.0])
     user.to_csv(tmp_path / "t.csv", index=False)
-    np.testing.assert_array_equal(lookup_coefficients("volume", "Teak", tmp_path / "t.csv"), [5e-5, 2.0, 1.0])
+    np.testing.assert_array_equal(
+        lookup_coefficients("volume", "Teak", tmp_path / "t.csv"), [5e-5, 2.0, 1.0]
+    )
     with pytest.raises(ValueError, match=r"missing \['c'\]"):
         lookup_coefficients("volume", "teak", user.drop(columns="c"))
     with pytest.raises(ValueError, match="more than once"):

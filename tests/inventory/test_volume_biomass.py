@@ -7,16 +7,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoagb.inventory import (bef_biomass, carbon_content, grass_biomass, normalize_to_year,
-                              plot_density, shrub_biomass, tree_volume)
+from geoagb.inventory import (
+    bef_biomass,
+    carbon_content,
+    grass_biomass,
+    normalize_to_year,
+    plot_density,
+    shrub_biomass,
+    tree_volume,
+)
 
 # Three Chinese fir trees (D cm, H m) on a 0.0667 ha NFI plot.
 FIR = [(18.0, 14.0), (22.0, 16.0), (26.0, 18.0)]
 # V = 6.97483e-5 D^1.81583 H^0.99610 (Table A1)
 FIR_V = [0.183888, 0.302391, 0.460534]
-FIR_M = 0.946813 / 0.0667          # 14.195 m3/ha
-FIR_B = 0.4652 * FIR_M + 19.141    # BEF = 0.4652 + 19.141 / M (Table A2); B = BEF M = 25.745 Mg/ha
-FIR_C = FIR_B * 0.5127             # Table A3: 13.199 MgC/ha
+FIR_M = 0.946813 / 0.0667  # 14.195 m3/ha
+FIR_B = 0.4652 * FIR_M + 19.141  # BEF = 0.4652 + 19.141 / M (Table A2); B = BEF M = 25.745 Mg/ha
+FIR_C = FIR_B * 0.5127  # Table A3: 13.199 MgC/ha
 
 
 def test_worked_example_full_chain():
@@ -51,12 +58,15 @@ def test_tree_volume_per_tree_species_and_own_coefficients():
     assert own == pytest.approx(0.1, rel=1e-12)
 
 
-@pytest.mark.parametrize("dbh, height, match", [
-    (-5.0, 10.0, r"dbh_cm must be > 0; got \[-5.0\]"),
-    (0.0, 10.0, "dbh_cm must be > 0"),
-    (10.0, 0.0, "height_m must be > 0"),
-    (float("nan"), 10.0, "NaN or infinite"),
-])
+@pytest.mark.parametrize(
+    "dbh, height, match",
+    [
+        (-5.0, 10.0, r"dbh_cm must be > 0; got \[-5.0\]"),
+        (0.0, 10.0, "dbh_cm must be > 0"),
+        (10.0, 0.0, "height_m must be > 0"),
+        (float("nan"), 10.0, "NaN or infinite"),
+    ],
+)
 def test_tree_volume_bad_measurements(dbh, height, match):
     with pytest.raises(ValueError, match=match):
         tree_volume(dbh, height, "hardwood")

@@ -18,8 +18,11 @@ def _r_available() -> bool:
     if shutil.which("Rscript") is None:
         return False
     try:
-        res = subprocess.run(["Rscript", "-e", "suppressMessages({library(sp); library(gstat)})"],
-                             capture_output=True, timeout=60)
+        res = subprocess.run(
+            ["Rscript", "-e", "suppressMessages({library(sp); library(gstat)})"],
+            capture_output=True,
+            timeout=60,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return res.returncode == 0
@@ -33,9 +36,12 @@ class RRunner:
 
     def __call__(self, script: str, outputs=()):
         path = self.folder / "script.R"
-        path.write_text("suppressMessages({library(sp); library(gstat)})\n" + textwrap.dedent(script))
-        res = subprocess.run(["Rscript", str(path)], cwd=self.folder, capture_output=True,
-                             text=True, timeout=300)
+        path.write_text(
+            "suppressMessages({library(sp); library(gstat)})\n" + textwrap.dedent(script)
+        )
+        res = subprocess.run(
+            ["Rscript", str(path)], cwd=self.folder, capture_output=True, text=True, timeout=300
+        )
         if res.returncode != 0:
             raise RuntimeError(f"R failed:\n{res.stderr[-2000:]}")
         return [pd.read_csv(self.folder / name) for name in outputs]

@@ -7,8 +7,11 @@ from geoagb.kriging import CoKriging, OrdinaryKriging, Variogram, fit_lmc
 
 F = Variogram.from_params
 PRIMARY = F("spherical", psill=0.8, range=3000.0, nugget=0.1)
-LMC = {"primary": PRIMARY, "secondary": F("spherical", psill=2.0, range=3000.0, nugget=0.3),
-       "cross": F("spherical", psill=0.9, range=3000.0, nugget=0.05)}
+LMC = {
+    "primary": PRIMARY,
+    "secondary": F("spherical", psill=2.0, range=3000.0, nugget=0.3),
+    "cross": F("spherical", psill=0.9, range=3000.0, nugget=0.05),
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,7 @@ def _dense_collocated(xy, z, t, v, r, c22, s0):
     A[:n, :n] = v.covariance(d)
     A[:n, n] = A[n, :n] = r * v.covariance(d0)
     A[n, n] = c22
-    A[:n + 1, n + 1] = A[n + 1, :n + 1] = 1.0
+    A[: n + 1, n + 1] = A[n + 1, : n + 1] = 1.0
     b = np.concatenate([v.covariance(d0), [r * v.sill_, 1.0]])
     x = np.linalg.solve(A, b)
     return x[:n] @ z + x[n] * s0, v.sill_ - x @ b
@@ -62,8 +65,9 @@ def test_collocated_equals_the_system_written_out(cofield, k):
     m, sd = ck.predict(t, secondary=st, return_std=True)
     for j in range(30):
         near = np.argsort(np.hypot(*(xy - t[j]).T))[: (k or len(z))]
-        ref_m, ref_v = _dense_collocated(xy[near], z[near], t[j], PRIMARY, C12 / PRIMARY.sill_,
-                                         C22, st[j] - s.mean() + z.mean())
+        ref_m, ref_v = _dense_collocated(
+            xy[near], z[near], t[j], PRIMARY, C12 / PRIMARY.sill_, C22, st[j] - s.mean() + z.mean()
+        )
         assert m[j] == pytest.approx(ref_m, abs=1e-9)
         assert sd[j] ** 2 == pytest.approx(ref_v, abs=1e-9)
 
@@ -73,8 +77,11 @@ def test_full_neighbourhood_paths_agree(cofield):
     g = np.linspace(0, 10_000, 70)
     t = np.column_stack([a.ravel() for a in np.meshgrid(g, g)])
     a = CoKriging("full", lmc=LMC, n_neighbors=10).fit(xy, z, s).predict(t, return_std=True)
-    b = CoKriging("full", lmc=LMC, n_neighbors=10, chunk_size=50).fit(xy, z, s) \
+    b = (
+        CoKriging("full", lmc=LMC, n_neighbors=10, chunk_size=50)
+        .fit(xy, z, s)
         .predict(t, return_std=True)
+    )
     np.testing.assert_allclose(a[0], b[0], atol=1e-9)
     np.testing.assert_allclose(a[1], b[1], atol=1e-9)
 
@@ -90,8 +97,9 @@ def test_collocated_secondary_improves_a_related_target():
     test = rng.choice(len(z), 80, replace=False)
     train = np.setdiff1d(np.arange(len(z)), test)
     ok = OrdinaryKriging("exponential", n_neighbors=16).fit(xy[train], z[train])
-    ck = CoKriging("collocated", variogram="exponential", n_neighbors=16) \
-        .fit(xy[train], z[train], s[train])
+    ck = CoKriging("collocated", variogram="exponential", n_neighbors=16).fit(
+        xy[train], z[train], s[train]
+    )
     e_ok = np.sqrt(np.mean((ok.predict(xy[test]) - z[test]) ** 2))
     m, sd = ck.predict(xy[test], secondary=s[test], return_std=True)
     e_ck = np.sqrt(np.mean((m - z[test]) ** 2))
@@ -139,7 +147,8 @@ def test_bad_input(cofield):
 @pytest.mark.parametrize("nmax", [20, None])
 def test_full_cokriging_and_fit_lmc_match_gstat(meuse, rgstat, nmax):
     nm = "" if nmax is None else f", nmax = {nmax}"
-    pred, lmc = rgstat(f"""
+    pred, lmc = rgstat(
+        f"""
         data(meuse); data(meuse.grid)
         meuse$lz = log(meuse$zinc); meuse$lc = log(meuse$copper)
         coordinates(meuse) = ~x+y; coordinates(meuse.grid) = ~x+y
@@ -152,12 +161,20 @@ def test_full_cokriging_and_fit_lmc_match_gstat(meuse, rgstat, nmax):
         out = do.call(rbind, lapply(names(f$model), function(n)
             data.frame(name = n, psill = f$model[[n]]$psill)))
         write.csv(out, "lmc.csv", row.names = FALSE)
-    """, ["ck.csv", "lmc.csv"])
-    lmc_fixed = {"primary": F("Sph", 0.59, 897.0, 0.05), "secondary": F("Sph", 0.20, 897.0, 0.03),
-                 "cross": F("Sph", 0.30, 897.0, 0.02)}
+    """,
+        ["ck.csv", "lmc.csv"],
+    )
+    lmc_fixed = {
+        "primary": F("Sph", 0.59, 897.0, 0.05),
+        "secondary": F("Sph", 0.20, 897.0, 0.03),
+        "cross": F("Sph", 0.30, 897.0, 0.02),
+    }
     xy, z, c = meuse["xy"], meuse["logzinc"], meuse["logcopper"]
-    m, sd = CoKriging("full", lmc=lmc_fixed, n_neighbors=nmax).fit(xy, z, c) \
+    m, sd = (
+        CoKriging("full", lmc=lmc_fixed, n_neighbors=nmax)
+        .fit(xy, z, c)
         .predict(meuse["grid"], return_std=True)
+    )
     dm, dv = np.abs(m - pred["m"]).max(), np.abs(sd**2 - pred["v"]).max()
     assert dm < 1e-9 and dv < 1e-9
     # fit.lmc: primary structure kept, sills by WLS, then made positive semi-definite
@@ -185,7 +202,8 @@ def test_collocated_cokriging_matches_gstat(meuse, rgstat):
     m, sd = ck.predict(t, secondary=st, return_std=True)
     cross, c22 = ck.lmc_[0][1], ck.lmc_[1][1].sill_
     r = cross.psill_ / 0.59
-    (ref,) = rgstat(f"""
+    (ref,) = rgstat(
+        f"""
         data(meuse); meuse$lz = log(meuse$zinc); coordinates(meuse) = ~x+y
         tg = data.frame(x = c({_rvec(t[:, 0])}), y = c({_rvec(t[:, 1])}),
                         s = c({_rvec(st - ck.secondary_mean_[0] + z.mean())}))
@@ -200,7 +218,9 @@ def test_collocated_cokriging_matches_gstat(meuse, rgstat):
           out = rbind(out, data.frame(m = p$p.pred, v = p$p.var))
         }}
         write.csv(out, "col.csv", row.names = FALSE)
-    """, ["col.csv"])
+    """,
+        ["col.csv"],
+    )
     dm, dv = np.abs(m - ref["m"]).max(), np.abs(sd**2 - ref["v"]).max()
     assert dm < 1e-9 and dv < 1e-9
     print(f"\ncollocated co-kriging vs gstat ({len(t)} targets): pred {dm:.1e}, var {dv:.1e}")

@@ -77,7 +77,9 @@ def test_neighbourhood_equals_global_kriging_on_the_k_nearest(field, monkeypatch
     monkeypatch.setattr(solve, "solve_tiles", spy)
     if path != "kernel":
         monkeypatch.setattr(solve, "_kernel_params", lambda *a: None)
-    ok = OrdinaryKriging(SPH_NUG, n_neighbors=k, chunk_size=40 if path == "direct" else None).fit(xy, z)
+    ok = OrdinaryKriging(SPH_NUG, n_neighbors=k, chunk_size=40 if path == "direct" else None).fit(
+        xy, z
+    )
     mean, std = ok.predict(t, return_std=True)
     if path == "tiles":
         assert used and min(used) > 0.5  # most targets went through the shared-tile solver
@@ -109,8 +111,16 @@ def test_kernel_flags_non_positive_definite_systems_for_the_general_solver(field
 
     # two data at one location, no nugget: C is singular, the kernel must not solve it
     xy = np.array([[0.0, 0.0], [0.0, 0.0], [100.0, 0.0]])
-    _, _, failed = ok_kernel(np.array([[50.0, 10.0]]), xy, np.array([1.0, 2.0, 3.0]),
-                             np.array([[0, 1, 2]]), "spherical", 1.0, 500.0, 0.0)
+    _, _, failed = ok_kernel(
+        np.array([[50.0, 10.0]]),
+        xy,
+        np.array([1.0, 2.0, 3.0]),
+        np.array([[0, 1, 2]]),
+        "spherical",
+        1.0,
+        500.0,
+        0.0,
+    )
     assert failed.tolist() == [True]
     # every target the kernel flags goes to the general solver, with the same answer
     import geoagb.kriging._solve as solve
@@ -142,8 +152,11 @@ def test_full_neighbourhood_equals_global(field):
 def test_max_distance_uses_only_data_in_range(field):
     xy, z = field
     t = np.array([[5000.0, 5000.0], [-50_000.0, 0.0]])
-    mean, std = OrdinaryKriging(SPH_NUG, n_neighbors=50, max_distance=700.0).fit(xy, z) \
+    mean, std = (
+        OrdinaryKriging(SPH_NUG, n_neighbors=50, max_distance=700.0)
+        .fit(xy, z)
         .predict(t, return_std=True)
+    )
     assert np.isnan(mean[1]) and np.isnan(std[1])
     near = np.hypot(*(xy - t[0]).T) <= 700.0
     m_ref, v_ref = _dense_ok(xy[near], z[near], t[0], SPH_NUG)
@@ -172,9 +185,13 @@ def test_matches_pykrige(field, k):
     t = np.random.default_rng(4).uniform(0, 10_000, (700, 2))
     v = Variogram.from_params("exponential", psill=0.9, range=1200.0, nugget=0.05)
     mean, std = OrdinaryKriging(v, n_neighbors=k).fit(xy, z).predict(t, return_std=True)
-    ref = pk.OrdinaryKriging(xy[:, 0], xy[:, 1], z, variogram_model="exponential",
-                             variogram_parameters={"sill": 0.95, "range": 3 * 1200.0,
-                                                   "nugget": 0.05})  # pykrige: range = 3a
+    ref = pk.OrdinaryKriging(
+        xy[:, 0],
+        xy[:, 1],
+        z,
+        variogram_model="exponential",
+        variogram_parameters={"sill": 0.95, "range": 3 * 1200.0, "nugget": 0.05},
+    )  # pykrige: range = 3a
     kw = dict(backend="C", n_closest_points=k) if k else dict(backend="vectorized")
     pm, pv = ref.execute("points", t[:, 0], t[:, 1], **kw)
     np.testing.assert_allclose(mean, pm, atol=1e-9)
@@ -184,8 +201,9 @@ def test_matches_pykrige(field, k):
 def test_geodataframe_input_and_crs_check(field):
     gpd = pytest.importorskip("geopandas")
     xy, z = field
-    gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0] + 5e5, xy[:, 1] + 3e6),
-                           crs="EPSG:32648")
+    gdf = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(xy[:, 0] + 5e5, xy[:, 1] + 3e6), crs="EPSG:32648"
+    )
     ok = OrdinaryKriging(SPH, n_neighbors=8).fit(gdf, z)
     np.testing.assert_allclose(ok.predict(gdf.iloc[:3]), z[:3], atol=1e-9)
     with pytest.raises(ValueError, match="geographic"):
@@ -196,7 +214,9 @@ def test_bad_input(field):
     xy, z = field
     bad = z.copy()
     bad[7] = np.inf
-    with pytest.raises(ValueError, match=r"1 sample\(s\) have NaN or infinite values \(rows \[7\]\)"):
+    with pytest.raises(
+        ValueError, match=r"1 sample\(s\) have NaN or infinite values \(rows \[7\]\)"
+    ):
         OrdinaryKriging(SPH).fit(xy, bad)
     with pytest.raises(ValueError, match="n_neighbors=0 must be a positive integer"):
         OrdinaryKriging(SPH, n_neighbors=0).fit(xy, z)
@@ -226,7 +246,8 @@ def test_fits_variogram_when_not_fixed(field):
 
 @pytest.mark.r
 def test_matches_gstat_krige(meuse, rgstat):
-    (r,) = rgstat("""
+    (r,) = rgstat(
+        """
         data(meuse); data(meuse.grid); coordinates(meuse) = ~x+y; coordinates(meuse.grid) = ~x+y
         m = vgm(0.59, "Sph", 897, 0.05)
         g = krige(log(zinc)~1, meuse, meuse.grid, model = m, debug.level = 0)
@@ -236,7 +257,9 @@ def test_matches_gstat_krige(meuse, rgstat):
         write.csv(data.frame(g = g$var1.pred, gv = g$var1.var, n = n$var1.pred,
                              nv = n$var1.var, d = d$var1.pred, dv = d$var1.var),
                   "ok.csv", row.names = FALSE)
-    """, ["ok.csv"])
+    """,
+        ["ok.csv"],
+    )
     v = Variogram.from_params("spherical", psill=0.59, range=897.0, nugget=0.05)
     report = []
     for k, dmax, c in ((None, None, "g"), (20, None, "n"), (20, 400.0, "d")):

@@ -33,8 +33,14 @@ def _spatial_cv():
 
 
 # ---------------------------------------------------------------- decomposition
-@pytest.mark.parametrize("kw", [{}, {"method": "cokriging", "secondary": "elevation"},
-                                {"method": "cokriging_full", "secondary": "elevation"}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"method": "cokriging", "secondary": "elevation"},
+        {"method": "cokriging_full", "secondary": "elevation"},
+    ],
+)
 def test_predict_is_learner_plus_kriged_residual(data, kw):
     X, y = data
     rk = RK(Ridge(alpha=1.0), n_neighbors=24, random_state=0, **kw).fit(X, y)
@@ -61,23 +67,25 @@ def test_learner_features(data):
 
 def test_out_of_fold_residuals_and_kriging(data):
     X, y = data
-    rk = RK(Ridge(), method="ordinary", correction="full", n_neighbors=16,
-            random_state=3).fit(X, y)
+    rk = RK(Ridge(), method="ordinary", correction="full", n_neighbors=16, random_state=3).fit(X, y)
     Xf = X[PLOT_FEATURES]
     oof = cross_val_predict(Ridge(), Xf, y, cv=KFold(5, shuffle=True, random_state=3))
     np.testing.assert_allclose(rk.oof_residuals_, y - oof, atol=1e-9)
     xy = X[["x", "y"]].to_numpy()
     new = xy[:40] + 150.0
     ok = OrdinaryKriging(rk.residual_variogram_, n_neighbors=16).fit(xy, rk.oof_residuals_)
-    np.testing.assert_allclose(rk.predict_residual(pd.DataFrame(new, columns=["x", "y"])),
-                               ok.predict(new), atol=1e-12)
+    np.testing.assert_allclose(
+        rk.predict_residual(pd.DataFrame(new, columns=["x", "y"])), ok.predict(new), atol=1e-12
+    )
     # the default decides by cross-validation and adds shrinkage x the chosen kriging
     auto = RK(Ridge(), n_neighbors=16, random_state=3).fit(X, y)
     assert auto.method_ in ("simple", "ordinary", "none")
     if auto.kriger_ is not None:
         np.testing.assert_allclose(
             auto.predict_residual(pd.DataFrame(new, columns=["x", "y"])),
-            auto.shrinkage_ * auto.kriger_.predict(new), atol=1e-12)
+            auto.shrinkage_ * auto.kriger_.predict(new),
+            atol=1e-12,
+        )
         cvt = auto.kriging_cv_.set_index("method")
         assert cvt.loc[auto.method_, "rmse_with"] <= cvt.loc[auto.method_, "rmse_without"]
 
@@ -130,13 +138,22 @@ def test_cross_validate_and_grid_search(data):
     cv = list(KFold(4, shuffle=True, random_state=0).split(X))
     rk = RK(Ridge(), n_neighbors=16, random_state=0)
     res = cross_validate(rk, X, y, cv=cv, scoring="neg_root_mean_squared_error")
-    manual = [-np.sqrt(np.mean((y[te] - rk.fit(X.iloc[tr], y[tr]).predict(X.iloc[te])) ** 2))
-              for tr, te in cv]
+    manual = [
+        -np.sqrt(np.mean((y[te] - rk.fit(X.iloc[tr], y[tr]).predict(X.iloc[te])) ** 2))
+        for tr, te in cv
+    ]
     np.testing.assert_allclose(res["test_score"], manual)
-    gs = GridSearchCV(rk, {"n_neighbors": [8, 32], "estimator__alpha": [0.1, 10.0]}, cv=cv,
-                      scoring="neg_root_mean_squared_error").fit(X, y)
-    best = RK(Ridge(alpha=gs.best_params_["estimator__alpha"]),
-              n_neighbors=gs.best_params_["n_neighbors"], random_state=0).fit(X, y)
+    gs = GridSearchCV(
+        rk,
+        {"n_neighbors": [8, 32], "estimator__alpha": [0.1, 10.0]},
+        cv=cv,
+        scoring="neg_root_mean_squared_error",
+    ).fit(X, y)
+    best = RK(
+        Ridge(alpha=gs.best_params_["estimator__alpha"]),
+        n_neighbors=gs.best_params_["n_neighbors"],
+        random_state=0,
+    ).fit(X, y)
     np.testing.assert_allclose(gs.predict(X.iloc[:20]), best.predict(X.iloc[:20]))
 
 
@@ -144,8 +161,9 @@ def test_pipeline_learner_and_outer_pipeline(data):
     X, y = data
     rk = RK(make_pipeline(StandardScaler(), Ridge()), random_state=0).fit(X, y)
     new = X.iloc[:25]
-    assert np.array_equal(rk.predict(new), rk.estimator_.predict(rk.learner_features(new))
-                          + rk.predict_residual(new))
+    assert np.array_equal(
+        rk.predict(new), rk.estimator_.predict(rk.learner_features(new)) + rk.predict_residual(new)
+    )
     outer = make_pipeline(RK(make_pipeline(StandardScaler(), Ridge()), random_state=0)).fit(X, y)
     np.testing.assert_array_equal(outer.predict(new), rk.predict(new))
 
@@ -207,13 +225,20 @@ def test_bad_input(data):
 # ---------------------------------------------------------------- scikit-learn checks
 EXPECTED_FAILED = {
     "check_estimators_dtypes": "casts X to integers, leaving 9 distinct locations among 20 "
-                               "samples: fewer than a variogram needs (10), which is an error",
+    "samples: fewer than a variogram needs (10), which is an error",
 }
 
 
 @parametrize_with_checks(
-    [RK(LinearRegression(), coords=(0, 1), coords_as_features=True, n_neighbors=16,
-        random_state=0)],
+    [
+        RK(
+            LinearRegression(),
+            coords=(0, 1),
+            coords_as_features=True,
+            n_neighbors=16,
+            random_state=0,
+        )
+    ],
     expected_failed_checks=lambda est: EXPECTED_FAILED,
 )
 def test_sklearn_compatible(estimator, check):

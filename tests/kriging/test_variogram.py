@@ -18,8 +18,9 @@ def test_matheron_and_cressie_by_hand():
     np.testing.assert_allclose(g, [0.5 * (1 + 4) / 2, 0.5 * 9])
     _, gc, _ = empirical_variogram(xy, z, [0.0, 1.5, 2.5], estimator="cressie")
     m1 = (1.0 + np.sqrt(2.0)) / 2
-    np.testing.assert_allclose(gc, [0.5 * m1**4 / (0.457 + 0.494 / 2),
-                                    0.5 * 3.0**2 / (0.457 + 0.494)])
+    np.testing.assert_allclose(
+        gc, [0.5 * m1**4 / (0.457 + 0.494 / 2), 0.5 * 3.0**2 / (0.457 + 0.494)]
+    )
 
 
 def test_bins_are_open_left_closed_right():
@@ -79,13 +80,19 @@ def test_from_params_conventions():
     h = 300.0
     assert float(v(h)) == pytest.approx(0.05 + 0.59 * (1.5 * h / 897 - 0.5 * (h / 897) ** 3))
     assert v.effective_range_ == 897.0
-    assert v.to_gstat() == 'vgm(psill=0.58999999999999997, model="Sph", range=897, nugget=0.050000000000000003)'
+    assert (
+        v.to_gstat()
+        == 'vgm(psill=0.58999999999999997, model="Sph", range=897, nugget=0.050000000000000003)'
+    )
 
 
-@pytest.mark.parametrize("model, rho, eff", [
-    ("exponential", lambda h: np.exp(-h), -np.log(0.05)),
-    ("gaussian", lambda h: np.exp(-h**2), np.sqrt(-np.log(0.05))),
-])
+@pytest.mark.parametrize(
+    "model, rho, eff",
+    [
+        ("exponential", lambda h: np.exp(-h), -np.log(0.05)),
+        ("gaussian", lambda h: np.exp(-(h**2)), np.sqrt(-np.log(0.05))),
+    ],
+)
 def test_closed_form_models_and_effective_range(model, rho, eff):
     a = 250.0
     v = Variogram.from_params(model, psill=2.0, range=a, nugget=0.3)
@@ -170,14 +177,16 @@ def test_unfittable_variogram_lists_empirical_values(field):
     xy, z = field
     # max_lag shorter than any distance but one: too few non-empty bins
     with pytest.raises(ValueError, match=r"cannot fit a spherical variogram(.|\n)*lag \(m\)"):
-        fit_variogram_model(np.array([10.0, np.nan]), np.array([0.5, np.nan]),
-                            np.array([3, 0]), "spherical")
+        fit_variogram_model(
+            np.array([10.0, np.nan]), np.array([0.5, np.nan]), np.array([3, 0]), "spherical"
+        )
 
 
 # ---------------------------------------------------------------- gstat
 @pytest.mark.r
 def test_empirical_and_fit_match_gstat(meuse, rgstat):
-    vg, vc, fit = rgstat("""
+    vg, vc, fit = rgstat(
+        """
         data(meuse); coordinates(meuse) = ~x+y
         v = variogram(log(zinc)~1, meuse)
         write.csv(as.data.frame(v)[, 1:3], "v.csv", row.names = FALSE)
@@ -185,7 +194,9 @@ def test_empirical_and_fit_match_gstat(meuse, rgstat):
         write.csv(as.data.frame(vc)[, 1:3], "vc.csv", row.names = FALSE)
         f = fit.variogram(v, vgm(0.5, "Sph", 800, 0.1))
         write.csv(as.data.frame(f)[, 1:3], "f.csv", row.names = FALSE)
-    """, ["v.csv", "vc.csv", "f.csv"])
+    """,
+        ["v.csv", "vc.csv", "f.csv"],
+    )
     v = Variogram("spherical").fit(meuse["xy"], meuse["logzinc"])
     np.testing.assert_array_equal(v.n_pairs_, vg["np"])
     np.testing.assert_allclose(v.lags_, vg["dist"], rtol=1e-12)
@@ -196,8 +207,10 @@ def test_empirical_and_fit_match_gstat(meuse, rgstat):
     assert v.nugget_ == pytest.approx(fit["psill"][0], rel=2e-3)
     assert v.psill_ == pytest.approx(fit["psill"][1], rel=2e-3)
     assert v.range_ == pytest.approx(fit["range"][1], rel=2e-3)
-    print(f"\ngstat fit.variogram vs ours: nugget {fit['psill'][0]:.6f}/{v.nugget_:.6f} "
-          f"psill {fit['psill'][1]:.6f}/{v.psill_:.6f} range {fit['range'][1]:.3f}/{v.range_:.3f}")
+    print(
+        f"\ngstat fit.variogram vs ours: nugget {fit['psill'][0]:.6f}/{v.nugget_:.6f} "
+        f"psill {fit['psill'][1]:.6f}/{v.psill_:.6f} range {fit['range'][1]:.3f}/{v.range_:.3f}"
+    )
 
 
 def test_fast_spherical_equals_gstools():

@@ -11,14 +11,26 @@ CRS = "EPSG:32648"
 X0, Y0 = 500_000.0, 2_750_000.0
 
 
-def write_raster(path, arr, res=1.0, nodata=None, descriptions=None, crs=CRS, x0=X0, y0=Y0, dtype=None):
+def write_raster(
+    path, arr, res=1.0, nodata=None, descriptions=None, crs=CRS, x0=X0, y0=Y0, dtype=None
+):
     """Write ``arr`` (C, h, w) or (h, w) as a GeoTIFF with upper-left corner (x0, y0)."""
     arr = np.asarray(arr)
     if arr.ndim == 2:
         arr = arr[None]
-    prof = dict(driver="GTiff", width=arr.shape[2], height=arr.shape[1], count=arr.shape[0],
-                dtype=dtype or arr.dtype.name, crs=crs, transform=from_origin(x0, y0, res, res),
-                nodata=nodata, tiled=True, blockxsize=16, blockysize=16)
+    prof = dict(
+        driver="GTiff",
+        width=arr.shape[2],
+        height=arr.shape[1],
+        count=arr.shape[0],
+        dtype=dtype or arr.dtype.name,
+        crs=crs,
+        transform=from_origin(x0, y0, res, res),
+        nodata=nodata,
+        tiled=True,
+        blockxsize=16,
+        blockysize=16,
+    )
     with rasterio.open(path, "w", **prof) as ds:
         ds.write(arr.astype(prof["dtype"]))
         if descriptions:
@@ -44,8 +56,13 @@ def feature_stack(tmp_path):
     arr = np.stack([ndvi, height, elev]).astype(np.float32)
     arr[0, 5, 7] = np.nan
     arr[1, 40:42, 30:33] = np.nan
-    path = write_raster(tmp_path / "stack.tif", arr, res=2.0, nodata=np.nan,
-                        descriptions=["ndvi", "height_mean", "elevation"])
+    path = write_raster(
+        tmp_path / "stack.tif",
+        arr,
+        res=2.0,
+        nodata=np.nan,
+        descriptions=["ndvi", "height_mean", "elevation"],
+    )
     return path, arr
 
 
@@ -53,6 +70,10 @@ def feature_stack(tmp_path):
 def client():
     """A 2-worker in-process Dask cluster."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c

@@ -23,8 +23,13 @@ def agb_map(tmp_path):
     sd = (0.2 * agb + 3).astype(np.float32)
     agb[3:6, 7:9] = np.nan
     sd[3:6, 7:9] = np.nan
-    p = write_raster(tmp_path / "agb.tif", np.stack([agb, sd]), res=RES, nodata=np.nan,
-                     descriptions=["agb", "agb_std"])
+    p = write_raster(
+        tmp_path / "agb.tif",
+        np.stack([agb, sd]),
+        res=RES,
+        nodata=np.nan,
+        descriptions=["agb", "agb_std"],
+    )
     return p, agb.astype(np.float64), sd.astype(np.float64)
 
 
@@ -40,8 +45,12 @@ def test_stock_whole_map_matches_hand_sums(agb_map):
     assert row["stock_TgC"] == pytest.approx(mgc / 1e6, rel=1e-9)
     assert row["stock_PgC"] == pytest.approx(mgc / 1e9, rel=1e-9)
     assert row["density_MgC_ha"] == pytest.approx(np.mean(agb[ok]) * 0.47)
-    assert row["stock_sd_MgC"] == pytest.approx(np.sqrt(np.sum(sd[ok] ** 2)) * CELL_HA * 0.47, rel=1e-9)
-    assert row["stock_sd_MgC_correlated"] == pytest.approx(np.sum(sd[ok]) * CELL_HA * 0.47, rel=1e-9)
+    assert row["stock_sd_MgC"] == pytest.approx(
+        np.sqrt(np.sum(sd[ok] ** 2)) * CELL_HA * 0.47, rel=1e-9
+    )
+    assert row["stock_sd_MgC_correlated"] == pytest.approx(
+        np.sum(sd[ok]) * CELL_HA * 0.47, rel=1e-9
+    )
     # root:shoot adds belowground carbon = 0.35 x aboveground
     r = carbon_stock(p, carbon_fraction=0.5, root_shoot=0.35).loc["all"]
     assert r["aboveground_MgC"] == pytest.approx(np.sum(agb[ok]) * CELL_HA * 0.5)
@@ -65,8 +74,11 @@ def test_stock_by_polygons_and_total(agb_map):
     # "west" is made of two polygons; the split lines fall on cell edges
     regions = gpd.GeoDataFrame(
         {"name": ["west", "east", "west"]},
-        geometry=[box(X0, Y0 - 20 * RES, X0 + 20 * RES, Y0), box(X0 + 20 * RES, y1, x1, Y0),
-                  box(X0, y1, X0 + 20 * RES, Y0 - 20 * RES)],
+        geometry=[
+            box(X0, Y0 - 20 * RES, X0 + 20 * RES, Y0),
+            box(X0 + 20 * RES, y1, x1, Y0),
+            box(X0, y1, X0 + 20 * RES, Y0 - 20 * RES),
+        ],
         crs=CRS,
     )
     s = carbon_stock(p, regions, by="name")
@@ -75,7 +87,9 @@ def test_stock_by_polygons_and_total(agb_map):
     assert s.loc["west", "stock_MgC"] == pytest.approx(np.nansum(west) * CELL_HA * 0.47)
     assert s.loc["east", "stock_MgC"] == pytest.approx(np.nansum(east) * CELL_HA * 0.47)
     assert s.loc["total", "stock_MgC"] == pytest.approx(carbon_stock(p).loc["all", "stock_MgC"])
-    assert s.loc["total", "stock_sd_MgC"] == pytest.approx(carbon_stock(p).loc["all", "stock_sd_MgC"])
+    assert s.loc["total", "stock_sd_MgC"] == pytest.approx(
+        carbon_stock(p).loc["all", "stock_sd_MgC"]
+    )
     assert s.loc["total", "mean_agb_Mg_ha"] == pytest.approx(np.nanmean(agb))
     # regions in another CRS are reprojected to the map's
     s2 = carbon_stock(p, regions.to_crs("EPSG:3857"), by="name")
@@ -85,11 +99,11 @@ def test_stock_by_polygons_and_total(agb_map):
 def test_stock_by_elevation_bands_from_a_finer_dem(agb_map, tmp_path):
     p, agb, _ = agb_map
     rng = np.random.default_rng(9)
-    dem = (500 + 1500 * rng.random((H * 3, W * 3))).astype(np.float32)   # 10 m DEM
+    dem = (500 + 1500 * rng.random((H * 3, W * 3))).astype(np.float32)  # 10 m DEM
     dp = write_raster(tmp_path / "dem.tif", dem, res=10.0)
     edges = [0, 900, 1000, 1100, 3000]
     s = carbon_stock(p, regions=dp, edges=edges)
-    cell_elev = block_mean(dem.astype(np.float64), 3)        # mean elevation of each 30 m cell
+    cell_elev = block_mean(dem.astype(np.float64), 3)  # mean elevation of each 30 m cell
     band = np.digitize(cell_elev, edges) - 1
     assert list(s.index) == ["0-900", "900-1000", "1000-1100", "1100-3000", "total"]
     for k, name in enumerate(s.index[:-1]):
@@ -117,10 +131,15 @@ def test_zonal_statistics_with_a_zone_raster(agb_map, tmp_path):
 def test_carbon_sink_matches_hand_difference(agb_map, tmp_path):
     p0, agb0, sd0 = agb_map
     agb1 = agb0 + 12.0
-    agb1[0, :5] = np.nan          # not mapped at t1: excluded at both dates
+    agb1[0, :5] = np.nan  # not mapped at t1: excluded at both dates
     sd1 = sd0 * 1.1
-    p1 = write_raster(tmp_path / "agb1.tif", np.stack([agb1, sd1]).astype(np.float32), res=RES,
-                      nodata=np.nan, descriptions=["agb", "agb_std"])
+    p1 = write_raster(
+        tmp_path / "agb1.tif",
+        np.stack([agb1, sd1]).astype(np.float32),
+        res=RES,
+        nodata=np.nan,
+        descriptions=["agb", "agb_std"],
+    )
     s = carbon_sink(p0, p1, years=(2015, 2020), carbon_fraction=0.47)
     both = np.isfinite(agb0) & np.isfinite(agb1)
     k = CELL_HA * 0.47 / 1e6
@@ -146,7 +165,9 @@ def test_class_frequencies_match_histogram(agb_map):
     np.testing.assert_array_equal(f["n_cells"].to_numpy(), counts)
     np.testing.assert_allclose(f["area_pct"].to_numpy(), 100 * counts / v.size)
     np.testing.assert_allclose(f["area_ha"].to_numpy(), counts * CELL_HA)
-    share = [v[(v >= lo) & (v < hi)].sum() / v.sum() * 100 for lo, hi in [(0, 50), (50, 100), (100, 150)]]
+    share = [
+        v[(v >= lo) & (v < hi)].sum() / v.sum() * 100 for lo, hi in [(0, 50), (50, 100), (100, 150)]
+    ]
     np.testing.assert_allclose(f["agb_pct"].to_numpy()[:3], share)
     g = agb_class_frequencies(p, bins=[50, 100])
     assert list(g.index) == ["50-100", "outside"]
@@ -154,7 +175,9 @@ def test_class_frequencies_match_histogram(agb_map):
 
 
 def test_geographic_maps_and_bad_factors_are_refused(tmp_path):
-    p = write_raster(tmp_path / "geo.tif", np.ones((4, 4), np.float32), res=0.01, crs="EPSG:4326", x0=100, y0=25)
+    p = write_raster(
+        tmp_path / "geo.tif", np.ones((4, 4), np.float32), res=0.01, crs="EPSG:4326", x0=100, y0=25
+    )
     with pytest.raises(ValueError, match="geographic"):
         carbon_stock(p)
     q = write_raster(tmp_path / "ok.tif", np.ones((4, 4), np.float32), res=30.0)

@@ -10,8 +10,15 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestRegressor
 
-from geoagb.mapping import (agb_class_frequencies, carbon_stock, fit_power_law, plot_agb_map,
-                            plot_class_frequencies, plot_power_law, predict_raster)
+from geoagb.mapping import (
+    agb_class_frequencies,
+    carbon_stock,
+    fit_power_law,
+    plot_agb_map,
+    plot_class_frequencies,
+    plot_power_law,
+    predict_raster,
+)
 from geoagb.mapping._cli import add_map_command, parse_mask
 
 from .conftest import read, write_raster
@@ -26,8 +33,16 @@ def _parser():
 @pytest.fixture(scope="module")
 def rf():
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"ndvi": rng.random(100), "height_mean": rng.random(100) * 25, "elevation": rng.random(100) * 300 + 800})
-    return RandomForestRegressor(n_estimators=5, random_state=0).fit(X, 100 * X.ndvi + 2 * X.height_mean)
+    X = pd.DataFrame(
+        {
+            "ndvi": rng.random(100),
+            "height_mean": rng.random(100) * 25,
+            "elevation": rng.random(100) * 300 + 800,
+        }
+    )
+    return RandomForestRegressor(n_estimators=5, random_state=0).fit(
+        X, 100 * X.ndvi + 2 * X.height_mean
+    )
 
 
 @pytest.mark.parametrize("fmt", ["joblib", "skops"])
@@ -43,16 +58,33 @@ def test_map_command_equals_predict_raster(feature_stack, rf, tmp_path, capsys, 
     lc = np.ones(arr.shape[1:], np.uint8)
     lc[:, :20] = 3
     lcp = write_raster(tmp_path / "lc.tif", lc, res=2.0)
-    args = _parser().parse_args(["map", str(model), path, str(tmp_path / "cli.tif"), "--resolution", "4",
-                                 "--mask", f"{lcp}:1,2", "--carbon", "--quiet"] + (["--trust"] if fmt == "skops" else []))
+    args = _parser().parse_args(
+        [
+            "map",
+            str(model),
+            path,
+            str(tmp_path / "cli.tif"),
+            "--resolution",
+            "4",
+            "--mask",
+            f"{lcp}:1,2",
+            "--carbon",
+            "--quiet",
+        ]
+        + (["--trust"] if fmt == "skops" else [])
+    )
     assert args.func(args) == 0
-    ref = predict_raster(rf, path, tmp_path / "ref.tif", resolution=4, mask=(lcp, [1, 2]), progress=False)
+    ref = predict_raster(
+        rf, path, tmp_path / "ref.tif", resolution=4, mask=(lcp, [1, 2]), progress=False
+    )
     for b in (1, 2):
         np.testing.assert_array_equal(read(tmp_path / "cli.tif", b), read(ref, b))
     assert np.isnan(read(ref)[:, :10]).all()
     out = capsys.readouterr().out
-    tg = carbon_stock(ref).loc["all", "stock_TgC"]
-    assert f"carbon stock: {tg:.4g}" in out and "bands agb, agb_std" in out
+    from geoagb.workflow._units import format_carbon
+
+    mg = carbon_stock(ref).loc["all", "stock_MgC"]
+    assert f"carbon stock: {format_carbon(mg)}" in out and "bands agb, agb_std" in out
 
 
 def test_untrusted_skops_is_refused_without_trust(rf, tmp_path, feature_stack):
@@ -61,7 +93,9 @@ def test_untrusted_skops_is_refused_without_trust(rf, tmp_path, feature_stack):
     sio.dump(rf, tmp_path / "m.skops")
     if not sio.get_untrusted_types(file=tmp_path / "m.skops"):
         pytest.skip("this skops version trusts every type in a random forest")
-    args = _parser().parse_args(["map", str(tmp_path / "m.skops"), feature_stack[0], str(tmp_path / "o.tif")])
+    args = _parser().parse_args(
+        ["map", str(tmp_path / "m.skops"), feature_stack[0], str(tmp_path / "o.tif")]
+    )
     with pytest.raises(ValueError, match="--trust"):
         args.func(args)
 
@@ -69,20 +103,27 @@ def test_untrusted_skops_is_refused_without_trust(rf, tmp_path, feature_stack):
 def test_parse_mask():
     assert parse_mask(None) is None
     assert parse_mask(["lc.tif:1,2", "cloud.tif", "c:/data/m.tif:0"]) == [
-        ("lc.tif", [1.0, 2.0]), "cloud.tif", ("c:/data/m.tif", [0.0])]
+        ("lc.tif", [1.0, 2.0]),
+        "cloud.tif",
+        ("c:/data/m.tif", [0.0]),
+    ]
 
 
 def test_quicklook_figures_show_the_map_numbers(tmp_path):
     rng = np.random.default_rng(0)
     agb = rng.gamma(4, 25, (30, 40)).astype(np.float32)
     sd = (0.1 * agb).astype(np.float32)
-    p = write_raster(tmp_path / "agb.tif", np.stack([agb, sd]), res=30.0, descriptions=["agb", "agb_std"])
+    p = write_raster(
+        tmp_path / "agb.tif", np.stack([agb, sd]), res=30.0, descriptions=["agb", "agb_std"]
+    )
     fig = plot_agb_map(p)
     ax_agb, ax_sd = fig.axes[0], fig.axes[1]
     np.testing.assert_allclose(np.asarray(ax_agb.images[0].get_array()), agb, rtol=1e-6)
     np.testing.assert_allclose(np.asarray(ax_sd.images[0].get_array()), sd, rtol=1e-6)
     assert f"mean {agb.mean():.1f} Mg/ha" in ax_agb.get_title()
-    assert ax_agb.images[0].get_extent()[1] == pytest.approx(500 + 1.2)   # km: x0 = 500 km, 40 x 30 m
+    assert ax_agb.images[0].get_extent()[1] == pytest.approx(
+        500 + 1.2
+    )  # km: x0 = 500 km, 40 x 30 m
     small = plot_agb_map(p, std=False, max_size=10)
     assert np.asarray(small.axes[0].images[0].get_array()).shape == (8, 10)
     table = agb_class_frequencies(p)

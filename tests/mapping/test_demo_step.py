@@ -11,8 +11,7 @@ from geoagb.mapping import carbon_stock
 
 def test_mapping_demo_step_quick(tmp_path):
     pytest.importorskip("geoagb.features")
-    from geoagb._demo import DemoContext
-    from geoagb._demo import _mapping
+    from geoagb._demo import DemoContext, _mapping
 
     lines = []
     ctx = DemoContext(out=tmp_path, quick=True, echo=lines.append)

@@ -51,7 +51,13 @@ def sources(tmp_path_factory):
     img[3, 10:12, 10:13] = np.nan
     crown = (rng.random((h, w)) > 0.5).astype(np.uint8)
     return dict(
-        image=write_raster(d / "image.tif", img, res=RES, nodata=np.nan, descriptions=["blue", "green", "red", "nir"]),
+        image=write_raster(
+            d / "image.tif",
+            img,
+            res=RES,
+            nodata=np.nan,
+            descriptions=["blue", "green", "red", "nir"],
+        ),
         crown=write_raster(d / "crown.tif", crown, res=RES, nodata=255),
     ), np.concatenate([img, crown[None].astype(np.float32)])
 
@@ -70,9 +76,11 @@ def _reference(model, stack, f, bands_idx):
             # rounded half up when it cannot be (f - P odd)
             r0 = int(np.floor((i + 0.5) * f - ph / 2.0 + 0.5)) + pad
             c0 = int(np.floor((j + 0.5) * f - pw / 2.0 + 0.5)) + pad
-            p = padded[:, r0:r0 + ph, c0:c0 + pw]
+            p = padded[:, r0 : r0 + ph, c0 : c0 + pw]
             if np.isfinite(p).all(axis=0).mean() >= 0.5:
-                mean[i, j] = np.einsum("chw,chw->", np.nan_to_num(p.astype(np.float64)), model.weights_)
+                mean[i, j] = np.einsum(
+                    "chw,chw->", np.nan_to_num(p.astype(np.float64)), model.weights_
+                )
     return mean
 
 
@@ -80,7 +88,9 @@ def _reference(model, stack, f, bands_idx):
 def test_patch_model_equals_predict_on_centred_patches(sources, tmp_path, f, size):
     srcs, stack = sources
     model = WeightedPatchModel(size=size).fit()
-    out = predict_raster(model, srcs, tmp_path / "p.tif", resolution=f * RES, window_size=3, progress=False)
+    out = predict_raster(
+        model, srcs, tmp_path / "p.tif", resolution=f * RES, window_size=3, progress=False
+    )
     expect = _reference(model, stack, f, [2, 3, 4])
     with rasterio.open(out) as ds:
         assert ds.descriptions == ("agb", "agb_std") and ds.res == (f * RES, f * RES)
@@ -93,8 +103,12 @@ def test_patch_model_equals_predict_on_centred_patches(sources, tmp_path, f, siz
 def test_patch_model_window_size_invariant(sources, tmp_path):
     srcs, _ = sources
     model = WeightedPatchModel(size=(9, 9)).fit()
-    a = read(predict_raster(model, srcs, tmp_path / "a.tif", resolution=4, window_size=1, progress=False))
-    b = read(predict_raster(model, srcs, tmp_path / "b.tif", resolution=4, window_size=5, progress=False))
+    a = read(
+        predict_raster(model, srcs, tmp_path / "a.tif", resolution=4, window_size=1, progress=False)
+    )
+    b = read(
+        predict_raster(model, srcs, tmp_path / "b.tif", resolution=4, window_size=5, progress=False)
+    )
     c = read(predict_raster(model, srcs, tmp_path / "c.tif", resolution=4, progress=False))
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
@@ -136,8 +150,14 @@ class FakeResidualKriging(RegressorMixin, BaseEstimator):
 def test_residual_kriging_path_adds_the_kriged_surface(feature_stack, tmp_path):
     path, arr = feature_stack
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"ndvi": rng.random(50), "height_mean": rng.random(50) * 20,
-                      "x": rng.uniform(X0, X0 + 90, 50), "y": rng.uniform(Y0 - 120, Y0, 50)})
+    X = pd.DataFrame(
+        {
+            "ndvi": rng.random(50),
+            "height_mean": rng.random(50) * 20,
+            "x": rng.uniform(X0, X0 + 90, 50),
+            "y": rng.uniform(Y0 - 120, Y0, 50),
+        }
+    )
     rk = FakeResidualKriging().fit(X, 3 * X.height_mean + 50 * X.ndvi)
     out = predict_raster(rk, path, tmp_path / "rk.tif", resolution=6, window_size=4, progress=False)
     with rasterio.open(out) as ds:
@@ -148,7 +168,7 @@ def test_residual_kriging_path_adds_the_kriged_surface(feature_stack, tmp_path):
     gx, gy = np.meshgrid(xs, ys)
     r_hand = 0.05 * (gx - X0) - 0.03 * (gy - Y0)
     m = block_mean(arr, 3, skipna=False)
-    lost = np.isnan(m[:2]).any(axis=0)      # nodata in a feature the model uses (not elevation)
+    lost = np.isnan(m[:2]).any(axis=0)  # nodata in a feature the model uses (not elevation)
     assert lost.sum() > 0
     r_hand[lost] = np.nan
     np.testing.assert_allclose(res, r_hand, rtol=1e-5, atol=1e-4, equal_nan=True)
@@ -162,7 +182,13 @@ def test_residual_kriging_path_adds_the_kriged_surface(feature_stack, tmp_path):
 def test_dask_equals_single_process(feature_stack, client, tmp_path):
     path, arr = feature_stack
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"ndvi": rng.random(80), "height_mean": rng.random(80) * 25, "elevation": rng.random(80) * 300 + 800})
+    X = pd.DataFrame(
+        {
+            "ndvi": rng.random(80),
+            "height_mean": rng.random(80) * 25,
+            "elevation": rng.random(80) * 300 + 800,
+        }
+    )
     rf = RandomForestRegressor(n_estimators=8, random_state=0).fit(X, 100 * X.ndvi + X.height_mean)
     m = np.ones((30, 22), bool)
     m[::4, ::3] = False
@@ -177,9 +203,22 @@ def test_dask_equals_single_process(feature_stack, client, tmp_path):
 def test_dask_patch_model_and_failure_cleanup(sources, client, tmp_path):
     srcs, _ = sources
     model = WeightedPatchModel(size=(6, 6)).fit()
-    one = read(predict_raster(model, srcs, tmp_path / "one.tif", resolution=5, window_size=2, progress=False))
-    many = read(predict_raster(model, srcs, tmp_path / "many.tif", resolution=5, window_size=2, client=client,
-                               progress=False))
+    one = read(
+        predict_raster(
+            model, srcs, tmp_path / "one.tif", resolution=5, window_size=2, progress=False
+        )
+    )
+    many = read(
+        predict_raster(
+            model,
+            srcs,
+            tmp_path / "many.tif",
+            resolution=5,
+            window_size=2,
+            client=client,
+            progress=False,
+        )
+    )
     np.testing.assert_array_equal(one, many)
 
     class Boom(WeightedPatchModel):
@@ -189,8 +228,15 @@ def test_dask_patch_model_and_failure_cleanup(sources, client, tmp_path):
             return super().predict(X, return_std)
 
     with pytest.raises(RuntimeError, match="worker failed"):
-        predict_raster(Boom(size=(6, 6)).fit(), srcs, tmp_path / "boom.tif", resolution=5, client=client,
-                       window_size=2, progress=False)
+        predict_raster(
+            Boom(size=(6, 6)).fit(),
+            srcs,
+            tmp_path / "boom.tif",
+            resolution=5,
+            client=client,
+            window_size=2,
+            progress=False,
+        )
     assert not (tmp_path / "boom.tif").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
@@ -199,4 +245,6 @@ def test_client_must_be_a_distributed_client(feature_stack, tmp_path):
     path, _ = feature_stack
     lin = LinearRegression().fit(pd.DataFrame({"ndvi": [0, 1, 2.0]}), [1, 2, 3])
     with pytest.raises(TypeError, match="dask.distributed.Client"):
-        predict_raster(lin, path, tmp_path / "x.tif", client="tcp://nowhere", return_std=False, progress=False)
+        predict_raster(
+            lin, path, tmp_path / "x.tif", client="tcp://nowhere", return_std=False, progress=False
+        )

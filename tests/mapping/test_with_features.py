@@ -22,14 +22,24 @@ def scene(tmp_path_factory):
     rng = np.random.default_rng(11)
     h, w = 72, 84
     yy, xx = np.mgrid[0:h, 0:w]
-    img = np.stack([0.05 + 0.02 * rng.random((h, w)), 0.08 + 0.02 * rng.random((h, w)),
-                    0.06 + 0.03 * rng.random((h, w)), 0.3 + 0.2 * np.sin(xx / 5) ** 2 + 0.05 * rng.random((h, w))])
+    img = np.stack(
+        [
+            0.05 + 0.02 * rng.random((h, w)),
+            0.08 + 0.02 * rng.random((h, w)),
+            0.06 + 0.03 * rng.random((h, w)),
+            0.3 + 0.2 * np.sin(xx / 5) ** 2 + 0.05 * rng.random((h, w)),
+        ]
+    )
     img[:, 30:32, 40:42] = -9999.0
     dem = 900 + 2.0 * xx + 0.05 * (yy - 30) ** 2 + rng.normal(0, 0.3, (h, w))
     chm = np.clip(10 + 8 * np.cos(yy / 7) + rng.normal(0, 1, (h, w)), 0, None)
     src = dict(
-        image=write_raster(d / "image.tif", img.astype(np.float32), nodata=-9999.0,
-                           descriptions=["blue", "green", "red", "nir"]),
+        image=write_raster(
+            d / "image.tif",
+            img.astype(np.float32),
+            nodata=-9999.0,
+            descriptions=["blue", "green", "red", "nir"],
+        ),
         dem=write_raster(d / "dem.tif", dem.astype(np.float32)),
         chm=write_raster(d / "chm.tif", chm.astype(np.float32), descriptions=["chm"]),
     )
@@ -38,16 +48,20 @@ def scene(tmp_path_factory):
 
 def _recipe_model_and_reference(scene):
     """A texture + terrain recipe, a forest fitted on it, and its prediction at the 6 m cell centres."""
-    rf = features.RasterFeatures(scene, indices=["ndvi"], terrain=["slope", "northness"],
-                                 textures=dict(band="nir", window=5, levels=16, features=["mean", "contrast"]),
-                                 extra={"height_p95": ("chm", 1, "p95")})
+    rf = features.RasterFeatures(
+        scene,
+        indices=["ndvi"],
+        terrain=["slope", "northness"],
+        textures=dict(band="nir", window=5, levels=16, features=["mean", "contrast"]),
+        extra={"height_p95": ("chm", 1, "p95")},
+    )
     assert rf.halo >= 2
     # cell centres of the 6 m grid (6 x 6 pixels of 1 m)
     xs = X0 + 6 * (np.arange(14) + 0.5)
     ys = Y0 - 6 * (np.arange(12) + 0.5)
     gx, gy = np.meshgrid(xs, ys)
     cells = pd.DataFrame({"x": gx.ravel(), "y": gy.ravel()})
-    with pytest.warns(UserWarning):          # the nodata patch of the image
+    with pytest.warns(UserWarning):  # the nodata patch of the image
         X = rf.at_points(cells, footprint=6.0)
     ok = X.notna().all(axis=1).to_numpy()
     assert 0 < (~ok).sum() < 10
@@ -60,19 +74,50 @@ def _recipe_model_and_reference(scene):
 
 def test_rasterfeatures_map_equals_predict_at_cell_centres(scene, tmp_path):
     rf, model, expect = _recipe_model_and_reference(scene)
-    maps = [read(predict_raster(model, rf, tmp_path / f"m{s}.tif", resolution=6, window_size=s,
-                                return_std=False, progress=False)) for s in (3, 5, None)]
+    maps = [
+        read(
+            predict_raster(
+                model,
+                rf,
+                tmp_path / f"m{s}.tif",
+                resolution=6,
+                window_size=s,
+                return_std=False,
+                progress=False,
+            )
+        )
+        for s in (3, 5, None)
+    ]
     np.testing.assert_allclose(maps[0].ravel(), expect, rtol=1e-5, equal_nan=True)
-    np.testing.assert_array_equal(maps[0], maps[1])   # the halo makes windows seamless
+    np.testing.assert_array_equal(maps[0], maps[1])  # the halo makes windows seamless
     np.testing.assert_array_equal(maps[0], maps[2])
 
 
 def test_rasterfeatures_on_dask_equals_single_process(scene, tmp_path, client):
     rf, model, _ = _recipe_model_and_reference(scene)
-    ref = read(predict_raster(model, rf, tmp_path / "s.tif", resolution=6, window_size=4,
-                              return_std=False, progress=False))
-    got = read(predict_raster(model, rf, tmp_path / "d.tif", resolution=6, window_size=4, client=client,
-                              return_std=False, progress=False))
+    ref = read(
+        predict_raster(
+            model,
+            rf,
+            tmp_path / "s.tif",
+            resolution=6,
+            window_size=4,
+            return_std=False,
+            progress=False,
+        )
+    )
+    got = read(
+        predict_raster(
+            model,
+            rf,
+            tmp_path / "d.tif",
+            resolution=6,
+            window_size=4,
+            client=client,
+            return_std=False,
+            progress=False,
+        )
+    )
     np.testing.assert_array_equal(got, ref)
 
 
@@ -84,18 +129,25 @@ def test_patch_map_equals_predict_on_extract_patches(scene, tmp_path, f, size):
     ys = Y0 - f * (np.arange(H) + 0.5)
     gx, gy = np.meshgrid(xs, ys)
     with pytest.warns(UserWarning):
-        ps = features.extract_patches(scene, pd.DataFrame({"x": gx.ravel(), "y": gy.ravel()}), size_px=size,
-                                      bands={"red": "red", "nir": "nir", "height": "chm"})
+        ps = features.extract_patches(
+            scene,
+            pd.DataFrame({"x": gx.ravel(), "y": gy.ravel()}),
+            size_px=size,
+            bands={"red": "red", "nir": "nir", "height": "chm"},
+        )
     valid = (~ps.mask).mean(axis=(1, 2)) >= 0.5
     expect = np.full(len(ps), np.nan)
     expect[valid] = model.predict(ps[np.flatnonzero(valid)])
-    out = predict_raster(model, scene, tmp_path / "p.tif", resolution=f, window_size=4, progress=False)
+    out = predict_raster(
+        model, scene, tmp_path / "p.tif", resolution=f, window_size=4, progress=False
+    )
     with rasterio.open(out) as ds:
         assert ds.shape == (H, W)
         np.testing.assert_allclose(ds.read(1).ravel(), expect, rtol=1e-5, atol=1e-5, equal_nan=True)
     # explicit renaming gives the same map as the height -> chm fallback
-    again = predict_raster(model, scene, tmp_path / "q.tif", resolution=f, bands={"height": "chm"},
-                           progress=False)
+    again = predict_raster(
+        model, scene, tmp_path / "q.tif", resolution=f, bands={"height": "chm"}, progress=False
+    )
     np.testing.assert_array_equal(read(again), read(out))
 
 
@@ -108,13 +160,19 @@ def test_real_residual_kriging_map_equals_its_predict(tmp_path):
     plots = make_plots(150, random_state=0)
     cols = ["ndvi", "height_mean", "elevation"]
     X = pd.DataFrame(plots[cols + ["x", "y"]])
-    rk = kriging.ResidualKrigingRegressor(LinearRegression(), n_neighbors=16, random_state=0).fit(X, plots["agb"])
+    rk = kriging.ResidualKrigingRegressor(LinearRegression(), n_neighbors=16, random_state=0).fit(
+        X, plots["agb"]
+    )
     # a 1 km feature stack at 50 m over part of the plots' area, each feature a smooth field
     h = w = 20
     x0, y0 = float(X.x.min()), float(X.y.max())
     rng = np.random.default_rng(0)
-    arr = np.stack([rng.uniform(0.3, 0.9, (h, w)), rng.uniform(5, 25, (h, w)), rng.uniform(800, 1100, (h, w))])
-    path = write_raster(tmp_path / "s.tif", arr.astype(np.float32), res=50.0, x0=x0, y0=y0, descriptions=cols)
+    arr = np.stack(
+        [rng.uniform(0.3, 0.9, (h, w)), rng.uniform(5, 25, (h, w)), rng.uniform(800, 1100, (h, w))]
+    )
+    path = write_raster(
+        tmp_path / "s.tif", arr.astype(np.float32), res=50.0, x0=x0, y0=y0, descriptions=cols
+    )
     out = predict_raster(rk, path, tmp_path / "rk.tif", window_size=7, progress=False)
     xs, ys = np.meshgrid(x0 + 50 * (np.arange(w) + 0.5), y0 - 50 * (np.arange(h) + 0.5))
     cells = pd.DataFrame(arr.reshape(3, -1).T.astype(np.float32).astype(float), columns=cols)
@@ -124,4 +182,6 @@ def test_real_residual_kriging_map_equals_its_predict(tmp_path):
         assert ds.descriptions == ("agb", "agb_std", "residual")
         np.testing.assert_allclose(ds.read(1).ravel(), mean, rtol=1e-5, atol=1e-3)
         np.testing.assert_allclose(ds.read(2).ravel(), std, rtol=1e-5, atol=1e-3)
-        np.testing.assert_allclose(ds.read(3).ravel(), rk.predict_residual(cells), rtol=1e-5, atol=1e-3)
+        np.testing.assert_allclose(
+            ds.read(3).ravel(), rk.predict_residual(cells), rtol=1e-5, atol=1e-3
+        )

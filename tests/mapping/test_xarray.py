@@ -40,13 +40,22 @@ def stack(tmp_path_factory):
     rng = np.random.default_rng(42)
     h, w = 60, 45
     yy, xx = np.mgrid[0:h, 0:w]
-    arr = np.stack([0.3 + 0.5 * np.sin(xx / 9.0) ** 2 + 0.05 * rng.standard_normal((h, w)),
-                    5 + 20 * (yy / h) + rng.standard_normal((h, w)),
-                    900 + 3 * xx - 2 * yy]).astype(np.float32)
+    arr = np.stack(
+        [
+            0.3 + 0.5 * np.sin(xx / 9.0) ** 2 + 0.05 * rng.standard_normal((h, w)),
+            5 + 20 * (yy / h) + rng.standard_normal((h, w)),
+            900 + 3 * xx - 2 * yy,
+        ]
+    ).astype(np.float32)
     arr[0, 5, 7] = -9999.0
     arr[1, 40:42, 30:33] = -9999.0
-    path = write_raster(d / "stack.tif", arr, res=2.0, nodata=-9999.0,
-                        descriptions=["ndvi", "height_mean", "elevation"])
+    path = write_raster(
+        d / "stack.tif",
+        arr,
+        res=2.0,
+        nodata=-9999.0,
+        descriptions=["ndvi", "height_mean", "elevation"],
+    )
     X = pd.DataFrame(arr.reshape(3, -1).T[::7], columns=["ndvi", "height_mean", "elevation"])
     X = X[(X != -9999.0).all(axis=1)]
     y = 100 * X["ndvi"] + 4 * X["height_mean"] + rng.normal(0, 3, len(X))
@@ -62,21 +71,33 @@ def scene(tmp_path_factory):
     rng = np.random.default_rng(11)
     h, w = 72, 84
     yy, xx = np.mgrid[0:h, 0:w]
-    img = np.stack([0.05 + 0.02 * rng.random((h, w)), 0.08 + 0.02 * rng.random((h, w)),
-                    0.06 + 0.03 * rng.random((h, w)),
-                    0.3 + 0.2 * np.sin(xx / 5) ** 2 + 0.05 * rng.random((h, w))])
+    img = np.stack(
+        [
+            0.05 + 0.02 * rng.random((h, w)),
+            0.08 + 0.02 * rng.random((h, w)),
+            0.06 + 0.03 * rng.random((h, w)),
+            0.3 + 0.2 * np.sin(xx / 5) ** 2 + 0.05 * rng.random((h, w)),
+        ]
+    )
     img[:, 30:32, 40:42] = -9999.0
     dem = 900 + 2.0 * xx + 0.05 * (yy - 30) ** 2 + rng.normal(0, 0.3, (h, w))
     chm = np.clip(10 + 8 * np.cos(yy / 7) + rng.normal(0, 1, (h, w)), 0, None)
     src = dict(
-        image=write_raster(d / "image.tif", img.astype(np.float32), nodata=-9999.0,
-                           descriptions=["blue", "green", "red", "nir"]),
+        image=write_raster(
+            d / "image.tif",
+            img.astype(np.float32),
+            nodata=-9999.0,
+            descriptions=["blue", "green", "red", "nir"],
+        ),
         dem=write_raster(d / "dem.tif", dem.astype(np.float32)),
         chm=write_raster(d / "chm.tif", chm.astype(np.float32), descriptions=["chm"]),
     )
-    options = dict(indices=["ndvi"], terrain=["slope", "northness", "twi"],
-                   textures=dict(band="nir", window=5, levels=16, features=["mean", "contrast"]),
-                   extra={"height_p95": ("chm", 1, "p95")})
+    options = dict(
+        indices=["ndvi"],
+        terrain=["slope", "northness", "twi"],
+        textures=dict(band="nir", window=5, levels=16, features=["mean", "contrast"]),
+        extra={"height_p95": ("chm", 1, "p95")},
+    )
     rf = RasterFeatures(src, **options)
     xs = X0 + 6 * (np.arange(14) + 0.5)
     ys = Y0 - 6 * (np.arange(12) + 0.5)
@@ -99,15 +120,16 @@ def open_sources(src, chunks):
 @pytest.mark.parametrize("resolution,chunks", [(None, 16), (4, 13), (6, None)])
 def test_stack_map_equals_geotiff_path(stack, tmp_path, resolution, chunks):
     path, model, _ = stack
-    ref, names = read_all(predict_raster(model, path, tmp_path / "ref.tif", resolution=resolution,
-                                         progress=False))
+    ref, names = read_all(
+        predict_raster(model, path, tmp_path / "ref.tif", resolution=resolution, progress=False)
+    )
     kw = {} if chunks is None else dict(chunks={"x": chunks, "y": chunks})
     data = rioxarray.open_rasterio(path, **kw)
     out = predict_xarray(model, data, resolution=resolution, chunks=None if chunks else (16, 20))
     assert list(out.data_vars) == list(names) == ["agb", "agb_std"]
-    assert np.isnan(ref).any()                              # the nodata pixels reach the map
+    assert np.isnan(ref).any()  # the nodata pixels reach the map
     np.testing.assert_allclose(as_array(out), ref, rtol=1e-6, atol=1e-6, equal_nan=True)
-    assert len(out.agb.chunks[0]) > 1 and len(out.agb.chunks[1]) > 1   # several blocks
+    assert len(out.agb.chunks[0]) > 1 and len(out.agb.chunks[1]) > 1  # several blocks
     with rasterio.open(path) as ds:
         grid_t = ds.transform @ rasterio.Affine.scale(resolution / 2 if resolution else 1)
     assert out.rio.transform().almost_equals(grid_t) and out.rio.crs == "EPSG:32648"
@@ -124,34 +146,46 @@ def test_eager_and_masked_inputs_equal_dask(stack):
 
 def test_predict_raster_and_explain_raster_accept_xarray(stack, tmp_path):
     path, model, X = stack
-    ref, _ = read_all(predict_raster(model, path, tmp_path / "ref.tif", resolution=4, progress=False))
+    ref, _ = read_all(
+        predict_raster(model, path, tmp_path / "ref.tif", resolution=4, progress=False)
+    )
     da = rioxarray.open_rasterio(path, chunks={"x": 16, "y": 16})
-    got, _ = read_all(predict_raster(model, da, tmp_path / "da.tif", resolution=4, progress=False,
-                                     window_size=5))
+    got, _ = read_all(
+        predict_raster(model, da, tmp_path / "da.tif", resolution=4, progress=False, window_size=5)
+    )
     np.testing.assert_array_equal(got, ref)
-    ds = rioxarray.open_rasterio(path, band_as_variable=True)       # one variable per band
+    ds = rioxarray.open_rasterio(path, band_as_variable=True)  # one variable per band
     got, _ = read_all(predict_raster(model, ds, tmp_path / "ds.tif", resolution=4, progress=False))
     np.testing.assert_array_equal(got, ref)
 
-    def explainer(est, Xd):        # a linear "explanation": value_j = coef_j * x_j
+    def explainer(est, Xd):  # a linear "explanation": value_j = coef_j * x_j
         class E:
             values = np.asarray(Xd, dtype=float) * np.arange(1, Xd.shape[1] + 1)
             feature_names = list(Xd.columns)
+
         return E()
 
     lin = LinearRegression().fit(X, X["ndvi"])
-    a, _ = read_all(explain_raster(lin, path, tmp_path / "e1.tif", progress=False, explainer=explainer))
-    b, _ = read_all(explain_raster(lin, da, tmp_path / "e2.tif", progress=False, explainer=explainer))
+    a, _ = read_all(
+        explain_raster(lin, path, tmp_path / "e1.tif", progress=False, explainer=explainer)
+    )
+    b, _ = read_all(
+        explain_raster(lin, da, tmp_path / "e2.tif", progress=False, explainer=explainer)
+    )
     np.testing.assert_array_equal(a, b)
 
 
 # ---- (b) a RasterFeatures recipe with a halo ------------------------------------------------------
-@pytest.mark.parametrize("resolution,chunks,how", [(6, 20, "recipe"), (None, 16, "recipe"),
-                                                   (None, None, "options"), (6, 13, "xf")])
+@pytest.mark.parametrize(
+    "resolution,chunks,how",
+    [(6, 20, "recipe"), (None, 16, "recipe"), (None, None, "options"), (6, 13, "xf")],
+)
 def test_recipe_map_equals_geotiff_path(scene, tmp_path, resolution, chunks, how):
     src, rf, options, model, _ = scene
     assert rf.halo == 2
-    ref, _ = read_all(predict_raster(model, rf, tmp_path / "ref.tif", resolution=resolution, progress=False))
+    ref, _ = read_all(
+        predict_raster(model, rf, tmp_path / "ref.tif", resolution=resolution, progress=False)
+    )
     data = open_sources(src, chunks)
     if how == "recipe":
         out = predict_xarray(model, data, features=rf, resolution=resolution)
@@ -159,7 +193,7 @@ def test_recipe_map_equals_geotiff_path(scene, tmp_path, resolution, chunks, how
         out = predict_xarray(model, data, features=options, resolution=resolution, chunks=(16, 24))
     else:
         out = predict_xarray(model, XarrayFeatures.from_recipe(rf, data), resolution=resolution)
-    assert len(out.agb.chunks[0]) > 2 and len(out.agb.chunks[1]) > 2   # interior blocks with halos
+    assert len(out.agb.chunks[0]) > 2 and len(out.agb.chunks[1]) > 2  # interior blocks with halos
     np.testing.assert_allclose(as_array(out), ref, rtol=1e-6, atol=1e-6, equal_nan=True)
 
 
@@ -169,12 +203,19 @@ def test_xarray_features_equal_rasterfeatures(scene, tmp_path):
     assert xf.feature_names == rf.feature_names and xf.halo == rf.halo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        got = xf.at_points(pd.DataFrame({"x": [X0 + 9.5, X0 + 40.2], "y": [Y0 - 11.5, Y0 - 70.0]}), footprint=6.0)
-        ref = rf.at_points(pd.DataFrame({"x": [X0 + 9.5, X0 + 40.2], "y": [Y0 - 11.5, Y0 - 70.0]}), footprint=6.0)
+        got = xf.at_points(
+            pd.DataFrame({"x": [X0 + 9.5, X0 + 40.2], "y": [Y0 - 11.5, Y0 - 70.0]}), footprint=6.0
+        )
+        ref = rf.at_points(
+            pd.DataFrame({"x": [X0 + 9.5, X0 + 40.2], "y": [Y0 - 11.5, Y0 - 70.0]}), footprint=6.0
+        )
     pd.testing.assert_frame_equal(got, ref)
-    ref_map, _ = read_all(predict_raster(model, rf, tmp_path / "a.tif", resolution=6, progress=False))
-    got_map, _ = read_all(predict_raster(model, xf, tmp_path / "b.tif", resolution=6, window_size=5,
-                                         progress=False))
+    ref_map, _ = read_all(
+        predict_raster(model, rf, tmp_path / "a.tif", resolution=6, progress=False)
+    )
+    got_map, _ = read_all(
+        predict_raster(model, xf, tmp_path / "b.tif", resolution=6, window_size=5, progress=False)
+    )
     np.testing.assert_array_equal(got_map, ref_map)
 
 
@@ -183,7 +224,9 @@ def test_nearest_sample_index_is_rasterio_nearest_read(tmp_path):
     p = write_raster(tmp_path / "s.tif", arr)
     with rasterio.open(p) as ds:
         ref = ds.read(1, out_shape=(50, 40), resampling=rasterio.enums.Resampling.nearest)
-    np.testing.assert_array_equal(arr[np.ix_(nearest_sample_index(130, 50), nearest_sample_index(170, 40))], ref)
+    np.testing.assert_array_equal(
+        arr[np.ix_(nearest_sample_index(130, 50), nearest_sample_index(170, 40))], ref
+    )
 
 
 # ---- laziness, outputs, cluster -----------------------------------------------------------------
@@ -199,9 +242,14 @@ def test_nothing_is_computed_until_compute(scene):
     from dask.callbacks import Callback
 
     src, rf, _, model, X = scene
-    counting = CountingForest(n_estimators=5, random_state=0).fit(X.dropna(), np.arange(len(X.dropna())))
+    counting = CountingForest(n_estimators=5, random_state=0).fit(
+        X.dropna(), np.arange(len(X.dropna()))
+    )
     ran = []
-    with dask.config.set(scheduler="threads"), Callback(pretask=lambda key, dsk, state: ran.append(key)):
+    with (
+        dask.config.set(scheduler="threads"),
+        Callback(pretask=lambda key, dsk, state: ran.append(key)),
+    ):
         out = predict_xarray(counting, open_sources(src, 20), features=rf, resolution=6)
         assert ran == [] and CountingForest.calls == 0
         assert out.agb.data.npartitions > 4
@@ -212,7 +260,9 @@ def test_nothing_is_computed_until_compute(scene):
 def test_to_raster_and_carbon_stock_of_the_lazy_map(stack, tmp_path):
     path, model, _ = stack
     ref_path = predict_raster(model, path, tmp_path / "ref.tif", resolution=4, progress=False)
-    out = predict_xarray(model, rioxarray.open_rasterio(path, chunks={"x": 16, "y": 16}), resolution=4)
+    out = predict_xarray(
+        model, rioxarray.open_rasterio(path, chunks={"x": 16, "y": 16}), resolution=4
+    )
     out.rio.to_raster(tmp_path / "x.tif")
     got, names = read_all(tmp_path / "x.tif")
     ref, _ = read_all(ref_path)
@@ -220,7 +270,7 @@ def test_to_raster_and_carbon_stock_of_the_lazy_map(stack, tmp_path):
     assert names == ("agb", "agb_std")
     a = carbon_stock(ref_path, root_shoot=0.35)
     pd.testing.assert_frame_equal(carbon_stock(out, root_shoot=0.35), a)
-    as_da = out.to_array("band")          # a DataArray (band, y, x) named by its band coordinate
+    as_da = out.to_array("band")  # a DataArray (band, y, x) named by its band coordinate
     pd.testing.assert_frame_equal(carbon_stock(as_da), carbon_stock(ref_path))
 
 
@@ -229,34 +279,51 @@ def test_applicability_bands_equal_geotiff_path(stack, tmp_path):
 
     path, model, X = stack
     aoa = AreaOfApplicability(weights="uniform").fit(X, model=model)
-    ref, names = read_all(predict_raster(model, path, tmp_path / "ref.tif", progress=False, applicability=aoa))
-    out = predict_xarray(model, rioxarray.open_rasterio(path, chunks={"x": 16, "y": 16}), applicability=aoa)
+    ref, names = read_all(
+        predict_raster(model, path, tmp_path / "ref.tif", progress=False, applicability=aoa)
+    )
+    out = predict_xarray(
+        model, rioxarray.open_rasterio(path, chunks={"x": 16, "y": 16}), applicability=aoa
+    )
     assert tuple(out.data_vars) == names == ("agb", "agb_std", "di", "aoa")
     np.testing.assert_allclose(as_array(out), ref, rtol=1e-6, atol=1e-6, equal_nan=True)
-    assert 0 < np.nansum(ref[3]) < np.isfinite(ref[3]).sum()          # cells inside and outside
+    assert 0 < np.nansum(ref[3]) < np.isfinite(ref[3]).sum()  # cells inside and outside
 
 
 def test_lazy_map_on_a_dask_cluster(scene, client, tmp_path):
     src, rf, _, model, _ = scene
-    ref = as_array(predict_xarray(model, open_sources(src, 20), features=rf, resolution=6).compute(scheduler="sync"))
+    ref = as_array(
+        predict_xarray(model, open_sources(src, 20), features=rf, resolution=6).compute(
+            scheduler="sync"
+        )
+    )
     out = predict_xarray(model, open_sources(src, 20), features=rf, resolution=6)
     got = as_array(client.compute(out).result())
     np.testing.assert_array_equal(got, ref)
-    xf = XarrayFeatures.from_recipe(rf, open_sources(src, 20))     # windows on the cluster read DataArrays
-    path = predict_raster(model, xf, tmp_path / "c.tif", resolution=6, window_size=4, client=client, progress=False)
+    xf = XarrayFeatures.from_recipe(
+        rf, open_sources(src, 20)
+    )  # windows on the cluster read DataArrays
+    path = predict_raster(
+        model, xf, tmp_path / "c.tif", resolution=6, window_size=4, client=client, progress=False
+    )
     np.testing.assert_array_equal(read_all(path)[0], ref)
 
 
 # ---- errors ---------------------------------------------------------------------------------------
 def _bare(crs=None, names=("ndvi", "height_mean")):
-    da = xr.DataArray(np.ones((len(names), 20, 20), np.float32), dims=("band", "y", "x"),
-                      coords={"band": list(names), "y": 1000.5 - np.arange(20.0), "x": 0.5 + np.arange(20.0)})
+    da = xr.DataArray(
+        np.ones((len(names), 20, 20), np.float32),
+        dims=("band", "y", "x"),
+        coords={"band": list(names), "y": 1000.5 - np.arange(20.0), "x": 0.5 + np.arange(20.0)},
+    )
     return da if crs is None else da.rio.write_crs(crs)
 
 
 def test_missing_or_geographic_crs_is_refused(stack, tmp_path):
     _, model, _ = stack
-    model2 = LinearRegression().fit(pd.DataFrame({"ndvi": [0, 1.0], "height_mean": [1.0, 0]}), [0, 1.0])
+    model2 = LinearRegression().fit(
+        pd.DataFrame({"ndvi": [0, 1.0], "height_mean": [1.0, 0]}), [0, 1.0]
+    )
     with pytest.raises(ValueError, match=r"no CRS \(\.rio\.crs is None\).*rio\.write_crs"):
         predict_xarray(model2, _bare(), return_std=False)
     with pytest.raises(ValueError, match=r"geographic CRS EPSG:4326.*metres.*rio\.reproject"):
@@ -276,15 +343,19 @@ def test_unnamed_bands_and_bad_arguments_are_refused(stack):
         predict_xarray(model, _bare("EPSG:32648"), chunks=0)
     with pytest.raises(TypeError, match="features="):
         predict_xarray(model, {"image": _bare("EPSG:32648")})
-    with pytest.raises(ValueError, match=r"fitted on column\(s\)"):   # the stack lacks "elevation"
+    with pytest.raises(ValueError, match=r"fitted on column\(s\)"):  # the stack lacks "elevation"
         predict_xarray(model, _bare("EPSG:32648"))
 
 
 def test_aligned_chunks():
-    for chunks, size, f, m in [((7,) * 9 + (2,), 65, 3, 2), ((100,), 100, 7, 3), ((5,) * 20, 100, 1, 6),
-                               ((31, 31, 31, 7), 100, 30, 2)]:
+    for chunks, size, f, m in [
+        ((7,) * 9 + (2,), 65, 3, 2),
+        ((100,), 100, 7, 3),
+        ((5,) * 20, 100, 1, 6),
+        ((31, 31, 31, 7), 100, 30, 2),
+    ]:
         out = aligned_chunks(chunks, size, f, m)
         edges = np.cumsum(out)
         assert edges[-1] == size and min(out) >= min(size, max(f, m))
         assert all(e % f == 0 for e in edges[:-1])
-    assert aligned_chunks((16, 16, 16), 48, 4, 2) == (16, 16, 16)     # aligned chunks are kept
+    assert aligned_chunks((16, 16, 16), 48, 4, 2) == (16, 16, 16)  # aligned chunks are kept

@@ -9,8 +9,7 @@ from sklearn.linear_model import LinearRegression
 
 from geoagb.datasets import make_plots
 from geoagb.kriging import KrigingRegressor
-from geoagb.model_selection import (SpatialBlockKFold, compare_models,
-                                    corrected_resampled_ttest)
+from geoagb.model_selection import SpatialBlockKFold, compare_models, corrected_resampled_ttest
 
 
 def test_corrected_resampled_ttest_by_hand():
@@ -29,10 +28,20 @@ def test_corrected_resampled_ttest_by_hand():
 def cmp():
     plots = make_plots(240, random_state=2)
     X, y = plots.drop(columns="agb"), plots["agb"]
-    models = {"mean": DummyRegressor(), "linear": LinearRegression(),
-              "kriging alone": KrigingRegressor(n_neighbors=24, random_state=0)}
-    return compare_models(models, X, y, SpatialBlockKFold(4, block_size=10_000), n_repeats=3,
-                          random_state=0, progress=False), y.to_numpy()
+    models = {
+        "mean": DummyRegressor(),
+        "linear": LinearRegression(),
+        "kriging alone": KrigingRegressor(n_neighbors=24, random_state=0),
+    }
+    return compare_models(
+        models,
+        X,
+        y,
+        SpatialBlockKFold(4, block_size=10_000),
+        n_repeats=3,
+        random_state=0,
+        progress=False,
+    ), y.to_numpy()
 
 
 def test_same_folds_pooled_and_fold_mean(cmp):
@@ -55,7 +64,7 @@ def test_paired_differences_match_fold_table(cmp):
     wide = res.folds.pivot_table(index=["repeat", "fold"], columns="model", values="rmse")
     d = wide["linear"] - wide["mean"]
     assert tab.loc["linear", "mean"] == pytest.approx(d.mean())
-    assert tab.loc["linear", "ci_high"] < 0          # a linear model beats the mean clearly
+    assert tab.loc["linear", "ci_high"] < 0  # a linear model beats the mean clearly
     assert tab.loc["linear", "n_folds"] == 12
     assert res.plot().axes[0].get_xlabel().startswith("rmse difference to mean")
     with pytest.raises(ValueError, match="metric"):

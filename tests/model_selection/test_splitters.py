@@ -24,8 +24,14 @@ from geoagb.model_selection import (
 def _points(n=400, seed=0, extent=20_000):
     rng = np.random.default_rng(seed)
     xy = rng.uniform(0, extent, (n, 2)) + [500_000, 2_700_000]
-    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "elevation": rng.uniform(0, 2000, n),
-                         "f": rng.normal(size=n)})
+    return pd.DataFrame(
+        {
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "elevation": rng.uniform(0, 2000, n),
+            "f": rng.normal(size=n),
+        }
+    )
 
 
 EXHAUSTIVE = [  # splitters that test every sample exactly once
@@ -63,8 +69,9 @@ def test_train_test_disjoint_and_reproducible(cv):
         np.testing.assert_array_equal(te, te2)
 
 
-@pytest.mark.parametrize("cv", [c for c in EXHAUSTIVE if isinstance(c, SpatialBlockKFold)],
-                         ids=lambda c: repr(c)[:60])
+@pytest.mark.parametrize(
+    "cv", [c for c in EXHAUSTIVE if isinstance(c, SpatialBlockKFold)], ids=lambda c: repr(c)[:60]
+)
 def test_blocks_never_split(cv):
     X = _points()
     labels = block_labels(X[["x", "y"]].to_numpy(), cv.block_size, cv.origin)
@@ -75,8 +82,14 @@ def test_blocks_never_split(cv):
     assert (df.groupby("b")["f"].nunique() == 1).all()
 
 
-@pytest.mark.parametrize("cv", [SpatialBlockKFold(5, block_size=3_000, random_state=0, buffer=1_500),
-                                BufferedLeaveOneOut(buffer=1_500)], ids=["block", "loo"])
+@pytest.mark.parametrize(
+    "cv",
+    [
+        SpatialBlockKFold(5, block_size=3_000, random_state=0, buffer=1_500),
+        BufferedLeaveOneOut(buffer=1_500),
+    ],
+    ids=["block", "loo"],
+)
 def test_buffer_excludes_exactly_the_near_samples(cv):
     X = _points(150)
     xy = X[["x", "y"]].to_numpy()
@@ -113,7 +126,9 @@ def test_seed_changes_assignment_and_balance_evens_sizes():
     f1 = SpatialBlockKFold(10, block_size=4_000, random_state=1).fold_labels(X)
     assert not np.array_equal(f0, f1)
     plain = np.bincount(SpatialBlockKFold(10, block_size=8_000, random_state=0).fold_labels(X))
-    bal = np.bincount(SpatialBlockKFold(10, block_size=8_000, random_state=0, balance=True).fold_labels(X))
+    bal = np.bincount(
+        SpatialBlockKFold(10, block_size=8_000, random_state=0, balance=True).fold_labels(X)
+    )
     assert np.ptp(bal) <= np.ptp(plain)
 
 
@@ -122,12 +137,19 @@ def test_coords_array_idiom_and_geodataframe(plots600):
     feats = plots.drop(columns=["x", "y", "geometry", "agb"]).to_numpy()
     xy = plots[["x", "y"]].to_numpy()
     a = [te for _, te in SpatialBlockKFold(5, block_size=5_000, random_state=0).split(plots)]
-    b = [te for _, te in SpatialBlockKFold(5, block_size=5_000, random_state=0, coords=xy).split(feats)]
+    b = [
+        te
+        for _, te in SpatialBlockKFold(5, block_size=5_000, random_state=0, coords=xy).split(feats)
+    ]
     for u, v in zip(a, b):
         np.testing.assert_array_equal(u, v)
     # plain sklearn code with a pure feature matrix
-    s = cross_val_score(LinearRegression(), feats, plots["agb"],
-                        cv=SpatialBlockKFold(5, block_size=5_000, random_state=0, coords=xy))
+    s = cross_val_score(
+        LinearRegression(),
+        feats,
+        plots["agb"],
+        cv=SpatialBlockKFold(5, block_size=5_000, random_state=0, coords=xy),
+    )
     assert s.shape == (5,)
     # a misaligned coords array (as inside nested CV) is a clear error
     with pytest.raises(ValueError, match="aligned"):
@@ -139,7 +161,7 @@ def test_gradient_sampler_one_per_interval_and_n_train():
     cv = GradientStratifiedSampler(interval=200, n_repeats=20, random_state=0)
     strata = np.floor((X["elevation"] - X["elevation"].min()) / 200).astype(int)
     n_strata = strata.nunique()
-    for tr, te in cv.split(X):
+    for tr, _te in cv.split(X):
         assert len(tr) == n_strata
         assert strata.iloc[tr].nunique() == n_strata
     cv2 = GradientStratifiedSampler(interval=500, n_repeats=5, n_train=30, random_state=0)
@@ -159,13 +181,21 @@ def test_holdout_split_fractions_and_blocks(plots600):
 
 
 # --- property tests on random point sets ---------------------------------------------------
-coords_strategy = arrays(np.float64, st.tuples(st.integers(20, 200), st.just(2)),
-                         elements=st.floats(0, 50_000, allow_nan=False))
+coords_strategy = arrays(
+    np.float64,
+    st.tuples(st.integers(20, 200), st.just(2)),
+    elements=st.floats(0, 50_000, allow_nan=False),
+)
 
 
 @settings(max_examples=40, deadline=None)
-@given(xy=coords_strategy, bs=st.floats(500, 20_000), k=st.integers(2, 6), seed=st.integers(0, 100),
-       balance=st.booleans())
+@given(
+    xy=coords_strategy,
+    bs=st.floats(500, 20_000),
+    k=st.integers(2, 6),
+    seed=st.integers(0, 100),
+    balance=st.booleans(),
+)
 def test_property_block_kfold(xy, bs, k, seed, balance):
     xy = xy + [400_000, 3_000_000]
     cv = SpatialBlockKFold(n_splits=k, block_size=bs, random_state=seed, balance=balance)
@@ -214,7 +244,9 @@ def test_geographic_crs_refused(plots600):
 
 def test_too_many_splits_says_both_numbers():
     X = _points(100, extent=9_000)
-    with pytest.raises(ValueError, match=r"n_splits=10 is larger than the 4 non-empty block\(s\).*n_splits <= 4"):
+    with pytest.raises(
+        ValueError, match=r"n_splits=10 is larger than the 4 non-empty block\(s\).*n_splits <= 4"
+    ):
         list(SpatialBlockKFold(10, block_size=5_000).split(X))
 
 

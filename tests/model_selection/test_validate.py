@@ -1,4 +1,5 @@
 import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,10 +36,11 @@ def test_matches_manual_loop_and_sklearn(plots600):
     cv = SpatialBlockKFold(5, block_size=5_000, random_state=0)
     res = spatial_cross_validate(LinearRegression(), X, y, cv, progress=False)
     feats = X.drop(columns=["x", "y", "geometry"])
+    folds = res.folds
     for k, (tr, te) in enumerate(cv.split(X)):
         m = LinearRegression().fit(feats.iloc[tr], y[tr])
-        row_v = res.folds.query("fold == @k and set == 'validation'").iloc[0]
-        row_t = res.folds.query("fold == @k and set == 'train'").iloc[0]
+        row_v = folds[(folds["fold"] == k) & (folds["set"] == "validation")].iloc[0]
+        row_t = folds[(folds["fold"] == k) & (folds["set"] == "train")].iloc[0]
         assert row_v["rmse"] == pytest.approx(rmse(y[te], m.predict(feats.iloc[te])))
         assert row_t["r2"] == pytest.approx(r2(y[tr], m.predict(feats.iloc[tr])))
         np.testing.assert_allclose(res.oof_predictions[te], m.predict(feats.iloc[te]))
@@ -53,12 +55,25 @@ def test_matches_manual_loop_and_sklearn(plots600):
 def test_coordinates_never_reach_the_learner(plots600):
     plots, _ = plots600
     RecordColumns.seen = []
-    spatial_cross_validate(RecordColumns(), plots.drop(columns="agb"), plots["agb"],
-                           SpatialBlockKFold(3, block_size=10_000, random_state=0), progress=False)
-    assert RecordColumns.seen and all({"x", "y", "geometry"}.isdisjoint(c) for c in RecordColumns.seen)
+    spatial_cross_validate(
+        RecordColumns(),
+        plots.drop(columns="agb"),
+        plots["agb"],
+        SpatialBlockKFold(3, block_size=10_000, random_state=0),
+        progress=False,
+    )
+    assert RecordColumns.seen and all(
+        {"x", "y", "geometry"}.isdisjoint(c) for c in RecordColumns.seen
+    )
     RecordColumns.seen = []
-    spatial_cross_validate(RecordColumns(), plots.drop(columns="agb"), plots["agb"], 3,
-                           coords_as_features=True, progress=False)
+    spatial_cross_validate(
+        RecordColumns(),
+        plots.drop(columns="agb"),
+        plots["agb"],
+        3,
+        coords_as_features=True,
+        progress=False,
+    )
     assert all({"x", "y"} <= set(c) for c in RecordColumns.seen)
 
 
@@ -80,8 +95,9 @@ def _grf(model_cls, eff_range, seed, n=1000, extent=20_000.0, nugget_sd=0.3):
 
     from geoagb.kriging._models import effective_range
 
-    name = {"Spherical": "spherical", "Exponential": "exponential",
-            "Gaussian": "gaussian"}[model_cls.__name__]
+    name = {"Spherical": "spherical", "Exponential": "exponential", "Gaussian": "gaussian"}[
+        model_cls.__name__
+    ]
     a = eff_range / effective_range(name, 1.0)
     rng = np.random.default_rng(seed)
     xy = rng.uniform(0, extent, (n, 2))
@@ -155,8 +171,13 @@ def test_plot_folds_colours_every_sample_by_fold(plots600):
 
 def test_result_plot_and_oof(plots600):
     plots, _ = plots600
-    res = spatial_cross_validate(LinearRegression(), plots.drop(columns="agb"), plots["agb"],
-                                 SpatialBlockKFold(4, block_size=10_000, random_state=0), progress=False)
+    res = spatial_cross_validate(
+        LinearRegression(),
+        plots.drop(columns="agb"),
+        plots["agb"],
+        SpatialBlockKFold(4, block_size=10_000, random_state=0),
+        progress=False,
+    )
     s = res.oof_scores()
     assert s["rmse"] == pytest.approx(rmse(plots["agb"], res.oof_predictions))
     fig = res.plot()
@@ -165,5 +186,10 @@ def test_result_plot_and_oof(plots600):
 
 def test_length_mismatch():
     with pytest.raises(ValueError, match="samples but y has"):
-        spatial_cross_validate(LinearRegression(), pd.DataFrame({"x": [0.0, 1], "y": [0.0, 1], "f": [1, 2]}),
-                               [1.0], 2, progress=False)
+        spatial_cross_validate(
+            LinearRegression(),
+            pd.DataFrame({"x": [0.0, 1], "y": [0.0, 1], "f": [1, 2]}),
+            [1.0],
+            2,
+            progress=False,
+        )

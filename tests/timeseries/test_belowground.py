@@ -19,8 +19,10 @@ EXPECTED_FAILED = {
 }
 
 
-@parametrize_with_checks([BelowgroundModel(n_estimators=10, min_records=5, random_state=0)],
-                         expected_failed_checks=lambda est: EXPECTED_FAILED)
+@parametrize_with_checks(
+    [BelowgroundModel(n_estimators=10, min_records=5, random_state=0)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED,
+)
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -31,8 +33,15 @@ def _records(n=200, seed=0):
     rng = np.random.default_rng(seed)
     agb = rng.uniform(10, 100, n)
     mat = rng.uniform(0, 20, n)
-    return pd.DataFrame({"x": rng.uniform(0, 6e4, n), "y": rng.uniform(0, 6e4, n), "agbc": agb, "mat": mat,
-                         "bgbc": 0.3 * agb ** 0.93 * np.exp(0.04 * (12 - mat)) * rng.lognormal(0, 0.05, n)})
+    return pd.DataFrame(
+        {
+            "x": rng.uniform(0, 6e4, n),
+            "y": rng.uniform(0, 6e4, n),
+            "agbc": agb,
+            "mat": mat,
+            "bgbc": 0.3 * agb**0.93 * np.exp(0.04 * (12 - mat)) * rng.lognormal(0, 0.05, n),
+        }
+    )
 
 
 def test_ratio_fallback_reuses_inventory_fit():
@@ -56,16 +65,23 @@ def test_forest_uses_covariates_and_extrapolates_with_the_ratio():
     m = BelowgroundModel(agb_feature="agbc", n_estimators=100, random_state=0).fit(X, rec["bgbc"])
     cold = m.predict(pd.DataFrame({"agbc": [60.0], "mat": [2.0]}))[0]
     warm = m.predict(pd.DataFrame({"agbc": [60.0], "mat": [18.0]}))[0]
-    assert cold > 1.3 * warm                                     # exp(0.04 * 16) = 1.9
+    assert cold > 1.3 * warm  # exp(0.04 * 16) = 1.9
     big = m.predict(pd.DataFrame({"agbc": [500.0], "mat": [12.0]}))[0]
     assert big == pytest.approx(m.ratio_ * 500.0)
-    flat = BelowgroundModel(agb_feature="agbc", n_estimators=100, random_state=0, extrapolation="forest")
-    assert flat.fit(X, rec["bgbc"]).predict(pd.DataFrame({"agbc": [500.0], "mat": [12.0]}))[0] < rec["bgbc"].max()
+    flat = BelowgroundModel(
+        agb_feature="agbc", n_estimators=100, random_state=0, extrapolation="forest"
+    )
+    assert (
+        flat.fit(X, rec["bgbc"]).predict(pd.DataFrame({"agbc": [500.0], "mat": [12.0]}))[0]
+        < rec["bgbc"].max()
+    )
 
 
 def test_predict_stack_equals_predict_and_file_equals_memory(tmp_path):
     rec = _records()
-    m = BelowgroundModel(agb_feature="agbc", n_estimators=30, random_state=0).fit(rec[["agbc", "mat"]], rec["bgbc"])
+    m = BelowgroundModel(agb_feature="agbc", n_estimators=30, random_state=0).fit(
+        rec[["agbc", "mat"]], rec["bgbc"]
+    )
     rng = np.random.default_rng(1)
     agbc = rng.uniform(5, 120, (3, 9, 7)).astype(np.float32)
     agbc[1, 2, 3] = np.nan
@@ -75,8 +91,15 @@ def test_predict_stack_equals_predict_and_file_equals_memory(tmp_path):
     np.testing.assert_allclose(out[2].ravel(), m.predict(X), rtol=1e-6)
     assert np.isnan(out[1, 2, 3]) and np.isfinite(out[1]).sum() == 62
     grid = dict(transform=(1000, 0, 5e5, 0, -1000, 3e6), crs="EPSG:32648")
-    path = m.predict_stack(agbc, {"mat": mat}, out=tmp_path / "bgbc.tif", years=[2001, 2002, 2003],
-                           memory_mb=0.01, progress=False, **grid)
+    path = m.predict_stack(
+        agbc,
+        {"mat": mat},
+        out=tmp_path / "bgbc.tif",
+        years=[2001, 2002, 2003],
+        memory_mb=0.01,
+        progress=False,
+        **grid,
+    )
     import rasterio
 
     with rasterio.open(path) as ds:
@@ -91,11 +114,20 @@ def test_evaluate_uses_spatial_blocks_and_beats_the_ratio():
 
     rec = _records()
     model = BelowgroundModel(agb_feature="agbc", n_estimators=50, random_state=0)
-    ev = evaluate_belowground(rec, model, features=["agbc", "mat"], block_size=12_000, random_state=0)
+    ev = evaluate_belowground(
+        rec, model, features=["agbc", "mat"], block_size=12_000, random_state=0
+    )
     assert ev.scheme == "spatial blocks 12000 m, 5 folds"
-    direct = spatial_cross_validate(model, rec[["agbc", "mat", "x", "y"]], rec["bgbc"],
-                                    SpatialBlockKFold(5, block_size=12_000, random_state=0), progress=False)
+    direct = spatial_cross_validate(
+        model,
+        rec[["agbc", "mat", "x", "y"]],
+        rec["bgbc"],
+        SpatialBlockKFold(5, block_size=12_000, random_state=0),
+        progress=False,
+    )
     assert ev.table.loc["forest", "r2"] == pytest.approx(direct.oof_scores()["r2"])
     assert ev.table.loc["forest", "r2"] > ev.table.loc["root_shoot", "r2"] + 0.1
-    nocoords = evaluate_belowground(rec.drop(columns=["x", "y"]), model, features=["agbc", "mat"], random_state=0)
+    nocoords = evaluate_belowground(
+        rec.drop(columns=["x", "y"]), model, features=["agbc", "mat"], random_state=0
+    )
     assert nocoords.scheme.startswith("random 5-fold")

@@ -24,17 +24,83 @@ def _main(argv):
 def test_full_chain_from_the_command_line(tmp_path, capsys):
     d = tmp_path
     assert _main(["timeseries", "synthetic", str(d), "--size", "24", "--years", "12"]) == 0
-    assert _main(["timeseries", "scale", f"{d}/benchmark.tif", f"{d}/tree_cover.tif", f"{d}/agbc.tif",
-                  "--base-year", "2008", "--short-cover", f"{d}/short_cover.tif", "--regions",
-                  f"{d}/regions.tif", "--benchmark-sd", f"{d}/benchmark_sd.tif", "--out-sd", f"{d}/sd.tif",
-                  "--quiet"]) == 0
-    assert _main(["timeseries", "vod", f"{d}/agbc.tif", f"{d}/vod.tif", f"{d}/regions.tif", f"{d}/agbc_cal.tif",
-                  "--base-year", "2008", "--calibrate", "densification"]) == 0
-    assert _main(["timeseries", "belowground", f"{d}/agbc_cal.tif", f"{d}/bgb_records.csv", f"{d}/bgbc.tif",
-                  "--covariates", f"mat={d}/mat.tif,map={d}/map.tif", "--n-estimators", "20", "--quiet"]) == 0
+    assert (
+        _main(
+            [
+                "timeseries",
+                "scale",
+                f"{d}/benchmark.tif",
+                f"{d}/tree_cover.tif",
+                f"{d}/agbc.tif",
+                "--base-year",
+                "2008",
+                "--short-cover",
+                f"{d}/short_cover.tif",
+                "--regions",
+                f"{d}/regions.tif",
+                "--benchmark-sd",
+                f"{d}/benchmark_sd.tif",
+                "--out-sd",
+                f"{d}/sd.tif",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (
+        _main(
+            [
+                "timeseries",
+                "vod",
+                f"{d}/agbc.tif",
+                f"{d}/vod.tif",
+                f"{d}/regions.tif",
+                f"{d}/agbc_cal.tif",
+                "--base-year",
+                "2008",
+                "--calibrate",
+                "densification",
+            ]
+        )
+        == 0
+    )
+    assert (
+        _main(
+            [
+                "timeseries",
+                "belowground",
+                f"{d}/agbc_cal.tif",
+                f"{d}/bgb_records.csv",
+                f"{d}/bgbc.tif",
+                "--covariates",
+                f"mat={d}/mat.tif,map={d}/map.tif",
+                "--n-estimators",
+                "20",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert _main(["timeseries", "trend", f"{d}/agbc_cal.tif", f"{d}/trend.tif", "--quiet"]) == 0
-    assert _main(["timeseries", "totals", f"{d}/agbc_cal.tif", "--bgbc", f"{d}/bgbc.tif", "--regions",
-                  f"{d}/regions.tif", "--agbc-sd", f"{d}/sd.tif", "--csv", f"{d}/tot.csv", "--quiet"]) == 0
+    assert (
+        _main(
+            [
+                "timeseries",
+                "totals",
+                f"{d}/agbc_cal.tif",
+                "--bgbc",
+                f"{d}/bgbc.tif",
+                "--regions",
+                f"{d}/regions.tif",
+                "--agbc-sd",
+                f"{d}/sd.tif",
+                "--csv",
+                f"{d}/tot.csv",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "spatial blocks" in out and "sink densification:" in out
     agbc, years, _ = read_stack(d / "agbc_cal.tif")
@@ -45,7 +111,9 @@ def test_full_chain_from_the_command_line(tmp_path, capsys):
         reg = ds.read(1)
     m = reg == 1
     row = tot[(tot.region == "densification") & (tot.year == 2010)].iloc[0]
-    assert row.total_TgC == pytest.approx((agbc[8][m].astype(float) + bgbc[8][m]).sum() * 100 / 1e6, rel=1e-6)
+    assert row.total_TgC == pytest.approx(
+        (agbc[8][m].astype(float) + bgbc[8][m]).sum() * 100 / 1e6, rel=1e-6
+    )
     # the sink printed is the least-squares slope of those totals
     g = tot[tot.region == "densification"]
     slope = np.polyfit(g.year, g.total_TgC, 1)[0]

@@ -8,8 +8,7 @@ import rasterio
 
 
 def test_timeseries_demo_step_quick(tmp_path):
-    from geoagb._demo import DemoContext
-    from geoagb._demo import _timeseries
+    from geoagb._demo import DemoContext, _timeseries
 
     lines = []
     ctx = DemoContext(out=tmp_path, quick=True, echo=lines.append)
@@ -24,5 +23,7 @@ def test_timeseries_demo_step_quick(tmp_path):
     assert f"afforestation {sink.loc['afforestation', 'sink_TgC_per_yr']:+.3f}" in line
     tot = ctx.data["carbon_totals"]
     g = tot[tot.region == "stable"]
-    assert sink.loc["stable", "sink_TgC_per_yr"] == pytest.approx(np.polyfit(g.year, g.total_TgC, 1)[0])
+    assert sink.loc["stable", "sink_TgC_per_yr"] == pytest.approx(
+        np.polyfit(g.year, g.total_TgC, 1)[0]
+    )
     assert any("sign correct in 100.0 %" in s or "sign correct in 9" in s for s in lines)

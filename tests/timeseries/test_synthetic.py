@@ -21,14 +21,16 @@ def test_truth_is_consistent(series_truth):
     # the planted trend is the Theil-Sen slope of the noise-free series
     rng = np.random.default_rng(0)
     for r, c in rng.integers(0, 48, (5, 2)):
-        assert tr.trend[r, c] == pytest.approx(stats.theilslopes(tr.agbc[:, r, c], s.years).slope, rel=1e-5, abs=1e-9)
+        assert tr.trend[r, c] == pytest.approx(
+            stats.theilslopes(tr.agbc[:, r, c], s.years).slope, rel=1e-5, abs=1e-9
+        )
     # a disturbed cell loses tree cover in its disturbance year
     r, c = np.argwhere(np.isfinite(tr.disturbance_year))[0]
     k = int(tr.disturbance_year[r, c] - 2002)
     assert tr.agbc[k, r, c] < 0.75 * tr.agbc[k - 1, r, c]
     np.testing.assert_allclose(tr.bgbc, bgbc_law(tr.agbc, s.covariates["mat"]), rtol=1e-5)
     b = s.base_year - 2002
-    assert np.median(np.abs(s.benchmark / tr.agbc[b] - 1)) < 0.06      # 5 % benchmark noise
+    assert np.median(np.abs(s.benchmark / tr.agbc[b] - 1)) < 0.06  # 5 % benchmark noise
     assert s.records.shape == (200, 6) and (s.records["bgbc"] > 0).all()
     tot = tr.totals[(tr.totals.region == "stable")]
     assert tot["total_TgC"].nunique() == 1

@@ -26,20 +26,22 @@ def test_totals_by_hand():
     reg[0, 11] = -1
     t = annual_totals(a, b, regions=reg, region_names=["w", "e"], years=years, agbc_sd=sd, **GRID)
     assert set(t["region"]) == {"w", "e", "all"} and len(t) == 3 * 6
-    m = (reg == 1)
+    m = reg == 1
     row = t[(t.region == "e") & (t.year == 2013)].iloc[0]
     ai, bi, si = a[3][m].astype(float), b[3][m].astype(float), sd[3][m].astype(float)
     assert row.n_cells == m.sum() and row.area_ha == m.sum() * 100.0
     assert row.agbc_TgC == pytest.approx(ai.sum() * 100 / 1e6, rel=1e-9)
     assert row.total_TgC == pytest.approx((ai + bi).sum() * 100 / 1e6, rel=1e-9)
-    assert row.total_sd_TgC == pytest.approx(np.sqrt((si ** 2).sum()) * 100 / 1e6, rel=1e-9)
+    assert row.total_sd_TgC == pytest.approx(np.sqrt((si**2).sum()) * 100 / 1e6, rel=1e-9)
     assert row.total_sd_TgC_correlated == pytest.approx(si.sum() * 100 / 1e6, rel=1e-9)
     w12 = t[(t.region == "w") & (t.year == 2012)].iloc[0]
-    assert w12.n_cells == (reg == 0).sum() - 1                   # the NaN cell is not counted
+    assert w12.n_cells == (reg == 0).sum() - 1  # the NaN cell is not counted
     al = t[t.region == "all"].set_index("year")
     sub = t[t.region != "all"].groupby("year")
     np.testing.assert_allclose(al["total_TgC"], sub["total_TgC"].sum())
-    np.testing.assert_allclose(al["total_sd_TgC"], np.sqrt(sub["total_sd_TgC"].apply(lambda v: (v ** 2).sum())))
+    np.testing.assert_allclose(
+        al["total_sd_TgC"], np.sqrt(sub["total_sd_TgC"].apply(lambda v: (v**2).sum()))
+    )
 
 
 def test_files_and_polygons_equal_arrays(tmp_path):
@@ -52,13 +54,21 @@ def test_files_and_polygons_equal_arrays(tmp_path):
     reg = np.zeros(a.shape[1:], int)
     reg[:, 6:] = 1
     mem = annual_totals(a, b, regions=reg, years=years, **GRID)
-    polys = gpd.GeoDataFrame({"name": ["0", "1"]}, geometry=[box(500_000, 2_790_000, 506_000, 2_800_000),
-                                                           box(506_000, 2_790_000, 512_000, 2_800_000)],
-                             crs=GRID["crs"])
+    polys = gpd.GeoDataFrame(
+        {"name": ["0", "1"]},
+        geometry=[
+            box(500_000, 2_790_000, 506_000, 2_800_000),
+            box(506_000, 2_790_000, 512_000, 2_800_000),
+        ],
+        crs=GRID["crs"],
+    )
     fil = annual_totals(pa, pb, regions=polys, memory_mb=0.001)
     key = ["region", "year"]
-    pd.testing.assert_frame_equal(fil.sort_values(key).reset_index(drop=True),
-                                  mem.sort_values(key).reset_index(drop=True), rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        fil.sort_values(key).reset_index(drop=True),
+        mem.sort_values(key).reset_index(drop=True),
+        rtol=1e-9,
+    )
 
 
 def test_sink_matches_scipy_and_propagated_sd_closed_form():
@@ -67,23 +77,35 @@ def test_sink_matches_scipy_and_propagated_sd_closed_form():
     rows = []
     for reg, b in (("gain", 0.4), ("loss", -0.3)):
         y = 20 + b * (years - 2002) + rng.normal(0, 0.2, years.size)
-        rows.append(pd.DataFrame({"region": reg, "year": years, "total_TgC": y,
-                                  "total_sd_TgC": 0.5 + 0.01 * (years - 2002), "total_sd_TgC_correlated": 0.1 * y}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "region": reg,
+                    "year": years,
+                    "total_TgC": y,
+                    "total_sd_TgC": 0.5 + 0.01 * (years - 2002),
+                    "total_sd_TgC_correlated": 0.1 * y,
+                }
+            )
+        )
     tot = pd.concat(rows)
     s = carbon_sink_trend(tot, alpha=0.1)
     g = tot[tot.region == "loss"]
     lr = stats.linregress(g.year, g.total_TgC)
     q = stats.t.ppf(0.95, years.size - 2)
     row = s.loc["loss"]
-    assert row.sink_TgC_per_yr == pytest.approx(lr.slope) and row.p_value == pytest.approx(lr.pvalue)
+    assert row.sink_TgC_per_yr == pytest.approx(lr.slope) and row.p_value == pytest.approx(
+        lr.pvalue
+    )
     assert row.ci_low == pytest.approx(lr.slope - q * lr.stderr)
     assert row.ci_high == pytest.approx(lr.slope + q * lr.stderr)
     ts = stats.theilslopes(g.total_TgC, g.year, alpha=0.9)
     assert (row.theil_sen_TgC_per_yr, row.theil_sen_ci_low, row.theil_sen_ci_high) == pytest.approx(
-        (ts.slope, ts.low_slope, ts.high_slope))
+        (ts.slope, ts.low_slope, ts.high_slope)
+    )
     w = (years - years.mean()) / np.sum((years - years.mean()) ** 2)
     sd = g.total_sd_TgC.to_numpy()
-    assert row.sink_sd_map_independent_years == pytest.approx(np.sqrt(np.sum(w ** 2 * sd ** 2)))
+    assert row.sink_sd_map_independent_years == pytest.approx(np.sqrt(np.sum(w**2 * sd**2)))
     assert row.sink_sd_map_correlated_years == pytest.approx(abs(np.sum(w * sd)))
     # a 10 % error shared by every cell and year moves the sink by 10 % of its least-squares slope
     assert row.sink_sd_map_fully_correlated == pytest.approx(0.1 * abs(lr.slope))
@@ -101,7 +123,11 @@ def test_errors_name_the_fix():
 def test_constant_sd_adds_to_the_cell_sd():
     a, b, sd, years = _stacks(3)
     t1 = annual_totals(a, b, years=years, agbc_sd=sd, bgbc_sd=2.0, **GRID)
-    t2 = annual_totals(a, b, years=years, agbc_sd=sd, bgbc_sd=np.where(np.isfinite(a), 2.0, np.nan), **GRID)
+    t2 = annual_totals(
+        a, b, years=years, agbc_sd=sd, bgbc_sd=np.where(np.isfinite(a), 2.0, np.nan), **GRID
+    )
     np.testing.assert_allclose(t1["total_sd_TgC"], t2["total_sd_TgC"])
     row = t1.iloc[0]
-    assert row.total_sd_TgC_correlated == pytest.approx((sd[0].astype(float) + 2.0).sum() * 100 / 1e6, rel=1e-9)
+    assert row.total_sd_TgC_correlated == pytest.approx(
+        (sd[0].astype(float) + 2.0).sum() * 100 / 1e6, rel=1e-9
+    )

@@ -10,34 +10,48 @@ from geoagb.timeseries import mann_kendall, pettitt, sens_slope, trend_map
 
 mk = pytest.importorskip("pymannkendall")
 
-FIELDS = {"s": "s", "var_s": "var_s", "Tau": "tau", "z": "z", "p": "p_value", "slope": "slope",
-          "intercept": "intercept"}
+FIELDS = {
+    "s": "s",
+    "var_s": "var_s",
+    "Tau": "tau",
+    "z": "z",
+    "p": "p_value",
+    "slope": "slope",
+    "intercept": "intercept",
+}
 
 
 def _series(kind, n=20, count=60, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(count, n)).cumsum(axis=1) + 0.05 * np.arange(n)
     if kind == "ties":
-        x = np.round(x)                   # many ties, also tied pairwise slopes
+        x = np.round(x)  # many ties, also tied pairwise slopes
     elif kind == "heavy_ties":
         x = np.round(x / 4.0)
     return x
 
 
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # pymannkendall, constant series
+@pytest.mark.filterwarnings(
+    "ignore:invalid value encountered:RuntimeWarning"
+)  # pymannkendall, constant series
 @pytest.mark.parametrize("kind", ["continuous", "ties", "heavy_ties"])
-@pytest.mark.parametrize("test,hamed_rao,lag", [("original_test", False, None),
-                                                ("hamed_rao_modification_test", True, None),
-                                                ("hamed_rao_modification_test", True, 3)])
+@pytest.mark.parametrize(
+    "test,hamed_rao,lag",
+    [
+        ("original_test", False, None),
+        ("hamed_rao_modification_test", True, None),
+        ("hamed_rao_modification_test", True, 3),
+    ],
+)
 def test_matches_pymannkendall(kind, test, hamed_rao, lag):
     x = _series(kind)
-    res = mann_kendall(x.T, hamed_rao=hamed_rao, lag=lag)       # (T, n_series): one call, vectorised
+    res = mann_kendall(x.T, hamed_rao=hamed_rao, lag=lag)  # (T, n_series): one call, vectorised
     kw = {} if lag is None else {"lag": lag}
     for i, row in enumerate(x):
         ref = getattr(mk, test)(row, **kw)
         for theirs, ours in FIELDS.items():
             a, b = float(getattr(ref, theirs)), float(res[ours][i])
-            if np.isnan(a):   # Hamed-Rao can make var(S) negative: both give NaN
+            if np.isnan(a):  # Hamed-Rao can make var(S) negative: both give NaN
                 assert np.isnan(b)
             else:
                 assert b == pytest.approx(a, abs=1e-10, rel=1e-10), (theirs, i)
@@ -66,11 +80,11 @@ def test_missing_years_match_pymannkendall_original_test():
 
 def test_uneven_years_use_true_time_and_tau_matches_scipy():
     t = np.array([2000, 2001, 2003, 2004, 2008, 2009, 2010, 2015])
-    y = 3.0 + 0.5 * (t - 2000)                       # exact line, uneven sampling
+    y = 3.0 + 0.5 * (t - 2000)  # exact line, uneven sampling
     r = mann_kendall(y, t)
     assert r.slope == pytest.approx(0.5) and r.intercept == pytest.approx(3.0)
     rng = np.random.default_rng(5)
-    y = rng.normal(size=t.size)                      # no ties: tau-a = tau-b
+    y = rng.normal(size=t.size)  # no ties: tau-a = tau-b
     assert mann_kendall(y, t).tau == pytest.approx(stats.kendalltau(t, y).statistic, abs=1e-12)
 
 
@@ -86,7 +100,7 @@ def test_hand_calculation_with_ties():
 def test_too_short_series_are_nan_and_errors_name_the_rule():
     stack = np.full((10, 2), 1.0)
     stack[:, 0] = np.arange(10.0)
-    stack[3:, 1] = np.nan                            # 3 finite values < min_years=4
+    stack[3:, 1] = np.nan  # 3 finite values < min_years=4
     r = mann_kendall(stack)
     assert np.isfinite(r.slope[0]) and np.isnan(r.slope[1]) and not r.significant[1]
     with pytest.raises(ValueError, match="years has 3 values"):
@@ -99,7 +113,10 @@ def test_too_short_series_are_nan_and_errors_name_the_rule():
 
 def _pettitt_loop(x):
     n = len(x)
-    U = [sum(np.sign(x[i] - x[j]) for i in range(k + 1) for j in range(k + 1, n)) for k in range(n - 1)]
+    U = [
+        sum(np.sign(x[i] - x[j]) for i in range(k + 1) for j in range(k + 1, n))
+        for k in range(n - 1)
+    ]
     k = int(np.argmax(np.abs(U)))
     K = abs(U[k])
     return k, K, min(1.0, 2 * np.exp(-6 * K**2 / (n**3 + n**2)))
@@ -109,23 +126,30 @@ def test_pettitt_matches_double_sum_definition():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(25, 18))
     x[:, 9:] += rng.uniform(-2, 2, size=(25, 1))
-    x[::4] = np.round(x[::4])                       # ties
+    x[::4] = np.round(x[::4])  # ties
     res = pettitt(x.T, years=np.arange(2000, 2018))
     for i, row in enumerate(x):
         k, K, p = _pettitt_loop(row)
         assert res.breakpoint_year[i] == 2000 + k + 1
         assert res.breakpoint_k[i] == K and res.breakpoint_p[i] == pytest.approx(p, abs=1e-12)
-        assert res.breakpoint_shift[i] == pytest.approx(np.median(row[k + 1:]) - np.median(row[:k + 1]))
+        assert res.breakpoint_shift[i] == pytest.approx(
+            np.median(row[k + 1 :]) - np.median(row[: k + 1])
+        )
 
 
 def test_detrended_pettitt_dates_a_step_inside_a_trend():
     rng = np.random.default_rng(4)
     t = np.arange(2002, 2022)
-    steps = rng.integers(2007, 2017, 300)           # >= 5 years each side (Pettitt's power)
-    x = 80 - 0.8 * (t[:, None] - 2002) - 25.0 * (t[:, None] >= steps) + rng.normal(0, 1.0, (t.size, 300))
+    steps = rng.integers(2007, 2017, 300)  # >= 5 years each side (Pettitt's power)
+    x = (
+        80
+        - 0.8 * (t[:, None] - 2002)
+        - 25.0 * (t[:, None] >= steps)
+        + rng.normal(0, 1.0, (t.size, 300))
+    )
     raw, det = pettitt(x, t), pettitt(x, t, detrend=True)
     assert np.mean(det.breakpoint_year == steps) > 0.97
-    assert np.mean(raw.breakpoint_year == steps) < 0.5        # the trend hides the step from ranks
+    assert np.mean(raw.breakpoint_year == steps) < 0.5  # the trend hides the step from ranks
     assert np.all(det.breakpoint_p < 0.05)
     assert np.median(det.breakpoint_shift) == pytest.approx(-25.0, abs=0.5)
     # a trend without a step is not taken for a break
@@ -139,15 +163,28 @@ def test_trend_map_chunks_equal_one_call_and_file_equals_memory(tmp_path):
     stack = (rng.normal(size=(t.size, 37, 23)).cumsum(axis=0)).astype(np.float32)
     stack[:, 0, 0] = np.nan
     whole = mann_kendall(stack.astype(np.float64), t, min_years=8)
-    res = trend_map(stack, t, chunk_rows=5, progress=False, transform=(1000, 0, 5e5, 0, -1000, 3e6),
-                    crs="EPSG:32648")
+    res = trend_map(
+        stack,
+        t,
+        chunk_rows=5,
+        progress=False,
+        transform=(1000, 0, 5e5, 0, -1000, 3e6),
+        crs="EPSG:32648",
+    )
     np.testing.assert_allclose(res.slope, whole.slope, rtol=1e-6)
     np.testing.assert_allclose(res.p_value, whole.p_value, rtol=1e-5, atol=1e-12)
     assert np.isnan(res.slope[0, 0]) and np.isnan(res.significant[0, 0])
     det = pettitt(stack.astype(np.float64), t, detrend=True)
     np.testing.assert_array_equal(res.breakpoint_year, det.breakpoint_year)
-    out = trend_map(stack, t, tmp_path / "trend.tif", memory_mb=0.05, progress=False,
-                    transform=(1000, 0, 5e5, 0, -1000, 3e6), crs="EPSG:32648")
+    out = trend_map(
+        stack,
+        t,
+        tmp_path / "trend.tif",
+        memory_mb=0.05,
+        progress=False,
+        transform=(1000, 0, 5e5, 0, -1000, 3e6),
+        crs="EPSG:32648",
+    )
     import rasterio
 
     from geoagb.timeseries import TREND_BANDS
@@ -156,7 +193,7 @@ def test_trend_map_chunks_equal_one_call_and_file_equals_memory(tmp_path):
         assert ds.descriptions == TREND_BANDS and ds.units[0] == "MgC/ha/yr"
         for i, b in enumerate(TREND_BANDS, 1):
             np.testing.assert_array_equal(ds.read(i), res.bands[b])
-    assert not list(tmp_path.glob(".*part*"))      # atomic write: no temporary left
+    assert not list(tmp_path.glob(".*part*"))  # atomic write: no temporary left
 
 
 def test_threads_give_the_same_map():

@@ -1,0 +1,282 @@
+"""Inputs of ``geoagb fit``: a plot file in any CRS and a folder (or list) of co-registered rasters.
+
+Plots come from a GeoPackage, shapefile, GeoJSON/FlatGeobuf, GeoParquet or CSV. Their
+coordinates end in the rasters' CRS (projected, metres), which is where features are read, CV
+blocks laid and residuals kriged, and where a map's cell centres are: geographic plots are first
+projected to their local UTM zone (:meth:`geopandas.GeoDataFrame.estimate_utm_crs`), then, when
+the rasters use another projected CRS, to that one. Every such step is reported in one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["read_plots", "raster_sources", "RASTER_SUFFIXES"]
+
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml")
+PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt")
+#: Coordinate column pairs looked for in a CSV (or attribute-only table) when none are named.
+XY_CANDIDATES = (
+    ("x", "y"),
+    ("easting", "northing"),
+    ("lon", "lat"),
+    ("longitude", "latitude"),
+    ("long", "lat"),
+    ("lng", "lat"),
+)
+_DEGREE_NAMES = {"lon", "lat", "long", "lng", "longitude", "latitude"}
+
+
+def _crs_name(crs) -> str:
+    from pyproj import CRS
+
+    c = CRS.from_user_input(crs)
+    epsg = c.to_epsg()
+    return f"EPSG:{epsg} ({c.name})" if epsg else c.name
+
+
+def raster_sources(rasters) -> dict[str, str]:
+    """``{name: path}`` of the rasters: a folder, a comma-separated string or a list of paths.
+
+    In a folder every ``.tif``, ``.tiff`` and ``.vrt`` file is taken, sorted by name; hidden
+    files and the part files of an interrupted write are skipped. Each raster is named by its
+    file stem (``chm.tif`` -> ``chm``); the bands of a multi-band file are named by their band
+    descriptions (``blue``, ``nir`` ...), see :class:`geoagb.features.RasterFeatures`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> for n in ("dem.tif", "image.tif", ".hidden.tif", "notes.txt"):
+    ...     _ = open(os.path.join(d, n), "w").write("")
+    >>> list(raster_sources(d))
+    ['dem', 'image']
+    """
+    from .._io import is_part_file
+
+    if isinstance(rasters, (str, Path)) and "," in str(rasters):
+        rasters = [t.strip() for t in str(rasters).split(",") if t.strip()]
+    if isinstance(rasters, (str, Path)):
+        p = Path(rasters)
+        if not p.exists():
+            raise FileNotFoundError(
+                f"RASTERS {str(p)!r} does not exist; give a folder of GeoTIFFs "
+                "or a comma-separated list of GeoTIFF files."
+            )
+        if p.is_dir():
+            files = sorted(
+                f
+                for f in p.iterdir()
+                if f.suffix.lower() in RASTER_SUFFIXES
+                and not f.name.startswith(".")
+                and not is_part_file(f)
+                and f.is_file()
+            )
+            if not files:
+                raise ValueError(
+                    f"folder {p} holds no raster files ({', '.join(RASTER_SUFFIXES)}); "
+                    "put the co-registered GeoTIFFs there or list them: a.tif,b.tif."
+                )
+        else:
+            files = [p]
+    else:
+        files = [Path(f) for f in rasters]
+        if not files:
+            raise ValueError("no raster given; pass a folder of GeoTIFFs or a list of files.")
+    out: dict[str, str] = {}
+    for f in files:
+        if not f.exists():
+            raise FileNotFoundError(f"raster {str(f)!r} does not exist.")
+        if f.stem in out:
+            raise ValueError(
+                f"two rasters are named {f.stem!r} ({out[f.stem]} and {f}); rasters are "
+                "named by file stem, so rename one of them."
+            )
+        out[f.stem] = str(f)
+    return out
+
+
+def _read_table(path: Path, layer=None):
+    """GeoDataFrame or DataFrame from a plot file, chosen by suffix."""
+    import geopandas as gpd
+
+    suffix = path.suffix.lower()
+    if suffix in VECTOR_SUFFIXES or path.is_dir():
+        return gpd.read_file(path, layer=layer) if layer is not None else gpd.read_file(path)
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            return gpd.read_parquet(path)
+        except (ValueError, KeyError):  # a plain Parquet table without geo metadata
+            return pd.read_parquet(path)
+    if suffix in CSV_SUFFIXES:
+        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else None, engine="python")
+    raise ValueError(
+        f"plot file {path.name!r}: the suffix {suffix or '(none)'!r} is not one of "
+        f"{', '.join(VECTOR_SUFFIXES + PARQUET_SUFFIXES + CSV_SUFFIXES)}; convert it, e.g. "
+        "ogr2ogr plots.gpkg <file>, or save a CSV with coordinate columns."
+    )
+
+
+def _xy_columns(df, x, y) -> tuple[str, str]:
+    if (x is None) != (y is None):
+        raise ValueError(f"give both --x and --y (got x={x!r}, y={y!r}).")
+    if x is not None:
+        missing = [c for c in (x, y) if c not in df.columns]
+        if missing:
+            raise ValueError(
+                f"coordinate column(s) {missing} not in the plot table (columns: "
+                f"{list(df.columns)[:15]}); name them with --x COL --y COL."
+            )
+        return x, y
+    lower = {str(c).lower(): c for c in df.columns}
+    for cx, cy in XY_CANDIDATES:
+        if cx in lower and cy in lower:
+            return lower[cx], lower[cy]
+    raise ValueError(
+        f"no coordinate columns found in the plot table (looked for "
+        f"{', '.join('/'.join(p) for p in XY_CANDIDATES)}; columns: "
+        f"{list(df.columns)[:15]}); name them with --x COL --y COL (and --crs)."
+    )
+
+
+def read_plots(
+    path,
+    *,
+    target: str | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    crs=None,
+    layer=None,
+    raster_crs=None,
+    echo: Callable[[str], None] = print,
+):
+    """Read field plots and bring them to a metric CRS (the rasters' CRS when it is projected).
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoPackage, shapefile, GeoJSON, FlatGeobuf, GeoParquet (or plain Parquet) or CSV.
+    target : str, optional
+        Column that must exist (the field AGB); checked here so the error comes first.
+    x, y : str, optional
+        Coordinate columns of a table without geometry (default: the first of x/y,
+        easting/northing, lon/lat, longitude/latitude found).
+    crs : str, optional
+        CRS of those columns (e.g. ``EPSG:4326``). Default: EPSG:4326 for lon/lat-like names,
+        else the rasters' CRS (each said in one line). For a file with a CRS, overrides it only
+        when the file has none.
+    layer : str, optional
+        Layer of a multi-layer file (GeoPackage).
+    raster_crs : CRS-like, optional
+        The rasters' CRS; projected plots in another CRS are reprojected to it.
+    echo : callable
+        Where the one-line notes go.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Point geometry (polygon footprints become their centroids) in a projected CRS, with
+        ``x`` and ``y`` columns equal to the point coordinates (metres). Rows without a
+        location are dropped (said in a line).
+    """
+    import geopandas as gpd
+    from pyproj import CRS
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"plot file {str(path)!r} does not exist.")
+    df = _read_table(path, layer)
+    if len(df) == 0:
+        raise ValueError(f"plot file {path} holds no rows.")
+    if target is not None and target not in df.columns:
+        raise ValueError(
+            f"target column {target!r} not in {path.name} (columns: "
+            f"{[c for c in df.columns if c != 'geometry'][:20]}); name it with --target."
+        )
+    if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns and x is None:
+        gdf = df
+        if gdf.crs is None:
+            if crs is None and raster_crs is None:
+                raise ValueError(
+                    f"{path.name} has no CRS; give it with --crs (e.g. --crs EPSG:4326)."
+                )
+            gdf = gdf.set_crs(crs if crs is not None else raster_crs)
+            echo(
+                f"    {path.name} has no CRS: taken to be {_crs_name(gdf.crs)}"
+                f"{'' if crs is not None else ' (the rasters CRS; use --crs otherwise)'}"
+            )
+    else:
+        xc, yc = _xy_columns(pd.DataFrame(df), x, y)
+        if crs is None:
+            if {str(xc).lower(), str(yc).lower()} & _DEGREE_NAMES:
+                crs = "EPSG:4326"
+                echo(
+                    f"    columns {xc}/{yc} taken as longitude/latitude in EPSG:4326 (WGS 84); "
+                    "use --crs otherwise"
+                )
+            elif raster_crs is not None:
+                crs = raster_crs
+                echo(
+                    f"    columns {xc}/{yc} taken to be in the rasters' CRS, {_crs_name(crs)}; "
+                    "use --crs otherwise"
+                )
+            else:
+                raise ValueError(f"the CRS of columns {xc}/{yc} is unknown; give it with --crs.")
+        xs = pd.to_numeric(df[xc], errors="coerce")
+        ys = pd.to_numeric(df[yc], errors="coerce")
+        base = pd.DataFrame(df).drop(columns=[c for c in ("geometry",) if c in df.columns])
+        gdf = gpd.GeoDataFrame(base, geometry=gpd.points_from_xy(xs, ys), crs=crs)
+    bad = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    if bad.all():
+        raise ValueError(f"none of the {len(gdf)} plots in {path.name} has a location.")
+    if bad.any():
+        echo(f"    {int(bad.sum())} of {len(gdf)} plots have no location and are left out")
+        gdf = gdf.loc[~bad]
+    kinds = set(gdf.geom_type)
+    if kinds - {"Point"}:
+        echo(
+            f"    plot geometries are {', '.join(sorted(kinds))}: their centroids are the plot centres"
+        )
+    if CRS.from_user_input(gdf.crs).is_geographic:
+        utm = gdf.estimate_utm_crs()
+        echo(
+            f"    plots are in {_crs_name(gdf.crs)}, a geographic CRS: projected to the local UTM "
+            f"zone, {_crs_name(utm)}, so that distances are metres"
+        )
+        gdf = gdf.to_crs(utm)
+    if raster_crs is not None:
+        rc = CRS.from_user_input(raster_crs)
+        if not rc.is_geographic and rc != CRS.from_user_input(gdf.crs):
+            echo(
+                f"    plots reprojected from {_crs_name(gdf.crs)} to the rasters' CRS "
+                f"{_crs_name(rc)}, where features, CV blocks and maps share coordinates"
+            )
+            gdf = gdf.to_crs(rc)
+    if kinds - {"Point"}:
+        gdf = gdf.set_geometry(gdf.geometry.centroid)
+    gdf = gdf.assign(x=gdf.geometry.x.to_numpy(float), y=gdf.geometry.y.to_numpy(float))
+    return gdf
+
+
+def plot_summary_line(plots, path, target, unit) -> str:
+    """One line describing the plots read (count, CRS, target range)."""
+    v = pd.to_numeric(plots[target], errors="coerce")
+    return (
+        f"    {len(plots)} plots from {Path(path).name} in {_crs_name(plots.crs)}; {target}: "
+        f"mean {v.mean():.1f}, range {v.min():.1f}-{v.max():.1f} {unit}"
+    )
+
+
+def describe_sources(infos: dict, names: Sequence[str] | None = None) -> str:
+    """One line describing the rasters (names, pixel size, CRS)."""
+    ref = next(iter(infos.values()))
+    res = abs(ref.transform.a)
+    return (
+        f"    {len(infos)} rasters ({', '.join(infos)}) of {ref.width} x {ref.height} pixels of "
+        f"{res:g} m in {_crs_name(ref.crs)}"
+    )

@@ -1,0 +1,776 @@
+"""``write_report``: one self-contained HTML file from a model bundle (and its map).
+
+Everything a reader needs to judge the model is in one file that opens offline: figures are PNG
+images embedded as base64, tables are HTML, there is no script and no external link. Sections:
+
+1. data: plots read and used, target summary, CRS, rasters, feature recipe, input hash;
+   the plots with their spatial CV folds (discrete colours) and the target distribution;
+2. plot quality control: counts by reason and the table of dropped plots;
+3. block size: the variogram of the learner's out-of-fold residuals with the suggested and the
+   used block size; block-size sensitivity of the CV (mean +- sd over folds);
+4. spatial vs random CV: train and validation metrics, predicted against observed out of fold;
+5. explanation: SHAP summary (beeswarm) and dependence of the two most important features;
+6. map: quick-looks of the map and its uncertainty, carbon stock per region in one unit
+   (Mg C, Gg C or Tg C, chosen for the magnitude and stated once in the table header).
+
+Every figure's title names the model and the CV scheme; error bars say what they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["write_report", "report_figures"]
+
+_FOLD_COLOURS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+)
+
+
+def _fold_colours(k: int):
+    import matplotlib
+
+    if k <= 10:
+        return list(_FOLD_COLOURS[:k])
+    cmap = matplotlib.colormaps["tab20"]
+    return [cmap(i % 20) for i in range(k)]
+
+
+def _suffix(bundle) -> str:
+    return f"{bundle.label} | {bundle.cv_label}"
+
+
+def _titled(fig, what: str, bundle) -> str:
+    title = f"{what}\n{_suffix(bundle)}"
+    fig.suptitle(title, fontsize=10)
+    return title.replace("\n", " - ")
+
+
+def _png(fig, dpi=96) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+# ---- figures (each returns (title, figure, caption)) -----------------------------------------------
+def _fig_plots(bundle):
+    import matplotlib.pyplot as plt
+
+    p = bundle.plots
+    k = int(p["fold_spatial"].max()) + 1
+    cols = _fold_colours(k)
+    fig, ax = plt.subplots(figsize=(6.2, 5.2), layout="constrained")
+    for f in range(k):
+        m = p["fold_spatial"] == f
+        ax.scatter(p.loc[m, "x"], p.loc[m, "y"], s=14, color=cols[f], label=f"fold {f + 1}")
+    q = bundle.qc
+    if len(q) and {"x", "y"} <= set(q.columns):
+        ok = q[["x", "y"]].notna().all(axis=1)
+        ax.scatter(
+            q.loc[ok, "x"], q.loc[ok, "y"], marker="x", color="k", s=28, label="dropped by QC"
+        )
+    bs = bundle.block_size
+    x0, y0 = float(p["x"].min()), float(p["y"].max())
+    for i in range(int(np.ceil((p["x"].max() - x0) / bs)) + 2):
+        ax.axvline(x0 + i * bs, color="0.85", lw=0.6, zorder=0)
+    for i in range(int(np.ceil((y0 - p["y"].min()) / bs)) + 2):
+        ax.axhline(y0 - i * bs, color="0.85", lw=0.6, zorder=0)
+    ax.set_xlim(p["x"].min() - 0.05 * bs, p["x"].max() + 0.05 * bs)
+    ax.set_ylim(p["y"].min() - 0.05 * bs, p["y"].max() + 0.05 * bs)
+    ax.set_aspect("equal")
+    ax.ticklabel_format(useOffset=False, style="plain")
+    ax.set_xlabel("easting (m)")
+    ax.set_ylabel("northing (m)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    title = _titled(
+        fig, f"{len(p)} plots by spatial test fold (grey: {bs:,.0f} m block grid)", bundle
+    )
+    return (
+        title,
+        fig,
+        (
+            f"Each colour is one of the {k} test folds of the spatial CV; all plots of "
+            f"a block share a fold. Coordinates in {bundle.manifest['crs_name']}."
+        ),
+    )
+
+
+def _fig_target(bundle):
+    import matplotlib.pyplot as plt
+
+    p, q, t, u = bundle.plots, bundle.qc, bundle.target, bundle.unit
+    fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
+    obs = q["observed"].dropna() if len(q) else pd.Series(dtype=float)
+    vals = [p[t].to_numpy(float)] + ([obs.to_numpy(float)] if len(obs) else [])
+    bins = np.histogram_bin_edges(np.concatenate(vals), bins=20)
+    ax.hist(
+        vals,
+        bins=bins,
+        stacked=True,
+        color=["tab:green", "tab:red"][: len(vals)],
+        label=[f"used ({len(p)})", f"dropped by QC ({len(obs)})"][: len(vals)],
+    )
+    ax.set_xlabel(f"{t} ({u})")
+    ax.set_ylabel("plots")
+    ax.legend(fontsize=8)
+    title = _titled(fig, f"Field {t} of the plots", bundle)
+    return (
+        title,
+        fig,
+        "Stacked histogram: plots used for fitting and plots dropped by quality control.",
+    )
+
+
+def _fig_variogram(bundle):
+    import matplotlib.pyplot as plt
+
+    from ..kriging import Variogram
+
+    b = bundle.manifest["block_size"]
+    v = b.get("variogram")
+    if v is None:
+        return None
+    fig, ax = plt.subplots(figsize=(6.2, 4.0), layout="constrained")
+    lags, gamma, npairs = (np.asarray(v[k], float) for k in ("lags", "gamma", "n_pairs"))
+    ok = npairs > 0
+    ax.scatter(
+        lags[ok],
+        gamma[ok],
+        s=12 + 60 * npairs[ok] / npairs[ok].max(),
+        color="C0",
+        label="empirical (size: pairs)",
+        zorder=3,
+    )
+    model = Variogram.from_params(
+        v["model"], psill=v["psill"], range=v["range"], nugget=v["nugget"], kappa=v["kappa"]
+    )
+    h = np.linspace(0, v["max_lag"], 300)[1:]
+    ax.plot(h, model(h), color="C3", label=f"{v['model']} model")
+    ax.axvline(
+        v["effective_range"],
+        color="0.4",
+        ls="--",
+        lw=1,
+        label=f"effective range {v['effective_range']:,.0f} m",
+    )
+    ax.axvline(b["used_m"], color="tab:red", lw=1.2, label=f"block size used {b['used_m']:,.0f} m")
+    if b.get("plot_spacing_m"):
+        ax.axvline(
+            b["plot_spacing_m"],
+            color="0.6",
+            ls=":",
+            lw=1,
+            label=f"median plot spacing {b['plot_spacing_m']:,.0f} m",
+        )
+    ax.set_xlim(0, v["max_lag"])
+    ax.set_ylim(0, None)
+    ax.set_xlabel("lag distance (m)")
+    ax.set_ylabel(f"semivariance ({bundle.unit})²")
+    ax.legend(fontsize=7, loc="lower right")
+    title = _titled(
+        fig,
+        f"Variogram of the learner's out-of-fold residuals (nugget:sill "
+        f"{b.get('nugget_to_sill', np.nan):.2f})",
+        bundle,
+    )
+    return (
+        title,
+        fig,
+        (
+            "Residuals of the learner under random 5-fold CV (each plot predicted by a "
+            "model that did not see it). The block size is the effective range, where "
+            "residuals stop being correlated"
+            + (" (given, not suggested)." if b.get("given") else ".")
+        ),
+    )
+
+
+def _cv_stats(bundle):
+    cv = bundle.cv.copy()
+    cv["key"] = np.where(
+        cv["scheme"] == "random",
+        "random",
+        cv["block_size"].map(lambda s: f"{s:,.0f} m blocks" if np.isfinite(s) else ""),
+    )
+    order = sorted(cv.loc[cv["scheme"] != "random", "block_size"].unique())
+    keys = [f"{s:,.0f} m blocks" for s in order] + ["random"]
+    g = cv.groupby(["key", "set"])[["r2", "rmse", "mae"]]
+    return keys, g.mean(), g.std(ddof=1)
+
+
+def _fig_sensitivity(bundle):
+    import matplotlib.pyplot as plt
+
+    keys, mean, sd = _cv_stats(bundle)
+    k = bundle.manifest["cv"]["n_splits"]
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8), layout="constrained")
+    pos = np.arange(len(keys))
+    for ax, metric, lab in ((axes[0], "r2", "R²"), (axes[1], "rmse", f"RMSE ({bundle.unit})")):
+        for st, off, col in (("train", -0.1, "tab:blue"), ("validation", 0.1, "tab:orange")):
+            m = [mean.loc[(kk, st), metric] for kk in keys]
+            s = [sd.loc[(kk, st), metric] for kk in keys]
+            ax.errorbar(
+                pos + off,
+                m,
+                yerr=s,
+                fmt="o",
+                capsize=4,
+                color=col,
+                label=f"{st} (± 1 sd over {k} folds)",
+            )
+        used = f"{bundle.block_size:,.0f} m blocks"
+        if used in keys:
+            ax.axvspan(keys.index(used) - 0.35, keys.index(used) + 0.35, color="0.92", zorder=0)
+        ax.set_xticks(pos, [kk.replace(" blocks", "") for kk in keys])
+        ax.set_xlabel("block size (shaded: used)")
+        ax.set_ylabel(lab)
+    axes[0].legend(fontsize=7)
+    title = _titled(
+        fig,
+        "Block-size sensitivity: the same model under spatial CV at several block "
+        "sizes and random CV",
+        bundle,
+    )
+    return (
+        title,
+        fig,
+        f"Points: mean over the {k} folds; error bars: ± 1 standard deviation over folds.",
+    )
+
+
+def _fig_spatial_random(bundle):
+    import matplotlib.pyplot as plt
+
+    keys, mean, sd = _cv_stats(bundle)
+    k = bundle.manifest["cv"]["n_splits"]
+    used = f"{bundle.block_size:,.0f} m blocks"
+    schemes = [(used, f"spatial ({used})"), ("random", "random")]
+    fig, axes = plt.subplots(1, 3, figsize=(10.0, 4.0), layout="constrained")
+    labels = ("R²", f"RMSE ({bundle.unit})", f"MAE ({bundle.unit})")
+    for ax, metric, lab in zip(axes, ("r2", "rmse", "mae"), labels):
+        for i, (key, _) in enumerate(schemes):
+            for j, (st, col) in enumerate((("train", "tab:blue"), ("validation", "tab:orange"))):
+                ax.bar(
+                    i + (j - 0.5) * 0.38,
+                    mean.loc[(key, st), metric],
+                    width=0.36,
+                    yerr=sd.loc[(key, st), metric],
+                    capsize=3,
+                    color=col,
+                    label=st if i == 0 else None,
+                )
+        ax.set_xticks([0, 1], [n.replace(" blocks)", ")") for _, n in schemes], fontsize=8)
+        ax.set_ylabel(lab)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=2,
+        fontsize=8,
+        title=f"bars: mean over folds; error bars: ± 1 sd over the {k} folds",
+        title_fontsize=8,
+    )
+    title = _titled(fig, "Spatial block CV vs random k-fold: train and validation metrics", bundle)
+    return (
+        title,
+        fig,
+        (
+            "Random k-fold puts neighbouring plots in training and test sets; the gap "
+            "between its validation scores and the spatial ones is the optimism spatial "
+            f"dependence causes. Error bars: ± 1 standard deviation over the {k} folds."
+        ),
+    )
+
+
+def _fig_pred_obs(bundle):
+    import matplotlib.pyplot as plt
+
+    from ..metrics import agb_scores
+
+    p, t, u = bundle.plots, bundle.target, bundle.unit
+    y = p[t].to_numpy(float)
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.8), layout="constrained")
+    hi = 1.05 * float(np.nanmax([y.max(), p["oof_spatial"].max(), p["oof_random"].max()]))
+    lo = min(0.0, float(np.nanmin([y.min(), p["oof_spatial"].min(), p["oof_random"].min()])))
+    panels = (
+        (axes[0], "oof_spatial", "fold_spatial", f"spatial ({bundle.block_size:,.0f} m blocks)"),
+        (axes[1], "oof_random", "fold_random", "random k-fold"),
+    )
+    for ax, col, fcol, name in panels:
+        pred = p[col].to_numpy(float)
+        fold = p[fcol].to_numpy(int)
+        k = int(fold.max()) + 1
+        cols = _fold_colours(k)
+        for f in range(k):
+            m = fold == f
+            ax.scatter(y[m], pred[m], s=12, alpha=0.8, color=cols[f], label=f"fold {f + 1}")
+        ax.plot([lo, hi], [lo, hi], color="k", lw=1)
+        ok = np.isfinite(pred)
+        s = agb_scores(y[ok], pred[ok])
+        ax.text(
+            0.03,
+            0.97,
+            f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {u}\nMAE = {s['mae']:.2f} {u}"
+            f"\nbias = {100 * s['overall_bias']:.2f} %",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=8,
+        )
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_aspect("equal")
+        ax.set_xlabel(f"observed {t} ({u})")
+        ax.set_ylabel(f"out-of-fold prediction ({u})")
+        ax.set_title(name, fontsize=9)
+    axes[1].legend(fontsize=7, loc="lower right", title="test fold", title_fontsize=7)
+    title = _titled(fig, "Predicted (out of fold) against observed", bundle)
+    return (
+        title,
+        fig,
+        (
+            "Every plot predicted by the model of the fold that held it out; black line "
+            "1:1; scores of the pooled out-of-fold predictions."
+        ),
+    )
+
+
+def _explanation(bundle):
+    import warnings
+
+    from ..explain import explain
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return explain(bundle.model, bundle.X())
+
+
+def _fig_shap_summary(bundle, ex):
+    fig = ex.summary_plot(max_display=12)
+    fig.set_size_inches(7.0, fig.get_size_inches()[1] + 0.5)
+    title = _titled(fig, f"SHAP values of the model at the {len(bundle.plots)} plots", bundle)
+    return (
+        title,
+        fig,
+        (
+            "Each point is a plot; its position is the feature's contribution to the "
+            f"prediction ({bundle.unit}), its colour the feature's value (red high, blue "
+            "low). Features ordered by mean |SHAP|."
+        ),
+    )
+
+
+def _fig_dependence(bundle, ex, feature):
+    fig = ex.dependence(feature, color_by="auto")
+    title = _titled(fig, f"SHAP dependence of {feature}", bundle)
+    return (
+        title,
+        fig,
+        (
+            f"Contribution of {feature} to the prediction against its value; colour: the "
+            "feature it interacts with most."
+        ),
+    )
+
+
+def _fig_map(bundle, map_path):
+    from ..mapping import plot_agb_map
+
+    fig = plot_agb_map(map_path)
+    title = _titled(fig, f"Map of {bundle.target} ({Path(map_path).name})", bundle)
+    return (
+        title,
+        fig,
+        (
+            "Quick-look (decimated) of the map and, where the model gives one, its "
+            "per-cell standard deviation."
+        ),
+    )
+
+
+def _fig_carbon(bundle, table, unit):
+    import matplotlib.pyplot as plt
+
+    rows = table.drop(index=[i for i in ("total",) if i in table.index])
+    name, div = unit
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(rows) + 1.6), layout="constrained")
+    v = rows["stock_MgC"].to_numpy(float) / div
+    ypos = np.arange(len(rows))
+    err = (
+        rows["stock_sd_MgC_correlated"].to_numpy(float) / div
+        if "stock_sd_MgC_correlated" in rows
+        else None
+    )
+    ax.barh(ypos, v, xerr=err, capsize=3, color="tab:green")
+    ax.set_yticks(ypos, [str(i) for i in rows.index])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"carbon stock ({name})")
+    title = _titled(fig, "Carbon stock per region", bundle)
+    cap = "Bars: stock of the mapped cells."
+    if err is not None:
+        cap += " Error bars: ± the fully correlated bound (sum of the cells' standard deviations)."
+    return title, fig, cap
+
+
+# ---- tables ------------------------------------------------------------------------------------
+def _table(df: pd.DataFrame, floatfmt="{:,.3f}", index=True) -> str:
+    def fmt(v):
+        if isinstance(v, (float, np.floating)):
+            return "" if not np.isfinite(v) else floatfmt.format(v)
+        return html.escape(str(v))
+
+    head = ([html.escape(str(df.index.name or ""))] if index else []) + [
+        html.escape(str(c)) for c in df.columns
+    ]
+    out = ["<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
+    for idx, row in df.iterrows():
+        cells = ([f"<th>{html.escape(str(idx))}</th>"] if index else []) + [
+            f"<td>{fmt(v)}</td>" for v in row
+        ]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _kv(pairs) -> str:
+    return (
+        "<table class='kv'><tbody>"
+        + "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in pairs)
+        + "</tbody></table>"
+    )
+
+
+def cv_table(bundle) -> pd.DataFrame:
+    """Spatial and random CV side by side: one row per metric, numeric (formatted when shown)."""
+    u = bundle.unit
+    names = {
+        "r2": "R²",
+        "rmse": f"RMSE ({u})",
+        "mae": f"MAE ({u})",
+        "r": "Pearson r",
+        "overall_bias": "overall bias (fraction)",
+    }
+    cv = bundle.manifest["cv"]
+    cols = {}
+    for scheme in ("spatial", "random"):
+        s = cv[scheme]
+        cols[f"{scheme}: validation mean"] = [s[f"validation_{m}_mean"] for m in names]
+        cols[f"{scheme}: validation sd"] = [s[f"validation_{m}_sd"] for m in names]
+        cols[f"{scheme}: pooled out-of-fold"] = [s[f"pooled_{m}"] for m in names]
+        cols[f"{scheme}: train mean"] = [s[f"train_{m}_mean"] for m in names]
+    return pd.DataFrame(cols, index=pd.Index(list(names.values()), name="metric"))
+
+
+def carbon_table(map_path, regions=None, by=None, carbon_fraction=0.47):
+    """Carbon stock per region of a map, and the unit chosen for it (see geoagb.workflow._units)."""
+    from ..mapping import carbon_stock
+    from ._units import carbon_unit
+
+    t = carbon_stock(map_path, regions, carbon_fraction=carbon_fraction, by=by)
+    total = (
+        float(t.loc["total", "stock_MgC"]) if "total" in t.index else float(t["stock_MgC"].max())
+    )
+    return t, carbon_unit(total)
+
+
+def report_figures(
+    bundle,
+    map_path=None,
+    *,
+    regions=None,
+    by=None,
+    carbon_fraction=None,
+    echo: Callable[[str], None] = lambda s: None,
+):
+    """The report's figures as ``[(section, title, Figure, caption)]`` (for notebooks)."""
+    figs = []
+
+    def add(section, item):
+        if item is not None:
+            figs.append((section,) + tuple(item))
+
+    add("data", _fig_plots(bundle))
+    add("data", _fig_target(bundle))
+    add("block size", _fig_variogram(bundle))
+    add("block size", _fig_sensitivity(bundle))
+    add("cv", _fig_spatial_random(bundle))
+    add("cv", _fig_pred_obs(bundle))
+    t = time.perf_counter()
+    ex = _explanation(bundle)
+    add("explain", _fig_shap_summary(bundle, ex))
+    imp = ex.importance()
+    top = [f for f in imp.index if f in bundle.feature_names][:2]
+    for f in top:
+        add("explain", _fig_dependence(bundle, ex, f))
+    echo(f"    SHAP values of {len(bundle.plots)} plots ({time.perf_counter() - t:.1f} s)")
+    if map_path is not None:
+        add("map", _fig_map(bundle, map_path))
+        cf = _carbon_fraction(bundle, carbon_fraction)
+        table, unit = carbon_table(map_path, regions, by, cf)
+        if len(table) > 1:
+            add("map", _fig_carbon(bundle, table, unit))
+    return figs, ex
+
+
+def _carbon_fraction(bundle, carbon_fraction):
+    if carbon_fraction is not None:
+        return float(carbon_fraction)
+    u = bundle.unit.replace(" ", "").lower()
+    return 1.0 if u.startswith("mgc") or u.startswith("tc") else 0.47
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;
+margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
+h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:1.6em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.85em} th,td{border:1px solid #ddd;padding:2px 7px}
+td{text-align:right;font-variant-numeric:tabular-nums} th{background:#f4f4f4;text-align:left}
+table.kv td{text-align:left} figure{margin:1em 0} img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85em;color:#444} .note{color:#555;font-size:.9em}
+pre{background:#f7f7f7;padding:.5em;font-size:.8em;overflow:auto}
+"""
+
+
+def write_report(
+    bundle,
+    out,
+    map_path=None,
+    *,
+    regions=None,
+    by=None,
+    carbon_fraction=None,
+    echo: Callable[[str], None] = print,
+):
+    """Write the HTML report of a model bundle (``geoagb report BUNDLE [MAP]``).
+
+    Parameters
+    ----------
+    bundle : Bundle or path
+        From :func:`~geoagb.workflow.fit_bundle` or :func:`~geoagb.workflow.load_bundle`.
+    out : str or Path
+        HTML file to write (atomically).
+    map_path : str or Path, optional
+        A map made with the bundle (``geoagb map``): adds its quick-look and carbon stock.
+    regions : GeoDataFrame, vector file or zone raster, optional
+        Regions for the carbon stock (default: the whole map); ``by`` names their column.
+    carbon_fraction : float, optional
+        Carbon fraction of biomass (default 0.47; 1 when the target unit is carbon, MgC/ha).
+
+    Returns
+    -------
+    Path
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .. import __version__
+    from .._io import atomic_path, check_output_path
+    from ._bundle import load_bundle
+    from ._recipe import recipe_to_toml
+    from ._units import format_number
+
+    if not hasattr(bundle, "manifest"):
+        bundle = load_bundle(bundle)
+    out = check_output_path(out, "--out")
+    if map_path is not None and not Path(map_path).exists():
+        raise FileNotFoundError(f"MAP {str(map_path)!r} does not exist; make it with geoagb map.")
+    if isinstance(regions, (str, Path)) and Path(regions).suffix.lower() not in (".tif", ".tiff"):
+        import geopandas as gpd
+
+        regions = gpd.read_file(regions)
+    m = bundle.manifest
+    figs, ex = report_figures(
+        bundle, map_path, regions=regions, by=by, carbon_fraction=carbon_fraction, echo=echo
+    )
+    by_section: dict[str, list] = {}
+    for section, title, fig, cap in figs:
+        by_section.setdefault(section, []).append(
+            f'<figure><img alt="{html.escape(title)}" title="{html.escape(title)}" '
+            f'src="data:image/png;base64,{_png(fig)}"><figcaption><b>{html.escape(title)}.</b> '
+            f"{html.escape(cap)}</figcaption></figure>"
+        )
+
+    t, u = bundle.target, bundle.unit
+    yv = bundle.plots[t]
+    b, cv = m["block_size"], m["cv"]
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>geoagb report: "
+        f"{html.escape(bundle.label)} of {html.escape(t)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(bundle.label)} of {html.escape(t)} ({html.escape(u)})</h1>",
+        f"<p class='note'>{html.escape(bundle.cv_label)}; bundle "
+        f"{html.escape(Path(bundle.path).name if bundle.path else '(not saved)')}; "
+        f"written by geoagb {html.escape(m['geoagb_version'])} on {html.escape(m['created'])}; "
+        f"report by geoagb {__version__}.</p>",
+    ]
+    sp, rn = cv["spatial"], cv["random"]
+    parts.append(
+        "<h2>Summary</h2>"
+        + _kv(
+            [
+                (
+                    "validation R² (spatial)",
+                    f"{sp['validation_r2_mean']:.3f} ± {sp['validation_r2_sd']:.3f} "
+                    f"(mean ± sd over {cv['n_splits']} folds)",
+                ),
+                (
+                    "validation RMSE (spatial)",
+                    f"{sp['validation_rmse_mean']:.2f} ± "
+                    f"{sp['validation_rmse_sd']:.2f} {html.escape(u)}",
+                ),
+                (
+                    "validation R² (random k-fold)",
+                    f"{rn['validation_r2_mean']:.3f} ± {rn['validation_r2_sd']:.3f}",
+                ),
+                (
+                    "block size",
+                    f"{b['used_m']:,.0f} m"
+                    + (
+                        " (given)"
+                        if b.get("given")
+                        else f" (suggested {b.get('suggested_m', np.nan):,.0f} m "
+                        "from the residual variogram)"
+                    ),
+                ),
+                (
+                    "plots used",
+                    f"{m['plots']['n_used']} of {m['plots']['n_read']} "
+                    f"({m['plots']['n_dropped']} dropped)",
+                ),
+            ]
+        )
+    )
+
+    rec = m["recipe"]
+    parts.append(
+        "<h2>1. Data</h2>"
+        + _kv(
+            [
+                ("plot file", html.escape(m["plots"]["file"])),
+                (
+                    "plots read / used / dropped",
+                    f"{m['plots']['n_read']} / {m['plots']['n_used']} / {m['plots']['n_dropped']}",
+                ),
+                (
+                    f"{t} ({u}) of the plots used",
+                    f"mean {format_number(yv.mean())}, sd {format_number(yv.std())}, "
+                    f"min {format_number(yv.min())}, max {format_number(yv.max())}",
+                ),
+                ("CRS", html.escape(m["crs_name"])),
+                (
+                    "rasters",
+                    html.escape(", ".join(f"{k} ({v})" for k, v in m["rasters"]["sources"].items()))
+                    + f"; {m['rasters']['resolution_m']:g} m pixels",
+                ),
+                (
+                    "plot footprint",
+                    "pixel under the plot centre"
+                    if m.get("footprint_m") is None
+                    else f"{m['footprint_m']:g} m square",
+                ),
+                ("map resolution", f"{m['map_resolution_m']:g} m"),
+                (
+                    f"features ({len(bundle.feature_names)})",
+                    html.escape(", ".join(bundle.feature_names)),
+                ),
+                (
+                    "feature recipe (TOML, as geoagb fit --config reads it; texture ranges frozen at fit)",
+                    f"<pre>{html.escape(recipe_to_toml(rec))}</pre>",
+                ),
+                ("model", html.escape(f"{bundle.label} ({m['model']['class']})")),
+                ("input hash (SHA-256)", f"<code>{m['input_hash']}</code>"),
+                ("command", f"<code>{html.escape(m.get('command') or '')}</code>"),
+            ]
+        )
+        + "".join(by_section.get("data", []))
+    )
+
+    q = bundle.qc
+    qc_info = m["qc"]
+    parts.append("<h2>2. Plot quality control</h2>")
+    rule = (
+        f"Plots with a missing target or feature are dropped; then a random forest on "
+        f"{', '.join(qc_info['features'])} predicts each plot out of fold and plots whose "
+        f"studentized residual exceeds {qc_info['threshold']:g} are dropped."
+        if qc_info.get("rule")
+        else "Plots with a missing target or feature are dropped (imagery check off)."
+    )
+    parts.append(f"<p>{html.escape(rule)}</p>")
+    if len(q):
+        counts = q.groupby("reason").size().rename("plots").to_frame()
+        parts.append(_table(counts, "{:,.0f}"))
+        shown = q.drop(columns=[c for c in ("x", "y") if c in q.columns])
+        parts.append(_table(shown, "{:,.2f}"))
+    else:
+        parts.append("<p>No plot was dropped.</p>")
+
+    parts.append("<h2>3. Block size</h2>")
+    for note in b.get("notes", []) or []:
+        parts.append(f"<p class='note'>Note: {html.escape(note)}</p>")
+    parts += by_section.get("block size", [])
+
+    parts.append("<h2>4. Spatial vs random cross-validation</h2>")
+    parts.append(_table(cv_table(bundle)))
+    if m.get("kriging"):
+        kr = m["kriging"]
+        parts.append(
+            "<p>Residual kriging fitted on all plots: "
+            + html.escape(
+                f"method {kr['method']}, correction {kr['correction']}, shrinkage {kr['shrinkage']:.2f}, "
+                f"estimated RMSE gain {100 * kr['estimated_gain']:.1f} %, residual variogram "
+                f"{kr['variogram_model']} with effective range {kr['effective_range_m']:,.0f} m."
+            )
+            + "</p>"
+        )
+    parts += by_section.get("cv", [])
+
+    parts.append("<h2>5. What drives the predictions</h2>")
+    imp = ex.importance().head(15).rename(f"mean |SHAP| ({u})").to_frame().rename_axis("feature")
+    parts.append(_table(imp, "{:,.2f}"))
+    parts += by_section.get("explain", [])
+
+    if map_path is not None:
+        parts.append("<h2>6. Map and carbon stock</h2>")
+        cf = _carbon_fraction(bundle, carbon_fraction)
+        table, (unit, div) = carbon_table(map_path, regions, by, cf)
+        ct = pd.DataFrame(
+            {
+                "area (ha)": table["area_ha"],
+                f"mean {t} ({u})": table["mean_agb_Mg_ha"],
+                f"carbon stock ({unit})": table["stock_MgC"] / div,
+            }
+        )
+        if "stock_sd_MgC" in table:
+            ct[f"sd, independent cells ({unit})"] = table["stock_sd_MgC"] / div
+            ct[f"sd, correlated bound ({unit})"] = table["stock_sd_MgC_correlated"] / div
+        parts.append(
+            f"<p>Carbon = {t} x cell area x carbon fraction {cf:g}; all stocks in {unit}.</p>"
+        )
+        parts.append(_table(ct.rename_axis("region"), "{:,.2f}"))
+        parts += by_section.get("map", [])
+    parts.append("</body></html>")
+    text = "\n".join(parts)
+    with atomic_path(out, "--out") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    n_img = sum(len(v) for v in by_section.values())
+    echo(f"    wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {n_img} figures)")
+    return Path(out)
