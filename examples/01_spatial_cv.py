@@ -4,7 +4,8 @@ Spatial block cross-validation and the block-size study
 
 Random k-fold cross-validation lets plots that sit next to each other land in training and test
 folds, so spatially autocorrelated errors leak and the score is optimistic. This example runs the
-spatial block design of seed 004 (square blocks on a fixed grid, blocks assigned to 10 folds at
+spatial block design of the Shenzhen urban-carbon study (square blocks on a fixed grid, blocks
+assigned to 10 folds at
 random with a seed) at 2, 5 and 10 km, with random k-fold for contrast, and reports training and
 validation metrics as mean ± sd.
 """

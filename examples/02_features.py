@@ -10,7 +10,8 @@ wall to wall (``on_window``): the same recipe gives the same numbers.
 This example builds a small synthetic scene with :func:`geoagb.datasets.make_scene`, extracts
 spectral indices, a 7 x 7 GLCM texture, terrain variables and canopy structure over each
 0.0667 ha plot footprint, checks that a 30 m map cell equals a 30 m "plot" at its centre, and
-screens the features against AGB (Pearson r, Benjamini-Hochberg adjusted p), as in seed 004's
+screens the features against AGB (Pearson r, Benjamini-Hochberg adjusted p), as in the Shenzhen
+urban-carbon study's
 Table A4.
 """
 

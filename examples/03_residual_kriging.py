@@ -2,7 +2,8 @@
 Residual kriging: a learner plus kriged out-of-fold residuals
 =============================================================
 
-Seed 002 improves an AGB model by kriging its residuals, ordinary kriging or co-kriging with
+The Lishui CNN-Transformer study improves an AGB model by kriging its residuals, ordinary kriging
+or co-kriging with
 elevation. :class:`geoagb.kriging.ResidualKrigingRegressor` does this as one scikit-learn
 estimator: it fits the learner, computes its *out-of-fold* residuals (each plot's residual from
 a model that did not see it), fits their variogram and kriges them to new locations.

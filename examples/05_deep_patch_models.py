@@ -2,7 +2,8 @@
 Deep patch models: CSMF-Net, patch ResNet and the pixel / tabular baselines
 ===========================================================================
 
-Patch-to-point regression (seeds 000, 001): a plot-sized image chip goes in, one AGB value and
+Patch-to-point regression (FineKarstAGB and the Tibet ResNet study): a plot-sized image chip goes
+in, one AGB value and
 its uncertainty come out. This example builds a synthetic sub-metre scene, cuts a 26 x 26 px
 patch of imagery, tree crowns and canopy height around every field plot, holds out whole spatial
 blocks as a test set, and compares CSMF-Net (three branches, crown-gated height, cross-attention,

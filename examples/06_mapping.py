@@ -8,7 +8,7 @@ computed window by window with the same :class:`~geoagb.features.RasterFeatures`
 the plots (its halo keeps textures and terrain exact at window edges), bare rock and water are
 masked, and the spread of the trees gives an uncertainty band. Then the map is turned into
 numbers: carbon stock with its uncertainty, stock by elevation band, AGB class frequencies
-(seed 000 Fig. 9c), consistency with the canopy-height model (AGB = a H^b, seed 000 section
+(FineKarstAGB Fig. 9c), consistency with the canopy-height model (AGB = a H^b, FineKarstAGB section
 4.2), a comparison with a second model's map, a carbon sink between two dates, SHAP maps, and
 the same map computed on a two-worker Dask cluster.
 """
@@ -116,7 +116,7 @@ plot_power_law(fit).savefig(out / "06_power_law.png", dpi=100)
 # Map against map, and a carbon sink
 # ----------------------------------
 # A second learner maps the same scene; compare_maps gives the mean and sd of the differences
-# and writes the difference map (seed 000 Fig. 11). For a sink we need a second date on the same
+# and writes the difference map (FineKarstAGB Fig. 11). For a sink we need a second date on the same
 # grid: here a what-if scene whose canopy is 1.5 m taller everywhere, mapped with the same model.
 et = ExtraTreesRegressor(n_estimators=200, min_samples_leaf=2, n_jobs=2, random_state=0).fit(X, y)
 et_tif = predict_raster(

@@ -3,7 +3,8 @@ Field data: from tree measurements to plot carbon density, and plot quality cont
 ====================================================================================
 
 A National Forest Inventory (NFI) plot records every tree's species, diameter at breast height
-(DBH) and height. Seed 004 (Shenzhen urban vegetation carbon) turns those records into a plot
+(DBH) and height. The Shenzhen urban-carbon study (Shenzhen urban vegetation carbon) turns those
+records into a plot
 carbon density with species tables:
 
 1. tree volume ``V = a D^b H^c`` (m^3; Table A1),
@@ -13,7 +14,8 @@ carbon density with species tables:
 4. carbon ``C = B * ratio`` (MgC/ha; Table A3), plus shrubs and grass from their heights,
 5. growth to the year of the imagery, ``C_ref = C_y (1 + r)^(ref - y)``.
 
-Seed 001 adds belowground biomass with a root:shoot ratio of 0.35, and seed 000 removes plots that
+The Tibet ResNet study adds belowground biomass with a root:shoot ratio of 0.35, and FineKarstAGB
+removes plots that
 the imagery contradicts (a random forest on three robust plot features; relative error above 50 %).
 This example runs every step with :mod:`geoagb.inventory`.
 """
@@ -109,7 +111,8 @@ print(caught[0].message)
 # %%
 # Shrubs, grass, growth to 2016 and belowground biomass
 # -----------------------------------------------------
-# Seed 004's height equations (Fan 2011) give the shrub and grass layers from their mean
+# The Shenzhen urban-carbon study's height equations (Fan 2011) give the shrub and grass layers
+# from their mean
 # heights; they are converted to carbon with the "bush" and "herbal" ratios of Table A3. The
 # seed does not state the unit of these equations; here we read them as Mg/ha for illustration.
 plots = stand[["B_Mg_ha", "C_MgC_ha"]].copy()
@@ -123,7 +126,8 @@ print(plots.round(2))
 
 # %%
 # Where paired above- and belowground measurements exist, a fitted model replaces the fixed
-# ratio (seed 003 used a random forest); a power law ``BGB = a AGB^b`` is the simplest.
+# ratio (the China 1 km AGBC/BGBC dataset used a random forest); a power law ``BGB = a AGB^b`` is
+# the simplest.
 agb_obs = rng.uniform(20, 250, 300)
 bgb_obs = 0.45 * agb_obs**0.92 * rng.lognormal(0, 0.15, 300)
 power = inv.fit_belowground(agb_obs, bgb_obs, method="power")
@@ -131,7 +135,7 @@ print(f"BGB = {power.a:.3f} AGB^{power.b:.3f}  (smearing {power.smearing:.3f}, R
 plots["BGB_fitted"] = inv.belowground(plots["B_Mg_ha"], model=power)
 
 # %%
-# Plot quality control (seed 000)
+# Plot quality control (FineKarstAGB)
 # --------------------------------
 # Field AGB measured years before the imagery (harvest, disturbance, regrowth) contradicts the
 # image. :func:`geoagb.inventory.filter_inconsistent_plots` drops incomplete and non-positive

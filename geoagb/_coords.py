@@ -1,6 +1,6 @@
 """The one place where geoagb finds sample coordinates in ``X``.
 
-Rule (see ``API.md``): coordinates travel with ``X``.
+Rule (see the documentation page "Coordinates travel with X"): coordinates travel with ``X``.
 
 * a :class:`geopandas.GeoDataFrame` of points: its geometry (the CRS must be projected);
 * a :class:`pandas.DataFrame`: the columns named by ``coords`` (default ``("x", "y")``);

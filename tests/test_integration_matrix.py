@@ -926,7 +926,7 @@ def rk_of_patch_model():
 
 
 def test_residual_kriging_of_a_patch_model(torch):
-    """Seed 002: a patch network plus kriging of its residuals, on a PatchSet."""
+    """The Lishui CNN-Transformer study: a patch network plus kriging of its residuals, on a PatchSet."""
     X, y = deep_data()
     rk = rk_of_patch_model()
     assert uses_coords(rk) and rk.method_ == "ordinary"

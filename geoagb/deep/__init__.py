@@ -8,10 +8,10 @@ Models (each ``fit(X: PatchSet, y, eval_set=None)``, ``predict(X, return_std=Fal
 ``save(path)`` / ``load(path)``, ``plot_history()``, ``explain(X)``):
 
 * :class:`CSMFNetRegressor` - imagery, crown and crown-gated height branches fused by
-  cross-attention, with a heteroscedastic head (seed 000);
-* :class:`PatchResNetRegressor` - residual CNN (seed 001);
-* :class:`CNNTransformerRegressor` - conv stem + transformer encoder (seed 002);
-* :class:`AlexNetRegressor`, :class:`VGGRegressor`, :class:`PixelMLPRegressor` - seed 001's
+  cross-attention, with a heteroscedastic head (FineKarstAGB);
+* :class:`PatchResNetRegressor` - residual CNN (the Tibet ResNet study);
+* :class:`CNNTransformerRegressor` - conv stem + transformer encoder (the Lishui CNN-Transformer study);
+* :class:`AlexNetRegressor`, :class:`VGGRegressor`, :class:`PixelMLPRegressor` - the Tibet ResNet study's
   baselines.
 """
 

@@ -22,18 +22,18 @@ __all__ = ["PatchRegressorBase", "as_patchset", "empty_patches", "TRAINING_PARAM
 TRAINING_PARAMS_DOC = """\
     loss : {"mse", "r2", "nll", "r2_unc"}
         Training loss: mean squared error, :func:`r2_loss`, :func:`heteroscedastic_nll`, or
-        ``r2_loss + uncertainty_weight * heteroscedastic_nll`` (seed 000). ``predict(...,
+        ``r2_loss + uncertainty_weight * heteroscedastic_nll`` (FineKarstAGB). ``predict(...,
         return_std=True)`` needs a loss that trains the log-variance ("nll" or "r2_unc").
     uncertainty_weight : float
-        lambda of the "r2_unc" loss (seed 000: 0.1).
+        lambda of the "r2_unc" loss (FineKarstAGB: 0.1).
     max_epochs : int
         Upper bound on training epochs.
     batch_size : int
-        Patches per minibatch (seed 000: 32).
+        Patches per minibatch (FineKarstAGB: 32).
     lr : float
         Initial AdamW learning rate.
     weight_decay : float
-        AdamW decoupled weight decay (the L2 regularisation of seed 001).
+        AdamW decoupled weight decay (the L2 regularisation of the Tibet ResNet study).
     lr_decay : {"cosine", "plateau", "none"}
         Cosine annealing to 1 % of ``lr`` over ``max_epochs``, halving on a validation plateau,
         or a constant rate.

@@ -1,4 +1,4 @@
-"""Seed 001's baselines: AlexNet-like (3 convs), VGG-like (8 convs, no shortcuts), pixel MLP."""
+"""The Tibet ResNet study's baselines: AlexNet-like (3 convs), VGG-like (8 convs, no shortcuts), pixel MLP."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class VGGLike(PatchNet):
 
 
 class PixelMLP(PatchNet):
-    """The pixel DNN of seed 001: no convolutions, the MLP head on one vector per patch.
+    """The pixel DNN of the Tibet ResNet study: no convolutions, the MLP head on one vector per patch.
 
     ``pixel="centre"`` reads the centre pixel (the pixel-based approach); ``pixel="mean"`` the
     patch mean of every band.

@@ -93,7 +93,7 @@ class ResNetEncoder(nn.Module):
     """Stages of residual blocks with filters ``width * 2**i``; stages after the first halve H, W.
 
     With ``n_stages=4`` and one block per stage the encoder has the eight 3x3 convolutions of
-    seed 001's ResNet (64, 128, 256, 512 filters for ``width=64``). Returns the last feature map
+    the Tibet ResNet study's ResNet (64, 128, 256, 512 filters for ``width=64``). Returns the last feature map
     (N, ``out_channels``, H', W'); pool it or read it as tokens.
     """
 

@@ -1,4 +1,6 @@
-"""CNN-Transformer (seed 002): a convolutional stem makes patch tokens, a transformer encodes them."""
+"""CNN-Transformer (the Lishui CNN-Transformer study): a convolutional stem makes patch tokens, a
+transformer encodes them.
+"""
 
 from __future__ import annotations
 

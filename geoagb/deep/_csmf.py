@@ -1,4 +1,4 @@
-"""CSMF-Net (seed 000): three ResNet branches, crown-gated height, multi-feature cross-attention.
+"""CSMF-Net (FineKarstAGB): three ResNet branches, crown-gated height, multi-feature cross-attention.
 
     F_i = ResNet_i(imagery)              F_t = ResNet_t(crown)        F_h = ResNet_h(height * crown)
     Q = F_i W_Q        K = [F_h, F_t] W_K        V = [F_h, F_t] W_V        (eqs. 1-3)
@@ -30,7 +30,7 @@ class MultiFeatureCrossAttention(nn.Module):
     d_context : int
         Channels of the concatenated height + crown tokens.
     d_k : int
-        Width of Q, K and V (split over ``n_heads``; seed 000 uses one head).
+        Width of Q, K and V (split over ``n_heads``; FineKarstAGB uses one head).
     n_heads : int
         Attention heads.
     residual : bool

@@ -45,7 +45,7 @@ class CSMFNetRegressor(PatchRegressorBase):
     it cannot influence the prediction); multi-feature cross-attention takes queries from the
     imagery features and keys / values from the concatenated height and crown features; an MLP
     head outputs the AGB and its log-variance. Trained with ``r2_loss + 0.1 *
-    heteroscedastic_nll`` (seed 000, eqs. 1-7).
+    heteroscedastic_nll`` (FineKarstAGB, eqs. 1-7).
 
     Parameters
     ----------
@@ -66,7 +66,7 @@ class CSMFNetRegressor(PatchRegressorBase):
     d_k : int
         Width of queries, keys and values.
     n_heads : int
-        Attention heads (seed 000: 1).
+        Attention heads (FineKarstAGB: 1).
     attention_residual : bool
         Add the query to the attention output (transformer-style); False is eq. 4 alone.
     head : tuple of int
@@ -83,7 +83,7 @@ class CSMFNetRegressor(PatchRegressorBase):
 
     References
     ----------
-    Seed 000 (FineKarstAGB): CSMF-Net, sections 3.1.1-3.1.4.
+    FineKarstAGB: CSMF-Net, sections 3.1.1-3.1.4.
 
     Examples
     --------
@@ -226,15 +226,15 @@ class CSMFNetRegressor(PatchRegressorBase):
 
 @_doc
 class PatchResNetRegressor(PatchRegressorBase):
-    """Patch ResNet (seed 001): 3x3 residual convolutions, pooling, six fully connected layers.
+    """Patch ResNet (the Tibet ResNet study): 3x3 residual convolutions, pooling, six fully connected layers.
 
     Parameters
     ----------
     {bands}
     width : int
-        Filters of the first stage (seed 001: 64), doubled at every stage.
+        Filters of the first stage (the Tibet ResNet study: 64), doubled at every stage.
     n_stages : int
-        Residual stages; 4 stages of one two-convolution block are seed 001's 8 conv layers.
+        Residual stages; 4 stages of one two-convolution block are the Tibet ResNet study's 8 conv layers.
     blocks_per_stage : int
         Residual blocks per stage.
     head : tuple of int
@@ -247,7 +247,7 @@ class PatchResNetRegressor(PatchRegressorBase):
 
     References
     ----------
-    Seed 001 (Tibet mountain forests), section 3.1.
+    The Tibet ResNet study (Tibet mountain forests), section 3.1.
 
     Examples
     --------
@@ -321,7 +321,8 @@ class PatchResNetRegressor(PatchRegressorBase):
 
 @_doc
 class CNNTransformerRegressor(PatchRegressorBase):
-    """CNN-Transformer (seed 002): a conv stem turns the patch into tokens for a transformer.
+    """CNN-Transformer (the Lishui CNN-Transformer study): a conv stem turns the patch into
+    tokens for a transformer.
 
     Three 3x3 conv layers (the last two with stride 2) give one token per 4x4 pixels; learned
     position embeddings and a [CLS] token go through a pre-norm transformer encoder, whose
@@ -350,7 +351,7 @@ class CNNTransformerRegressor(PatchRegressorBase):
 
     References
     ----------
-    Seed 002 (Lishui CNN-Transformer with residual kriging).
+    The Lishui CNN-Transformer study (Lishui CNN-Transformer with residual kriging).
 
     Examples
     --------
@@ -435,7 +436,7 @@ class CNNTransformerRegressor(PatchRegressorBase):
 
 @_doc
 class AlexNetRegressor(PatchRegressorBase):
-    """AlexNet-like baseline of seed 001: three 3x3 conv layers, max pooling, the MLP head.
+    """AlexNet-like baseline of the Tibet ResNet study: three 3x3 conv layers, max pooling, the MLP head.
 
     Parameters
     ----------
@@ -509,7 +510,7 @@ class AlexNetRegressor(PatchRegressorBase):
 
 @_doc
 class VGGRegressor(PatchRegressorBase):
-    """VGG-like baseline of seed 001: eight 3x3 conv layers without shortcuts, the MLP head.
+    """VGG-like baseline of the Tibet ResNet study: eight 3x3 conv layers without shortcuts, the MLP head.
 
     Parameters
     ----------
@@ -583,7 +584,7 @@ class VGGRegressor(PatchRegressorBase):
 
 @_doc
 class PixelMLPRegressor(PatchRegressorBase):
-    """Pixel DNN baseline of seed 001: the same MLP head on one pixel vector, no convolutions.
+    """Pixel DNN baseline of the Tibet ResNet study: the same MLP head on one pixel vector, no convolutions.
 
     Parameters
     ----------

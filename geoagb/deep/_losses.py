@@ -1,4 +1,4 @@
-"""Loss functions of the patch regressors (seed 000, eqs. 5-7), as plain torch functions."""
+"""Loss functions of the patch regressors (FineKarstAGB, eqs. 5-7), as plain torch functions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ __all__ = ["r2_loss", "heteroscedastic_nll", "csmf_loss", "mse_loss", "LOSSES", 
 
 
 def r2_loss(y, y_pred, eps: float = 1e-12):
-    """R2 loss ``sum (y - y_pred)^2 / sum (y - mean(y))^2`` over a batch (seed 000, eq. 6).
+    """R2 loss ``sum (y - y_pred)^2 / sum (y - mean(y))^2`` over a batch (FineKarstAGB, eq. 6).
 
     ``1 - r2_loss`` is the coefficient of determination of the batch, so minimising it maximises
     R2. The loss does not change when ``y`` and ``y_pred`` are rescaled together.
@@ -41,7 +41,7 @@ def r2_loss(y, y_pred, eps: float = 1e-12):
 def heteroscedastic_nll(y, y_pred, log_var):
     """Heteroscedastic uncertainty loss ``mean(exp(-s) (y - y_pred)^2 + s)``, ``s = log sigma^2``.
 
-    Seed 000, eq. 7: twice the Gaussian negative log-likelihood up to a constant. Samples that
+    FineKarstAGB, eq. 7: twice the Gaussian negative log-likelihood up to a constant. Samples that
     the network declares uncertain (large ``s``) weigh less in the squared-error term; the ``+ s``
     term stops it from declaring everything uncertain.
 
@@ -63,7 +63,7 @@ def heteroscedastic_nll(y, y_pred, log_var):
 
 
 def csmf_loss(y, y_pred, log_var, weight: float = 0.1):
-    """CSMF-Net's total loss ``r2_loss + weight * heteroscedastic_nll`` (seed 000, eq. 5, lambda=0.1)."""
+    """CSMF-Net's total loss ``r2_loss + weight * heteroscedastic_nll`` (FineKarstAGB, eq. 5, lambda=0.1)."""
     return r2_loss(y, y_pred) + weight * heteroscedastic_nll(y, y_pred, log_var)
 
 

@@ -37,7 +37,7 @@ class PatchSet:
 
     Indexable like an array along the first axis (``X[idx]`` returns a PatchSet), so
     :func:`sklearn.model_selection.cross_validate` and geoagb splitters work on it; geoagb finds
-    the coordinates in its ``.coords`` attribute (API.md's coordinate rule).
+    the coordinates in its ``.coords`` attribute (geoagb's coordinate rule (docs: Coordinates travel with X)).
 
     Parameters
     ----------

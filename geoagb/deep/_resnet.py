@@ -1,4 +1,4 @@
-"""Patch ResNet (seed 001): residual 3x3 convolutions, pooling, six fully connected layers."""
+"""Patch ResNet (the Tibet ResNet study): residual 3x3 convolutions, pooling, six fully connected layers."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ class PatchResNet(PatchNet):
     n_channels : int
         Input bands.
     width : int
-        Filters of the first stage (seed 001: 64), doubled at every stage.
+        Filters of the first stage (the Tibet ResNet study: 64), doubled at every stage.
     n_stages : int
-        Residual stages of ``blocks_per_stage`` two-convolution blocks (4 x 1 = seed 001's 8 convs).
+        Residual stages of ``blocks_per_stage`` two-convolution blocks (4 x 1 = the Tibet ResNet
+        study's 8 convs).
     head : sequence of int
-        Hidden widths of the fully connected layers (5 hidden + 1 output = seed 001's six).
+        Hidden widths of the fully connected layers (5 hidden + 1 output = the Tibet ResNet study's six).
     dropout : float
         Dropout after every hidden fully connected layer.
     """

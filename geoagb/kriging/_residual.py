@@ -1,4 +1,6 @@
-"""ResidualKrigingRegressor: a learner plus kriging of its out-of-fold residuals (seed 002)."""
+"""ResidualKrigingRegressor: a learner plus kriging of its out-of-fold residuals (the Lishui
+CNN-Transformer study).
+"""
 
 from __future__ import annotations
 
@@ -102,7 +104,8 @@ class ResidualKrigingRegressor(
         ``("x", "y")``; a GeoDataFrame's point geometry is used instead), or two integer
         column positions, which is how a plain array X carries coordinates.
     secondary_as_feature : bool, default True
-        Keep the ``secondary`` column(s) among the learner's features (as in seed 002, where
+        Keep the ``secondary`` column(s) among the learner's features (as in the Lishui
+        CNN-Transformer study, where
         elevation is both a covariate and the co-kriging secondary); False removes them.
     coords_as_features : bool, default False
         Also give the learner the coordinate columns (when X has them; a GeoDataFrame's
@@ -162,7 +165,7 @@ class ResidualKrigingRegressor(
 
     References
     ----------
-    Seed 002: CNN-Transformer AGB model with ordinary and co-kriging of its residuals
+    The Lishui CNN-Transformer study: CNN-Transformer AGB model with ordinary and co-kriging of its residuals
     (elevation as the secondary variable). Hengl, T., Heuvelink, G. B. M. and Rossiter, D. G.
     (2007). About regression-kriging. Computers & Geosciences 33, 1301-1315.
 

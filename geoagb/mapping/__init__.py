@@ -1,4 +1,5 @@
-"""Wall-to-wall mapping, carbon accounting and map comparison (seeds 000, 001, 003, 004).
+"""Wall-to-wall mapping, carbon accounting and map comparison (FineKarstAGB, the Tibet ResNet
+study, the China 1 km AGBC/BGBC dataset and the Shenzhen urban-carbon study).
 
 * :func:`predict_raster` maps AGB (Mg/ha) and its uncertainty from any fitted estimator (tabular
   learners with a :class:`~geoagb.features.RasterFeatures` recipe or a feature stack, patch models

@@ -22,7 +22,7 @@ from ._zones import ZonalAccumulator, make_zones, map_windows
 
 __all__ = ["carbon_stock", "carbon_sink", "zonal_statistics", "agb_class_frequencies"]
 
-#: AGB classes of seed 000 Fig. 9c (Mg/ha), left-closed.
+#: AGB classes of FineKarstAGB Fig. 9c (Mg/ha), left-closed.
 DEFAULT_CLASS_EDGES = (0.0, 50.0, 100.0, 150.0, 200.0, 250.0, np.inf)
 
 
@@ -54,7 +54,7 @@ def _check_factors(carbon_fraction, root_shoot) -> tuple[float, float]:
     rs = 0.0 if root_shoot is None else float(root_shoot)
     if rs < 0:
         raise ValueError(
-            f"root_shoot={root_shoot} must be >= 0 (e.g. 0.35 as in seed 001) or None."
+            f"root_shoot={root_shoot} must be >= 0 (e.g. 0.35 as in the Tibet ResNet study) or None."
         )
     return cf, rs
 
@@ -169,7 +169,7 @@ def carbon_stock(
         Carbon content of dry biomass (IPCC default 0.47; species tables 0.45-0.53).
     root_shoot : float, optional
         Root:shoot ratio; when given the stock includes belowground carbon = ``root_shoot`` x
-        aboveground carbon (seed 001 used 0.35).
+        aboveground carbon (the Tibet ResNet study used 0.35).
     by, edges : optional
         See :func:`zonal_statistics`.
     band, std_band : str or int
@@ -191,8 +191,8 @@ def carbon_stock(
 
     References
     ----------
-    Seed 001: carbon stock (PgC) and sink (TgC/yr) by elevation band; root:shoot 0.35.
-    Seed 000: provincial AGB statistics.
+    The Tibet ResNet study: carbon stock (PgC) and sink (TgC/yr) by elevation band; root:shoot 0.35.
+    FineKarstAGB: provincial AGB statistics.
 
     Examples
     --------
@@ -335,7 +335,7 @@ def carbon_sink(
 
     References
     ----------
-    Seed 001: forest biomass carbon sink over Tibet 2015-2020 (3.35 +- 0.08 TgC/yr).
+    The Tibet ResNet study: forest biomass carbon sink over Tibet 2015-2020 (3.35 +- 0.08 TgC/yr).
 
     Examples
     --------
@@ -411,7 +411,7 @@ def carbon_sink(
 
 
 def agb_class_frequencies(agb_raster, bins=DEFAULT_CLASS_EDGES, *, band="agb") -> pd.DataFrame:
-    """Area and AGB share of each AGB class (seed 000 Fig. 9c).
+    """Area and AGB share of each AGB class (FineKarstAGB Fig. 9c).
 
     Parameters
     ----------

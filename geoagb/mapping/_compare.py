@@ -1,6 +1,6 @@
 """Map comparison: map vs map, map vs plots, and structural consistency with a canopy-height model.
 
-Seed 000 evaluates its 30 m AGB map three ways, all here:
+FineKarstAGB evaluates its 30 m AGB map three ways, all here:
 
 * pixel differences with other AGB products (mean and sd of the differences and their map,
   Fig. 11): :func:`compare_maps`;
@@ -105,7 +105,7 @@ class MapComparison:
     n : int
         Cells valid in both maps.
     mean_difference, sd_difference : float
-        Mean and standard deviation (ddof=0) of a - b (seed 000 Fig. 11's mu and sigma).
+        Mean and standard deviation (ddof=0) of a - b (FineKarstAGB Fig. 11's mu and sigma).
     rmse : float
         Root mean squared difference.
     r : float
@@ -250,7 +250,7 @@ class PlotEvaluation:
     scores : dict
         n and :func:`geoagb.metrics.agb_scores` (r, r2, rmse, mae, overall_bias, ...).
     binned : DataFrame
-        :func:`geoagb.metrics.binned_scores` per observed-AGB class (seed 000 Fig. 5c).
+        :func:`geoagb.metrics.binned_scores` per observed-AGB class (FineKarstAGB Fig. 5c).
     pairs : DataFrame
         Observed and mapped AGB per plot used (index of ``plots``).
     """
@@ -368,7 +368,7 @@ def fit_power_law(height, agb, method: str = "nls") -> PowerLawFit:
     method : {"nls", "loglog"}, default "nls"
         "loglog": ordinary least squares of log AGB on log H. "nls": least squares on the AGB
         scale (scipy ``curve_fit``) started from the log-log solution, the usual fit of the
-        allometric curve (seed 000 Fig. 7).
+        allometric curve (FineKarstAGB Fig. 7).
 
     Returns
     -------
@@ -436,10 +436,10 @@ def canopy_height_consistency(
         Canopy-height model (metres), typically finer (1 m LiDAR). For each map cell the CHM
         pixels inside it are summarised by ``stat``.
     stat : {"mean", "max", "p95"}, default "mean"
-        Height metric per cell (seed 000: mean CHM in Fig. 7, max and 95th percentile in S4-S5).
+        Height metric per cell (FineKarstAGB: mean CHM in Fig. 7, max and 95th percentile in S4-S5).
     mask : optional
         Cells to use (same forms as in :func:`predict_raster`), e.g. ``("landcover.tif", [1])``
-        for forest only (seed 000: R2 0.54 in forest, 0.22 outside).
+        for forest only (FineKarstAGB: R2 0.54 in forest, 0.22 outside).
     band : str or int, default "agb"
     min_height : float, default 0
         Cells with a height metric <= ``min_height`` metres are left out.

@@ -2,7 +2,7 @@
 
 A patch model (``predict(PatchSet)``, ``.bands_``, ``.patch_size_``) was trained on plot-centred
 chips of ``patch_size_`` pixels. To map it at a coarser output resolution (30 m cells from 1 m
-inputs, seed 000) every output cell gets the patch of ``patch_size_`` pixels centred on the cell
+inputs, FineKarstAGB) every output cell gets the patch of ``patch_size_`` pixels centred on the cell
 centre, and the model's value for that patch is written to the cell: "patch to point", one value
 per output cell. Patches of neighbouring cells overlap when the patch is larger than the cell;
 the window reads that halo so windows join seamlessly.

@@ -83,7 +83,7 @@ def plot_agb_map(
 
 
 def plot_power_law(fit, ax=None, max_points: int = 20_000, random_state=None):
-    """Scatter of map AGB against canopy height with the fitted AGB = a H^b (seed 000 Fig. 7).
+    """Scatter of map AGB against canopy height with the fitted AGB = a H^b (FineKarstAGB Fig. 7).
 
     Parameters
     ----------
@@ -121,7 +121,7 @@ def plot_power_law(fit, ax=None, max_points: int = 20_000, random_state=None):
 
 
 def plot_class_frequencies(table, ax=None):
-    """Bar chart of the area share of each AGB class (seed 000 Fig. 9c).
+    """Bar chart of the area share of each AGB class (FineKarstAGB Fig. 9c).
 
     Parameters
     ----------

@@ -254,7 +254,7 @@ def predict_raster(
 
     References
     ----------
-    Seed 000 (FineKarstAGB): 30 m AGB map from 0.8 m imagery by a plot-sized sliding patch.
+    FineKarstAGB: 30 m AGB map from 0.8 m imagery by a plot-sized sliding patch.
 
     Examples
     --------

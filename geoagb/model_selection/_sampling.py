@@ -1,4 +1,4 @@
-"""Gradient-stratified Monte-Carlo sampling (seed 001) and hold-out splits (seed 000)."""
+"""Gradient-stratified Monte-Carlo sampling (the Tibet ResNet study) and hold-out splits (FineKarstAGB)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ __all__ = ["GradientStratifiedSampler", "holdout_split"]
 class GradientStratifiedSampler(BaseCrossValidator):
     """Train on one plot per interval of an environmental gradient, test on the rest.
 
-    Seed 001 sampled one field plot per elevation interval (100, 200, 300, 500 m) and used
+    The Tibet ResNet study sampled one field plot per elevation interval (100, 200, 300, 500 m) and used
     Monte-Carlo repetition so that every interval width is judged over many random draws. Each
     of the ``n_repeats`` splits draws, for every non-empty interval
     ``[g0 + k * interval, g0 + (k + 1) * interval)`` (``g0`` = the gradient's minimum), one plot
@@ -113,7 +113,7 @@ class GradientStratifiedSampler(BaseCrossValidator):
 
 
 def holdout_split(X, fractions=(0.7, 0.1, 0.2), random_state=None, block_size=None, coords=None):
-    """Split samples into train / validation / test index arrays (seed 000: 70/10/20).
+    """Split samples into train / validation / test index arrays (FineKarstAGB: 70/10/20).
 
     With ``block_size`` (metres), whole spatial blocks go to one set, so the test set is
     spatially separate from training; the fractions are then met approximately (by blocks

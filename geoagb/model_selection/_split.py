@@ -20,7 +20,8 @@ def assign_blocks_to_folds(
 ) -> np.ndarray:
     """Assign blocks to folds; returns the fold of each block.
 
-    ``balance=False`` (seed 004's design): blocks are shuffled with the seed and dealt to folds
+    ``balance=False`` (the Shenzhen urban-carbon study's design): blocks are shuffled with the
+    seed and dealt to folds
     in turn, so every fold gets the same number of blocks (+-1). ``balance=True``: blocks, in a
     seeded random order, are taken largest first and each goes to the fold with the fewest
     samples so far (greedy longest-processing-time), which evens out fold sizes.
@@ -68,7 +69,7 @@ def _check_buffer(buffer):
 
 
 class SpatialBlockKFold(BaseCrossValidator):
-    """K-fold over square spatial blocks on a fixed grid (seed 004's spatial block CV).
+    """K-fold over square spatial blocks on a fixed grid (the Shenzhen urban-carbon study's spatial block CV).
 
     Every sample in a block goes to the same fold; blocks are assigned to folds at random with
     ``random_state``, so the same seed gives the same folds. Usable as ``cv=`` anywhere in

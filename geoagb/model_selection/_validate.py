@@ -118,7 +118,8 @@ class SpatialCVResult:
     label: str = ""
 
     def summary(self, metrics=_SUMMARY_METRICS, fmt: str | None = None) -> pd.DataFrame:
-        """Mean and sd (ddof=1) over folds, rows train / validation (seed 004 Table 2 layout).
+        """Mean and sd (ddof=1) over folds, rows train / validation (the Shenzhen urban-carbon
+        study Table 2 layout).
 
         Numeric by default: columns ``<metric>_mean`` and ``<metric>_sd``. Give ``fmt`` (e.g.
         ``"{:.3f} ± {:.3f}"``) for a printable table of strings, one column per metric.
@@ -253,7 +254,9 @@ class BlockSizeResult:
         return out
 
     def plot(self, metric: str = "r2", ax=None):
-        """Validation and training ``metric`` (mean +- sd) against block size, seed 004 Fig. 3."""
+        """Validation and training ``metric`` (mean +- sd) against block size, the Shenzhen
+        urban-carbon study Fig. 3.
+        """
         from ..plotting import plot_block_size_sensitivity
 
         return plot_block_size_sensitivity(self.table((metric,)), metric=metric, ax=ax)

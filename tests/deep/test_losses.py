@@ -1,4 +1,4 @@
-"""Loss functions against hand computations (seed 000, eqs. 5-7)."""
+"""Loss functions against hand computations (FineKarstAGB, eqs. 5-7)."""
 
 import numpy as np
 import pytest

@@ -43,7 +43,7 @@ def test_resnet_encoder_shapes_and_conv_count():
     convs3 = [
         m for m in enc.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)
     ]
-    assert len(convs3) == 8  # seed 001: eight 3x3 conv layers, filters 64 -> 512
+    assert len(convs3) == 8  # the Tibet ResNet study: eight 3x3 conv layers, filters 64 -> 512
     assert [c.out_channels for c in convs3[::2]] == [64, 128, 256, 512]
     assert enc(torch.zeros(1, 6, 26, 26)).shape == (1, 512, 4, 4)
     assert enc.out_size(26) == 4

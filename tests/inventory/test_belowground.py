@@ -8,7 +8,7 @@ from geoagb.inventory import PowerLaw, belowground, fit_belowground
 
 
 def test_root_shoot_ratio():
-    assert belowground(100.0) == pytest.approx(35.0)  # seed 001's 0.35
+    assert belowground(100.0) == pytest.approx(35.0)  # the Tibet ResNet study's 0.35
     np.testing.assert_allclose(belowground([0.0, 40.0], root_shoot=0.25), [0.0, 10.0])
 
 

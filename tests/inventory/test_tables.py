@@ -1,4 +1,4 @@
-"""The shipped coefficient tables match seed 004's appendix Tables A1-A3."""
+"""The shipped coefficient tables match the Shenzhen urban-carbon study's appendix Tables A1-A3."""
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,7 @@ def test_table_sizes_and_citations():
     assert (len(vol), len(bef), len(car)) == (8, 20, 24)
     for t, name in ((vol, "A1"), (bef, "A2"), (car, "A3")):
         assert t["key"].is_unique
-        assert (t["table"] == f"seed 004 Table {name}").all()
+        assert (t["table"] == f"the Shenzhen urban-carbon study Table {name}").all()
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Worked examples of seed 004's field-data chain, computed by hand from Tables A1-A3."""
+"""Worked examples of the Shenzhen urban-carbon study's field-data chain, computed by hand from
+Tables A1-A3."""
 
 import math
 import warnings
