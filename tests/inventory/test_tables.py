@@ -13,7 +13,7 @@ def test_table_sizes_and_citations():
     assert (len(vol), len(bef), len(car)) == (8, 20, 24)
     for t, name in ((vol, "A1"), (bef, "A2"), (car, "A3")):
         assert t["key"].is_unique
-        assert (t["table"] == f"the Shenzhen urban-carbon study Table {name}").all()
+        assert (t["table"] == f"Shenzhen 2026 Table {name}").all()
 
 
 @pytest.mark.parametrize(
