@@ -33,35 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import best_time  # noqa: E402
-
-
-def _current_rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-class PeakSampler:
-    """Samples the current RSS every 10 ms in a thread: the peak *during* a block of code."""
-
-    def __enter__(self):
-        import threading
-
-        self.peak, self._stop = _current_rss_mb(), threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self):
-        while not self._stop.wait(0.01):
-            self.peak = max(self.peak, _current_rss_mb())
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join()
+from _timing import PeakSampler, _current_rss_mb, best_time  # noqa: E402
 
 
 def reference_comparison(n_pixels: int, n_years: int, seed: int = 0) -> None:
