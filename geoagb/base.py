@@ -41,6 +41,9 @@ class ExplainMixin:
 class CoordinateAwareMixin:
     """Marks an estimator that reads the sample coordinates from ``X`` itself.
 
+    It also gives the estimator :meth:`predict_frame`, the prediction as a table indexed like
+    ``X`` (``predict`` itself returns arrays, as scikit-learn's meta-estimators expect).
+
     geoagb's validation functions then hand it ``X`` with its coordinate columns or geometry,
     instead of removing them as they do for every other learner. Subclasses take a ``coords``
     parameter (column names, ``None`` for a GeoDataFrame's geometry or ``("x", "y")``).
@@ -54,6 +57,42 @@ class CoordinateAwareMixin:
     >>> uses_coords(MyKriger())
     True
     """
+
+    def predict_frame(self, X, return_std: bool = True, geometry: bool = False):
+        """``predict`` as a table: columns ``prediction`` (and ``std``), ``X``'s index.
+
+        Parameters
+        ----------
+        X : DataFrame or GeoDataFrame (or anything ``predict`` takes)
+        return_std : bool, default True
+            Add the ``std`` column.
+        geometry : bool, default False
+            Return a GeoDataFrame with ``X``'s geometry and CRS (``X`` must be a GeoDataFrame).
+
+        Returns
+        -------
+        pandas.DataFrame or geopandas.GeoDataFrame
+        """
+        import numpy as np
+        import pandas as pd
+
+        out = self.predict(X, return_std=return_std)
+        mean, std = out if return_std else (out, None)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        cols = {"prediction": np.asarray(mean, dtype=float)}
+        if std is not None:
+            cols["std"] = np.asarray(std, dtype=float)
+        frame = pd.DataFrame(cols, index=index)
+        if geometry:
+            if not hasattr(X, "crs") or not hasattr(X, "geometry"):
+                raise TypeError(
+                    f"geometry=True needs X as a GeoDataFrame; got {type(X).__name__}. Pass "
+                    "geometry=False for a plain DataFrame."
+                )
+            import geopandas as gpd
+
+            return gpd.GeoDataFrame(frame, geometry=X.geometry.values, crs=X.crs, index=index)
+        return frame
 
 
 def uses_coords(estimator) -> bool:
@@ -212,20 +251,3 @@ class TableStateMixin:
             if isinstance(value, dict) and value.get("__geoagb_frame__"):
                 state[key] = pd.DataFrame(value["data"], columns=value["columns"])
         super().__setstate__(state)
-
-
-def as_series(X, values, name: str):
-    """``values`` as a pandas Series with ``X``'s index when ``X`` is a DataFrame, else as is.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> as_series(pd.DataFrame({"a": [1, 2]}, index=[7, 9]), [0.5, 1.5], "agb").index.tolist()
-    [7, 9]
-    """
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(X, pd.DataFrame):
-        return pd.Series(np.asarray(values, dtype=float), index=X.index, name=name)
-    return values

@@ -141,3 +141,19 @@ def test_random_state_accepts_generators():
         check_generator("zero")
     with pytest.raises(ValueError, match="not a seed"):
         check_random_state(-1)
+
+
+def test_predict_frame_keeps_index_geometry_and_crs(data):
+    X, y = data
+    rk = ResidualKrigingRegressor(LinearRegression(), random_state=0).fit(X, y)
+    sub = X.iloc[[5, 2, 9]]
+    frame = rk.predict_frame(sub, geometry=True)
+    mean, std = rk.predict(sub, return_std=True)
+    assert list(frame.index) == list(sub.index) and frame.crs == X.crs
+    np.testing.assert_allclose(frame["prediction"], mean)
+    np.testing.assert_allclose(frame["std"], std)
+    assert frame.geometry.equals(sub.geometry)
+    kr = KrigingRegressor(n_neighbors=16, random_state=0).fit(X, y)
+    assert list(kr.predict_frame(sub, return_std=False).columns) == ["prediction"]
+    with pytest.raises(TypeError, match="GeoDataFrame"):
+        kr.predict_frame(sub.drop(columns="geometry"), geometry=True)

@@ -628,7 +628,7 @@ class ResidualKrigingRegressor(
         mean : ndarray (n,)
             ``estimator_.predict(learner_features(X)) + predict_residual(X)``; an array, not a
             Series, because scikit-learn's meta-estimators (``TransformedTargetRegressor``)
-            reshape predictions. ``geoagb.base.as_series(X, mean, "agb")`` puts X's index on it.
+            reshape predictions. ``predict_frame(X)`` gives a table indexed like X.
         std : ndarray (n,), only with ``return_std=True``
         """
         check_is_fitted(self, "estimator_")
