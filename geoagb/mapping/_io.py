@@ -190,15 +190,17 @@ def has_valid_pixel(path, band: int = 1, values=None, nonzero: bool = False) -> 
     """True when band ``band`` of ``path`` has at least one valid pixel (early exit).
 
     Valid: finite and not nodata, and, with ``values``, equal to one of them, or with
-    ``nonzero``, not 0 (the rules of a mask raster). Reads the band in strips of about 4
-    million pixels and stops at the first strip with a valid pixel, so a normal raster costs
-    one small read; only an empty one is read in full (no model is run).
+    ``nonzero``, not 0 (the rules of a mask raster). Reads the raster's first few internal
+    blocks (one tile each: a normal raster costs one decompressed tile), then the rest in
+    strips of about 4 million pixels, and stops at the first valid pixel; only an empty raster
+    is read in full (no model is run).
     """
+    import itertools
+
     with rasterio.open(path) as ds:
         nd = ds.nodatavals[band - 1]
-        rows = max(1, (1 << 22) // max(1, ds.width))
-        for r in range(0, ds.height, rows):
-            a = ds.read(band, window=Window(0, r, ds.width, min(rows, ds.height - r)))
+
+        def valid(a) -> bool:
             ok = np.isfinite(a) if a.dtype.kind == "f" else np.ones(a.shape, dtype=bool)
             if nd is not None and not np.isnan(nd):
                 ok &= a != nd
@@ -206,6 +208,13 @@ def has_valid_pixel(path, band: int = 1, values=None, nonzero: bool = False) -> 
                 ok &= np.isin(a, np.asarray(values, dtype=float))
             elif nonzero:
                 ok &= a != 0
-            if ok.any():
+            return bool(ok.any())
+
+        for _, win in itertools.islice(ds.block_windows(band), 16):
+            if valid(ds.read(band, window=win)):
+                return True
+        rows = max(1, (1 << 22) // max(1, ds.width))
+        for r in range(0, ds.height, rows):
+            if valid(ds.read(band, window=Window(0, r, ds.width, min(rows, ds.height - r)))):
                 return True
     return False
