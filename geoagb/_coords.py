@@ -222,26 +222,35 @@ def check_metric(xy: np.ndarray, distance: float, name: str = "block_size", crs=
         )
 
 
-def feature_names_without_coords(X: Any, coords: Sequence[str] | None = ("x", "y")) -> list[str]:
-    """Names of the columns of ``X`` that are features: not geometry, not coordinate columns."""
+def feature_names_without_coords(X: Any, coords: Sequence[str] | None = None) -> list[str]:
+    """Names of the columns of ``X`` that are features: not geometry, not coordinate columns.
+
+    ``coords=None`` means ``("x", "y")``, as everywhere in geoagb; ``()`` keeps every column
+    but the geometry (coordinates wanted as features).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"x": [0.0], "y": [1.0], "ndvi": [0.5]})
+    >>> feature_names_without_coords(df), feature_names_without_coords(df, ())
+    (['ndvi'], ['x', 'y', 'ndvi'])
+    """
     if not isinstance(X, pd.DataFrame):
         raise TypeError("feature_names_without_coords needs a DataFrame")
     skip = set()
     if _is_geodataframe(X):
         skip.add(X.geometry.name)
-    if (
-        coords is not None
-        and isinstance(coords, (tuple, list))
-        and all(isinstance(c, str) for c in coords)
-    ):
+    if coords is None:
+        coords = ("x", "y")
+    if isinstance(coords, (tuple, list)) and all(isinstance(c, str) for c in coords):
         skip.update(coords)
     return [c for c in X.columns if c not in skip]
 
 
-def drop_coords(X: Any, coords: Sequence[str] | None = ("x", "y")):
+def drop_coords(X: Any, coords: Sequence[str] | None = None):
     """Return ``X`` without its geometry and coordinate columns, as a plain DataFrame.
 
-    Non-DataFrame inputs are returned unchanged (they carry no coordinate columns).
+    ``coords`` as in :func:`feature_names_without_coords`. Non-DataFrame inputs are returned
+    unchanged (they carry no coordinate columns).
     """
     if not isinstance(X, pd.DataFrame):
         return X

@@ -158,7 +158,7 @@ class AreaOfApplicability(BaseEstimator):
         if cols is not None:
             return [str(c) for c in cols]
         if isinstance(X, pd.DataFrame):
-            names = feature_names_without_coords(X, self.coords or ("x", "y"))
+            names = feature_names_without_coords(X, self.coords)
             return [
                 c
                 for c in names

@@ -207,11 +207,9 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         return self.kriger_.predict(xy, return_std=return_std)
 
     def _table_names(self, X):
-        from .._coords import is_name_pair
+        from .._coords import feature_names_without_coords
 
-        geom = X.geometry.name if hasattr(X, "crs") and hasattr(X, "geometry") else None
-        coords = self.coords if is_name_pair(self.coords) else ("x", "y")
-        return [c for c in X.columns if c != geom and c not in coords]
+        return feature_names_without_coords(X, None if _is_index_pair(self.coords) else self.coords)
 
     def _check_X(self, X, n_features=None):
         from scipy.sparse import issparse

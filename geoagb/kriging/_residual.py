@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._coords import drop_coords, get_coords
+from .._coords import drop_coords, feature_names_without_coords, get_coords
 from ..base import CoordinateAwareMixin, ExplainMixin, TableStateMixin
 from ._base import resolve_variogram
 from ._ck import CoKriging
@@ -302,7 +302,7 @@ class ResidualKrigingRegressor(
             Xf = tab.iloc[:, keep] if isinstance(tab, pd.DataFrame) else tab[:, keep]
             return xy, Xf, sec
         xy, sec = self._locations(X)
-        Xf = drop_coords(X, None if self.coords_as_features else (self.coords or ("x", "y")))
+        Xf = drop_coords(X, () if self.coords_as_features else self.coords)
         if sec_cols and not self.secondary_as_feature:
             Xf = Xf.drop(columns=[c for c in sec_cols if c in Xf.columns])
         return xy, Xf, sec
@@ -357,18 +357,8 @@ class ResidualKrigingRegressor(
         return validate_data(self, X, reset=reset, ensure_all_finite="allow-nan", dtype=None)
 
     def _names_frame(self, X):
-        geom = X.geometry.name if hasattr(X, "crs") and hasattr(X, "geometry") else None
-        coords = (
-            self.coords
-            if (
-                isinstance(self.coords, (tuple, list))
-                and len(self.coords) == 2
-                and all(isinstance(c, str) for c in self.coords)
-            )
-            else ("x", "y")
-        )
-        drop = [c for c in X.columns if c == geom or c in coords]
-        return pd.DataFrame(X.drop(columns=drop)) if drop else X
+        coords = None if _is_index_pair(self.coords) else self.coords
+        return X[feature_names_without_coords(X, coords)]
 
     def learner_features(self, X):
         """What ``estimator_`` sees: X without coordinates and geometry (and without the

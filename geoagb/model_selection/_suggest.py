@@ -186,7 +186,7 @@ def suggest_block_size(
         from sklearn.model_selection import KFold, cross_val_predict
 
         from .._coords import drop_coords
-        from ..base import uses_coords
+        from ..base import handles_coords
 
         folds = (
             cv
@@ -197,7 +197,7 @@ def suggest_block_size(
                 random_state=int(rng.integers(0, 2**31 - 1)),
             )
         )
-        Xf = X if uses_coords(estimator) else drop_coords(X, coords)
+        Xf = X if handles_coords(estimator) else drop_coords(X, coords)
         oof = cross_val_predict(clone(estimator), Xf, v, cv=list(folds.split(X, v)))
         v = v - np.asarray(oof, dtype=float)
         source = f"out-of-fold residuals of {type(estimator).__name__}"
