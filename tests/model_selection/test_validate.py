@@ -82,7 +82,9 @@ def test_spatial_cv_scores_below_random_cv(plots600):
     plots, _ = plots600
     X, y = plots.drop(columns="agb"), plots["agb"]
     rf = RandomForestRegressor(n_estimators=60, min_samples_leaf=2, n_jobs=2, random_state=0)
-    res = block_size_sensitivity(rf, X, y, block_sizes=(10_000,), n_splits=5, progress=False)
+    res = block_size_sensitivity(
+        rf, X, y, block_sizes=(10_000,), n_splits=5, progress=False, random_state=0
+    )
     tab = res.table(("r2",))
     assert tab.loc[10_000, "validation_r2_mean"] < tab.loc["random", "validation_r2_mean"] - 0.02
     assert tab.loc[10_000, "train_r2_mean"] > 0.85
