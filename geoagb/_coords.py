@@ -28,6 +28,7 @@ __all__ = [
     "feature_names_without_coords",
     "is_name_pair",
     "resolve_coord_names",
+    "coords_param",
 ]
 
 _PROJECT_HINT = "project them to a metric CRS first, e.g. gdf.to_crs(gdf.estimate_utm_crs())"
@@ -352,3 +353,23 @@ def resolve_coord_names(X: Any, **named) -> tuple[str, str]:
                 "coords=('x_utm', 'y_utm')."
             )
     return names
+
+
+def coords_param(obj):
+    """The ``coords`` parameter of a splitter or estimator (or of a Pipeline step), or None.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from geoagb.base import DropCoordinates
+    >>> coords_param(make_pipeline(DropCoordinates(coords=("e", "n")), LinearRegression()))
+    ('e', 'n')
+    """
+    if obj is None or not hasattr(obj, "get_params"):
+        return getattr(obj, "coords", None)
+    params = obj.get_params(deep=True)
+    if "coords" in params:
+        return params["coords"]
+    keys = [k for k in params if k.endswith("__coords")]
+    return params[keys[0]] if keys else None

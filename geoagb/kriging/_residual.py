@@ -48,6 +48,25 @@ def _as_list(cols):
     return list(cols)
 
 
+def learner_prediction(learner, Xf, n: int, return_std: bool = False):
+    """``(mean, std or None)`` of the learner part of a residual-kriging model.
+
+    ``learner=None`` (kriging alone) gives zeros. The learner's own std is asked for only with
+    ``return_std`` and when its ``predict`` takes ``return_std``; a learner that refuses (a patch
+    model trained without an uncertainty loss raises ValueError) gives None. Shared by
+    :meth:`ResidualKrigingRegressor.predict` and the mapping of residual-kriging models.
+    """
+    if learner is None:
+        return np.zeros(n), None
+    if return_std and "return_std" in inspect.signature(learner.predict).parameters:
+        try:
+            mean, std = learner.predict(Xf, return_std=True)
+            return np.asarray(mean, dtype=float).reshape(-1), np.asarray(std, float).reshape(-1)
+        except ValueError:
+            pass
+    return np.asarray(learner.predict(Xf), dtype=float).reshape(-1), None
+
+
 def _fit_kriger(kr, method, xy, r, sec):
     if method in ("simple", "ordinary"):
         return kr.fit(xy, r)
@@ -625,21 +644,12 @@ class ResidualKrigingRegressor(
         if isinstance(X, pd.DataFrame):
             self._locations(X)  # clear errors for missing coordinates / secondary come first
         Xf = self.learner_features(self._validate_X(X, reset=False))
-        learner_std = None
-        base = None
-        if return_std and "return_std" in inspect.signature(self.estimator_.predict).parameters:
-            try:
-                base, learner_std = self.estimator_.predict(Xf, return_std=True)
-            except ValueError:  # a learner that cannot give a std (e.g. trained without one)
-                base, learner_std = None, None
-        if base is None:
-            base = self.estimator_.predict(Xf)
-        base = np.asarray(base, dtype=float).reshape(-1)
+        base, learner_std = learner_prediction(self.estimator_, Xf, len(Xf), return_std)
         if not return_std:
             return base + self.predict_residual(X)
         res, std = self.predict_residual(X, return_std=True)
         if learner_std is not None:
-            std = np.sqrt(std**2 + np.asarray(learner_std, dtype=float).reshape(-1) ** 2)
+            std = np.sqrt(std**2 + learner_std**2)
         return base + res, std
 
     def __sklearn_tags__(self):

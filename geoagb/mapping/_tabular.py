@@ -163,9 +163,9 @@ class TabularTask:
     def _plan_columns(self) -> None:
         est = self.estimator
         feats = list(self.source.feature_names)
-        from ..model_selection._validate import _coords_param
+        from .._coords import coords_param
 
-        coords = _coords_param(est) or ("x", "y")
+        coords = coords_param(est) or ("x", "y")
         if not (
             isinstance(coords, (tuple, list))
             and len(coords) == 2
@@ -301,23 +301,17 @@ class TabularTask:
         if self.kind == "kriging":
             # the learner's prediction plus the kriged residual; std = kriging std, combined in
             # quadrature with the learner's own std when it has one (ResidualKrigingRegressor's rule)
-            learner, Xf = est.estimator_, est.learner_features(X)
-            learner_std, base = None, None
-            if learner is None:  # kriging alone (KrigingRegressor without drift)
-                base = np.zeros(len(X))
-            elif uncertainty_kind(learner) == "native":
-                try:
-                    base, learner_std = learner.predict(Xf, return_std=True)
-                except ValueError:  # e.g. a patch model trained without an uncertainty loss
-                    base, learner_std = None, None
-            if base is None:
-                base = learner.predict(Xf)
+            from ..kriging._residual import learner_prediction
+
+            base, learner_std = learner_prediction(
+                est.estimator_, est.learner_features(X), len(X), return_std=True
+            )
             res, std = est.predict_residual(X, return_std=True)
             res = np.asarray(res, dtype=float).ravel()
             std = np.asarray(std, dtype=float).ravel()
             if learner_std is not None:
-                std = np.sqrt(std**2 + np.asarray(learner_std, dtype=float).ravel() ** 2)
-            return [np.asarray(base, dtype=float).ravel() + res, std, res]
+                std = np.sqrt(std**2 + learner_std**2)
+            return [base + res, std, res]
         if self.kind == "native":
             mean, std = est.predict(X, return_std=True)
             return [np.asarray(mean, dtype=float).ravel(), np.asarray(std, dtype=float).ravel()]

@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
-from .._coords import drop_coords, resolve_coord_names
+from .._coords import coords_param, drop_coords, resolve_coord_names
 from ..base import handles_coords
 from ..metrics import agb_scores
 
@@ -23,17 +23,6 @@ def _take(X, idx):
     if hasattr(X, "iloc"):
         return X.iloc[idx]
     return X[idx]
-
-
-def _coords_param(obj):
-    """The ``coords`` parameter of a splitter or estimator (a Pipeline's first step), or None."""
-    if obj is None or not hasattr(obj, "get_params"):
-        return getattr(obj, "coords", None)
-    params = obj.get_params(deep=True)
-    if "coords" in params:
-        return params["coords"]
-    keys = [k for k in params if k.endswith("__coords")]
-    return params[keys[0]] if keys else None
 
 
 def _with_coords(obj, names):
@@ -81,8 +70,8 @@ def prepare_spatial_fit(estimator, X, cv=None, coords=None, coords_as_features=F
     names = resolve_coord_names(
         X,
         function=coords,
-        cv=_coords_param(cv),
-        estimator=_coords_param(estimator) if aware else None,
+        cv=coords_param(cv),
+        estimator=coords_param(estimator) if aware else None,
     )
     cv = _with_coords(cv, names)
     if aware:
