@@ -112,15 +112,22 @@ def uses_coords(estimator) -> bool:
     >>> uses_coords(make_pipeline(DropCoordinates(), LinearRegression()))
     False
     """
-    if isinstance(estimator, CoordinateAwareMixin):
-        return True
-    steps = getattr(estimator, "steps", None)
-    if steps:
-        return uses_coords(steps[0][1])
-    for attr in ("estimator", "regressor"):
-        inner = getattr(estimator, attr, None)
-        if inner is not None and hasattr(inner, "get_params"):
-            return uses_coords(inner)
+    return _first_inner(estimator, (CoordinateAwareMixin,))
+
+
+def _first_inner(estimator, kinds: tuple) -> bool:
+    """True when ``estimator``, or what it wraps first (a Pipeline's first step, a
+    meta-estimator's ``estimator`` / ``regressor``), recursively, is one of ``kinds``.
+    """
+    while estimator is not None:
+        if isinstance(estimator, kinds):
+            return True
+        steps = getattr(estimator, "steps", None)
+        if steps:
+            estimator = steps[0][1]
+            continue
+        inner = [getattr(estimator, a, None) for a in ("estimator", "regressor")]
+        estimator = next((e for e in inner if e is not None and hasattr(e, "get_params")), None)
     return False
 
 
@@ -139,16 +146,7 @@ def handles_coords(estimator) -> bool:
     >>> handles_coords(LinearRegression())
     False
     """
-    if uses_coords(estimator) or isinstance(estimator, DropCoordinates):
-        return True
-    steps = getattr(estimator, "steps", None)
-    if steps:
-        return handles_coords(steps[0][1])
-    for attr in ("estimator", "regressor"):
-        inner = getattr(estimator, attr, None)
-        if inner is not None and hasattr(inner, "get_params"):
-            return handles_coords(inner)
-    return False
+    return _first_inner(estimator, (CoordinateAwareMixin, DropCoordinates))
 
 
 class DropCoordinates(TransformerMixin, BaseEstimator):
