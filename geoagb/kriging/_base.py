@@ -74,6 +74,25 @@ def resolve_variogram(variogram, xy, z, random_state=None) -> Variogram:
     )
 
 
+def nudge_off_data(targets: np.ndarray, tree, scale: float) -> np.ndarray:
+    """``targets`` with those that coincide with a datum moved by ``1e-9 x scale`` metres.
+
+    Kriging with a nugget is an exact interpolator only at the data locations themselves: the
+    covariance jumps by the nugget at distance 0. Moving a target off the datum by a distance
+    far below any variogram range gives the *filtering* estimate (the nugget treated as
+    measurement error, gstat's ``Err`` model), continuous with the estimate around it.
+    """
+    if len(targets) == 0:
+        return targets
+    d, _ = tree.query(targets, k=1)
+    on = d == 0
+    if not on.any():
+        return targets
+    out = np.array(targets, dtype=float, copy=True)
+    out[on, 0] += 1e-9 * max(float(scale), 1.0)
+    return out
+
+
 class _BaseKriging(BaseEstimator):
     """Shared machinery; subclasses define ``fit`` and ``predict``.
 
@@ -83,13 +102,20 @@ class _BaseKriging(BaseEstimator):
     """
 
     def __init__(
-        self, variogram="auto", n_neighbors=None, max_distance=None, chunk_size=None, n_jobs=None
+        self,
+        variogram="auto",
+        n_neighbors=None,
+        max_distance=None,
+        chunk_size=None,
+        n_jobs=None,
+        exact=True,
     ):
         self.variogram = variogram
         self.n_neighbors = n_neighbors
         self.max_distance = max_distance
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
+        self.exact = exact
 
     def _check_params(self):
         k = self.n_neighbors
@@ -153,7 +179,13 @@ class _BaseKriging(BaseEstimator):
             self.table_ = CovTable(d["lmc_"] if "lmc_" in d else [[d["variogram_"]]])
 
     def _targets(self, coords) -> np.ndarray:
+        """Target coordinates; with ``exact=False`` those on a datum are nudged off it
+        (:func:`nudge_off_data`: filtering kriging).
+        """
         check_is_fitted(self, "coords_")
         from .._coords import get_coords
 
-        return get_coords(coords, allow_array=True)
+        tx = get_coords(coords, allow_array=True)
+        if not self.exact:
+            tx = nudge_off_data(tx, self.tree_, float(np.ptp(self.coords_, axis=0).max()))
+        return tx

@@ -113,10 +113,10 @@ class CoKriging(_BaseKriging):
             max_distance=max_distance,
             chunk_size=chunk_size,
             n_jobs=n_jobs,
+            exact=exact,
         )
         self.mode = mode
         self.lmc = lmc
-        self.exact = exact
 
     def fit(self, coords, values, secondary_values):
         """Fit the covariance model and store the data.
@@ -252,10 +252,6 @@ class CoKriging(_BaseKriging):
         std : ndarray (T,), only with ``return_std=True``
         """
         tx = self._targets(coords)
-        if not self.exact:
-            from ._ok import nudge_off_data
-
-            tx = nudge_off_data(tx, self.tree_, float(np.ptp(self.coords_, axis=0).max()))
         p = self.n_secondary_
         sec = None
         if secondary is not None:

@@ -7,7 +7,7 @@ import numpy as np
 from ._base import _BaseKriging, resolve_variogram
 from ._solve import CovTable, krige
 
-__all__ = ["OrdinaryKriging", "SimpleKriging", "nudge_off_data"]
+__all__ = ["OrdinaryKriging", "SimpleKriging"]
 
 
 def _warn_ill_conditioned(v, xy, tree) -> None:
@@ -34,25 +34,6 @@ def _warn_ill_conditioned(v, xy, tree) -> None:
             UserWarning,
             stacklevel=3,
         )
-
-
-def nudge_off_data(targets: np.ndarray, tree, scale: float) -> np.ndarray:
-    """``targets`` with those that coincide with a datum moved by ``1e-9 x scale`` metres.
-
-    Kriging with a nugget is an exact interpolator only at the data locations themselves: the
-    covariance jumps by the nugget at distance 0. Moving a target off the datum by a distance
-    far below any variogram range gives the *filtering* estimate (the nugget treated as
-    measurement error, gstat's ``Err`` model), continuous with the estimate around it.
-    """
-    if len(targets) == 0:
-        return targets
-    d, _ = tree.query(targets, k=1)
-    on = d == 0
-    if not on.any():
-        return targets
-    out = np.array(targets, dtype=float, copy=True)
-    out[on, 0] += 1e-9 * max(float(scale), 1.0)
-    return out
 
 
 class OrdinaryKriging(_BaseKriging):
@@ -161,16 +142,14 @@ class OrdinaryKriging(_BaseKriging):
             max_distance=max_distance,
             chunk_size=chunk_size,
             n_jobs=n_jobs,
+            exact=exact,
         )
-        self.exact = exact
 
     _groups = None  # ordinary kriging: the weights sum to one
     _shift = 0.0
 
     def _run(self, coords, return_var, return_weights=False):
         tx = self._targets(coords)
-        if not self.exact:
-            tx = nudge_off_data(tx, self.tree_, float(np.ptp(self.coords_, axis=0).max()))
         shift = float(self._shift)
         out = krige(
             tx,
