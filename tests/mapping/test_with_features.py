@@ -10,7 +10,7 @@ from sklearn.ensemble import RandomForestRegressor
 
 from geoagb.mapping import predict_raster
 
-from .conftest import X0, Y0, read, write_raster
+from .conftest import X0, Y0, read, recipe_scene, write_raster
 from .test_patch_kriging_dask import WeightedPatchModel
 
 features = pytest.importorskip("geoagb.features")
@@ -19,31 +19,7 @@ features = pytest.importorskip("geoagb.features")
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory):
     d = tmp_path_factory.mktemp("rf")
-    rng = np.random.default_rng(11)
-    h, w = 72, 84
-    yy, xx = np.mgrid[0:h, 0:w]
-    img = np.stack(
-        [
-            0.05 + 0.02 * rng.random((h, w)),
-            0.08 + 0.02 * rng.random((h, w)),
-            0.06 + 0.03 * rng.random((h, w)),
-            0.3 + 0.2 * np.sin(xx / 5) ** 2 + 0.05 * rng.random((h, w)),
-        ]
-    )
-    img[:, 30:32, 40:42] = -9999.0
-    dem = 900 + 2.0 * xx + 0.05 * (yy - 30) ** 2 + rng.normal(0, 0.3, (h, w))
-    chm = np.clip(10 + 8 * np.cos(yy / 7) + rng.normal(0, 1, (h, w)), 0, None)
-    src = dict(
-        image=write_raster(
-            d / "image.tif",
-            img.astype(np.float32),
-            nodata=-9999.0,
-            descriptions=["blue", "green", "red", "nir"],
-        ),
-        dem=write_raster(d / "dem.tif", dem.astype(np.float32)),
-        chm=write_raster(d / "chm.tif", chm.astype(np.float32), descriptions=["chm"]),
-    )
-    return src
+    return recipe_scene(d)
 
 
 def _recipe_model_and_reference(scene):

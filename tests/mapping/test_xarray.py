@@ -16,7 +16,7 @@ from geoagb.mapping import carbon_stock, explain_raster, predict_raster
 from geoagb.mapping._xarray import aligned_chunks, predict_xarray
 from geoagb.mapping._xr_features import XarrayFeatures, nearest_sample_index
 
-from .conftest import X0, Y0, write_raster
+from .conftest import X0, Y0, recipe_scene, write_raster
 
 xr = pytest.importorskip("xarray")
 rioxarray = pytest.importorskip("rioxarray")
@@ -68,30 +68,7 @@ def scene(tmp_path_factory):
     """Image (4 bands, nodata patch), DEM and CHM at 1 m, 72 x 84 pixels; a texture + terrain
     recipe (halo 2, scene-wide texture range and TWI) and a forest fitted on it."""
     d = tmp_path_factory.mktemp("xscene")
-    rng = np.random.default_rng(11)
-    h, w = 72, 84
-    yy, xx = np.mgrid[0:h, 0:w]
-    img = np.stack(
-        [
-            0.05 + 0.02 * rng.random((h, w)),
-            0.08 + 0.02 * rng.random((h, w)),
-            0.06 + 0.03 * rng.random((h, w)),
-            0.3 + 0.2 * np.sin(xx / 5) ** 2 + 0.05 * rng.random((h, w)),
-        ]
-    )
-    img[:, 30:32, 40:42] = -9999.0
-    dem = 900 + 2.0 * xx + 0.05 * (yy - 30) ** 2 + rng.normal(0, 0.3, (h, w))
-    chm = np.clip(10 + 8 * np.cos(yy / 7) + rng.normal(0, 1, (h, w)), 0, None)
-    src = dict(
-        image=write_raster(
-            d / "image.tif",
-            img.astype(np.float32),
-            nodata=-9999.0,
-            descriptions=["blue", "green", "red", "nir"],
-        ),
-        dem=write_raster(d / "dem.tif", dem.astype(np.float32)),
-        chm=write_raster(d / "chm.tif", chm.astype(np.float32), descriptions=["chm"]),
-    )
+    src = recipe_scene(d)
     options = dict(
         indices=["ndvi"],
         terrain=["slope", "northness", "twi"],
