@@ -7,26 +7,22 @@
 * :class:`CoKriging` - collocated (Markov model 1) or full (linear model of coregionalisation);
 * :class:`ResidualKrigingRegressor` - a scikit-learn meta-estimator: learner + kriged
   out-of-fold residuals that corrects only where the residuals are spatially structured.
+
+Importing this package loads nothing else (scikit-learn, numba) until a name is used
+(``lazy_loader``, the scientific-Python lazy-import convention, SPEC 1).
 """
 
-from ._ck import CoKriging
-from ._lmc import fit_lmc
-from ._ok import OrdinaryKriging, SimpleKriging
-from ._plot import plot_variogram
-from ._regressor import KrigingRegressor
-from ._residual import ResidualKrigingRegressor
-from ._variogram import Variogram, empirical_variogram, fit_variogram_model, lag_edges
+import lazy_loader as _lazy
 
-__all__ = [
-    "Variogram",
-    "OrdinaryKriging",
-    "SimpleKriging",
-    "KrigingRegressor",
-    "CoKriging",
-    "ResidualKrigingRegressor",
-    "empirical_variogram",
-    "fit_variogram_model",
-    "fit_lmc",
-    "lag_edges",
-    "plot_variogram",
-]
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "_ck": ["CoKriging"],
+        "_lmc": ["fit_lmc"],
+        "_ok": ["OrdinaryKriging", "SimpleKriging"],
+        "_plot": ["plot_variogram"],
+        "_regressor": ["KrigingRegressor"],
+        "_residual": ["ResidualKrigingRegressor"],
+        "_variogram": ["Variogram", "empirical_variogram", "fit_variogram_model", "lag_edges"],
+    },
+)

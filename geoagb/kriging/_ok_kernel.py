@@ -1,16 +1,29 @@
-"""Compiled moving-neighbourhood ordinary kriging: one small SPD solve per target.
+r"""Compiled moving-neighbourhood ordinary kriging along a walk through the targets.
 
-For a target with neighbours ``S`` (covariance matrix ``C``, right-hand side ``c``) the ordinary
-kriging system ``[C 1; 1' 0] [lambda; mu] = [c; 1]`` is solved through the Cholesky factor of
-``C`` alone (``C`` is symmetric positive definite for a valid model with distinct data):
+For a target with neighbours ``S`` (covariance matrix ``C = L L'``, right-hand side ``c``) the
+ordinary kriging system ``[C 1; 1' 0] [lambda; mu] = [c; 1]`` reduces to inner products of
+three forward substitutions, ``w_c = L^-1 c``, ``w_1 = L^-1 1`` and ``w_z = L^-1 z``:
 
-    a = C^-1 c,  b = C^-1 1,  mu = (1'a - 1) / 1'b,  lambda = a - mu b,
-    estimate = lambda . z,  variance = C(0) - lambda . c - mu        (gstat's definition).
+    mu = (w_1 . w_c - 1) / (w_1 . w_1),
+    estimate = w_z . w_c - mu w_z . w_1,
+    variance = C(0) - w_c . w_c + mu w_1 . w_c - mu                (gstat's definition).
 
-That is about k^3 / 6 multiply-adds per target instead of the (k+1)^3 / 3 of a general LU
-solve, with no (T, k, k) stacks in memory; targets run in parallel threads (numba ``prange``).
+``w_1`` and ``w_z`` depend only on ``S``. Targets are visited along a Z-curve, so consecutive
+targets (a map grid) mostly share their neighbours: where only a few data leave or enter the
+set, the factor ``L`` and ``w_1, w_z`` are *updated* instead of rebuilt, deleting a datum by a
+rank-one Cholesky update of the trailing block (Givens rotations; Golub & Van Loan 2013, 6.5.4)
+and appending one by a forward substitution. A target then costs O(k^2) instead of the O(k^3)
+of a fresh factorisation; the factor is rebuilt from scratch after :data:`REFRESH` updates so
+that rounding cannot accumulate (results agree with fresh solves to ~1e-12).
+
+The k nearest data of each target are selected inside the kernel from a candidate list per
+tile of consecutive targets (every datum within ``d_k(centre) + 2 rho`` of the tile centre,
+``rho`` the tile's radius, which holds the k nearest data of every target of the tile), so no
+per-target KD-tree query is needed.
+
 A target whose ``C`` is not numerically positive definite (a degenerate model) is flagged and
-left to the general solver, which handles it with a pseudo-inverse.
+left to the general solver, which handles it with a pseudo-inverse; so is a target with a tie at
+the k-th neighbour distance (data on a grid), where the KD-tree decides which datum is used.
 
 Covered structures: spherical, exponential and gaussian (gstat's parameterisation, see
 :mod:`geoagb.kriging._models`); other models use the general solver.
@@ -26,14 +39,17 @@ import numpy as np
 
 from .._numba import njit as _njit
 
-__all__ = ["KERNEL_MODELS", "ok_kernel"]
+__all__ = ["KERNEL_MODELS", "REFRESH", "ok_walk"]
 
 #: Model codes understood by the kernel.
 KERNEL_MODELS = {"spherical": 0, "exponential": 1, "gaussian": 2}
-_BLOCK = 256  # targets per parallel work item
+#: Updates of one factor before it is rebuilt from scratch.
+REFRESH = 64
+TILE_CELL = 0.4  # tile side / median k-th neighbour distance
+_TILES_PER_ITEM = 32  # tiles per parallel work item (each starts a fresh factor)
 
 
-@_njit(cache=True, inline="always", fastmath=True)
+@_njit(cache=True, fastmath=True)
 def _cov(h, code, psill, inv_range, nugget):
     if h == 0.0:
         return psill + nugget
@@ -48,196 +64,444 @@ def _cov(h, code, psill, inv_range, nugget):
 
 
 @_njit(cache=True, fastmath=True)
-def _ok_block(lo, hi, tx, xy, z, idx, code, psill, inv_range, nugget, mean, var, failed):
-    """Targets ``lo`` to ``hi - 1`` in this thread; work buffers allocated once."""
-    k = idx.shape[1]
-    U = np.empty((k, k))
-    a = np.empty(k)
-    b = np.empty(k)
-    c = np.empty(k)
-    px = np.empty(k)
-    py = np.empty(k)
-    for t in range(lo, hi):
-        _ok_one(
-            t,
-            tx,
-            xy,
-            z,
-            idx,
-            code,
-            psill,
-            inv_range,
-            nugget,
-            psill + nugget,
-            xy.shape[0],
-            k,
-            U,
-            a,
-            b,
-            c,
-            px,
-            py,
-            mean,
-            var,
-            failed,
-        )
-
-
-@_njit(parallel=True, cache=True, fastmath=True)
-def _ok_parallel(tx, xy, z, idx, code, psill, inv_range, nugget, mean, var, failed):
-    T = idx.shape[0]
-    n_blocks = (T + _BLOCK - 1) // _BLOCK
-    for blk in nb.prange(n_blocks):
-        _ok_block(
-            blk * _BLOCK,
-            min(T, (blk + 1) * _BLOCK),
-            tx,
-            xy,
-            z,
-            idx,
-            code,
-            psill,
-            inv_range,
-            nugget,
-            mean,
-            var,
-            failed,
-        )
+def _select(d, j, u, k):
+    """Move the k smallest of ``d[:u]`` (with their ``j``) to the front (quickselect);
+    ties broken by the smaller data index, as a stable sort would.
+    """
+    lo, hi = 0, u - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        pd, pj = d[mid], j[mid]
+        a, b = lo, hi
+        while a <= b:
+            while d[a] < pd or (d[a] == pd and j[a] < pj):
+                a += 1
+            while d[b] > pd or (d[b] == pd and j[b] > pj):
+                b -= 1
+            if a <= b:
+                d[a], d[b] = d[b], d[a]
+                j[a], j[b] = j[b], j[a]
+                a += 1
+                b -= 1
+        if k - 1 <= b:
+            hi = b
+        elif k - 1 >= a:
+            lo = a
+        else:
+            break
 
 
 @_njit(cache=True, fastmath=True)
-def _ok_one(
-    t,
-    tx,
-    xy,
-    z,
-    idx,
-    code,
-    psill,
-    inv_range,
-    nugget,
-    c00,
-    n,
-    k,
-    U,
-    a,
-    b,
-    c,
-    px,
-    py,
-    mean,
-    var,
-    failed,
-):
-    m = 0
-    while m < k and idx[t, m] < n:
-        m += 1
-    if m == 0:
-        mean[t] = np.nan
-        var[t] = np.nan
-        return
+def _forward(L, m, rhs, out):
+    """``out = L^-1 rhs`` for the lower-triangular ``L`` (row-wise dot products)."""
+    for p in range(m):
+        s = rhs[p]
+        for q in range(p):
+            s -= L[p, q] * out[q]
+        out[p] = s / L[p, p]
+
+
+@_njit(cache=True, fastmath=True)
+def _refactor(S, m, xy, z, code, psill, inv_range, nugget, c00, L, cols, w1, wz, ones, zs):
+    """Factor of the data ``S[:m]`` from scratch; False if not numerically positive definite."""
     for i in range(m):
-        j = idx[t, i]
-        px[i] = xy[j, 0]
-        py[i] = xy[j, 1]
-        dx = px[i] - tx[t, 0]
-        dy = py[i] - tx[t, 1]
-        c[i] = _cov(math.sqrt(dx * dx + dy * dy), code, psill, inv_range, nugget)
-    # upper triangle of C, then its Cholesky factor U (C = U'U) in place, right-looking: every
-    # update is a contiguous row operation
+        cols[i] = S[i]
+    for p in range(m):
+        xp = xy[cols[p], 0]
+        yp = xy[cols[p], 1]
+        for j in range(p):
+            dx = xp - xy[cols[j], 0]
+            dy = yp - xy[cols[j], 1]
+            v = _cov(math.sqrt(dx * dx + dy * dy), code, psill, inv_range, nugget)
+            for q in range(j):
+                v -= L[p, q] * L[j, q]
+            L[p, j] = v / L[j, j]
+        v = c00
+        for q in range(p):
+            v -= L[p, q] * L[p, q]
+        if v <= 1e-12 * c00:
+            return False
+        L[p, p] = math.sqrt(v)
     for i in range(m):
-        U[i, i] = c00
-        for j in range(i + 1, m):
-            dx = px[i] - px[j]
-            dy = py[i] - py[j]
-            U[i, j] = _cov(math.sqrt(dx * dx + dy * dy), code, psill, inv_range, nugget)
-    for j in range(m):
-        d = U[j, j]
-        if d <= 1e-12 * c00:
-            failed[t] = True
-            return
-        d = math.sqrt(d)
-        U[j, j] = d
-        inv = 1.0 / d
-        for q in range(j + 1, m):
-            U[j, q] *= inv
+        ones[i] = 1.0
+        zs[i] = z[cols[i]]
+    _forward(L, m, ones, w1)
+    _forward(L, m, zs, wz)
+    return True
+
+
+@_njit(cache=True, fastmath=True)
+def _delete(L, m, i, cols, w1, wz, x):
+    """Remove factor position ``i``: rank-one update of the trailing block with its column."""
+    for p in range(i + 1, m):
+        x[p] = L[p, i]
+    t1 = w1[i]
+    tz = wz[i]
+    for j in range(i + 1, m):
+        a = L[j, j]
+        b = x[j]
+        r = math.sqrt(a * a + b * b)
+        c = a / r
+        s = b / r
+        L[j, j] = r
         for p in range(j + 1, m):
-            f = U[j, p]
-            for q in range(p, m):
-                U[p, q] -= f * U[j, q]
-    # U'y = rhs (forward), then U x = y (backward), for a = C^-1 c and b = C^-1 1
-    for i in range(m):
-        a[i] = c[i]
-        b[i] = 1.0
-    for i in range(m):
-        ai = a[i] / U[i, i]
-        bi = b[i] / U[i, i]
-        a[i] = ai
-        b[i] = bi
-        for q in range(i + 1, m):
-            a[q] -= U[i, q] * ai
-            b[q] -= U[i, q] * bi
-    for i in range(m - 1, -1, -1):
-        sa = a[i]
-        sb = b[i]
-        for q in range(i + 1, m):
-            sa -= U[i, q] * a[q]
-            sb -= U[i, q] * b[q]
-        a[i] = sa / U[i, i]
-        b[i] = sb / U[i, i]
-    sum_a = 0.0
-    sum_b = 0.0
-    for i in range(m):
-        sum_a += a[i]
-        sum_b += b[i]
-    mu = (sum_a - 1.0) / sum_b
-    est = 0.0
-    lc = 0.0
-    for i in range(m):
-        lam = a[i] - mu * b[i]
-        est += lam * z[idx[t, i]]
-        lc += lam * c[i]
-    mean[t] = est
-    var[t] = c00 - lc - mu
+            lpj = L[p, j]
+            L[p, j] = c * lpj + s * x[p]
+            x[p] = c * x[p] - s * lpj
+        a1 = w1[j]
+        w1[j] = c * a1 + s * t1
+        t1 = c * t1 - s * a1
+        az = wz[j]
+        wz[j] = c * az + s * tz
+        tz = c * tz - s * az
+    # drop row and column i
+    for p in range(i + 1, m):
+        for q in range(i):
+            L[p - 1, q] = L[p, q]
+        for q in range(i + 1, p + 1):
+            L[p - 1, q - 1] = L[p, q]
+        cols[p - 1] = cols[p]
+        w1[p - 1] = w1[p]
+        wz[p - 1] = wz[p]
 
 
-def ok_kernel(tx, xy, z, idx, model, psill, range_, nugget, n_threads=1):
-    """Ordinary kriging of targets ``tx`` from their sorted neighbour indices ``idx``.
+@_njit(cache=True, fastmath=True)
+def _append(q, L, m, xy, z, code, psill, inv_range, nugget, c00, cols, w1, wz, cq, lq):
+    """Append datum ``q`` at position ``m``; False if the factor would lose definiteness."""
+    qx = xy[q, 0]
+    qy = xy[q, 1]
+    for p in range(m):
+        dx = qx - xy[cols[p], 0]
+        dy = qy - xy[cols[p], 1]
+        cq[p] = _cov(math.sqrt(dx * dx + dy * dy), code, psill, inv_range, nugget)
+    _forward(L, m, cq, lq)
+    d2 = c00
+    s1 = 1.0
+    sz = z[q]
+    for p in range(m):
+        d2 -= lq[p] * lq[p]
+        s1 -= lq[p] * w1[p]
+        sz -= lq[p] * wz[p]
+        L[m, p] = lq[p]
+    if d2 <= 1e-12 * c00:
+        return False
+    d = math.sqrt(d2)
+    L[m, m] = d
+    w1[m] = s1 / d
+    wz[m] = sz / d
+    cols[m] = q
+    return True
+
+
+@_njit(cache=True, fastmath=True)
+def _walk(
+    t0, t1, tx, tile_of, cptr, cand, xy, z, k, ub, code, psill, inv_range, nugget, mean, var, failed
+):
+    """Targets ``t0`` to ``t1 - 1`` (consecutive along the walk), one factor carried along."""
+    n = xy.shape[0]
+    c00 = psill + nugget
+    ub2 = ub * ub
+    umax = 0
+    for t in range(t0, t1):
+        tl = tile_of[t]
+        umax = max(umax, cptr[tl + 1] - cptr[tl])
+    L = np.zeros((k + 1, k + 1))
+    cols = np.empty(k + 1, dtype=np.intp)
+    w1 = np.empty(k + 1)
+    wz = np.empty(k + 1)
+    wc = np.empty(k + 1)
+    ct = np.empty(k + 1)
+    ones = np.empty(k + 1)
+    zs = np.empty(k + 1)
+    x = np.empty(k + 1)
+    d = np.empty(max(umax, 1))
+    j = np.empty(max(umax, 1), dtype=np.intp)
+    S = np.empty(k, dtype=np.intp)
+    in_f = np.zeros(n, dtype=np.bool_)  # datum is in the current factor
+    in_s = np.zeros(n, dtype=np.bool_)  # datum is in the current target's set
+    m = 0  # size of the current factor
+    age = REFRESH  # updates since the factor was built (forces a build first)
+    for t in range(t0, t1):
+        tl = tile_of[t]
+        px = tx[t, 0]
+        py = tx[t, 1]
+        u = 0
+        for c in range(cptr[tl], cptr[tl + 1]):
+            q = cand[c]
+            dx = xy[q, 0] - px
+            dy = xy[q, 1] - py
+            dd = dx * dx + dy * dy
+            if dd < ub2:
+                d[u] = dd
+                j[u] = q
+                u += 1
+        ms = min(k, u)
+        if ms == 0:
+            mean[t] = np.nan
+            var[t] = np.nan
+            continue
+        if u > ms:
+            _select(d, j, u, ms)
+            # a tie at the k-th distance: which datum is "nearest" is the KD-tree's choice, so
+            # the general solver (which asks the KD-tree) takes this target
+            dmax = d[0]
+            for i in range(1, ms):
+                dmax = max(dmax, d[i])
+            dnext = d[ms]
+            for i in range(ms + 1, u):
+                dnext = min(dnext, d[i])
+            if dnext - dmax <= 2e-12 * dmax:
+                failed[t] = True
+                continue
+        for i in range(ms):
+            S[i] = j[i]
+            in_s[j[i]] = True
+        n_del = 0
+        for p in range(m):
+            if not in_s[cols[p]]:
+                n_del += 1
+        n_add = ms - (m - n_del)
+        ok = True
+        if m == 0 or age + n_del + n_add > REFRESH or 2 * (n_del + n_add) > ms:
+            for p in range(m):
+                in_f[cols[p]] = False
+            # nearest first: the data that leave the set later sit at the end of the factor,
+            # where deleting them is cheap
+            for i in range(1, ms):
+                di = d[i]
+                ji = j[i]
+                r = i - 1
+                while r >= 0 and d[r] > di:
+                    d[r + 1] = d[r]
+                    j[r + 1] = j[r]
+                    r -= 1
+                d[r + 1] = di
+                j[r + 1] = ji
+            for i in range(ms):
+                S[i] = j[i]
+            ok = _refactor(
+                S, ms, xy, z, code, psill, inv_range, nugget, c00, L, cols, w1, wz, ones, zs
+            )
+            m = ms if ok else 0
+            age = 0
+            for p in range(m):
+                in_f[cols[p]] = True
+        else:
+            p = m - 1
+            while p >= 0:
+                if not in_s[cols[p]]:
+                    in_f[cols[p]] = False
+                    _delete(L, m, p, cols, w1, wz, x)
+                    m -= 1
+                p -= 1
+            for i in range(ms):
+                q = S[i]
+                if not in_f[q]:
+                    if not _append(
+                        q, L, m, xy, z, code, psill, inv_range, nugget, c00, cols, w1, wz, ct, x
+                    ):
+                        ok = False
+                        break
+                    in_f[q] = True
+                    m += 1
+            age += n_del + n_add
+            if not ok:
+                for p in range(m):
+                    in_f[cols[p]] = False
+                m = 0
+        for i in range(ms):
+            in_s[S[i]] = False
+        if not ok:
+            failed[t] = True
+            continue
+        for p in range(m):
+            dx = xy[cols[p], 0] - px
+            dy = xy[cols[p], 1] - py
+            ct[p] = _cov(math.sqrt(dx * dx + dy * dy), code, psill, inv_range, nugget)
+        _forward(L, m, ct, wc)
+        s1c = 0.0
+        s11 = 0.0
+        szc = 0.0
+        sz1 = 0.0
+        scc = 0.0
+        for p in range(m):
+            s1c += w1[p] * wc[p]
+            s11 += w1[p] * w1[p]
+            szc += wz[p] * wc[p]
+            sz1 += wz[p] * w1[p]
+            scc += wc[p] * wc[p]
+        mu = (s1c - 1.0) / s11
+        mean[t] = szc - mu * sz1
+        var[t] = c00 - scc + mu * s1c - mu
+
+
+@_njit(parallel=True, cache=True, fastmath=True)
+def _walk_parallel(
+    bounds, tx, tile_of, cptr, cand, xy, z, k, ub, code, psill, inv_range, nugget, mean, var, failed
+):
+    for w in nb.prange(len(bounds) - 1):
+        _walk(
+            bounds[w],
+            bounds[w + 1],
+            tx,
+            tile_of,
+            cptr,
+            cand,
+            xy,
+            z,
+            k,
+            ub,
+            code,
+            psill,
+            inv_range,
+            nugget,
+            mean,
+            var,
+            failed,
+        )
+
+
+@_njit(cache=True)
+def _candidates(cx, cy, radius, xy, x0, y0, g, nx, ny, cell_ptr, cell_pts, count_only, cptr, cand):
+    """Data within ``radius[t]`` of tile centre ``t`` from a bucket grid of the data (cell side
+    ``g``); counts per tile when ``count_only``, else fills ``cand`` at offsets ``cptr``.
+    """
+    for t in range(len(cx)):
+        r = radius[t]
+        r2 = r * r
+        i0 = max(int(math.floor((cx[t] - r - x0) / g)), 0)
+        i1 = min(int(math.floor((cx[t] + r - x0) / g)), nx - 1)
+        j0 = max(int(math.floor((cy[t] - r - y0) / g)), 0)
+        j1 = min(int(math.floor((cy[t] + r - y0) / g)), ny - 1)
+        c = 0 if count_only else cptr[t]
+        for i in range(i0, i1 + 1):
+            for j in range(j0, j1 + 1):
+                cell = i * ny + j
+                for p in range(cell_ptr[cell], cell_ptr[cell + 1]):
+                    q = cell_pts[p]
+                    dx = xy[q, 0] - cx[t]
+                    dy = xy[q, 1] - cy[t]
+                    if dx * dx + dy * dy <= r2:
+                        if not count_only:
+                            cand[c] = q
+                        c += 1
+        if count_only:
+            cptr[t + 1] = c
+
+
+def _tiles(tx, q, scale, lo, tree, k, ub, n, workers, cell=TILE_CELL):
+    """Tiles of consecutive targets and their candidate data (CSR ``cptr``, ``cand``).
+
+    ``q`` are the targets' quantised coordinates of the Z-curve that ordered them
+    (``x = lo + q * scale``). A tile is one aligned quadtree cell of that curve, whose side is
+    about ``cell`` times the median distance to the k-th nearest datum, so its targets are
+    consecutive and its candidate list (every datum within ``d_k(centre) + 2 rho`` of the cell
+    centre, ``rho`` its half diagonal) is little larger than one neighbourhood.
+    """
+    T = len(tx)
+    n_probe = min(T, 256)
+    probe = tx[np.linspace(0, T - 1, n_probe).astype(np.intp)]
+    dk, _ = tree.query(probe, k=min(k, n), workers=workers)
+    dk = np.asarray(dk).reshape(n_probe, -1)[:, -1]
+    dk = float(np.median(dk[np.isfinite(dk)])) if np.isfinite(dk).any() else float(ub)
+    quanta = cell * dk / max(float(scale.max()), 1e-300)
+    level = int(np.clip(np.floor(np.log2(max(quanta, 1.0))), 0, 16))
+    cq = q >> np.uint64(level)
+    new = np.ones(T, dtype=bool)
+    new[1:] = (cq[1:] != cq[:-1]).any(axis=1)
+    tile_of = np.cumsum(new) - 1
+    cq = cq[new].astype(np.float64)
+    half = 0.5 * float(1 << level) * scale
+    centre = lo + (cq * float(1 << level)) * scale + half
+    rho = float(np.hypot(*half))
+    dkc, _ = tree.query(centre, k=min(k, n), workers=workers)
+    dkc = np.asarray(dkc).reshape(len(centre), -1)[:, -1]
+    radius = np.minimum(dkc + 2.0 * rho, ub + rho) * (1 + 1e-12) + 1e-9
+    # bucket grid of the data, cells about the typical radius / 2
+    dlo = tree.mins
+    g = max(0.5 * float(np.median(radius[np.isfinite(radius)])), 1e-9)
+    nx, ny = (np.floor((tree.maxes - dlo) / g).astype(np.int64) + 1).tolist()
+    xy = tree.data
+    ci = np.minimum(((xy - dlo) / g).astype(np.int64), [nx - 1, ny - 1])
+    cid = ci[:, 0] * ny + ci[:, 1]
+    cell_pts = np.argsort(cid, kind="stable").astype(np.intp)
+    cell_ptr = np.zeros(nx * ny + 1, dtype=np.intp)
+    np.cumsum(np.bincount(cid, minlength=nx * ny), out=cell_ptr[1:])
+    nt = len(centre)
+    cptr = np.zeros(nt + 1, dtype=np.intp)
+    args = (centre[:, 0].copy(), centre[:, 1].copy(), radius, xy, dlo[0], dlo[1], g, nx, ny)
+    _candidates(*args, cell_ptr, cell_pts, True, cptr, cell_pts[:0])
+    np.cumsum(cptr[1:], out=cptr[1:])
+    cand = np.empty(int(cptr[-1]), dtype=np.intp)
+    _candidates(*args, cell_ptr, cell_pts, False, cptr, cand)
+    return tile_of, cptr, cand
+
+
+def ok_walk(tx, xy, z, tree, k, ub, model, psill, range_, nugget, n_threads=1, zcurve=None):
+    """Ordinary kriging of targets ``tx`` (in walk order: Z-curve) from their k nearest data.
 
     Parameters
     ----------
     tx : (T, 2) array
-        Targets (metres).
+        Targets (metres), consecutive targets close to each other.
     xy : (n, 2) array
         Data coordinates (distinct).
     z : (n,) array
         Data values.
-    idx : (T, k) int array
-        Neighbour indices per target; missing neighbours are ``n`` and come last.
+    tree : scipy.spatial.cKDTree
+        KD-tree of ``xy``.
+    k : int
+        Neighbours per target.
+    ub : float
+        Only data closer than ``ub`` are used (``inf``: no limit).
     model : str
         One of :data:`KERNEL_MODELS`.
     psill, range_, nugget : float
         Structure in gstat's parameterisation.
     n_threads : int
-        Threads for the loop over targets.
+        Threads (contiguous runs of tiles per thread).
+    zcurve : (q, scale, lo), optional
+        The quantised coordinates of the Z-curve that ordered ``tx`` (see
+        :func:`geoagb.kriging._solve.zcurve`); computed here when not given.
 
     Returns
     -------
     mean, var : (T,) arrays
-        NaN for targets with no neighbour.
+        NaN for targets with no datum within ``ub``.
     failed : (T,) bool array
-        Targets whose covariance matrix was not numerically positive definite (not solved).
+        Targets not solved here: covariance matrix not numerically positive definite, or a tie
+        at the k-th neighbour distance.
     """
-    T = len(tx)
+    T, n = len(tx), len(xy)
+    tx = np.ascontiguousarray(tx, dtype=np.float64)
+    xy = np.ascontiguousarray(xy, dtype=np.float64)
     mean = np.empty(T)
     var = np.empty(T)
     failed = np.zeros(T, dtype=np.bool_)
+    if T == 0:
+        return mean, var, failed
+    threads = max(1, min(int(n_threads), nb.config.NUMBA_NUM_THREADS, os.cpu_count() or 1))
+    if zcurve is None:
+        from ._solve import zcurve as _zcurve
+
+        order, q, scale, lo = _zcurve(tx)
+        tx = tx[order]
+        zc = (q[order], scale, lo)
+        m, v, f = ok_walk(tx, xy, z, tree, k, ub, model, psill, range_, nugget, n_threads, zc)
+        inv = np.empty_like(order)
+        inv[order] = np.arange(T)
+        return m[inv], v[inv], f[inv]
+    tile_of, cptr, cand = _tiles(tx, *zcurve, tree, k, ub, n, threads)
     inv_range = 1.0 / float(range_) if range_ > 0 else np.inf
     args = (
-        np.ascontiguousarray(tx, dtype=np.float64),
-        np.ascontiguousarray(xy, dtype=np.float64),
+        tx,
+        tile_of,
+        cptr,
+        cand,
+        xy,
         np.ascontiguousarray(z, dtype=np.float64),
-        np.ascontiguousarray(idx, dtype=np.intp),
+        int(k),
+        float(ub),
         KERNEL_MODELS[model],
         float(psill),
         inv_range,
@@ -246,14 +510,16 @@ def ok_kernel(tx, xy, z, idx, model, psill, range_, nugget, n_threads=1):
         var,
         failed,
     )
-    threads = max(1, min(int(n_threads), nb.config.NUMBA_NUM_THREADS, os.cpu_count() or 1))
-    if threads == 1 or T <= _BLOCK:  # no thread pool to start (the parallel version loads slower)
-        _ok_block(0, T, *args)
+    nt = int(tile_of[-1]) + 1
+    if threads == 1 or nt <= _TILES_PER_ITEM:  # no thread pool to start
+        _walk(0, T, *args)
     else:
+        first = np.searchsorted(tile_of, np.arange(0, nt, _TILES_PER_ITEM))
+        bounds = np.append(first, T).astype(np.intp)
         prev = nb.get_num_threads()
         nb.set_num_threads(threads)
         try:
-            _ok_parallel(*args)
+            _walk_parallel(bounds, *args)
         finally:
             nb.set_num_threads(prev)
     return mean, np.maximum(var, 0.0), failed

@@ -108,11 +108,14 @@ class CovTable:
         return N, S
 
 
-def _morton_order(xy: np.ndarray) -> np.ndarray:
-    """Permutation visiting points along a Z-order curve (16 bits per axis)."""
+def zcurve(xy: np.ndarray):
+    """Z-order curve (16 bits per axis): the visiting order, the quantised coordinates ``q``
+    (``xy ~ lo + q * scale``), ``scale`` and ``lo``.
+    """
     lo, span = xy.min(axis=0), np.ptp(xy, axis=0)
     span[span == 0] = 1.0
-    q = ((xy - lo) / span * 65535).astype(np.uint64)
+    scale = span / 65535
+    q = np.minimum((xy - lo) / scale, 65535).astype(np.uint64)
 
     def spread(v):
         v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
@@ -120,7 +123,8 @@ def _morton_order(xy: np.ndarray) -> np.ndarray:
         v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
         return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
 
-    return np.argsort(spread(q[:, 0]) | (spread(q[:, 1]) << np.uint64(1)), kind="stable")
+    order = np.argsort(spread(q[:, 0]) | (spread(q[:, 1]) << np.uint64(1)), kind="stable")
+    return order, q, scale, lo
 
 
 def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -416,7 +420,7 @@ def _neighbourhood(
     c00 = table.c0(0, 0)
     tree = cKDTree(xy) if tree is None else tree
     ub = np.inf if max_distance is None else np.nextafter(float(max_distance), np.inf)
-    order = _morton_order(tx_all) if T > 1 else np.arange(T)
+    order, q, scale, lo = zcurve(tx_all) if T > 1 else (np.arange(T), None, None, None)
     chunk = chunk_size or max(16, _CHUNK_BYTES // (8 * L.m * L.m))
     workers = _n_workers(n_jobs)
     kernel = _kernel_params(table, L, nc, return_weights)
@@ -430,6 +434,7 @@ def _neighbourhood(
             ub=ub,
             params=kernel,
             order=order,
+            zc=(q, scale, lo),
             out=(mean, var),
             workers=workers,
             progress=progress,
@@ -498,32 +503,28 @@ def _kernel_params(table, L, nc, return_weights):
 
 
 def _krige_kernel(
-    tx_all, xy, z, tree, *, k, ub, params, order, out, workers, progress, chunk=1 << 16
+    tx_all, xy, z, tree, *, k, ub, params, order, out, workers, progress, zc, chunk=1 << 16
 ):
-    """Ordinary kriging of all targets with :func:`ok_kernel`, in chunks of ``chunk`` targets
-    (memory O(chunk x k)), filling ``out = (mean, var)``; returns the targets (in ``order``) it
-    could not solve.
+    """Ordinary kriging of all targets with :func:`ok_walk`, in chunks of ``chunk`` targets
+    along ``order`` (memory O(chunk + n) per thread), filling ``out = (mean, var)``; returns the
+    targets (in ``order``) it could not solve.
     """
+    from ._ok_kernel import ok_walk
+
     mean, var = out
     failed = []
     starts = range(0, len(order), chunk)
     disable = (True if len(starts) <= 5 else None) if progress is None else not progress
     for s in tqdm(starts, desc="kriging", unit="chunk", leave=False, disable=disable):
         sel = order[s : s + chunk]
-        _, idx = tree.query(tx_all[sel], k=k, distance_upper_bound=ub, workers=workers)
-        idx = np.sort(idx.reshape(len(sel), k), axis=1)
-        m, v, bad = _ok_kernel()(tx_all[sel], xy, z, idx, *params, n_threads=workers)
+        q, scale, lo = zc
+        sub = None if q is None else (q[sel], scale, lo)
+        m, v, bad = ok_walk(tx_all[sel], xy, z, tree, k, ub, *params, n_threads=workers, zcurve=sub)
         mean[sel] = m
         if var is not None:
             var[sel] = v
         failed.append(sel[bad])
     return np.concatenate(failed) if failed else np.empty(0, dtype=np.intp)
-
-
-def _ok_kernel():
-    from ._ok_kernel import ok_kernel
-
-    return ok_kernel
 
 
 def _n_workers(n_jobs) -> int:

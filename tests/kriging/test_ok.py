@@ -107,15 +107,19 @@ def test_kernel_models_equal_general_solver(field, monkeypatch, model):
 
 
 def test_kernel_flags_non_positive_definite_systems_for_the_general_solver(field, monkeypatch):
-    from geoagb.kriging._ok_kernel import ok_kernel
+    from scipy.spatial import cKDTree
+
+    from geoagb.kriging import _ok_kernel
 
     # two data at one location, no nugget: C is singular, the kernel must not solve it
     xy = np.array([[0.0, 0.0], [0.0, 0.0], [100.0, 0.0]])
-    _, _, failed = ok_kernel(
+    _, _, failed = _ok_kernel.ok_walk(
         np.array([[50.0, 10.0]]),
         xy,
         np.array([1.0, 2.0, 3.0]),
-        np.array([[0, 1, 2]]),
+        cKDTree(xy),
+        3,
+        np.inf,
         "spherical",
         1.0,
         500.0,
@@ -123,17 +127,16 @@ def test_kernel_flags_non_positive_definite_systems_for_the_general_solver(field
     )
     assert failed.tolist() == [True]
     # every target the kernel flags goes to the general solver, with the same answer
-    import geoagb.kriging._solve as solve
-
     xy, z = field
     t = np.random.default_rng(4).uniform(0, 10_000, (100, 2))
     ref = OrdinaryKriging(SPH_NUG, n_neighbors=10).fit(xy, z).predict(t, return_std=True)
+    walk = _ok_kernel.ok_walk
 
     def all_failed(*args, **kw):
-        m, v, f = ok_kernel(*args, **kw)
+        m, v, f = walk(*args, **kw)
         return m * np.nan, v, np.ones_like(f)
 
-    monkeypatch.setattr(solve, "_ok_kernel", lambda: all_failed)
+    monkeypatch.setattr(_ok_kernel, "ok_walk", all_failed)
     got = OrdinaryKriging(SPH_NUG, n_neighbors=10).fit(xy, z).predict(t, return_std=True)
     np.testing.assert_allclose(got[0], ref[0], atol=1e-10)
     np.testing.assert_allclose(got[1], ref[1], atol=1e-10)

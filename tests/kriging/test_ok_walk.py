@@ -1,0 +1,73 @@
+"""The compiled walk (factor updates along the Z-curve, in-kernel neighbour selection) against
+fresh per-target solves of the general batched solver on the same neighbourhoods.
+"""
+
+import numpy as np
+import pytest
+
+import geoagb.kriging._solve as solve
+from geoagb.kriging import OrdinaryKriging, Variogram
+
+
+def _data(kind, rng):
+    if kind == "uniform":
+        xy = rng.uniform(0, 10_000, (400, 2))
+    elif kind == "clustered":  # plots in tight clusters ~100 m apart, as in inventories
+        centres = rng.uniform(0, 10_000, (25, 2))
+        xy = (centres[:, None] + rng.normal(0, 120, (25, 16, 2))).reshape(-1, 2)
+    else:  # a regular grid: many ties at the k-th neighbour distance
+        g = np.arange(0, 10_000, 500.0)
+        xy = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    z = np.sin(xy[:, 0] / 1500) + np.cos(xy[:, 1] / 2100) + rng.normal(0, 0.2, len(xy))
+    return xy, z
+
+
+@pytest.mark.parametrize("kind", ["uniform", "clustered", "grid"])
+@pytest.mark.parametrize(
+    "targets", ["dense grid", "random order", "one target"], ids=lambda s: s.replace(" ", "-")
+)
+@pytest.mark.parametrize(("k", "max_distance"), [(16, None), (40, None), (16, 900.0)])
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_walk_equals_fresh_solves(kind, targets, k, max_distance, n_jobs, monkeypatch):
+    rng = np.random.default_rng(7)
+    xy, z = _data(kind, rng)
+    if targets == "dense grid":
+        g = np.linspace(-300, 10_300, 90)
+        t = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    elif targets == "random order":
+        t = rng.uniform(-300, 10_300, (3_000, 2))
+    else:
+        t = np.array([[5_000.0, 5_000.0]])
+    v = Variogram.from_params("exponential", psill=1.0, range=1_500.0, nugget=0.05)
+    ok = OrdinaryKriging(v, n_neighbors=k, max_distance=max_distance, n_jobs=n_jobs).fit(xy, z)
+    m1, s1 = ok.predict(t, return_std=True)
+    monkeypatch.setattr(solve, "_kernel_params", lambda *a: None)
+    m2, s2 = ok.predict(t, return_std=True)
+    np.testing.assert_array_equal(np.isnan(m1), np.isnan(m2))
+    np.testing.assert_allclose(m1, m2, atol=1e-10, equal_nan=True)
+    # variances (std at a datum is sqrt of rounding noise, ~1e-8)
+    np.testing.assert_allclose(s1**2, s2**2, atol=1e-10, equal_nan=True)
+
+
+def test_tile_candidates_hold_every_neighbourhood():
+    """Each tile's candidate list holds the k nearest data of all its targets (what makes the
+    in-kernel selection exact), and stays close to one neighbourhood in size (what makes it fast).
+    """
+    from scipy.spatial import cKDTree
+
+    from geoagb.kriging import _ok_kernel as K
+
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 10_000, (300, 2))
+    g = np.linspace(0, 10_000, 80)
+    t = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    order, q, scale, lo = solve.zcurve(t)
+    t, q = t[order], q[order]
+    tree = cKDTree(xy)
+    tile_of, cptr, cand = K._tiles(t, q, scale, lo, tree, 24, np.inf, len(xy), 1)
+    # every target's 24 nearest data are among its tile's candidates
+    _, nn = tree.query(t, 24)
+    for i in range(0, len(t), 97):
+        c = cand[cptr[tile_of[i]] : cptr[tile_of[i] + 1]]
+        assert set(nn[i]) <= set(c)
+    assert np.diff(cptr).mean() < 3 * 24
