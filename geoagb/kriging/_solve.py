@@ -21,9 +21,11 @@ Memory and speed:
   data (a map grid) groups of neighbouring targets share one factorisation of the union of
   their neighbourhoods (:mod:`geoagb.kriging._tiles`), with exact per-target results;
 * ordinary kriging with a spherical, exponential or gaussian model (the common case) skips the
-  stacks: a compiled kernel (:mod:`geoagb.kriging._ok_kernel`) solves each target's system
-  through a Cholesky factor in parallel threads, memory O(k^2) per thread; targets it cannot
-  solve (a matrix not positive definite) go to the batched path above.
+  stacks and the per-target KD-tree queries: a compiled kernel (:mod:`geoagb.kriging._ok_kernel`)
+  walks the targets along the Z-curve, selects each target's k nearest data from a candidate
+  list per tile and updates one Cholesky factor as data leave and enter the neighbourhood,
+  memory O(n + k^2) per thread; targets it does not solve (a matrix not positive definite, a
+  tie at the k-th neighbour distance) go to the batched path above.
 
 Covariances are given per pair of variables by :class:`CovTable` (a linear model of
 coregionalisation, or any symmetric table of models).
