@@ -179,6 +179,7 @@ def run(args) -> None:
         f"{'n obs':>9} {'k':>3} {'library':>14} {'fit s':>8} {'predict s':>10} {'total s':>8} "
         f"{'peak MB':>8} {'x slower':>9} {'x predict':>9} {'max|diff|':>10}  vs"
     )
+    per_target = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n, k in ((int(v), k) for v in args.sizes for k in args.k):
             res = {}
@@ -220,6 +221,8 @@ def run(args) -> None:
                 r = json.loads(proc.stdout.strip().splitlines()[-1])
                 r["mean"] = np.load(out)
                 res[lib] = r
+                if lib == "geoagb":
+                    per_target[(n, k)] = r["predict_s"] / r["n_used"]
                 scale = r["n_grid"] / r["n_used"]
                 ref = {"pykrige": "geoagb", "gstools": "geoagb-global"}.get(lib, "")
                 ratio = pratio = diff = ""
@@ -241,12 +244,46 @@ def run(args) -> None:
                     diff=diff,
                     ref=ref if diff else "",
                 )
+    if per_target:
+        _flops_report(per_target)
     print(
         "'x slower' = library total time / geoagb moving-neighbourhood total time (same k for "
         "PyKrige); 'x predict' = the same for the prediction step alone; * = global solvers run on the first "
         f"{int(args.global_targets):,} targets, predict time scaled to the grid; max|diff| = "
         "largest prediction difference against the run named in 'vs' (same neighbourhood)."
     )
+
+
+def _flops_report(per_target) -> None:
+    """The machine's rate for factorising k x k SPD matrices (LAPACK dpotrf, one thread, a
+    stack of 4096) and geoagb's cost per target in units of one such factorisation.
+    """
+    from threadpoolctl import threadpool_limits
+
+    print("\nsmall-matrix rate of this machine (LAPACK dpotrf via numpy, 1 thread):")
+    rng = np.random.default_rng(0)
+    for k in sorted({k for _, k in per_target}):
+        a = rng.normal(size=(4096, k, k))
+        spd = a @ a.transpose(0, 2, 1) + k * np.eye(k)
+        with threadpool_limits(1):
+            np.linalg.cholesky(spd[:64])
+            best = min(_timed(np.linalg.cholesky, spd) for _ in range(3)) / len(spd)
+        gf = k**3 / 3 / best / 1e9
+        cost = ", ".join(
+            f"n={n:,}: {per_target[(n, kk)] * 1e6:.2f} us ({per_target[(n, kk)] / best:.2f} x)"
+            for n, kk in sorted(per_target)
+            if kk == k
+        )
+        print(
+            f"  k={k}: {best * 1e6:.2f} us per factorisation ({gf:.2f} GFLOP/s); geoagb per target "
+            f"(factor updates, neighbour selection, variance): {cost}"
+        )
+
+
+def _timed(f, *a) -> float:
+    t0 = time.perf_counter()
+    f(*a)
+    return time.perf_counter() - t0
 
 
 def main(argv=None) -> None:
