@@ -69,21 +69,35 @@ def _batches(n: int, batch_size: int, generator=None):
     return torch.split(order, batch_size)
 
 
-def _outputs(module, x, device, batch_size, mixed_precision):
+def _outputs(module, x, device, batch_size, mixed_precision, memory_format=None):
     outs = []
+    fmt = {} if memory_format is None else {"memory_format": memory_format}
     for idx in _batches(len(x), batch_size):
         with autocast(device, mixed_precision):
-            outs.append(module(x[idx].to(device, non_blocking=True)).float())
+            outs.append(module(x[idx].to(device, non_blocking=True, **fmt)).float())
     return torch.cat(outs) if outs else torch.zeros((0, 2), device=device)
 
 
 def predict_module(
     module, x, device, batch_size: int = 256, mixed_precision: bool = True
 ) -> np.ndarray:
-    """Network outputs (N, 2) for the CPU tensor ``x``, in eval mode, as float64 numpy."""
+    """Network outputs (N, 2) for the CPU tensor ``x``, in eval mode, as float64 numpy.
+
+    On the CPU the network runs channels-last (NHWC), which oneDNN's convolutions prefer:
+    1.2-1.5x patches/s for CSMF-Net and the patch ResNet (``benchmarks/bench_patch_throughput.py``);
+    the module is returned to its usual layout afterwards.
+    """
     module.eval()
-    with torch.inference_mode():  # no autograd bookkeeping at all (faster than no_grad)
-        out = _outputs(module, x, device, batch_size, mixed_precision)
+    nhwc = torch.device(device).type == "cpu" and x.dim() == 4
+    fmt = torch.channels_last if nhwc else None
+    if nhwc:
+        module.to(memory_format=torch.channels_last)
+    try:
+        with torch.inference_mode():  # no autograd bookkeeping at all (faster than no_grad)
+            out = _outputs(module, x, device, batch_size, mixed_precision, fmt)
+    finally:
+        if nhwc:
+            module.to(memory_format=torch.contiguous_format)
     return out.cpu().double().numpy()
 
 
