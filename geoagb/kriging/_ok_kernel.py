@@ -396,7 +396,8 @@ def _tiles(tx, q, scale, lo, tree, k, ub, n, workers, cell=TILE_CELL):
     (``x = lo + q * scale``). A tile is one aligned quadtree cell of that curve, whose side is
     about ``cell`` times the median distance to the k-th nearest datum, so its targets are
     consecutive and its candidate list (every datum within ``d_k(centre) + 2 rho`` of the cell
-    centre, ``rho`` its half diagonal) is little larger than one neighbourhood.
+    centre, ``rho`` its half diagonal) is little larger than one neighbourhood; where targets
+    are sparse relative to the data, the side is at least three target spacings instead.
     """
     T = len(tx)
     n_probe = min(T, 256)
@@ -404,7 +405,10 @@ def _tiles(tx, q, scale, lo, tree, k, ub, n, workers, cell=TILE_CELL):
     dk, _ = tree.query(probe, k=min(k, n), workers=workers)
     dk = np.asarray(dk).reshape(n_probe, -1)[:, -1]
     dk = float(np.median(dk[np.isfinite(dk)])) if np.isfinite(dk).any() else float(ub)
-    quanta = cell * dk / max(float(scale.max()), 1e-300)
+    # ... and at least ~3 targets across, so that a tile's search serves several targets
+    span = np.ptp(tx, axis=0)
+    spacing = math.sqrt(max(float(span[0] * span[1]), float(span.max()) ** 2 / T) / T)
+    quanta = max(cell * dk, 3.0 * spacing) / max(float(scale.max()), 1e-300)
     level = int(np.clip(np.floor(np.log2(max(quanta, 1.0))), 0, 16))
     cq = q >> np.uint64(level)
     new = np.ones(T, dtype=bool)
