@@ -226,6 +226,8 @@ def _walk(
         px = tx[t, 0]
         py = tx[t, 1]
         u = 0
+        nf = 0  # data of the current factor among the candidates
+        tau = 0.0  # their largest squared distance: bounds the k-th nearest
         for c in range(cptr[tl], cptr[tl + 1]):
             q = cand[c]
             dx = xy[q, 0] - px
@@ -235,21 +237,40 @@ def _walk(
                 d[u] = dd
                 j[u] = q
                 u += 1
+                if in_f[q]:
+                    nf += 1
+                    tau = max(tau, dd)
         ms = min(k, u)
         if ms == 0:
             mean[t] = np.nan
             var[t] = np.nan
             continue
         if u > ms:
-            _select(d, j, u, ms)
+            dnext = np.inf
+            if nf == m and m == ms:
+                # the k nearest lie within tau (the factor's data are k candidates within it):
+                # select among the few candidates inside tau, not all of them
+                c = 0
+                for i in range(u):
+                    if d[i] <= tau:
+                        d[i], d[c] = d[c], d[i]
+                        j[i], j[c] = j[c], j[i]
+                        c += 1
+                    else:
+                        dnext = min(dnext, d[i])
+                if c > ms:
+                    _select(d, j, c, ms)
+                    for i in range(ms, c):
+                        dnext = min(dnext, d[i])
+            else:
+                _select(d, j, u, ms)
+                for i in range(ms, u):
+                    dnext = min(dnext, d[i])
             # a tie at the k-th distance: which datum is "nearest" is the KD-tree's choice, so
             # the general solver (which asks the KD-tree) takes this target
             dmax = d[0]
             for i in range(1, ms):
                 dmax = max(dmax, d[i])
-            dnext = d[ms]
-            for i in range(ms + 1, u):
-                dnext = min(dnext, d[i])
             if dnext - dmax <= 2e-12 * dmax:
                 failed[t] = True
                 continue
