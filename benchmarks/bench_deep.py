@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from _baselines import random_forest, xgboost
 from _timing import best_time
 
 PATCH = 26
@@ -156,8 +157,6 @@ def speed(devices):
 
 
 def accuracy(size_m, n_plots, folds, epochs, seed=0):
-    from sklearn.ensemble import RandomForestRegressor
-    from xgboost import XGBRegressor
 
     from geoagb.datasets import make_scene
     from geoagb.features import extract_patches
@@ -198,17 +197,8 @@ def accuracy(size_m, n_plots, folds, epochs, seed=0):
     )
     tab = X.summarize()
     tabular = {
-        "XGBoost (summarize)": XGBRegressor(
-            n_estimators=1000,
-            learning_rate=0.01,
-            max_depth=4,
-            subsample=0.8,
-            random_state=seed,
-            n_jobs=2,
-        ),
-        "RandomForest (summarize)": RandomForestRegressor(
-            500, min_samples_leaf=2, random_state=seed, n_jobs=2
-        ),
+        "XGBoost (summarize)": xgboost(seed, n_jobs=2),
+        "RandomForest (summarize)": random_forest(seed, n_jobs=2),
     }
     rows = []
     for name, est in {**models, **tabular}.items():

@@ -136,7 +136,7 @@ plots["BGB_fitted"] = inv.belowground(plots["B_Mg_ha"], model=power)
 
 # %%
 # Plot quality control (FineKarstAGB)
-# --------------------------------
+# -----------------------------------
 # Field AGB measured years before the imagery (harvest, disturbance, regrowth) contradicts the
 # image. :func:`geoagb.inventory.filter_inconsistent_plots` drops incomplete and non-positive
 # records, predicts each plot's AGB out of fold from mean NDVI, crown cover and canopy height with

@@ -70,6 +70,7 @@ COVER_EFF = 0.85  # stems give an expected crown cover of 0.85 CC
 DBH_A, DBH_B = 1.25, 1.05  # D (cm) = 1.25 h^1.05
 HEIGHT_SD = 0.15  # log-sd of tree height around the canopy height H
 SUN_AZIMUTH, SUN_ELEVATION = 135.0, 50.0
+UNDERSTOREY = (0.22, 0.45, 0.08)  # off-crown NIR, NDVI and NDVI per unit of the ground field
 
 
 def crown_radius(height_m):
@@ -106,7 +107,8 @@ class Scene:
         ``agb = max(agb_trees + noise, 0) * factor``.
     trees : pandas.DataFrame
         One row per tree: ``x``, ``y`` (m), ``height`` (m), ``crown_radius`` (m), ``dbh`` (cm),
-        ``wood_density`` (g/cm^3), ``biomass`` (kg), ``plot_id`` (-1 outside every plot).
+        ``wood_density`` (g/cm^3), ``biomass`` (kg), ``plot_id`` (-1 outside every plot);
+        with ``structure="crowns"`` also ``layer`` (0 main canopy, 1 emergent) and ``stand``.
     plot_size_m, resolution : float
         Plot side and pixel size, metres.
     crs : str
@@ -267,15 +269,19 @@ def _smooth_noise(rng, shape, sigma):
     return (z - z.mean()) / z.std()
 
 
-def _trees(coarse, rng, size, x0, y0, blocked, res, residual_sd):
-    """Stems of an inhomogeneous Poisson process on the coarse cells, with their attributes."""
-    step = coarse.step
+def _cell_centres(size, x0, y0, step):
+    """Centres (gx, gy) of the square cells of side ``step`` tiling the scene."""
     n = int(np.ceil(size / step))
     cx = x0 + step * (np.arange(n) + 0.5)
     cy = y0 + step * (np.arange(n) + 0.5)
-    gx, gy = np.meshgrid(cx, cy)
-    cover = COVER_EFF * coarse.at("C", gx, gy)
-    lam = -np.log1p(-cover) / (np.pi * crown_radius(coarse.at("H", gx, gy)) ** 2)
+    return np.meshgrid(cx, cy)
+
+
+def _poisson_stems(rng, gx, gy, lam, step, *, x0, y0, size, blocked, res):
+    """Stem positions of an inhomogeneous Poisson process of intensity ``lam`` (stems / m^2),
+    constant on each cell of side ``step`` centred on (gx, gy); none outside the scene or on a
+    ``blocked`` pixel (bare rock, water, road).
+    """
     counts = rng.poisson(lam * step * step).ravel()
     cell = np.repeat(np.arange(counts.size), counts)
     x = gx.ravel()[cell] + rng.uniform(-step / 2, step / 2, cell.size)
@@ -286,14 +292,35 @@ def _trees(coarse, rng, size, x0, y0, blocked, res, residual_sd):
     col = np.clip(((x - x0) / res).astype(int), 0, n_px - 1)
     row = np.clip(((y0 + size - y) / res).astype(int), 0, n_px - 1)
     keep = ~blocked[row, col]
-    x, y = x[keep], y[keep]
-    k = x.size
+    return x[keep], y[keep]
+
+
+def _wood_density(coarse, x, y, residual_sd):
+    """Wood density (g/cm^3) at the stems and the standardised elevation ``e`` there."""
     e = (coarse.at("E", x, y) - 900.0) / 350.0
+    rho = WOOD_DENSITY * np.exp(
+        GAMMA * e * coarse.at("V", x, y) + residual_sd * coarse.at("R", x, y)
+    )
+    return rho, e
+
+
+def _trees(coarse, rng, size, x0, y0, blocked, res, residual_sd):
+    """Stems of an inhomogeneous Poisson process on the coarse cells, with their attributes."""
+    step = coarse.step
+    gx, gy = _cell_centres(size, x0, y0, step)
+    cover = COVER_EFF * coarse.at("C", gx, gy)
+    lam = -np.log1p(-cover) / (np.pi * crown_radius(coarse.at("H", gx, gy)) ** 2)
+    x, y = _poisson_stems(rng, gx, gy, lam, step, x0=x0, y0=y0, size=size, blocked=blocked, res=res)
+    k = x.size
     height = np.clip(coarse.at("H", x, y) * rng.lognormal(0.0, HEIGHT_SD, k), 2.0, 45.0)
     radius = crown_radius(height) * rng.lognormal(0.0, 0.1, k)
     dbh = dbh_from_height(height) * rng.lognormal(0.0, 0.12, k)
-    vig = coarse.at("V", x, y)
-    rho = WOOD_DENSITY * np.exp(GAMMA * e * vig + residual_sd * coarse.at("R", x, y))
+    return _tree_table(coarse, x, y, height, radius, dbh, residual_sd)
+
+
+def _tree_table(coarse, x, y, height, radius, dbh, residual_sd, **extra):
+    """The per-tree DataFrame: wood density, biomass and the fields the renderer needs."""
+    rho, e = _wood_density(coarse, x, y, residual_sd)
     return pd.DataFrame(
         {
             "x": x,
@@ -303,7 +330,8 @@ def _trees(coarse, rng, size, x0, y0, blocked, res, residual_sd):
             "dbh": dbh,
             "wood_density": rho,
             "biomass": tree_biomass(dbh, height, rho),
-            "vigour": vig,
+            **extra,
+            "vigour": coarse.at("V", x, y),
             "e": e,
         }
     )
@@ -383,15 +411,18 @@ def _render(
     sun_azimuth,
     sun_elevation,
     rng,
+    understorey=UNDERSTOREY,
 ):
     """4-band surface reflectance (float32): crowns, understorey, rock, road, water; lit by the
-    sun on terrain and crown surfaces, with cast shadows.
+    sun on terrain and crown surfaces, with cast shadows. ``understorey`` is (NIR, mean NDVI,
+    NDVI change per unit of the smooth ground field) off crowns.
     """
     crown = tid >= 0
     safe = np.where(crown, tid, 0)
     cos_i = _cos_incidence(dzdx, dzdy, sun_azimuth, sun_elevation)
-    nir = np.full(crown.shape, 0.22, np.float32)  # understorey / grass
-    ndvi = (0.45 + 0.08 * ground_z).astype(np.float32)
+    u_nir, u_ndvi, u_slope = understorey
+    nir = np.full(crown.shape, u_nir, np.float32)  # understorey / grass
+    ndvi = (u_ndvi + u_slope * ground_z).astype(np.float32)
     if len(trees):
         vig, e = trees["vigour"].to_numpy(), trees["e"].to_numpy()
         t_ndvi = np.clip(
@@ -484,6 +515,7 @@ def make_scene(
     origin=DEFAULT_ORIGIN,
     sun_azimuth: float = SUN_AZIMUTH,
     sun_elevation: float = SUN_ELEVATION,
+    structure: str = "mean",
 ) -> Scene:
     """Write a synthetic sub-metre scene of karst forest built from single trees.
 
@@ -529,6 +561,16 @@ def make_scene(
         Lower-left corner (easting, northing), metres, EPSG:32648.
     sun_azimuth, sun_elevation : float, default 135, 50
         Sun position (degrees clockwise from north; degrees above the horizon).
+    structure : {"mean", "crowns"}, default "mean"
+        Forest structure. "mean": one canopy layer whose tree heights scatter around the
+        canopy height field, so a plot's mean height, cover and spectra carry nearly all of
+        its AGB. "crowns": a fragmented karst forest whose biomass lives inside the plot:
+        stands (about 40 m across) with or without emergent trees over a lower canopy (the
+        same area-weighted mean height and cover), coarse- or fine-crowned (fewer or more
+        stems for the same cover), DBH growing with crown width (Jucker et al. 2017), big
+        crowns cut by the plot edge, understorey that reflects like canopy (every equation in
+        the module docstring of ``geoagb.datasets._structured``). The trees table then has
+        ``layer`` (0 main canopy, 1 emergent) and ``stand`` columns.
 
     Returns
     -------
@@ -541,12 +583,19 @@ def make_scene(
     Chave, J. et al. (2014). Improved allometric models to estimate the aboveground biomass of
     tropical trees. Global Change Biology 20, 3177-3190 (eq. 4).
 
+    Jucker, T. et al. (2017). Allometric equations for integrating remote sensing imagery into
+    forest monitoring programmes. Global Change Biology 23, 177-190.
+
     Examples
     --------
     >>> import tempfile
     >>> scene = make_scene(tempfile.mkdtemp(), size_m=300, n_plots=10, random_state=1)
     >>> sorted(scene.sources), len(scene.plots), scene.read("image").shape
     (['chm', 'crown', 'dem', 'image', 'landcover'], 10, (4, 300, 300))
+    >>> crowns = make_scene(tempfile.mkdtemp(), size_m=300, n_plots=10, random_state=1,
+    ...                     structure="crowns")
+    >>> sorted(set(crowns.trees["layer"]))  # main canopy and emergents
+    [0, 1]
     """
     import geopandas as gpd
     from rasterio.transform import Affine
@@ -570,6 +619,12 @@ def make_scene(
         raise ValueError(f"n_plots={n_plots!r} must be a whole number >= 0.")
     if not 0 <= inconsistent_fraction <= 1:
         raise ValueError(f"inconsistent_fraction={inconsistent_fraction!r} must lie in [0, 1].")
+    if structure not in ("mean", "crowns"):
+        raise ValueError(
+            f"structure={structure!r} is not one of ['mean', 'crowns']: 'mean' for one canopy "
+            "layer (plot means carry the signal), 'crowns' for stands with emergents, mixed "
+            "crown sizes and canopy-like understorey (the signal lives inside the plot)."
+        )
     if noise_sd < 0 or residual_sd < 0:
         raise ValueError(f"noise_sd={noise_sd!r} and residual_sd={residual_sd!r} must be >= 0.")
     rr = size / 5.0 if residual_range is None else float(residual_range)
@@ -605,8 +660,16 @@ def make_scene(
     blocked = rock | water | built
 
     # trees, crowns, canopy height, land cover ---------------------------------------------------
-    trees = _trees(coarse, rng, size, x0, y0, blocked, res, residual_sd)
-    top, tid = _rasterise(trees, x0, y0, size, res, n_px)
+    if structure == "crowns":
+        from ._structured import UNDERSTOREY_CROWNS, rasterise_layers, structured_trees
+
+        trees = structured_trees(coarse, rng, size, x0, y0, blocked, res, residual_sd)
+        top, tid = rasterise_layers(trees, x0, y0, size, res, n_px)
+        understorey = UNDERSTOREY_CROWNS
+    else:
+        trees = _trees(coarse, rng, size, x0, y0, blocked, res, residual_sd)
+        top, tid = _rasterise(trees, x0, y0, size, res, n_px)
+        understorey = UNDERSTOREY
     crown = tid >= 0
     ground_z = coarse.on_grid("ground", xc, yc)
     chm = np.where(crown, top, np.where(blocked, 0.0, np.clip(0.5 + 0.35 * ground_z, 0.05, None)))
@@ -639,6 +702,7 @@ def make_scene(
         sun_azimuth=sun_azimuth,
         sun_elevation=sun_elevation,
         rng=rng,
+        understorey=understorey,
     )
     del dzdx, dzdy, ground_z, tid
 

@@ -30,6 +30,7 @@ __all__ = [
     "csmf_loss",
     "load_model",
     "plot_history",
+    "plot_calibration",
 ]
 
 _LAZY = {
@@ -44,6 +45,7 @@ _LAZY = {
     "csmf_loss": "._losses",
     "load_model": "._io",
     "plot_history": "._plot",
+    "plot_calibration": "._plot",
 }
 
 

@@ -7,6 +7,10 @@
 
 Feature maps are read as tokens (one per position of the last stage); ``[F_h, F_t]`` is the
 channel-wise concatenation of the height and crown features at each position.
+
+Two switches turn parts off for ablations: ``gate=False`` feeds the height branch the canopy
+height as is (not ``height * crown``); ``fusion="concat"`` replaces the cross-attention by a
+linear projection of the concatenated tokens ``[F_i, F_h, F_t] W`` to the same width ``d_k``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from collections.abc import Sequence
 from ._blocks import PatchNet, RegressionHead, ResNetEncoder
 from ._torch import nn, torch
 
-__all__ = ["MultiFeatureCrossAttention", "CSMFNet"]
+__all__ = ["MultiFeatureCrossAttention", "CSMFNet", "FUSIONS"]
+
+#: fusion of the imagery and structure tokens: cross-attention (eq. 4) or concatenation
+FUSIONS = ("attention", "concat")
 
 
 class MultiFeatureCrossAttention(nn.Module):
@@ -87,6 +94,10 @@ class CSMFNet(PatchNet):
         Cross-attention (see :class:`MultiFeatureCrossAttention`).
     head, dropout
         Regression head.
+    gate : bool
+        Multiply height by the crown mask before the height branch (the pixel-wise gate).
+    fusion : {"attention", "concat"}
+        Cross-attention (eqs. 1-4) or a linear projection of the concatenated tokens.
     """
 
     def __init__(
@@ -104,8 +115,12 @@ class CSMFNet(PatchNet):
         residual: bool = True,
         head: Sequence[int] = (128, 64, 32),
         dropout: float = 0.2,
+        gate: bool = True,
+        fusion: str = "attention",
     ):
         super().__init__(n_channels)
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion={fusion!r} is not one of {list(FUSIONS)}.")
         self.register_buffer(
             "image_idx", torch.as_tensor(list(image_idx), dtype=torch.long), persistent=False
         )
@@ -115,14 +130,21 @@ class CSMFNet(PatchNet):
         self.enc_crown = ResNetEncoder(1, width, n_stages, blocks_per_stage)
         self.enc_height = ResNetEncoder(1, width, n_stages, blocks_per_stage)
         c = self.enc_image.out_channels
-        self.mca = MultiFeatureCrossAttention(c, 2 * c, d_k, n_heads, residual)
+        self.gate = bool(gate)
+        self.fusion = fusion
+        if fusion == "attention":
+            self.mca = MultiFeatureCrossAttention(c, 2 * c, d_k, n_heads, residual)
+        else:
+            self.mca = nn.Sequential(nn.Linear(3 * c, d_k), nn.LayerNorm(d_k), nn.ReLU())
         self.head = RegressionHead(d_k, head, dropout)
 
     def branch_inputs(self, x):
-        """Scaled imagery, crown mask and gated height: the three branch inputs."""
+        """Scaled imagery, crown mask and (gated) height: the three branch inputs."""
         x = self.scaler(x)
         crown = x[:, self.crown_idx : self.crown_idx + 1]
-        height = x[:, self.height_idx : self.height_idx + 1] * crown  # the pixel-wise gate
+        height = x[:, self.height_idx : self.height_idx + 1]
+        if self.gate:
+            height = height * crown  # the pixel-wise gate
         return x.index_select(1, self.image_idx), crown, height
 
     @staticmethod
@@ -134,6 +156,9 @@ class CSMFNet(PatchNet):
         f_i = self._tokens(self.enc_image(image))
         f_t = self._tokens(self.enc_crown(crown))
         f_h = self._tokens(self.enc_height(height))
-        fused, w = self.mca(f_i, torch.cat([f_h, f_t], dim=-1), return_weights=True)
+        if self.fusion == "attention":
+            fused, w = self.mca(f_i, torch.cat([f_h, f_t], dim=-1), return_weights=True)
+        else:
+            fused, w = self.mca(torch.cat([f_i, f_h, f_t], dim=-1)), None
         out = self.head(fused.mean(dim=1))
         return (out, w) if return_attention else out

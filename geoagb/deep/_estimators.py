@@ -73,6 +73,14 @@ class CSMFNetRegressor(PatchRegressorBase):
         Hidden widths of the MLP head.
     dropout : float
         Dropout in the head.
+    gate : bool
+        Zero the canopy height outside crowns before the height branch (the crown gate of
+        FineKarstAGB). False feeds the height branch the whole canopy height model (an
+        ablation).
+    fusion : {"attention", "concat"}
+        "attention": multi-feature cross-attention, queries from imagery, keys and values from
+        height + crown (FineKarstAGB, eqs. 1-4). "concat": no attention, the imagery, height
+        and crown tokens concatenated and projected linearly to ``d_k`` (an ablation).
     {training}
 
     {attributes}
@@ -110,6 +118,8 @@ class CSMFNetRegressor(PatchRegressorBase):
         attention_residual=True,
         head=(128, 64, 32),
         dropout=0.2,
+        gate=True,
+        fusion="attention",
         loss="r2_unc",
         uncertainty_weight=0.1,
         max_epochs=100,
@@ -137,6 +147,8 @@ class CSMFNetRegressor(PatchRegressorBase):
         self.attention_residual = attention_residual
         self.head = head
         self.dropout = dropout
+        self.gate = gate
+        self.fusion = fusion
         self.loss = loss
         self.uncertainty_weight = uncertainty_weight
         self.max_epochs = max_epochs
@@ -198,8 +210,13 @@ class CSMFNetRegressor(PatchRegressorBase):
         return shift, scale
 
     def _build_net(self, bands, patch_size):
-        from ._csmf import CSMFNet
+        from ._csmf import FUSIONS, CSMFNet
 
+        if self.fusion not in FUSIONS:
+            raise ValueError(
+                f"fusion={self.fusion!r} is not one of {list(FUSIONS)}: 'attention' for "
+                "CSMF-Net's cross-attention, 'concat' for the concatenation ablation."
+            )
         n_img = len(bands) - 2
         return CSMFNet(
             len(bands),
@@ -214,6 +231,8 @@ class CSMFNetRegressor(PatchRegressorBase):
             residual=self.attention_residual,
             head=tuple(self.head),
             dropout=self.dropout,
+            gate=bool(self.gate),
+            fusion=self.fusion,
         )
 
     def _branches(self):
