@@ -31,6 +31,7 @@ __all__ = [
     "load_model",
     "plot_history",
     "plot_calibration",
+    "std_scale",
 ]
 
 _LAZY = {
@@ -46,6 +47,7 @@ _LAZY = {
     "load_model": "._io",
     "plot_history": "._plot",
     "plot_calibration": "._plot",
+    "std_scale": "._calibration",
 }
 
 

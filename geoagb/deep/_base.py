@@ -43,6 +43,12 @@ TRAINING_PARAMS_DOC = """\
     validation_fraction : float
         Share of the training patches held out (at random, seeded) for early stopping when
         ``fit`` gets no ``eval_set``; 0 disables the split.
+    calibrate_std : bool
+        Rescale the predicted standard deviation after training so that 68.27 % of the
+        validation errors (``eval_set`` or the ``validation_fraction`` split) lie within +-1
+        std (:func:`geoagb.deep.std_scale`; Kuleshov et al. 2018). Needs an uncertainty loss and
+        at least 20 validation patches; the factor is ``std_scale_``. The validation patches
+        also chose the early-stopping epoch, so the factor is slightly optimistic.
     augment : bool
         Random flips and 90-degree rotations of every training patch (all bands together).
     device : {"auto", "cpu", "cuda"}
@@ -71,6 +77,10 @@ _ATTRS_DOC = """\
         (H, W) patch size in pixels it was fitted on.
     y_mean_, y_scale_ : float
         Target standardisation (Mg/ha): the network predicts ``(y - y_mean_) / y_scale_``.
+    std_scale_ : float or None
+        Factor applied to the network's standard deviation (``calibrate_std``); None when it
+        was not estimated (``calibrate_std=False``, a loss without uncertainty, or fewer than
+        20 validation patches), in which case the raw std is returned.
     history_ : dict
         Loss per epoch (``train_loss``, ``val_loss``, ``lr``), ``best_epoch``, ``stopped_early``;
         see :meth:`plot_history`.
@@ -303,6 +313,7 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
                 generator=gen,
             )
         self.module_ = net.eval()
+        self.std_scale_ = self._std_scale(net, x_val, y_val, device)
         self.bands_ = bands
         self.patch_size_ = tuple(int(s) for s in x.shape[2:])
         self.y_mean_ = y_mean
@@ -310,6 +321,26 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         self.history_ = history
         self.device_ = str(device)
         return self
+
+    def _std_scale(self, net, x_val, y_val, device):
+        """Recalibration factor of the predicted std on the validation patches, or None."""
+        from ._calibration import std_scale
+        from ._losses import LOSSES
+        from ._torch import thread_limit, torch
+        from ._trainer import predict_module
+
+        if not (getattr(self, "calibrate_std", True) and LOSSES[self.loss]) or x_val is None:
+            return None
+        with thread_limit(getattr(self, "n_threads", None)):
+            out = predict_module(
+                net,
+                torch.from_numpy(np.asarray(x_val, dtype=np.float32)),
+                device,
+                max(4 * int(self.batch_size), 64),
+                bool(self.mixed_precision),
+            )
+        sigma = np.exp(0.5 * np.clip(out[:, 1], -30.0, 30.0))
+        return std_scale(y_val, out[:, 0], sigma)
 
     def _check_eval_set(self, eval_set, bands: list[str], size: tuple[int, int]) -> PatchSet:
         """The validation patches, refused when their bands, size or pixels do not fit ``X``'s."""
@@ -372,7 +403,17 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
                 f"return_std=True needs a model trained with an uncertainty loss, but loss={self.loss!r}; "
                 "refit with loss='r2_unc' or loss='nll'."
             )
-        std = self.y_scale_ * np.exp(0.5 * np.clip(out[:, 1], -30.0, 30.0))
+        scale = getattr(self, "std_scale_", None)
+        if scale is None and getattr(self, "calibrate_std", False):
+            warnings.warn(
+                "the predicted std is the network's raw sigma, not recalibrated: calibrate_std "
+                "needs at least 20 validation patches (an eval_set, or validation_fraction x "
+                "the training patches); it is probably too narrow or too wide. Fit with more "
+                "validation patches, or pass calibrate_std=False to accept the raw sigma.",
+                UserWarning,
+                stacklevel=2,
+            )
+        std = self.y_scale_ * np.exp(0.5 * np.clip(out[:, 1], -30.0, 30.0)) * (scale or 1.0)
         std[empty] = np.nan
         return mean, std
 

@@ -129,6 +129,7 @@ class CSMFNetRegressor(PatchRegressorBase):
         lr_decay="cosine",
         patience=15,
         validation_fraction=0.1,
+        calibrate_std=True,
         augment=True,
         device="auto",
         mixed_precision=True,
@@ -158,6 +159,7 @@ class CSMFNetRegressor(PatchRegressorBase):
         self.lr_decay = lr_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.calibrate_std = calibrate_std
         self.augment = augment
         self.device = device
         self.mixed_precision = mixed_precision
@@ -296,6 +298,7 @@ class PatchResNetRegressor(PatchRegressorBase):
         lr_decay="cosine",
         patience=15,
         validation_fraction=0.1,
+        calibrate_std=True,
         augment=True,
         device="auto",
         mixed_precision=True,
@@ -318,6 +321,7 @@ class PatchResNetRegressor(PatchRegressorBase):
         self.lr_decay = lr_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.calibrate_std = calibrate_std
         self.augment = augment
         self.device = device
         self.mixed_precision = mixed_precision
@@ -402,6 +406,7 @@ class CNNTransformerRegressor(PatchRegressorBase):
         lr_decay="cosine",
         patience=15,
         validation_fraction=0.1,
+        calibrate_std=True,
         augment=True,
         device="auto",
         mixed_precision=True,
@@ -426,6 +431,7 @@ class CNNTransformerRegressor(PatchRegressorBase):
         self.lr_decay = lr_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.calibrate_std = calibrate_std
         self.augment = augment
         self.device = device
         self.mixed_precision = mixed_precision
@@ -494,6 +500,7 @@ class AlexNetRegressor(PatchRegressorBase):
         lr_decay="cosine",
         patience=15,
         validation_fraction=0.1,
+        calibrate_std=True,
         augment=True,
         device="auto",
         mixed_precision=True,
@@ -514,6 +521,7 @@ class AlexNetRegressor(PatchRegressorBase):
         self.lr_decay = lr_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.calibrate_std = calibrate_std
         self.augment = augment
         self.device = device
         self.mixed_precision = mixed_precision
@@ -568,6 +576,7 @@ class VGGRegressor(PatchRegressorBase):
         lr_decay="cosine",
         patience=15,
         validation_fraction=0.1,
+        calibrate_std=True,
         augment=True,
         device="auto",
         mixed_precision=True,
@@ -588,6 +597,7 @@ class VGGRegressor(PatchRegressorBase):
         self.lr_decay = lr_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.calibrate_std = calibrate_std
         self.augment = augment
         self.device = device
         self.mixed_precision = mixed_precision
@@ -643,6 +653,7 @@ class PixelMLPRegressor(PatchRegressorBase):
         lr_decay="cosine",
         patience=15,
         validation_fraction=0.1,
+        calibrate_std=True,
         augment=True,
         device="auto",
         mixed_precision=True,
@@ -663,6 +674,7 @@ class PixelMLPRegressor(PatchRegressorBase):
         self.lr_decay = lr_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.calibrate_std = calibrate_std
         self.augment = augment
         self.device = device
         self.mixed_precision = mixed_precision

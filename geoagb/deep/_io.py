@@ -51,6 +51,7 @@ def save_estimator(est, path) -> None:
             "patch_size_": list(est.patch_size_),
             "y_mean_": float(est.y_mean_),
             "y_scale_": float(est.y_scale_),
+            "std_scale_": getattr(est, "std_scale_", None),
             "history_": _jsonable(est.history_, "history_"),
         },
         "torch_version": torch.__version__,
@@ -145,6 +146,7 @@ def load_estimator(path, cls=None, device=None):
     est.patch_size_ = patch_size
     est.y_mean_ = float(fitted["y_mean_"])
     est.y_scale_ = float(fitted["y_scale_"])
+    est.std_scale_ = fitted.get("std_scale_")
     est.history_ = fitted["history_"]
     est.device_ = str(dev)
     return est
