@@ -81,7 +81,7 @@ class OrdinaryKriging(_BaseKriging):
     ``predict(..., return_std=True)[1] ** 2`` is gstat's ``var1.var``.
 
     With ``n_neighbors`` and a spherical, exponential or gaussian model, targets are solved by
-    a compiled kernel that walks them along a Z-curve and updates one Cholesky factor as data
+    a compiled kernel that walks them along a Hilbert curve and updates one Cholesky factor as data
     enter and leave the neighbourhood (Golub & Van Loan 2013, section 6.5.4): 1e5 map cells from
     2e3-2e4 data in 0.3-1 s on one core. The first such call after installation compiles the
     kernel with numba (about 7 s of CPU, once; the result is cached on disk), later processes

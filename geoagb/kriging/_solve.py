@@ -17,12 +17,13 @@ Memory and speed:
   memory is O(n x chunk) instead of O(n x n_targets);
 * moving neighbourhood: a KD-tree gives the k nearest data of each target; systems of a chunk
   of targets are built and solved together as a (chunk, m, m) stack, memory O(chunk x m^2);
-  targets are visited in Morton (Z-curve) order, and where targets are dense relative to the
-  data (a map grid) groups of neighbouring targets share one factorisation of the union of
-  their neighbourhoods (:mod:`geoagb.kriging._tiles`), with exact per-target results;
+  targets are visited along a Hilbert curve (:mod:`geoagb.kriging._curve`), and where targets
+  are dense relative to the data (a map grid) groups of neighbouring targets share one
+  factorisation of the union of their neighbourhoods (:mod:`geoagb.kriging._tiles`), with
+  exact per-target results;
 * ordinary kriging with a spherical, exponential or gaussian model (the common case) skips the
   stacks and the per-target KD-tree queries: a compiled kernel (:mod:`geoagb.kriging._ok_kernel`)
-  walks the targets along the Z-curve, selects each target's k nearest data from a candidate
+  walks the targets along the Hilbert curve, selects each target's k nearest data from a candidate
   list per tile and updates one Cholesky factor as data leave and enter the neighbourhood,
   memory O(n + k^2) per thread; targets it does not solve (a matrix not positive definite, a
   tie at the k-th neighbour distance) go to the batched path above.
@@ -108,25 +109,6 @@ class CovTable:
             N[u, v] = N[v, u] = nug
             S[u, v] = S[v, u] = psill
         return N, S
-
-
-def zcurve(xy: np.ndarray):
-    """Z-order curve (16 bits per axis): the visiting order, the quantised coordinates ``q``
-    (``xy ~ lo + q * scale``), ``scale`` and ``lo``.
-    """
-    lo, span = xy.min(axis=0), np.ptp(xy, axis=0)
-    span[span == 0] = 1.0
-    scale = span / 65535
-    q = np.minimum((xy - lo) / scale, 65535).astype(np.uint64)
-
-    def spread(v):
-        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
-        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
-        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
-        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
-
-    order = np.argsort(spread(q[:, 0]) | (spread(q[:, 1]) << np.uint64(1)), kind="stable")
-    return order, q, scale, lo
 
 
 def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -422,7 +404,12 @@ def _neighbourhood(
     c00 = table.c0(0, 0)
     tree = cKDTree(xy) if tree is None else tree
     ub = np.inf if max_distance is None else np.nextafter(float(max_distance), np.inf)
-    order, q, scale, lo = zcurve(tx_all) if T > 1 else (np.arange(T), None, None, None)
+    if T > 1:
+        from ._curve import hilbert
+
+        order, q, scale, lo = hilbert(tx_all)
+    else:
+        order, q, scale, lo = np.arange(T), None, None, None
     chunk = chunk_size or max(16, _CHUNK_BYTES // (8 * L.m * L.m))
     workers = _n_workers(n_jobs)
     kernel = _kernel_params(table, L, nc, return_weights)
@@ -521,7 +508,7 @@ def _krige_kernel(
         sel = order[s : s + chunk]
         q, scale, lo = zc
         sub = None if q is None else (q[sel], scale, lo)
-        m, v, bad = ok_walk(tx_all[sel], xy, z, tree, k, ub, *params, n_threads=workers, zcurve=sub)
+        m, v, bad = ok_walk(tx_all[sel], xy, z, tree, k, ub, *params, n_threads=workers, curve=sub)
         mean[sel] = m
         if var is not None:
             var[sel] = v

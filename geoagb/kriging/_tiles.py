@@ -1,7 +1,7 @@
 r"""Moving-neighbourhood kriging of many targets with shared factorisations ("tiles").
 
 Targets close to each other have nearly the same k nearest data. A *tile* is a group of G
-consecutive targets along the Z-curve; ``U`` is the union of their neighbour sets (u data,
+consecutive targets along the Hilbert curve; ``U`` is the union of their neighbour sets (u data,
 slightly more than k). The kriging matrix ``A_U`` of the union is inverted once per tile, and
 the exact system of each target, which uses only its own k neighbours ``S`` (``R = U \\ S`` are
 left out), is recovered from ``A_U^-1`` with the bordering identity
@@ -43,7 +43,7 @@ def solve_tiles(assemble, table, layout_cls, L, xy, Z, *, tx, idx, c00, tile=TIL
 
     Returns None when tiles would not pay off (neighbour sets overlap too little); otherwise
     ``(est, var)`` with NaN for the targets of tiles left to the caller (union too large, e.g.
-    where the Z-curve jumps).
+    where the targets are sparse).
     """
     n = len(xy)
     T, k = idx.shape

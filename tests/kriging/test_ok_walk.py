@@ -1,4 +1,4 @@
-"""The compiled walk (factor updates along the Z-curve, in-kernel neighbour selection) against
+"""The compiled walk (factor updates along the Hilbert curve, in-kernel neighbour selection) against
 fresh per-target solves of the general batched solver on the same neighbourhoods.
 """
 
@@ -7,6 +7,7 @@ import pytest
 
 import geoagb.kriging._solve as solve
 from geoagb.kriging import OrdinaryKriging, Variogram
+from geoagb.kriging._curve import hilbert
 
 
 def _data(kind, rng):
@@ -61,7 +62,7 @@ def test_tile_candidates_hold_every_neighbourhood():
     xy = rng.uniform(0, 10_000, (300, 2))
     g = np.linspace(0, 10_000, 80)
     t = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
-    order, q, scale, lo = solve.zcurve(t)
+    order, q, scale, lo = hilbert(t)
     t, q = t[order], q[order]
     tree = cKDTree(xy)
     tile_of, cptr, cand = K._tiles(t, q, scale, lo, tree, 24, np.inf, len(xy), 1)
@@ -71,3 +72,43 @@ def test_tile_candidates_hold_every_neighbourhood():
         c = cand[cptr[tile_of[i]] : cptr[tile_of[i] + 1]]
         assert set(nn[i]) <= set(c)
     assert np.diff(cptr).mean() < 3 * 24
+
+
+@pytest.mark.parametrize(
+    ("model", "nugget", "atol"),
+    [("spherical", 0.0, 1e-10), ("exponential", 0.0, 1e-10), ("gaussian", 1e-3, 1e-8)],
+)
+def test_long_walks_without_nugget_stay_accurate(model, nugget, atol, monkeypatch):
+    """Thousands of factor updates between rebuilds (REFRESH) with no or a tiny nugget: the
+    worst-conditioned covariance matrices the kernel takes still give fresh-solve answers."""
+    from geoagb.kriging import _ok_kernel as K
+
+    rng = np.random.default_rng(3)
+    xy, z = _data("uniform", rng)
+    g = np.linspace(0, 10_000, 120)
+    t = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    v = Variogram.from_params(model, psill=1.0, range=2_500.0, nugget=nugget)
+    ok = OrdinaryKriging(v, n_neighbors=40).fit(xy, z)
+    m1, s1 = ok.predict(t, return_std=True)
+    assert K.REFRESH >= 64 and len(t) > 4 * K.REFRESH
+    monkeypatch.setattr(solve, "_kernel_params", lambda *a: None)
+    m2, s2 = ok.predict(t, return_std=True)
+    np.testing.assert_allclose(m1, m2, atol=atol)
+    np.testing.assert_allclose(s1**2, s2**2, atol=atol)
+
+
+def test_hilbert_walk_is_continuous_and_keeps_quadtree_cells_together():
+    """On a 2^l grid every step of the Hilbert order moves to an edge neighbour, and each
+    aligned quadtree cell is one run of the order (what tiles rely on)."""
+    g = np.arange(16.0)
+    t = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    order, q, scale, lo = hilbert(t)
+    path = t[order]
+    np.testing.assert_array_equal(np.abs(np.diff(path, axis=0)).sum(axis=1), 1.0)
+    np.testing.assert_allclose(lo + q * scale, t)
+    assert sorted(order) == list(range(len(t)))
+    for level in (12, 13, 14, 15):  # cells of 1, 2, 4, 8 grid steps (q spans 16 bits)
+        cell = q[order] >> np.uint64(level)
+        key = cell[:, 0] * 65536 + cell[:, 1]
+        runs = 1 + np.count_nonzero(key[1:] != key[:-1])
+        assert runs == len(np.unique(key))
