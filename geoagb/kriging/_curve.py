@@ -20,7 +20,7 @@ import numpy as np
 
 from .._numba import njit
 
-__all__ = ["BITS", "hilbert"]
+__all__ = ["BITS", "bounds", "hilbert"]
 
 #: bits per axis of the quantised coordinates
 BITS = 16
@@ -48,6 +48,16 @@ def _keys(qx, qy, out):
         out[i] = d
 
 
+def bounds(xy: np.ndarray):
+    """Lower corner and side lengths of the bounding box of the (n, 2) points ``xy``.
+
+    Column by column: numpy's ``min`` and ``ptp`` along axis 0 of an (n, 2) array take a slow
+    path (5.7 ms against 0.17 ms for 1e5 points).
+    """
+    lo = np.array([xy[:, 0].min(), xy[:, 1].min()])
+    return lo, np.array([xy[:, 0].max(), xy[:, 1].max()]) - lo
+
+
 def hilbert(xy: np.ndarray):
     """Hilbert-curve order of the points ``xy`` (16 bits per axis).
 
@@ -60,7 +70,7 @@ def hilbert(xy: np.ndarray):
         quadtree cell of side ``2^l`` a point lies in, and each such cell is one run of ``order``.
     scale, lo : (2,) arrays
     """
-    lo, span = xy.min(axis=0), np.ptp(xy, axis=0)
+    lo, span = bounds(xy)
     span[span == 0] = 1.0
     scale = span / ((1 << BITS) - 1)
     q = np.minimum((xy - lo) / scale, (1 << BITS) - 1).astype(np.uint64)

@@ -40,6 +40,7 @@ import numba as nb
 import numpy as np
 
 from .._numba import njit as _njit
+from ._curve import bounds, hilbert
 
 __all__ = ["KERNEL_MODELS", "REFRESH", "ok_walk"]
 
@@ -512,7 +513,7 @@ def _tiles(tx, q, scale, lo, tree, k, ub, n, workers, cell=TILE_CELL):
     dk = np.asarray(dk).reshape(n_probe, -1)[:, -1]
     dk = float(np.median(dk[np.isfinite(dk)])) if np.isfinite(dk).any() else float(ub)
     # ... and at least ~3 targets across, so that a tile's search serves several targets
-    span = np.ptp(tx, axis=0)
+    span = bounds(tx)[1]
     spacing = math.sqrt(max(float(span[0] * span[1]), float(span.max()) ** 2 / T) / T)
     quanta = max(cell * dk, 3.0 * spacing) / max(float(scale.max()), 1e-300)
     level = int(np.clip(np.floor(np.log2(max(quanta, 1.0))), 0, 16))
@@ -592,8 +593,6 @@ def ok_walk(tx, xy, z, tree, k, ub, model, psill, range_, nugget, n_threads=1, c
         return mean, var, failed
     threads = max(1, min(int(n_threads), nb.config.NUMBA_NUM_THREADS, os.cpu_count() or 1))
     if curve is None:
-        from ._curve import hilbert
-
         order, q, scale, lo = hilbert(tx)
         tx = tx[order]
         zc = (q[order], scale, lo)
