@@ -4,8 +4,9 @@ Times our moving-neighbourhood ordinary kriging against the peers on the same da
 spherical variogram and the same targets (a regular grid, as when mapping), in one run, and
 prints time ratios, peak memory and the largest difference between predictions. "fit s" holds
 the one-off costs: building the model and a first call on 256 targets (for geoagb the loading
-of its compiled kernels, ~0.5-1.5 s once per process); "predict s" is the next call on the
-whole grid, so "x predict" compares the prediction step alone.
+of its compiled kernels, ~0.5-1.5 s once per process); "predict s" is the best of up to three
+calls on the whole grid (one where a call takes 5 s or more, the same rule for every library),
+so "x predict" compares the prediction step alone.
 
 Each library runs in its own subprocess so that its peak resident memory (``ru_maxrss`` above
 the level reached after generating the data) is its own; a peer is skipped, with the reason
@@ -51,6 +52,20 @@ def make_data(n: int, n_targets: int):
     return xy, z, np.column_stack([tx.ravel(), ty.ravel()])
 
 
+def _best(predict, budget_s: float = 5.0, repeat: int = 3):
+    """Result and best time of ``predict()``: up to ``repeat`` calls while a call takes less
+    than ``budget_s`` (the same rule for every library: short runs vary by 30 % from call to
+    call on a shared machine; long ones are run once)."""
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = predict()
+        best = min(best, time.perf_counter() - t0)
+        if best >= budget_s:
+            break
+    return out, best
+
+
 def _rss_mb() -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -83,7 +98,7 @@ def worker(lib: str, n: int, n_targets: int, k: int, out: str, n_used: int) -> N
         t1 = time.perf_counter()
         ok.predict(t[:256], return_std=True)  # loads the compiled kernels (once per process)
         t1, warm = time.perf_counter(), time.perf_counter() - t1
-        mean, _ = ok.predict(t, return_std=True)
+        mean, predict_s = _best(lambda: ok.predict(t, return_std=True)[0])
     elif lib == "pykrige":
         ok = PK(
             xy[:, 0],
@@ -95,17 +110,21 @@ def worker(lib: str, n: int, n_targets: int, k: int, out: str, n_used: int) -> N
         t1 = time.perf_counter()
         ok.execute("points", t[:256, 0], t[:256, 1], backend="C", n_closest_points=k)
         t1, warm = time.perf_counter(), time.perf_counter() - t1
-        mean, _ = ok.execute("points", t[:, 0], t[:, 1], backend="C", n_closest_points=k)
+        mean, predict_s = _best(
+            lambda: ok.execute("points", t[:, 0], t[:, 1], backend="C", n_closest_points=k)[0]
+        )
     else:
         model = gs.Spherical(dim=2, var=PSILL, len_scale=RANGE, nugget=NUGGET)
         krig = gs.krige.Ordinary(model, cond_pos=(xy[:, 0], xy[:, 1]), cond_val=z, pseudo_inv=False)
         t1 = time.perf_counter()
         krig((t[:256, 0], t[:256, 1]), mesh_type="unstructured", return_var=True)
         t1, warm = time.perf_counter(), time.perf_counter() - t1
-        mean, _ = krig(
-            (t[:, 0], t[:, 1]), mesh_type="unstructured", chunk_size=20_000, return_var=True
+        mean, predict_s = _best(
+            lambda: krig(
+                (t[:, 0], t[:, 1]), mesh_type="unstructured", chunk_size=20_000, return_var=True
+            )[0]
         )
-    t2 = time.perf_counter()
+    t2 = t1 + predict_s
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     np.save(out, np.asarray(mean, dtype=float))
     print(
