@@ -34,6 +34,14 @@ def _demo(args) -> int:
     return 0
 
 
+def _compile(args) -> int:
+    from ._compile import compile_kernels
+
+    seconds = compile_kernels(args.families or None, echo=print)
+    print(f"compiled and cached in {sum(seconds.values()):.1f} s")
+    return 0
+
+
 def _add_debug(parser, default) -> None:
     parser.add_argument(
         "--debug",
@@ -44,7 +52,7 @@ def _add_debug(parser, default) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``geoagb`` argument parser: demo, fit, map, report and timeseries commands."""
+    """The ``geoagb`` argument parser: demo, fit, map, report, compile and timeseries commands."""
     from . import __version__
     from ._demo import available_steps, default_steps
 
@@ -89,6 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_debug(m, argparse.SUPPRESS)
     r = add_report_command(sub)
     _add_debug(r, argparse.SUPPRESS)
+
+    c = sub.add_parser(
+        "compile",
+        help="compile geoagb's numba kernels now (once per installation; e.g. in a container "
+        "build) instead of on first use",
+    )
+    c.add_argument(
+        "families",
+        nargs="*",
+        metavar="FAMILY",
+        help="kernel families to compile (default: all): kriging, timeseries, applicability, "
+        "explain",
+    )
+    _add_debug(c, argparse.SUPPRESS)
+    c.set_defaults(func=_compile)
 
     from .timeseries._cli import add_timeseries_command
 

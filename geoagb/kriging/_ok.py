@@ -83,9 +83,9 @@ class OrdinaryKriging(_BaseKriging):
     With ``n_neighbors`` and a spherical, exponential or gaussian model, targets are solved by
     a compiled kernel that walks them along a Hilbert curve and updates one Cholesky factor as data
     enter and leave the neighbourhood (Golub & Van Loan 2013, section 6.5.4): 1e5 map cells from
-    2e3-2e4 data in 0.3-1 s on one core. The first such call after installation compiles the
-    kernel with numba (about 7 s of CPU, once; the result is cached on disk), later processes
-    load it in about 0.5 s.
+    2e3-2e4 data in 0.16-0.8 s on one core (k = 32-50). The first such call after installation
+    compiles the kernel with numba (about 10 s of CPU, once; the result is cached on disk, and
+    ``geoagb compile`` does it ahead of time), later processes load it in about 0.5 s.
 
     References
     ----------
