@@ -183,16 +183,20 @@ def _forward(L, di, m, rhs, out):
 
 
 @_njit(cache=True, fastmath=True)
-def _refactor(S, m, xy, z, code, psill, inv_range, nugget, c00, L, di, cols, w1, wz, ones, zs):
+def _refactor(
+    S, m, xy, z, code, psill, inv_range, nugget, c00, L, di, cols, fx, fy, w1, wz, ones, zs
+):
     """Factor of the data ``S[:m]`` from scratch; False if not numerically positive definite."""
     for i in range(m):
         cols[i] = S[i]
+        fx[i] = xy[S[i], 0]
+        fy[i] = xy[S[i], 1]
     for p in range(m):
-        xp = xy[cols[p], 0]
-        yp = xy[cols[p], 1]
+        xp = fx[p]
+        yp = fy[p]
         for j in range(p):
-            dx = xp - xy[cols[j], 0]
-            dy = yp - xy[cols[j], 1]
+            dx = xp - fx[j]
+            dy = yp - fy[j]
             v = _cov(math.sqrt(dx * dx + dy * dy), code, psill, inv_range, nugget)
             for q in range(j):
                 v -= L[p, q] * L[j, q]
@@ -213,7 +217,7 @@ def _refactor(S, m, xy, z, code, psill, inv_range, nugget, c00, L, di, cols, w1,
 
 
 @_njit(cache=True, fastmath=True)
-def _delete(L, di, m, i, cols, w1, wz, cs, sn):
+def _delete(L, di, m, i, cols, fx, fy, w1, wz, cs, sn):
     """Remove factor position ``i``: rank-one update of the trailing block with its column.
 
     Row by row, two rows at a time: row ``p`` takes the Givens rotations of rows ``i+1 .. p-1``
@@ -265,17 +269,19 @@ def _delete(L, di, m, i, cols, w1, wz, cs, sn):
             wz[row - 1] = c * az + s * tz
             tz = c * tz - s * az
             cols[row - 1] = cols[row]
+            fx[row - 1] = fx[row]
+            fy[row - 1] = fy[row]
         p += 2
 
 
 @_njit(cache=True, fastmath=True)
-def _append(q, L, di, m, xy, z, code, psill, inv_range, nugget, c00, cols, w1, wz, cq, lq):
+def _append(q, L, di, m, xy, z, code, psill, inv_range, nugget, c00, cols, fx, fy, w1, wz, cq, lq):
     """Append datum ``q`` at position ``m``; False if the factor would lose definiteness."""
     qx = xy[q, 0]
     qy = xy[q, 1]
     for p in range(m):
-        dx = qx - xy[cols[p], 0]
-        dy = qy - xy[cols[p], 1]
+        dx = qx - fx[p]
+        dy = qy - fy[p]
         cq[p] = _cov(math.sqrt(dx * dx + dy * dy), code, psill, inv_range, nugget)
     _forward(L, di, m, cq, lq)
     d2 = c00
@@ -294,6 +300,8 @@ def _append(q, L, di, m, xy, z, code, psill, inv_range, nugget, c00, cols, w1, w
     w1[m] = s1 * di[m]
     wz[m] = sz * di[m]
     cols[m] = q
+    fx[m] = qx
+    fy[m] = qy
     return True
 
 
@@ -312,6 +320,8 @@ def _walk(
     L = np.zeros((k + 1, k + 1))
     di = np.empty(k + 1)  # 1 / diag(L)
     cols = np.empty(k + 1, dtype=np.intp)
+    fx = np.empty(k + 1)  # coordinates of the factor's data, in factor order
+    fy = np.empty(k + 1)
     w1 = np.empty(k + 1)
     wz = np.empty(k + 1)
     wc = np.empty(k + 1)
@@ -409,7 +419,24 @@ def _walk(
             for i in range(ms):
                 S[i] = j[i]
             ok = _refactor(
-                S, ms, xy, z, code, psill, inv_range, nugget, c00, L, di, cols, w1, wz, ones, zs
+                S,
+                ms,
+                xy,
+                z,
+                code,
+                psill,
+                inv_range,
+                nugget,
+                c00,
+                L,
+                di,
+                cols,
+                fx,
+                fy,
+                w1,
+                wz,
+                ones,
+                zs,
             )
             m = ms if ok else 0
             age = 0
@@ -420,14 +447,31 @@ def _walk(
             while p >= 0:
                 if not in_s[cols[p]]:
                     in_f[cols[p]] = False
-                    _delete(L, di, m, p, cols, w1, wz, x, wc)
+                    _delete(L, di, m, p, cols, fx, fy, w1, wz, x, wc)
                     m -= 1
                 p -= 1
             for i in range(ms):
                 q = S[i]
                 if not in_f[q]:
                     if not _append(
-                        q, L, di, m, xy, z, code, psill, inv_range, nugget, c00, cols, w1, wz, ct, x
+                        q,
+                        L,
+                        di,
+                        m,
+                        xy,
+                        z,
+                        code,
+                        psill,
+                        inv_range,
+                        nugget,
+                        c00,
+                        cols,
+                        fx,
+                        fy,
+                        w1,
+                        wz,
+                        ct,
+                        x,
                     ):
                         ok = False
                         break
@@ -444,8 +488,8 @@ def _walk(
             failed[t] = True
             continue
         for p in range(m):
-            dx = xy[cols[p], 0] - px
-            dy = xy[cols[p], 1] - py
+            dx = fx[p] - px
+            dy = fy[p] - py
             ct[p] = _cov(math.sqrt(dx * dx + dy * dy), code, psill, inv_range, nugget)
         _forward(L, di, m, ct, wc)
         s1c = 0.0
