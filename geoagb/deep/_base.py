@@ -88,6 +88,11 @@ _ATTRS_DOC = """\
         Device the network sits on."""
 
 
+def _sigma(out: np.ndarray) -> np.ndarray:
+    """Standard deviation (standardised units) from the network's log-variance output."""
+    return np.exp(0.5 * np.clip(out[:, 1], -30.0, 30.0))
+
+
 def as_patchset(X) -> PatchSet:
     """``X`` as a PatchSet; a plain (n, C, H, W) array gets band names ``band_0`` ... ."""
     if isinstance(X, PatchSet):
@@ -326,21 +331,25 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         """Recalibration factor of the predicted std on the validation patches, or None."""
         from ._calibration import std_scale
         from ._losses import LOSSES
-        from ._torch import thread_limit, torch
-        from ._trainer import predict_module
+        from ._torch import torch
 
         if not (getattr(self, "calibrate_std", True) and LOSSES[self.loss]) or x_val is None:
             return None
+        x = torch.from_numpy(np.asarray(x_val, dtype=np.float32))
+        out = self._network_outputs(net, x, device)
+        return std_scale(y_val, out[:, 0], _sigma(out))
+
+    def _network_outputs(self, module, x, device):
+        """(N, 2) network outputs (standardised mean, log-variance) for the tensor ``x``, in
+        batches, on this estimator's threads.
+        """
+        from ._torch import thread_limit
+        from ._trainer import predict_module
+
         with thread_limit(getattr(self, "n_threads", None)):
-            out = predict_module(
-                net,
-                torch.from_numpy(np.asarray(x_val, dtype=np.float32)),
-                device,
-                max(4 * int(self.batch_size), 64),
-                bool(self.mixed_precision),
+            return predict_module(
+                module, x, device, max(4 * int(self.batch_size), 64), bool(self.mixed_precision)
             )
-        sigma = np.exp(0.5 * np.clip(out[:, 1], -30.0, 30.0))
-        return std_scale(y_val, out[:, 0], sigma)
 
     def _check_eval_set(self, eval_set, bands: list[str], size: tuple[int, int]) -> PatchSet:
         """The validation patches, refused when their bands, size or pixels do not fit ``X``'s."""
@@ -376,15 +385,11 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         number would look like a real estimate (:func:`predict_raster` leaves such cells nodata).
         """
         from ._losses import LOSSES
-        from ._torch import thread_limit, torch
-        from ._trainer import predict_module
+        from ._torch import torch
 
-        x = self._transform_input(X)
-        dev = torch.device(self.device_)
-        with thread_limit(getattr(self, "n_threads", None)):
-            out = predict_module(
-                self.module_, x, dev, max(4 * int(self.batch_size), 64), bool(self.mixed_precision)
-            )
+        out = self._network_outputs(
+            self.module_, self._transform_input(X), torch.device(self.device_)
+        )
         mean = self.y_mean_ + self.y_scale_ * out[:, 0]
         empty, notes = empty_patches(as_patchset(X), list(self.bands_))
         if empty.any():
@@ -413,7 +418,7 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-        std = self.y_scale_ * np.exp(0.5 * np.clip(out[:, 1], -30.0, 30.0)) * (scale or 1.0)
+        std = self.y_scale_ * _sigma(out) * (scale or 1.0)
         std[empty] = np.nan
         return mean, std
 

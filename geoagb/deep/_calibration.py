@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-__all__ = ["ONE_SD_COVERAGE", "MIN_CALIBRATION_SAMPLES", "std_scale"]
+__all__ = ["ONE_SD_COVERAGE", "MIN_CALIBRATION_SAMPLES", "check_predictions", "std_scale"]
 
 #: share of a Gaussian within one standard deviation of its mean, 2 Phi(1) - 1
 ONE_SD_COVERAGE = float(2 * norm.cdf(1.0) - 1)
@@ -33,6 +33,19 @@ ONE_SD_COVERAGE = float(2 * norm.cdf(1.0) - 1)
 #: fewest validation samples a scale factor is estimated from; the 68 % quantile of fewer than
 #: 20 values moves by more than about 25 % from one sample to the next
 MIN_CALIBRATION_SAMPLES = 20
+
+
+def check_predictions(y_true, y_pred, y_std):
+    """The three arrays as flat float arrays, refused unless they hold one value per sample."""
+    y_true, y_pred, y_std = (
+        np.asarray(a, dtype=float).reshape(-1) for a in (y_true, y_pred, y_std)
+    )
+    if not (y_true.shape == y_pred.shape == y_std.shape):
+        raise ValueError(
+            f"y_true, y_pred and y_std have {y_true.size}, {y_pred.size} and {y_std.size} "
+            "values; give one of each per sample."
+        )
+    return y_true, y_pred, y_std
 
 
 def std_scale(y_true, y_pred, y_std, coverage: float = ONE_SD_COVERAGE):
@@ -64,14 +77,7 @@ def std_scale(y_true, y_pred, y_std, coverage: float = ONE_SD_COVERAGE):
     >>> std_scale([1.0, 2.0], [0.0, 0.0], [1.0, 1.0]) is None
     True
     """
-    y_true, y_pred, y_std = (
-        np.asarray(a, dtype=float).reshape(-1) for a in (y_true, y_pred, y_std)
-    )
-    if not (y_true.shape == y_pred.shape == y_std.shape):
-        raise ValueError(
-            f"y_true, y_pred and y_std have {y_true.size}, {y_pred.size} and {y_std.size} "
-            "values; give one of each per sample."
-        )
+    y_true, y_pred, y_std = check_predictions(y_true, y_pred, y_std)
     if not 0.0 < coverage < 1.0:
         raise ValueError(f"coverage={coverage!r} must lie in (0, 1), e.g. 0.6827 for +-1 sd.")
     ok = np.isfinite(y_true) & np.isfinite(y_pred) & np.isfinite(y_std) & (y_std > 0)

@@ -91,14 +91,9 @@ def plot_calibration(y_true, y_pred, y_std, ax=None, label: str | None = None):
     import matplotlib.pyplot as plt
     from scipy.stats import norm
 
-    y_true, y_pred, y_std = (
-        np.asarray(a, dtype=float).reshape(-1) for a in (y_true, y_pred, y_std)
-    )
-    if not (y_true.shape == y_pred.shape == y_std.shape):
-        raise ValueError(
-            f"y_true, y_pred and y_std have {y_true.size}, {y_pred.size} and {y_std.size} "
-            "values; give one of each per sample."
-        )
+    from ._calibration import ONE_SD_COVERAGE, check_predictions
+
+    y_true, y_pred, y_std = check_predictions(y_true, y_pred, y_std)
     ok = np.isfinite(y_true) & np.isfinite(y_pred) & np.isfinite(y_std)
     if not ok.any():
         raise ValueError("no sample has finite y_true, y_pred and y_std; nothing to plot.")
@@ -116,10 +111,10 @@ def plot_calibration(y_true, y_pred, y_std, ax=None, label: str | None = None):
         ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="calibrated")
     (line,) = ax.plot(nominal, observed, label=label)
     cov1 = float(np.mean(z <= 1.0))
-    ax.plot([2 * norm.cdf(1.0) - 1], [cov1], "o", color=line.get_color())
+    ax.plot([ONE_SD_COVERAGE], [cov1], "o", color=line.get_color())
     ax.annotate(
         f"{100 * cov1:.0f} % within 1 sd",
-        (2 * norm.cdf(1.0) - 1, cov1),
+        (ONE_SD_COVERAGE, cov1),
         textcoords="offset points",
         xytext=(6, -12),
         fontsize=8,

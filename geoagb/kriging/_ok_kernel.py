@@ -661,8 +661,8 @@ def ok_walk(tx, xy, z, tree, k, ub, model, psill, range_, nugget, n_threads=1, c
     if curve is None:
         order, q, scale, lo = hilbert(tx)
         tx = tx[order]
-        zc = (q[order], scale, lo)
-        m, v, f = ok_walk(tx, xy, z, tree, k, ub, model, psill, range_, nugget, n_threads, zc)
+        curve = (q[order], scale, lo)
+        m, v, f = ok_walk(tx, xy, z, tree, k, ub, model, psill, range_, nugget, n_threads, curve)
         inv = np.empty_like(order)
         inv[order] = np.arange(T)
         return m[inv], v[inv], f[inv]

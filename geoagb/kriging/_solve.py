@@ -419,7 +419,7 @@ def _neighbourhood(
             ub=ub,
             params=kernel,
             order=order,
-            zc=(q, scale, lo),
+            curve=(q, scale, lo),
             out=(mean, var),
             workers=workers,
             progress=progress,
@@ -501,7 +501,7 @@ def _kernel_params(table, L, nc, return_weights):
 
 
 def _krige_kernel(
-    tx_all, xy, z, tree, *, k, ub, params, order, out, workers, progress, zc, chunk=1 << 16
+    tx_all, xy, z, tree, *, k, ub, params, order, out, workers, progress, curve, chunk=1 << 16
 ):
     """Ordinary kriging of all targets with :func:`ok_walk`, in chunks of ``chunk`` targets
     along ``order`` (memory O(chunk + n) per thread), filling ``out = (mean, var)``; returns the
@@ -515,7 +515,7 @@ def _krige_kernel(
     disable = (True if len(starts) <= 5 else None) if progress is None else not progress
     for s in tqdm(starts, desc="kriging", unit="chunk", leave=False, disable=disable):
         sel = order[s : s + chunk]
-        q, scale, lo = zc
+        q, scale, lo = curve
         sub = None if q is None else (q[sel], scale, lo)
         m, v, bad = ok_walk(tx_all[sel], xy, z, tree, k, ub, *params, n_threads=workers, curve=sub)
         mean[sel] = m
