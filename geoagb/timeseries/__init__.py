@@ -12,7 +12,8 @@ The workflow of a national 1 km forest-carbon series (2002-2021):
 4. :func:`trend_map` computes the Theil-Sen slope, Mann-Kendall test (ties and Hamed-Rao
    corrections) and Pettitt change point of every pixel in row chunks (compiled kernels; the
    single-series :func:`mann_kendall`, :func:`sens_slope` and :func:`pettitt` match
-   ``pymannkendall``);
+   ``pymannkendall``; NaN and +-inf are missing years; when no pixel has enough of them,
+   :class:`UntestedWarning` says why);
 5. :func:`annual_totals` and :func:`carbon_sink_trend` give the stock per region and year (TgC)
    with uncertainty, and the sink as the slope of the totals (TgC/yr) with its interval;
 6. :func:`plot_region_series` and :func:`plot_trend_map` draw them.
@@ -33,7 +34,7 @@ from ._scaling import CoverScaling, scale_by_cover
 from ._stack import read_stack, stack_years, write_stack
 from ._synthetic import REGION_NAMES, CarbonSeries, CarbonSeriesTruth, make_carbon_series
 from ._totals import annual_totals, carbon_sink_trend
-from ._trend import mann_kendall, pettitt, sens_slope
+from ._trend import UntestedWarning, mann_kendall, pettitt, sens_slope
 from ._trendmap import TREND_BANDS, TrendResult, trend_map, trend_recovery
 from ._vod import LinearMapping, QuantileMapping, VODCalibration, calibrate_vod
 
@@ -54,6 +55,7 @@ __all__ = [
     "mann_kendall",
     "sens_slope",
     "pettitt",
+    "UntestedWarning",
     "trend_map",
     "TrendResult",
     "TREND_BANDS",

@@ -15,9 +15,61 @@ Stacks are GeoTIFFs with one band per year (band descriptions = years).
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 __all__ = ["add_timeseries_command"]
+
+_YEARS_FIX = (
+    "add --years FIRST-LAST (one year per band, e.g. --years 2002-2021) or a comma list, or "
+    "rewrite the band descriptions as the years."
+)
+
+
+def _parse_years(text):
+    """``--years`` as a list of int: ``FIRST-LAST`` (inclusive) or ``Y1,Y2,...``; None if unset."""
+    if text is None:
+        return None
+    t = str(text).strip()
+    try:
+        if "-" in t and "," not in t:
+            first, last = (int(v) for v in t.split("-"))
+            if last < first:
+                raise ValueError
+            return list(range(first, last + 1))
+        return [int(v) for v in t.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--years {text!r} must be FIRST-LAST (e.g. 2002-2021) or a comma list of years "
+            "(e.g. 2002,2003,2005), one per band."
+        ) from None
+
+
+def _source(path, args, name):
+    """The stack at ``path`` with its years (band descriptions or --years), or a one-line error."""
+    from ._stack import StackSource
+
+    src = StackSource(path, _parse_years(args.years), name=name, years_from="--years")
+    src.require_years(fix=_YEARS_FIX)
+    return src
+
+
+def _companions(src, args, items, *, intersect=False):
+    """Sources of the (name, path) ``items`` paired year by year with ``src``; checked."""
+    from ._stack import align_years, companion
+
+    comps = [
+        companion(path, src, name=name, years_given=args.years is not None, fix=_YEARS_FIX)
+        for name, path in items
+        if path is not None
+    ]
+    fix = "cut them to the same years first" + (
+        ", or add --common-years to use only the years they share."
+        if hasattr(args, "common_years")
+        else "."
+    )
+    align_years(src, comps, intersect=intersect, fix=fix)
+    return comps
 
 
 def _region_names(path):
@@ -51,10 +103,13 @@ def _run_scale(args) -> int:
         if "-" in args.base_year
         else int(args.base_year)
     )
+    tree = _source(args.tree_cover, args, "tree_cover")
+    _companions(tree, args, [("short_cover", args.short_cover)])
     r = scale_by_cover(
         args.benchmark,
         args.tree_cover,
         args.short_cover,
+        years=_parse_years(args.years),
         base_year=base,
         short_ratio=args.short_ratio,
         min_cover=args.min_cover,
@@ -81,12 +136,13 @@ def _run_vod(args) -> int:
     import numpy as np
     import rasterio
 
-    from ._stack import StackSource, read_stack, write_stack
+    from ._stack import write_stack
     from ._vod import calibrate_vod
 
-    agbc, years, grid = read_stack(args.agbc)
-    vod = StackSource(args.vod, years, name="vod")
-    StackSource(args.agbc).check_same_grid(vod)
+    src = _source(args.agbc, args, "agbc")
+    (vod,) = _companions(src, args, [("vod", args.vod)])
+    agbc, years = src.read(), src.years
+    grid = dict(transform=src.transform, crs=src.crs)
     with rasterio.open(args.regions) as ds:
         regions = ds.read(1)
         nd = ds.nodata
@@ -183,19 +239,46 @@ def _run_trend(args) -> int:
     import numpy as np
     import rasterio
 
+    from ._stack import year_span
+    from ._trend import UntestedWarning
     from ._trendmap import trend_map
 
-    out = trend_map(
-        args.stack,
-        out=args.out,
-        alpha=args.alpha,
-        hamed_rao=args.hamed_rao,
-        breakpoint=not args.no_breakpoint,
-        min_years=args.min_years,
-        memory_mb=args.memory_mb,
-        progress=not args.quiet,
-        unit=args.unit,
-    )
+    src = _source(args.stack, args, "stack")
+    m = args.min_years
+    if m < 3:
+        raise ValueError(
+            f"--min-years {m} must be >= 3 (the Hamed-Rao variance needs 3 values), e.g. 8."
+        )
+    if src.count < m:
+        raise ValueError(
+            f"{args.stack} has {src.count} band(s) ({year_span(src.years)}) but --min-years is {m}: "
+            f"no cell can have {m} finite years, so none would be tested; give a stack of at least "
+            f"{m} years, or lower --min-years (>= 3; a test on so few years has little power)."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UntestedWarning)
+            out = trend_map(
+                args.stack,
+                src.years,
+                out=args.out,
+                alpha=args.alpha,
+                hamed_rao=args.hamed_rao,
+                breakpoint=not args.no_breakpoint,
+                min_years=m,
+                memory_mb=args.memory_mb,
+                progress=not args.quiet,
+                unit=args.unit,
+            )
+    except UntestedWarning as w:
+        c = w.counts
+        Path(args.out).unlink(missing_ok=True)
+        raise ValueError(
+            f"no cell of {args.stack} was tested: of {c['n_series']} cells, {c['n_empty']} have no "
+            f"finite value in any year (NaN, inf or nodata) and {c['n_short']} have 1 to {m - 1} "
+            f"finite years, fewer than --min-years {m}; the all-NaN {args.out} was removed. Check "
+            "the nodata value of the stack, or lower --min-years."
+        ) from None
     with rasterio.open(out) as ds:
         slope = ds.read(1, masked=True).filled(np.nan)
         sig = ds.read(6, masked=True).filled(np.nan)
@@ -210,11 +293,22 @@ def _run_trend(args) -> int:
 
 
 def _run_totals(args) -> int:
+    import numpy as np
+
     from ._totals import annual_totals, carbon_sink_trend
 
+    src = _source(args.agbc, args, "agbc")
+    _companions(
+        src,
+        args,
+        [("bgbc", args.bgbc), ("agbc_sd", args.agbc_sd), ("bgbc_sd", args.bgbc_sd)],
+        intersect=args.common_years,
+    )
     tot = annual_totals(
         args.agbc,
         args.bgbc,
+        years=_parse_years(args.years),
+        align="intersect" if args.common_years else "exact",
         regions=args.regions,
         region_names=_region_names(args.regions),
         agbc_sd=args.agbc_sd,
@@ -231,11 +325,23 @@ def _run_totals(args) -> int:
     print(wide.round(4).to_string())
     conf = 100 * (1 - args.alpha)
     for reg, s in sink.iterrows():
+        if not np.isfinite(s["sink_TgC_per_yr"]):
+            print(f"sink {reg}: not estimated ({int(s['n_years'])} year(s) with a total; needs 3)")
+            continue
         print(
             f"sink {reg}: {s['sink_TgC_per_yr']:+.4f} TgC/yr ({conf:g} % CI {s['ci_low']:+.4f} to "
             f"{s['ci_high']:+.4f}; Theil-Sen {s['theil_sen_TgC_per_yr']:+.4f})"
         )
     return 0
+
+
+def _add_years(parser) -> None:
+    parser.add_argument(
+        "--years",
+        default=None,
+        help="years of the bands when the band descriptions are not years: FIRST-LAST "
+        "(e.g. 2002-2021) or a comma list; a stack whose descriptions are years must match",
+    )
 
 
 def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
@@ -281,6 +387,7 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--out-sd", default=None, help="output AGBC sd stack (needs --benchmark-sd)")
     s.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for windows (MiB)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_years(s)
     s.set_defaults(func=_run_scale)
 
     s = sub.add_parser("vod", help="recalibrate an AGBC stack with VOD inside regions (in memory)")
@@ -293,6 +400,7 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
         "--calibrate", default=None, help="comma-separated regions to recalibrate (default all)"
     )
     s.add_argument("--seed", type=int, default=0, help="random seed of the folds (default 0)")
+    _add_years(s)
     s.set_defaults(func=_run_vod)
 
     s = sub.add_parser("belowground", help="BGBC stack from an AGBC stack and BGB-AGB records")
@@ -331,6 +439,7 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
         "--memory-mb", type=float, default=256.0, help="memory budget for row chunks (MiB)"
     )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_years(s)
     s.set_defaults(func=_run_trend)
 
     s = sub.add_parser(
@@ -347,5 +456,12 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--csv", default=None, help="write the totals table to this CSV")
     s.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for windows (MiB)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument(
+        "--common-years",
+        action="store_true",
+        help="total only the years every stack holds (default: stacks of different years are "
+        "refused)",
+    )
+    _add_years(s)
     s.set_defaults(func=_run_totals)
     return p

@@ -2,10 +2,11 @@
 
 One numba loop over pixels (in blocks of pixels, so each block allocates its work
 buffers once). A pixel's series is compacted to its finite values, keeping their years, so gaps
-are allowed. The formulas follow ``pymannkendall`` (Hussain & Mahmud 2019) line by line, so the
-results agree with it to rounding on complete series; see :mod:`geoagb.timeseries._trend` for
-the statistics and their references. Rows of pixels with fewer than ``min_n`` finite values
-come back as NaN.
+are allowed; NaN and +-inf are both missing (an infinite carbon density is a fill value, not a
+measurement: counted, it would win every pairwise comparison). The formulas follow
+``pymannkendall`` (Hussain & Mahmud 2019) line by line, so the results agree with it to rounding
+on complete series; see :mod:`geoagb.timeseries._trend` for the statistics and their references.
+Rows of pixels with fewer than ``min_n`` finite values come back as NaN.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _compact(row, t, xs, ts):
     n = 0
     for k in range(row.shape[0]):
         v = row[k]
-        if not np.isnan(v):
+        if np.isfinite(v):  # NaN and +-inf are missing years
             xs[n] = v
             ts[n] = t[k]
             n += 1

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 from ..mapping._windows import plan_windows, window_size_for_budget
 from ..mapping._writer import atomic_geotiff, geotiff_profile
 from ..mapping._zones import ZonalAccumulator, make_zones
-from ._stack import StackSource, make_grid, window_transform
+from ._stack import StackSource, align_years, companion, make_grid, window_transform
 
 __all__ = ["CoverScaling", "scale_by_cover", "base_layers"]
 
@@ -133,36 +133,32 @@ class _Inputs:
         self, benchmark, tree_cover, short_cover, benchmark_sd, years, base_year, transform, crs
     ):
         self.tree = StackSource(tree_cover, years, transform=transform, crs=crs, name="tree_cover")
+        if self.tree.years is None:
+            if self.tree.path is not None:
+                self.tree.require_years()  # band descriptions that are not years: refused
+            raise ValueError(
+                "tree_cover has no years: pass years=[...] or a stack file whose band "
+                "descriptions are the years."
+            )
         tr, c = self.tree.transform, self.tree.crs
         self.short = (
             None
             if short_cover is None
-            else StackSource(
-                short_cover,
-                self.tree.years if years is None else years,
-                transform=tr,
-                crs=c,
-                name="short_cover",
+            else companion(
+                short_cover, self.tree, name="short_cover", years_given=years is not None
             )
         )
+        if self.short is not None:
+            align_years(self.tree, [self.short])
         self.bench = StackSource(benchmark, None, transform=tr, crs=c, name="benchmark")
         self.sd = (
             None
             if benchmark_sd is None
             else StackSource(benchmark_sd, None, transform=tr, crs=c, name="benchmark_sd")
         )
-        for s in (self.short, self.bench, self.sd):
+        for s in (self.bench, self.sd):
             if s is not None:
                 self.tree.check_same_grid(s)
-        if self.tree.years is None:
-            raise ValueError(
-                "tree_cover has no years: pass years=[...] or a stack file whose band "
-                "descriptions are the years."
-            )
-        if self.short is not None and self.short.count != self.tree.count:
-            raise ValueError(
-                f"short_cover has {self.short.count} layers but tree_cover {self.tree.count}."
-            )
         self.base = base_layers(self.tree, base_year)
 
     def effective(self, win, layers, ratio):

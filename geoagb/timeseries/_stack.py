@@ -29,6 +29,9 @@ __all__ = [
     "make_grid",
     "area_ha",
     "window_transform",
+    "year_span",
+    "companion",
+    "align_years",
 ]
 
 
@@ -68,8 +71,33 @@ def area_ha(transform, crs) -> float:
     return cell_area_ha(dict(crs=g.crs, transform=g.transform))
 
 
+def _as_year(desc) -> int | None:
+    """A band description read as a year: a whole number 1000-9999 ("2002", "2002.0"), else None."""
+    if desc is None:
+        return None
+    try:
+        v = float(str(desc).strip())
+    except ValueError:
+        return None
+    if not (np.isfinite(v) and v.is_integer() and 1000 <= v <= 9999):
+        return None
+    return int(v)
+
+
+def years_from_descriptions(descriptions) -> np.ndarray | None:
+    """Years of the bands when every description is a year (see :func:`stack_years`), else None."""
+    ys = [_as_year(d) for d in descriptions]
+    if not ys or any(y is None for y in ys):
+        return None
+    return np.asarray(ys, dtype=np.int64)
+
+
 def stack_years(path) -> np.ndarray | None:
     """Years read from the band descriptions of a stack file, or None when they are not years.
+
+    A description is a year when it is a whole number of four digits (``"2002"``; ``"2002.0"``
+    too); band names such as ``"band_1"``, ``"1"`` or an unset description are not, and then the
+    file has no years (the functions that need them ask for ``years=``).
 
     Examples
     --------
@@ -81,11 +109,49 @@ def stack_years(path) -> np.ndarray | None:
     """
     with rasterio.open(path) as ds:
         desc = ds.descriptions
-    try:
-        ys = [int(float(d)) for d in desc]
-    except (TypeError, ValueError):
-        return None
-    return np.asarray(ys, dtype=np.int64)
+    return years_from_descriptions(desc)
+
+
+def year_span(years) -> str:
+    """Short text of a set of years: ``"2002-2011"`` when consecutive, else a (shortened) list.
+
+    Examples
+    --------
+    >>> year_span([2002, 2003, 2004]), year_span([2002, 2005]), year_span([])
+    ('2002-2004', '2002, 2005', 'no year')
+    >>> year_span(range(2000, 2020, 2))
+    '2000, 2002, ..., 2018 (10 years)'
+    """
+    y = [int(v) for v in np.asarray(years).reshape(-1)]
+    if not y:
+        return "no year"
+    if len(y) == 1:
+        return str(y[0])
+    if all(b - a == 1 for a, b in zip(y, y[1:])):
+        return f"{y[0]}-{y[-1]}"
+    if len(y) <= 6:
+        return ", ".join(map(str, y))
+    return f"{y[0]}, {y[1]}, ..., {y[-1]} ({len(y)} years)"
+
+
+def _band_names(descriptions) -> str:
+    d = [None if v in (None, "") else str(v) for v in descriptions]
+    if all(v is None for v in d):
+        return f"unset ({len(d)} bands)"
+    shown = d if len(d) <= 6 else d[:3] + [...] + d[-2:]
+    return "[" + ", ".join("..." if v is ... else repr(v) for v in shown) + f"] ({len(d)} bands)"
+
+
+def mismatch_message(name, years, other, other_years, fix: str = "") -> str:
+    """One-line error for two stacks combined year by year whose years differ."""
+    common = np.intersect1d(np.asarray(years), np.asarray(other_years))
+    both = f"their common years are {year_span(common)}" if common.size else "no year in common"
+    return (
+        f"{name} holds the years {year_span(years)} but {other} {year_span(other_years)} ({both}); "
+        "stacks combined year by year must have the same years, in the same order, or layers of "
+        "different years would be paired: "
+        + (fix or "cut them to the same years first (read_stack, then write_stack).")
+    )
 
 
 class StackSource:
@@ -96,26 +162,48 @@ class StackSource:
     data : ndarray of shape (T, H, W) or (H, W), str or Path
         The stack (a 2-D array or a single-band file is a one-layer stack).
     years : sequence of int, optional
-        One per layer; for a file, default the years in its band descriptions.
+        One per layer; for a file, default the years in its band descriptions. A file whose band
+        descriptions are years must agree with ``years`` given here.
     transform, crs : optional
         Grid of an in-memory array (a file carries its own).
     name : str
         Used in error messages.
+    years_from : str, default "years="
+        Where ``years`` came from, for the message of a disagreement (e.g. ``"agbc"``).
+
+    Attributes
+    ----------
+    years : ndarray of int64 or None
+        Years of the layers (None: an array without ``years``, or a file whose band
+        descriptions are not years).
+    descriptions : tuple of str or None
+        Band descriptions of a file.
     """
 
-    def __init__(self, data, years=None, *, transform=None, crs=None, name="stack"):
+    def __init__(
+        self, data, years=None, *, transform=None, crs=None, name="stack", years_from="years="
+    ):
         self.name = name
         self.path = None
+        self.descriptions = None
+        own = None
         if isinstance(data, (str, Path)):
             self.path = Path(data)
             if not self.path.exists():
-                raise FileNotFoundError(f"{name} file {self.path} does not exist.")
+                raise FileNotFoundError(
+                    f"{name} file {self.path} does not exist; check the path (relative paths start "
+                    f"in {Path.cwd()})."
+                )
+            if self.path.is_dir():
+                raise IsADirectoryError(
+                    f"{name} path {self.path} is a folder; give the stack GeoTIFF inside it."
+                )
             with rasterio.open(self.path) as ds:
                 self.count, self.height, self.width = ds.count, ds.height, ds.width
                 self.transform, self.crs = ds.transform, ds.crs
                 self.nodata = ds.nodatavals
-            if years is None:
-                years = stack_years(self.path)
+                self.descriptions = tuple(ds.descriptions)
+            own = years_from_descriptions(self.descriptions)
             self.array = None
         else:
             a = np.asarray(data)
@@ -130,12 +218,48 @@ class StackSource:
             self.transform, self.crs = _affine(transform), _crs(crs)
         if years is not None:
             years = np.asarray(years).astype(np.int64).reshape(-1)
+            if own is not None and not np.array_equal(years, own):
+                raise ValueError(
+                    mismatch_message(
+                        f"{name} ({self.path.name}, band descriptions)",
+                        own,
+                        years_from,
+                        years,
+                        fix=f"drop {years_from} to use the years of the band descriptions, or "
+                        "give the years the file holds.",
+                    )
+                )
             if years.size != self.count:
                 raise ValueError(
                     f"{name} has {self.count} layer(s) but {years.size} years were given; give one "
                     "year per layer (band descriptions of a stack file are its years)."
                 )
+        else:
+            years = own
         self.years = years
+
+    def require_years(self, fix: str | None = None) -> np.ndarray:
+        """Years of the layers; raise for a file whose band descriptions are not years.
+
+        An array without years has its layers numbered 0, 1, ..., T-1 (slopes are then per layer),
+        and keeps them as its years.
+        """
+        if self.years is not None:
+            return self.years
+        if self.path is None:
+            self.years = np.arange(self.count, dtype=np.int64)
+            return self.years
+        raise ValueError(
+            f"the band descriptions of {self.name} file {self.path.name} are "
+            f"{_band_names(self.descriptions)}, not years (four-digit whole numbers such as "
+            "'2002'), so its layers cannot be dated (slopes would be per band, not per year): "
+            + (
+                fix
+                or "pass years=[2002, 2003, ...] (one per band), or write the stack with "
+                "geoagb.timeseries.write_stack(path, data, years) so that its band descriptions "
+                "are the years."
+            )
+        )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -184,6 +308,80 @@ class StackSource:
             if nd is not None and not np.isnan(nd):
                 a[k][a[k] == np.float32(nd)] = np.nan
         return a
+
+
+def companion(
+    data, ref: StackSource, *, name: str, years_given: bool = False, fix: str | None = None
+) -> StackSource:
+    """Source of a stack combined year by year with ``ref`` (same grid; years compared later).
+
+    A file whose band descriptions are years keeps them (:func:`align_years` compares them with
+    ``ref``'s). An array, or a file without year descriptions when the caller gave ``years=``
+    (which then names every stack that carries no years of its own), takes ``ref``'s years by
+    position, with the same number of layers. A file without year descriptions and no ``years=``
+    is refused (``fix`` replaces the fix of that message): nothing says which year each of its
+    layers is.
+    """
+    s = StackSource(data, None, transform=ref.transform, crs=ref.crs, name=name)
+    ref.check_same_grid(s)
+    if s.years is None:
+        if s.path is not None and not years_given:
+            s.require_years(
+                fix=fix
+                or f"write it with band descriptions = years (as {ref.name}), or pass years=[...] "
+                "(it then names the layers of every stack without year descriptions)."
+            )
+        if s.count != ref.count:
+            raise ValueError(
+                f"{name} has {s.count} layer(s) but {ref.name} has {ref.count} "
+                f"({year_span(ref.years)}); give {name} one layer per year of {ref.name}."
+            )
+        s.years = ref.years
+    return s
+
+
+def align_years(ref: StackSource, sources, *, intersect: bool = False, fix: str = ""):
+    """Years shared by ``ref`` and ``sources``, and the layers of each that hold them.
+
+    Parameters
+    ----------
+    ref : StackSource
+        The stack whose years the others must match (its ``years`` set).
+    sources : sequence of StackSource
+    intersect : bool, default False
+        False: every source must have exactly ``ref``'s years (else ValueError naming both);
+        True: keep only the years all of them hold (ValueError when there is none).
+    fix : str
+        The fix given in the error message.
+
+    Returns
+    -------
+    years : ndarray
+        The years used.
+    layers : dict of name -> list of int or None
+        Layer indices of each stack (``ref`` included) holding ``years``, in that order; None
+        means all layers.
+    """
+    if not intersect:
+        for s in sources:
+            if not np.array_equal(s.years, ref.years):
+                raise ValueError(mismatch_message(s.name, s.years, ref.name, ref.years, fix))
+        return ref.years, {x.name: None for x in (ref, *sources)}
+    common = np.asarray(ref.years)
+    for s in sources:
+        common = np.intersect1d(common, s.years)
+    if common.size == 0:
+        held = "; ".join(f"{x.name} {year_span(x.years)}" for x in (ref, *sources))
+        raise ValueError(
+            f"no year is held by every stack ({held}), so none can be combined: give stacks "
+            "that cover the same period."
+        )
+
+    def layers(s):
+        where = {int(y): i for i, y in enumerate(s.years)}
+        return [where[int(y)] for y in common]
+
+    return common, {x.name: layers(x) for x in (ref, *sources)}
 
 
 def write_stack(

@@ -20,6 +20,8 @@ confidence interval (Sen 1968) and the Mann-Kendall p-value give a robust check.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -27,10 +29,26 @@ from tqdm.auto import tqdm
 
 from ..mapping._windows import plan_windows, window_size_for_budget
 from ..mapping._zones import make_zones
-from ._stack import StackSource, area_ha, window_transform
+from ._stack import StackSource, align_years, area_ha, companion, window_transform, year_span
 from ._trend import mann_kendall
 
-__all__ = ["annual_totals", "carbon_sink_trend"]
+__all__ = ["annual_totals", "carbon_sink_trend", "MIN_SINK_YEARS"]
+
+#: Fewest years with a finite total for a sink: the slope's t interval has n - 2 degrees of freedom.
+MIN_SINK_YEARS = 3
+
+_SINK_COLUMNS = (
+    "n_years",
+    "sink_TgC_per_yr",
+    "sink_se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "theil_sen_TgC_per_yr",
+    "theil_sen_ci_low",
+    "theil_sen_ci_high",
+    "mk_p_value",
+)
 
 
 def annual_totals(
@@ -40,6 +58,7 @@ def annual_totals(
     regions=None,
     region_names=None,
     years=None,
+    align: str = "exact",
     agbc_sd=None,
     bgbc_sd=None,
     transform=None,
@@ -55,16 +74,23 @@ def annual_totals(
     agbc : ndarray (T, H, W), str or Path
         Annual AGBC maps, MgC/ha.
     bgbc : ndarray (T, H, W), str or Path, optional
-        Annual BGBC maps, MgC/ha, same grid and years.
+        Annual BGBC maps, MgC/ha, same grid and years (see ``align``).
     regions : int ndarray (H, W), raster path or GeoDataFrame, optional
         Zones as in :func:`geoagb.mapping.zonal_statistics` (negative codes: no region).
     region_names : sequence of str, optional
         Names of the codes 0, 1, ... of an integer array.
     years : sequence of int, optional
-        Default: the band descriptions of a file, else 0..T-1.
+        Years of the layers of every stack that does not carry its own: arrays, and files whose
+        band descriptions are not years. Default: the band descriptions of each file, else
+        0..T-1 for arrays. A file without year descriptions is refused unless ``years`` is given.
+    align : {"exact", "intersect"}, default "exact"
+        Stacks with years of their own (files) are paired year by year, never by position.
+        ``"exact"``: they must hold the same years as ``agbc`` (else a ValueError naming both
+        ranges); ``"intersect"``: only the years held by every stack are totalled.
     agbc_sd, bgbc_sd : ndarray (T, H, W), str, Path or float, optional
         Per-cell standard deviations, MgC/ha; a number applies to every cell (e.g. the
-        cross-validated RMSE of the BGBC model, :func:`evaluate_belowground`).
+        cross-validated RMSE of the BGBC model, :func:`evaluate_belowground`). Stacks are paired
+        with ``agbc`` year by year as ``bgbc``.
     transform, crs : optional
         Grid of in-memory arrays (the cell area comes from it).
     cell_area_ha : float, optional
@@ -86,9 +112,14 @@ def annual_totals(
     >>> t["total_TgC"].round(6).tolist()                         # 4 x 100 ha x 62.5 MgC/ha
     [0.025, 0.03]
     """
+    if align not in ("exact", "intersect"):
+        raise ValueError(
+            f"align={align!r} is not one of ('exact', 'intersect'): 'exact' refuses stacks of "
+            "different years, 'intersect' totals only the years they share."
+        )
     src = StackSource(agbc, years, transform=transform, crs=crs, name="agbc")
-    T, (H, W) = src.count, src.shape
-    yrs = src.years if src.years is not None else np.arange(T)
+    src.require_years()
+    (H, W) = src.shape
     others, const_sd = {}, 0.0
     for key, val in (("bgbc", bgbc), ("agbc_sd", agbc_sd), ("bgbc_sd", bgbc_sd)):
         if key != "bgbc" and isinstance(val, (int, float, np.number)):
@@ -97,13 +128,15 @@ def annual_totals(
             const_sd += float(val)
             continue
         if val is not None:
-            s = StackSource(val, yrs, transform=src.transform, crs=src.crs, name=key)
-            src.check_same_grid(s)
-            if s.count != T:
-                raise ValueError(
-                    f"{key} has {s.count} layers but agbc has {T}; give the same years."
-                )
-            others[key] = s
+            others[key] = companion(val, src, name=key, years_given=years is not None)
+    yrs, layers = align_years(
+        src,
+        list(others.values()),
+        intersect=align == "intersect",
+        fix="cut them to the same years first, or pass align='intersect' to total only the "
+        "common years.",
+    )
+    T = len(yrs)
     if cell_area_ha is None:
         if src.transform is None:
             raise ValueError(
@@ -122,12 +155,16 @@ def annual_totals(
     sums: dict = {}
 
     for win in tqdm(plan_windows(W, H, side), desc="totals", disable=not progress, leave=False):
-        a = src.read(win).astype(np.float64)
-        b = others["bgbc"].read(win).astype(np.float64) if "bgbc" in others else np.zeros_like(a)
+        a = src.read(win, layers["agbc"]).astype(np.float64)
+        b = (
+            others["bgbc"].read(win, layers["bgbc"]).astype(np.float64)
+            if "bgbc" in others
+            else np.zeros_like(a)
+        )
         s = np.full_like(a, const_sd)
         for k in ("agbc_sd", "bgbc_sd"):
             if k in others:
-                s += np.nan_to_num(others[k].read(win).astype(np.float64))
+                s += np.nan_to_num(others[k].read(win, layers[k]).astype(np.float64))
         wt = None if src.transform is None else window_transform(win, src.transform)
         codes = zones.codes(win, wt, a.shape[1:])
         for i in range(T):
@@ -215,12 +252,20 @@ def carbon_sink_trend(
 
     Returns
     -------
-    DataFrame indexed by region: n_years, sink_TgC_per_yr (least squares), sink_se, ci_low, ci_high,
-    p_value (t-test of the slope), theil_sen_TgC_per_yr, theil_sen_ci_low, theil_sen_ci_high,
-    mk_p_value and, with ``sd_column``, sink_sd_map_independent_years (errors independent between
-    cells and years) and sink_sd_map_correlated_years (independent between cells, repeated every
-    year) and, with ``sd_correlated_column``, sink_sd_map_fully_correlated (one error shared by
-    every cell and year, e.g. a biased benchmark: an upper bound).
+    DataFrame indexed by region, always with every column: n_years, sink_TgC_per_yr (least
+    squares), sink_se, ci_low, ci_high, p_value (t-test of the slope), theil_sen_TgC_per_yr,
+    theil_sen_ci_low, theil_sen_ci_high, mk_p_value and, with ``sd_column``,
+    sink_sd_map_independent_years (errors independent between cells and years) and
+    sink_sd_map_correlated_years (independent between cells, repeated every year) and, with
+    ``sd_correlated_column``, sink_sd_map_fully_correlated (one error shared by every cell and
+    year, e.g. a biased benchmark: an upper bound).
+
+    Raises
+    ------
+    ValueError
+        When no region has :data:`MIN_SINK_YEARS` (3) years with a finite total: a slope through
+        two points has no interval. When only some regions are that short, their rows are NaN
+        (with their ``n_years``) and a warning names them.
 
     References
     ----------
@@ -247,7 +292,12 @@ def carbon_sink_trend(
             )
     use_sd = sd_column is not None and sd_column in totals.columns
     use_sdc = sd_correlated_column is not None and sd_correlated_column in totals.columns
-    rows = {}
+    columns = list(_SINK_COLUMNS)
+    if use_sd:
+        columns += ["sink_sd_map_independent_years", "sink_sd_map_correlated_years"]
+    if use_sdc:
+        columns += ["sink_sd_map_fully_correlated"]
+    rows, short = {}, {}
     for region, g in totals.groupby("region", sort=False):
         g = g.sort_values("year")
         t = g["year"].to_numpy(dtype=float)
@@ -255,8 +305,10 @@ def carbon_sink_trend(
         ok = np.isfinite(y)
         t, y = t[ok], y[ok]
         n = t.size
-        row = {"n_years": n}
-        if n < 3:
+        row = dict.fromkeys(columns, np.nan)
+        row["n_years"] = n
+        if n < MIN_SINK_YEARS:
+            short[region] = t
             rows[region] = row
             continue
         lr = stats.linregress(t, y)
@@ -282,4 +334,19 @@ def carbon_sink_trend(
             sdc = g[sd_correlated_column].to_numpy(dtype=float)[ok]
             row["sink_sd_map_fully_correlated"] = float(abs(np.sum(w * sdc)))
         rows[region] = row
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("region")
+    if short:
+        what = "; ".join(f"{r!r} {len(t)} ({year_span(t)})" for r, t in short.items())
+        msg = (
+            f"the sink needs at least {MIN_SINK_YEARS} years with a finite {column} per region "
+            f"(the interval of the slope has n - 2 degrees of freedom); years given: {what}"
+        )
+        if len(short) == len(rows):
+            raise ValueError(f"{msg}. Give a longer series of annual totals.")
+        warnings.warn(
+            f"{msg}; their sink columns are NaN. Check the years where those regions have no "
+            "valid cell, or drop them.",
+            UserWarning,
+            stacklevel=2,
+        )
+    df = pd.DataFrame.from_dict(rows, orient="index", columns=columns).rename_axis("region")
+    return df.astype({"n_years": np.int64})

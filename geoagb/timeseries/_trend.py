@@ -1,6 +1,7 @@
 """Per-pixel trend statistics: Mann-Kendall test, Theil-Sen slope, Pettitt change point.
 
-For a series ``x_1 .. x_n`` observed in years ``t_1 < .. < t_n`` (missing years allowed):
+For a series ``x_1 .. x_n`` observed in years ``t_1 < .. < t_n`` (missing years allowed: NaN,
++inf and -inf are all missing, so a fill value of inf gives the same result as NaN there):
 
 * Mann-Kendall score ``S = sum_{i<j} sgn(x_j - x_i)``; ``var(S) = [n(n-1)(2n+5) - sum_g
   t_g(t_g-1)(2t_g+5)] / 18`` with ``t_g`` the size of each group of tied values;
@@ -40,13 +41,63 @@ Kendall family of trend tests. Journal of Open Source Software, 4(39), 1556.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.special import ndtr, ndtri
 from sklearn.utils import Bunch
 
 from ._kernels import MK_COLUMNS, PETTITT_COLUMNS, mk_block, pettitt_block
 
-__all__ = ["mann_kendall", "sens_slope", "pettitt", "check_years"]
+__all__ = ["mann_kendall", "sens_slope", "pettitt", "check_years", "UntestedWarning"]
+
+
+class UntestedWarning(UserWarning):
+    """No series (pixel) had enough finite years to be tested; everything returned is NaN.
+
+    ``counts`` holds ``n_series``, ``n_empty`` (no finite value), ``n_short`` (1 to
+    ``min_years - 1`` finite values), ``n_steps`` (time steps) and ``min_years``.
+    """
+
+    def __init__(self, message: str, counts: dict | None = None):
+        super().__init__(message)
+        self.counts = dict(counts or {})
+
+
+def untested_counts(histogram, n_steps: int, min_years: int) -> dict:
+    """Counts of :class:`UntestedWarning`; ``histogram[k]`` = series with k finite values."""
+    h = np.asarray(histogram, dtype=np.int64).reshape(-1)
+    return dict(
+        n_series=int(h.sum()),
+        n_empty=int(h[0]) if h.size else 0,
+        n_short=int(h[1:].sum()),
+        n_steps=int(n_steps),
+        min_years=int(min_years),
+    )
+
+
+def untested_message(c: dict, what: str = "series", fix: str = "") -> str:
+    """Why no series was tested, in one line (``c`` from :func:`untested_counts`)."""
+    m, T = c["min_years"], c["n_steps"]
+    if T < m:
+        why = f"there are {T} time step(s) but min_years={m} finite values are needed"
+    else:
+        why = (
+            f"of {c['n_series']} {what}, {c['n_empty']} have no finite value (NaN, +-inf or "
+            f"nodata in every year) and {c['n_short']} have 1 to {m - 1} finite values, fewer than "
+            f"min_years={m}"
+        )
+    return f"no {what} was tested ({why}); every statistic is NaN. " + (
+        fix or "Give a longer series, check the missing values, or lower min_years (>= 3)."
+    )
+
+
+def _warn_if_untested(out_n_years, rows, min_n, what, stacklevel=3):
+    if np.isfinite(out_n_years).any() or out_n_years.size == 0:
+        return
+    hist = np.bincount(np.isfinite(rows).sum(axis=1), minlength=rows.shape[1] + 1)
+    c = untested_counts(hist, rows.shape[1], min_n)
+    warnings.warn(UntestedWarning(untested_message(c, what), c), stacklevel=stacklevel)
 
 
 def check_years(years, n_years: int) -> np.ndarray:
@@ -122,8 +173,8 @@ def mann_kendall(
     Parameters
     ----------
     y : array-like of shape (T,) or (T, ...)
-        A series, or a stack whose first axis is time (e.g. (T, H, W) annual maps). NaN marks a
-        missing year.
+        A series, or a stack whose first axis is time (e.g. (T, H, W) annual maps). NaN, +inf and
+        -inf mark a missing year (the value is dropped, as a fill value would be).
     years : array-like of shape (T,), optional
         Strictly increasing years; default 0, 1, ..., T-1. Slopes are per year.
     alpha : float, default 0.05
@@ -133,7 +184,8 @@ def mann_kendall(
     lag : int, optional
         Number of lags of the Hamed-Rao correction (default: all, as pymannkendall).
     min_years : int, default 4
-        Fewer finite values than this give NaN.
+        Fewer finite values than this give NaN; when no series has enough, an
+        :class:`UntestedWarning` says why (too few time steps, or how many series are empty).
 
     Returns
     -------
@@ -166,6 +218,7 @@ def mann_kendall(
         )
     zcrit = float(ndtri(1.0 - a / 2.0))
     out = mk_block(rows, t, bool(hamed_rao), lg, zcrit, m)
+    _warn_if_untested(out[:, MK_COLUMNS.index("n_years")], rows, m, "series")
     res = _unpack(out, MK_COLUMNS, shape, scalar)
     z = np.asarray(res["z"], dtype=float)
     p = 2.0 * ndtr(-np.abs(z))
@@ -214,6 +267,7 @@ def pettitt(y, years=None, *, detrend: bool = False, min_years: int = 4) -> Bunc
     Parameters
     ----------
     y : array-like of shape (T,) or (T, ...)
+        NaN and +-inf mark a missing year.
     years : array-like of shape (T,), optional
     detrend : bool, default False
         Remove the step-on-trend slope first (see above); False is Pettitt's original test.
@@ -245,4 +299,5 @@ def pettitt(y, years=None, *, detrend: bool = False, min_years: int = 4) -> Bunc
     t = check_years(years, rows.shape[1])
     m = _check_min_years(min_years, rows.shape[1])
     out = pettitt_block(rows, t, m, bool(detrend), np.empty(0))
+    _warn_if_untested(out[:, PETTITT_COLUMNS.index("breakpoint_k")], rows, m, "series")
     return _unpack(out, PETTITT_COLUMNS, shape, scalar)

@@ -10,6 +10,7 @@ Memory is bounded by ``memory_mb``: the stack is read a block of full rows at a 
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,15 @@ from scipy.special import ndtr, ndtri
 from tqdm.auto import tqdm
 
 from ._kernels import MK_COLUMNS, PETTITT_COLUMNS, mk_block, pettitt_block
-from ._stack import StackSource, make_grid
-from ._trend import _check_alpha, _check_min_years, check_years
+from ._stack import StackSource, make_grid, year_span
+from ._trend import (
+    UntestedWarning,
+    _check_alpha,
+    _check_min_years,
+    check_years,
+    untested_counts,
+    untested_message,
+)
 
 __all__ = ["TREND_BANDS", "TrendResult", "trend_map", "trend_recovery"]
 
@@ -229,9 +237,11 @@ def trend_map(
     ----------
     stack : ndarray of shape (T, H, W), str or Path
         Annual maps (e.g. AGBC, MgC/ha), or a stack GeoTIFF whose band descriptions are the years.
-        NaN (or the file's nodata) marks a missing year of a pixel.
+        NaN, +-inf (or the file's nodata) mark a missing year of a pixel.
     years : sequence of int, optional
-        One per layer; default the band descriptions of a file, else 0..T-1.
+        One per layer; default the band descriptions of a file (a file whose descriptions are
+        not years, e.g. ``"band_1"``, is refused: give ``years=``), else 0..T-1 for an array
+        (slopes are then per layer).
     out : str or Path, optional
         Write the statistics to this tiled GeoTIFF (bands :data:`TREND_BANDS`) chunk by chunk,
         atomically, and return its path: the way to process stacks larger than memory.
@@ -247,7 +257,9 @@ def trend_map(
         Run it on the series minus its step-on-trend slope, so that a disturbance in a trending
         series is dated where it happens (see :func:`pettitt`); False: Pettitt's original test.
     min_years : int, default 8
-        Pixels with fewer finite years are NaN (not tested).
+        Pixels with fewer finite years are NaN (not tested). A stack with fewer layers is refused
+        (no pixel could be tested); when no pixel has enough finite years (all-NaN input), an
+        :class:`~geoagb.timeseries.UntestedWarning` gives the counts.
     memory_mb : float, default 256
         Budget for the rows in flight, MiB (sets the chunk height).
     chunk_rows : int, optional
@@ -290,8 +302,14 @@ def trend_map(
     """
     a = _check_alpha(alpha)
     src = StackSource(stack, years, transform=transform, crs=crs, name="stack")
-    t = check_years(src.years if years is None else years, src.count)
+    t = check_years(src.require_years(), src.count)
     min_n = _check_min_years(min_years, src.count)
+    if src.count < min_n:
+        raise ValueError(
+            f"the stack has {src.count} layer(s) ({year_span(t)}) but min_years={min_n}: no pixel "
+            f"can have {min_n} finite years, so none would be tested; give a series of at least "
+            f"{min_n} years, or lower min_years (>= 3; a test on so few years has little power)."
+        )
     lg = -1 if lag is None else int(lag)
     if lag is not None and lg < 1:
         raise ValueError(
@@ -323,7 +341,7 @@ def trend_map(
         threads=threads,
     )
     try:
-        return _run(
+        res, n_finite = _run(
             src,
             out,
             args=args,
@@ -341,9 +359,21 @@ def trend_map(
     finally:
         if pool is not None:
             pool.shutdown()
+    if not np.any(n_finite[min_n:]):
+        c = untested_counts(n_finite, src.count, min_n)
+        warnings.warn(UntestedWarning(untested_message(c, "pixels"), c), stacklevel=2)
+    return res
+
+
+def _finite_histogram(block: np.ndarray) -> np.ndarray:
+    """Number of pixels of a (T, h, w) block with 0, 1, ..., T finite values."""
+    T = block.shape[0]
+    return np.bincount(np.isfinite(block).sum(axis=0).reshape(-1), minlength=T + 1)
 
 
 def _run(src, out, *, args, step, starts, bar, a, hamed_rao, breakpoint_detrend, unit, t, H, W):
+    """(TrendResult or Path, histogram of the finite values per pixel)."""
+    n_finite = np.zeros(src.count + 1, dtype=np.int64)
     if out is not None:
         from ..mapping._writer import atomic_geotiff, geotiff_profile
 
@@ -365,13 +395,17 @@ def _run(src, out, *, args, step, starts, bar, a, hamed_rao, breakpoint_detrend,
         with atomic_geotiff(out, profile, list(TREND_BANDS), _units(unit), tags=tags) as dst:
             for r0 in bar:
                 win = Window(0, r0, W, min(step, H - r0))
-                dst.write(_chunk_stats(src.read(win), **args), window=win)
-        return Path(out)
+                block = src.read(win)
+                n_finite += _finite_histogram(block)
+                dst.write(_chunk_stats(block, **args), window=win)
+        return Path(out), n_finite
     res = np.full((len(TREND_BANDS), H, W), np.nan, dtype=np.float32)
     for r0 in bar:
         win = Window(0, r0, W, min(step, H - r0))
-        res[:, r0 : r0 + int(win.height)] = _chunk_stats(src.read(win), **args)
-    return TrendResult(
+        block = src.read(win)
+        n_finite += _finite_histogram(block)
+        res[:, r0 : r0 + int(win.height)] = _chunk_stats(block, **args)
+    result = TrendResult(
         bands=dict(zip(TREND_BANDS, res)),
         years=t,
         alpha=a,
@@ -380,6 +414,7 @@ def _run(src, out, *, args, step, starts, bar, a, hamed_rao, breakpoint_detrend,
         crs=src.crs,
         unit=unit,
     )
+    return result, n_finite
 
 
 def trend_recovery(result, true_slope, mask=None) -> dict:

@@ -154,3 +154,17 @@ def test_failed_write_leaves_no_file(tmp_path):
             **GRID,
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_short_cover_of_other_years_is_refused(tmp_path):
+    from geoagb.timeseries import write_stack
+
+    grid = GRID
+    tc = write_stack(tmp_path / "tc.tif", np.full((2, 2, 2), 0.5), [2010, 2011], **grid)
+    sv = write_stack(tmp_path / "sv.tif", np.full((2, 2, 2), 0.2), [2011, 2012], **grid)
+    bench = np.full((2, 2), 40.0)
+    with pytest.raises(ValueError, match="short_cover holds the years 2011-2012 but tree_cover"):
+        scale_by_cover(bench, tc, sv, base_year=2010, progress=False)
+    sv = write_stack(tmp_path / "sv2.tif", np.full((2, 2, 2), 0.2), [2010, 2011], **grid)
+    r = scale_by_cover(bench, tc, sv, base_year=2010, short_ratio=0.5, progress=False)
+    np.testing.assert_allclose(r.agbc, 40.0)  # same cover each year: the benchmark density

@@ -131,3 +131,61 @@ def test_constant_sd_adds_to_the_cell_sd():
     assert row.total_sd_TgC_correlated == pytest.approx(
         (sd[0].astype(float) + 2.0).sum() * 100 / 1e6, rel=1e-9
     )
+
+
+def test_stacks_of_different_years_are_refused_or_intersected(tmp_path):
+    # BGBC 2003-2012 next to AGBC 2002-2011: paired by position, 2003 BGBC would sit on 2002 AGBC
+    a, b, _, _ = _stacks(4, T=10)
+    pa = write_stack(tmp_path / "agbc.tif", a, range(2002, 2012), **GRID)
+    pb = write_stack(tmp_path / "bgbc.tif", b, range(2003, 2013), **GRID)
+    with pytest.raises(ValueError) as err:
+        annual_totals(pa, pb)
+    msg = str(err.value)
+    assert "bgbc holds the years 2003-2012 but agbc 2002-2011" in msg
+    assert "common years are 2003-2011" in msg and "align='intersect'" in msg
+    t = annual_totals(pa, pb, align="intersect")
+    assert t["year"].tolist() == list(range(2003, 2012))
+    # 2005: AGBC layer 3 (2005) with BGBC layer 2 (2005), cells finite in both, 100 ha each
+    ok = np.isfinite(a[3]) & np.isfinite(b[2])
+    want = (a[3][ok].astype(float) + b[2][ok]).sum() * 100 / 1e6
+    assert t.set_index("year").loc[2005, "total_TgC"] == pytest.approx(want, rel=1e-9)
+    # an array's layers take the years of agbc; a file's years must agree with years= too
+    with pytest.raises(ValueError, match="bgbc holds the years 2003-2012 but agbc 2002-2011"):
+        annual_totals(a, pb, years=range(2002, 2012), **GRID)
+    with pytest.raises(ValueError, match="align='both'"):
+        annual_totals(pa, pb, align="both")
+
+
+def test_companion_file_without_years_needs_years(tmp_path):
+    a, b, _, years = _stacks(5)
+    pa = write_stack(tmp_path / "agbc.tif", a, years, **GRID)
+    pb = write_stack(tmp_path / "bgbc.tif", b, [f"layer_{i}" for i in range(6)], **GRID)
+    with pytest.raises(ValueError, match=r"bgbc file bgbc.tif are \['layer_0'"):
+        annual_totals(pa, pb)
+    t = annual_totals(pa, pb, years=years)  # years= names the layers of the undated file
+    ok = np.isfinite(a[1])
+    row = t.set_index("year").loc[2011]
+    assert row.total_TgC == pytest.approx((a[1][ok] + b[1][ok]).astype(float).sum() * 1e-4)
+
+
+def test_sink_of_too_short_series():
+    two = pd.DataFrame({"region": "a", "year": [2020, 2021], "total_TgC": [10.0, 11.0]})
+    with pytest.raises(ValueError, match=r"at least 3 years .* 'a' 2 \(2020-2021\)"):
+        carbon_sink_trend(two)
+    # one region long enough, one not: full frame, NaN for the short one, and a warning
+    tot = pd.DataFrame(
+        {
+            "region": ["a"] * 4 + ["b"] * 4,
+            "year": [2000, 2001, 2002, 2003] * 2,
+            "total_TgC": [10.0, 10.5, 11.1, 11.4, 5.0, np.nan, np.nan, 6.0],
+        }
+    )
+    with pytest.warns(UserWarning, match=r"'b' 2 \(2000, 2003\); their sink columns are NaN"):
+        s = carbon_sink_trend(tot, sd_column=None)
+    assert s.loc["b", "n_years"] == 2 and s.loc["a", "n_years"] == 4
+    assert s.loc["b"].drop("n_years").isna().all()
+    assert s.loc["a", "sink_TgC_per_yr"] == pytest.approx(0.48)  # least squares by hand
+    # residuals -0.03 -0.01 0.11 -0.07: SSE 0.018, se = sqrt(SSE / (n - 2) / sum (t - tbar)^2)
+    assert s.loc["a", "ci_low"] == pytest.approx(
+        0.48 - stats.t.ppf(0.975, 2) * np.sqrt(0.018 / 2 / 5)
+    )

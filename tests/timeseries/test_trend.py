@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
 
-from geoagb.timeseries import mann_kendall, pettitt, sens_slope, trend_map
+from geoagb.timeseries import UntestedWarning, mann_kendall, pettitt, sens_slope, trend_map
 
 mk = pytest.importorskip("pymannkendall")
 
@@ -109,6 +111,77 @@ def test_too_short_series_are_nan_and_errors_name_the_rule():
         mann_kendall(np.arange(10.0), alpha=1.5)
     with pytest.raises(ValueError, match="strictly increasing"):
         mann_kendall(np.arange(3.0), years=[2001, 2001, 2002])
+
+
+@pytest.mark.parametrize("fill", [np.inf, -np.inf])
+def test_inf_is_a_missing_year_like_nan(fill):
+    x = _series("continuous", count=20, seed=8)
+    x_fill, x_nan = x.copy(), x.copy()
+    x_fill[:, [4, 13]], x_nan[:, [4, 13]] = fill, np.nan
+    x_fill[::3, -1], x_nan[::3, -1] = fill, np.nan  # and a missing last year in some series
+    ours, with_nan = mann_kendall(x_fill.T), mann_kendall(x_nan.T)
+    for i, row in enumerate(x_nan):
+        ref = mk.original_test(row[np.isfinite(row)])  # pymannkendall on the finite values
+        for theirs in ("s", "var_s", "Tau", "z", "p"):
+            assert float(ours[FIELDS[theirs]][i]) == pytest.approx(
+                float(getattr(ref, theirs)), abs=1e-10
+            )
+        # slopes use the true years of the values around the gaps (pymannkendall with NaN)
+        ref_gaps = mk.sens_slope(row)
+        assert float(ours.slope[i]) == pytest.approx(ref_gaps.slope, abs=1e-10)
+        assert float(ours.intercept[i]) == pytest.approx(ref_gaps.intercept, abs=1e-10)
+        assert ours.n_years[i] == np.isfinite(row).sum()
+    # counted as a value, the inf would have won every comparison
+    row = x_fill[1]
+    huge = np.where(np.isinf(row), np.sign(fill) * 1e12, row)
+    assert mann_kendall(huge).s != ours.s[1]
+    for field in ours:
+        np.testing.assert_array_equal(ours[field], with_nan[field])
+    # the change point and the trend map treat it the same way
+    t = np.arange(2002, 2022)
+    for a, b in zip(pettitt(x_fill.T, t).values(), pettitt(x_nan.T, t).values()):
+        np.testing.assert_array_equal(a, b)
+    stack_fill = x_fill.T.reshape(20, 4, 5)
+    m_fill = trend_map(stack_fill, t, progress=False)
+    m_nan = trend_map(x_nan.T.reshape(20, 4, 5), t, progress=False)
+    for band in m_fill.bands:
+        np.testing.assert_array_equal(m_fill.bands[band], m_nan.bands[band])
+    assert m_fill.n_years[0, 0] == 17  # 20 years, 3 of them inf
+
+
+def test_no_series_tested_says_why():
+    with pytest.warns(UntestedWarning, match=r"3 time step\(s\) but min_years=4"):
+        r = mann_kendall([1.0, 2.0, 3.0])
+    assert np.isnan(r.slope) and not r.significant
+    stack = np.full((6, 2, 2), np.nan)
+    stack[:2, 0, 0] = [1.0, 2.0]  # 2 finite values < min_years=4; the other 3 cells empty
+    with pytest.warns(UntestedWarning, match="of 4 series, 3 have no finite value") as rec:
+        mann_kendall(stack)
+    assert rec[0].message.counts == dict(n_series=4, n_empty=3, n_short=1, n_steps=6, min_years=4)
+    with pytest.warns(UntestedWarning, match="1 have 1 to 3 finite values"):
+        pettitt(stack)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one tested series: no warning
+        stack[:, 1, 1] = np.arange(6.0)
+        assert mann_kendall(stack).slope[1, 1] == 1.0
+
+
+def test_trend_map_refuses_too_few_years_and_warns_on_empty_cells():
+    t = np.arange(2019, 2022)
+    with pytest.raises(ValueError, match=r"3 layer\(s\) \(2019-2021\) but min_years=8"):
+        trend_map(np.ones((3, 2, 2)), t, progress=False)
+    t = np.arange(2002, 2012)
+    stack = np.full((10, 2, 3), np.nan, np.float32)
+    stack[:5, 0, :2] = 1.0  # 2 cells with 5 finite years (< 8), 4 cells all NaN
+    stack[:, 1, 2] = np.inf  # inf is missing too
+    with pytest.warns(UntestedWarning, match="of 6 pixels, 4 have no finite value") as rec:
+        res = trend_map(stack, t, progress=False)
+    assert rec[0].message.counts["n_short"] == 2
+    assert all(np.isnan(b).all() for b in res.bands.values())
+    stack[:, 1, 1] = np.arange(10.0)  # one testable cell: the map is silent again
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert trend_map(stack, t, progress=False).slope[1, 1] == 1.0
 
 
 def _pettitt_loop(x):
