@@ -40,6 +40,13 @@ class AreaOfApplicability(BaseEstimator):
     4. the threshold is the outlier-removed maximum of the training DI (``threshold``); the
        AOA is ``DI <= threshold``.
 
+    Duplicates: a training sample whose identical copy is among the samples it is compared
+    with has training DI 0 (as in CAST, which leaves out the sample itself but not its
+    copies). ``fit`` warns, naming how many, since they lower the threshold; where the
+    threshold would be 0 (e.g. ``pd.concat([X, X])``: nothing but exact copies of the
+    training data would be inside) it raises. Drop the duplicates, or give folds that keep
+    identical samples together.
+
     The local point density (LPD, as in CAST's ``aoa(LPD = TRUE)``) of a location is the number
     of training samples whose DI with respect to it is below the threshold.
 
@@ -261,8 +268,12 @@ class AreaOfApplicability(BaseEstimator):
         self.tree_ = tree
         self.mean_distance_ = float(dbar)
         self.mean_distance_exact_ = bool(exact)
+        threshold = aoa_threshold(tdi, self.threshold)
+        _check_duplicates(
+            A[:, space.used], d, [names[j] for j in space.used], threshold, _is_frame(X)
+        )
         self.training_di_ = tdi
-        self.threshold_ = aoa_threshold(tdi, self.threshold)
+        self.threshold_ = threshold
         if self.lpd:
             self.training_lpd_ = self._training_lpd(Z, splits)
         return self
@@ -367,6 +378,46 @@ class AreaOfApplicability(BaseEstimator):
                 "training_inside_share": inside,
             }
         )
+
+
+def _is_frame(X) -> bool:
+    return isinstance(X, pd.DataFrame)
+
+
+def _check_duplicates(A, d, used, threshold, frame) -> None:
+    """Refuse a threshold of 0, and warn about zero training DI, caused by duplicates.
+
+    A training sample with an identical copy (same values of the predictors of weight > 0,
+    ``used``) among the samples it is compared with has distance ``d`` = 0 and training DI 0,
+    as in CAST (``trainDI`` masks the sample itself, not its copies), which drags the
+    threshold down; when the threshold itself is 0 the AOA would hold nothing but exact
+    copies of the training data, so fitting stops.
+    """
+    zero = d == 0.0  # NaN (never held out) is not 0
+    if not zero.any():
+        return
+    n_dup = A.shape[0] - np.unique(A, axis=0).shape[0]
+    held = int(np.count_nonzero(~np.isnan(d)))
+    what = (
+        f"{int(zero.sum())} of {held} training samples have an identical duplicate "
+        f"({n_dup} duplicate row(s) in X, same values of {used}) among the samples they "
+        "are compared with, so their training DI is 0"
+    )
+    drop = f"X = X.drop_duplicates(subset={used})" if frame else "X = np.unique(X, axis=0)"
+    fix = (
+        f"drop the duplicates first ({drop}), or give cv / folds that keep identical "
+        "samples in one fold (e.g. GroupKFold on a plot id)"
+    )
+    if threshold == 0.0:
+        raise ValueError(
+            f"the AOA threshold would be 0: {what}, and the AOA would hold only exact copies "
+            f"of the training data; {fix}."
+        )
+    warnings.warn(
+        f"{what}, which lowers the threshold (now {threshold:.4g}); {fix}.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def dissimilarity_index(

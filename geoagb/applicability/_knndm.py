@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from .._coords import get_coords, get_crs
 from .._random import check_generator
+from ..model_selection._split import check_split, check_spread
 from ._locations import prediction_locations
 from ._nndm import nearest_neighbour_distances
 
@@ -221,6 +222,7 @@ def knndm_folds(
         )
     if clustering not in CLUSTERINGS:
         raise ValueError(f"clustering={clustering!r} must be one of {list(CLUSTERINGS)}.")
+    check_spread(t, "KNNDM")
     rng = check_generator(random_state)
     gj, gij = nearest_neighbour_distances(t, p)
     with warnings.catch_warnings():  # ties: scipy falls back to the asymptotic p-value, as R does
@@ -247,7 +249,10 @@ def knndm_folds(
     ws, best = [], (np.inf, None, None)
     for nk in tqdm(grid, desc="kNNDM", unit="q", disable=not progress, leave=False):
         folds = merge_clusters(t, _cluster(t, nk, clustering, rng, cache), k, axis)
-        if folds is None or np.max(np.bincount(folds, minlength=k)) / n > max_fold_fraction:
+        sizes = None if folds is None else np.bincount(folds, minlength=k)
+        # an empty fold (fewer distinct clusters than asked, e.g. co-located samples) is no
+        # k-fold split; a fold above max_fold_fraction is CAST's maxp rule
+        if sizes is None or sizes.min() == 0 or sizes.max() / n > max_fold_fraction:
             ws.append(np.nan)
             continue
         gstar = fold_nearest_distances(t, folds)
@@ -258,8 +263,9 @@ def knndm_folds(
     cands = pd.DataFrame({"n_clusters": grid, "W": ws})
     if best[1] is None:
         raise ValueError(
-            f"no clustering gave folds within max_fold_fraction={max_fold_fraction}; "
-            "increase max_fold_fraction or decrease n_splits."
+            f"no clustering gave {k} non-empty folds within max_fold_fraction="
+            f"{max_fold_fraction} (the samples sit at {len(np.unique(t, axis=0))} distinct "
+            "locations); increase max_fold_fraction or decrease n_splits."
         )
     folds, gstar = best[2]
     return KNNDMResult(folds, gij, gj, gstar, best[0], best[1], False, cands)
@@ -366,7 +372,14 @@ class KNNDM(BaseCrossValidator):
         folds = self.fold_labels(X)
         idx = np.arange(len(folds))
         for f in range(self.n_splits):
-            yield idx[folds != f], idx[folds == f]
+            yield check_split(
+                idx[folds != f],
+                idx[folds == f],
+                f,
+                "KNNDM",
+                "an empty fold",
+                "decrease n_splits",
+            )
 
     def _iter_test_indices(self, X=None, y=None, groups=None):
         for _, test in self.split(X, y, groups):

@@ -31,6 +31,7 @@ from sklearn.model_selection import BaseCrossValidator
 
 from .._coords import check_metric, get_coords, get_crs
 from .._numba import njit
+from ..model_selection._split import check_split, check_spread
 from ._locations import prediction_locations
 
 __all__ = ["NNDM", "NNDMResult", "nndm_exclusion", "nearest_neighbour_distances"]
@@ -147,6 +148,12 @@ def nndm_exclusion(train_xy, pred_xy, phi="max", min_train: float = 0.5) -> NNDM
     -------
     NNDMResult
 
+    Raises
+    ------
+    ValueError
+        When all samples share one location, or when a sample would be left without training
+        data (every other sample at one distance from it, all excluded together as ties).
+
     References
     ----------
     Milà, C., Mateu, J., Pebesma, E. & Meyer, H. (2022). Nearest neighbour distance matching
@@ -168,6 +175,7 @@ def nndm_exclusion(train_xy, pred_xy, phi="max", min_train: float = 0.5) -> NNDM
     n = t.shape[0]
     if n < 3:
         raise ValueError(f"NNDM needs at least 3 training samples; got {n}.")
+    check_spread(t, "NNDM")
     if not isinstance(min_train, numbers.Real) or not 0 <= min_train <= 1:
         raise ValueError(f"min_train={min_train!r} must be a share in [0, 1] (CAST's default 0.5).")
     if isinstance(phi, str):
@@ -193,6 +201,16 @@ def nndm_exclusion(train_xy, pred_xy, phi="max", min_train: float = 0.5) -> NNDM
         keep[i] = False
         exclude.append(ex)
         train.append(every[keep])
+        if not keep.any():  # all others at one distance (co-located data are refused above)
+            check_split(
+                train[-1],
+                np.array([i]),
+                i,
+                "NNDM",
+                f"every other sample is {D[i, 0]:g} m from sample {i}, so excluding its nearest "
+                "neighbours (ties together, as CAST does) excluded them all",
+                f"set phi below {D[i, 0]:g} m, or use KNNDM or SpatialBlockKFold",
+            )
     return NNDMResult(train=train, exclude=exclude, Gij=gij, Gj=gj, Gjstar=gstar, phi=float(phi))
 
 

@@ -44,7 +44,8 @@ def resolve_weights(weights, names, model=None, X=None, y=None, random_state=Non
     weights : "auto", "uniform", None, "shap", "permutation", dict, Series or array
         "auto": mean |SHAP| when a model is given, else uniform. "shap" / "permutation" need the
         fitted ``model`` (and ``y`` for permutation). A dict or Series maps names to weights
-        (every name needed); an array gives one weight per name.
+        (every name needed, no other name allowed: a misspelt name is an error, not a
+        predictor silently left at weight 0); an array gives one weight per name.
     names : list of str
         The predictors of the DI.
     model, X, y, random_state
@@ -52,7 +53,7 @@ def resolve_weights(weights, names, model=None, X=None, y=None, random_state=Non
 
     Examples
     --------
-    >>> resolve_weights({"a": 2.0, "b": -1.0, "c": 1.0}, ["a", "c"])
+    >>> resolve_weights({"a": 2.0, "c": 1.0}, ["a", "c"])
     (array([2., 1.]), 'given')
     """
     p = len(names)
@@ -101,6 +102,13 @@ def resolve_weights(weights, names, model=None, X=None, y=None, random_state=Non
         w = imp.reindex(names).fillna(0.0).to_numpy(dtype=float)
     elif isinstance(rule, (dict, pd.Series)):
         s = pd.Series(rule, dtype=float)
+        unknown = [k for k in s.index if k not in names]
+        if unknown:
+            raise ValueError(
+                f"weights names {unknown}, which are not predictors of the DI; the valid names "
+                f"are {list(names)}: correct the spelling, or drop the other names, e.g. "
+                "weights = {k: w for k, w in weights.items() if k in valid_names}."
+            )
         missing = [n for n in names if n not in s.index]
         if missing:
             raise ValueError(

@@ -387,6 +387,7 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         from ._losses import LOSSES
         from ._torch import torch
 
+        check_is_fitted(self, "module_")
         out = self._network_outputs(
             self.module_, self._transform_input(X), torch.device(self.device_)
         )

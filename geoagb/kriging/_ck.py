@@ -55,7 +55,9 @@ class CoKriging(_BaseKriging):
     chunk_size : int or None
         Targets per batch.
     n_jobs : int or None
-        Threads solving chunks of targets in parallel (None: 1; -1: all cores).
+        Threads solving chunks of targets in parallel (None: 1; -1: all cores). The chunks
+        are planned from the data and targets alone, so results are the same, bit for bit,
+        for every ``n_jobs``.
     exact : bool, default True
         False: filtering co-kriging (the primary's nugget treated as measurement error at
         prediction points); see :class:`OrdinaryKriging`.

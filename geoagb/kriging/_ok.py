@@ -55,7 +55,9 @@ class OrdinaryKriging(_BaseKriging):
         Targets solved per batch; None sizes batches to about 16 MB, so memory is
         O(n_data x k) for the neighbourhood search plus O(chunk x k^2) for the systems.
     n_jobs : int or None, default None
-        Threads solving chunks of targets in parallel (None: 1; -1: all cores).
+        Threads solving chunks of targets in parallel (None: 1; -1: all cores). The chunks
+        are planned from the data and targets alone, so results are the same, bit for bit,
+        for every ``n_jobs``.
     exact : bool, default True
         True: gstat's exact interpolator (at a data location the estimate is the datum, with
         zero variance). False: filtering kriging, the nugget treated as measurement error at

@@ -614,6 +614,20 @@ def _tiles(tx, q, scale, lo, tree, k, ub, n, workers, cell=TILE_CELL):
     return tile_of, cptr, cand
 
 
+def _work_items(tile_of: np.ndarray, T: int) -> np.ndarray:
+    """Bounds (target positions) of the work items: runs of :data:`_TILES_PER_ITEM` consecutive
+    tiles, the last one shorter. A function of the tiles alone, never of the thread count.
+
+    Examples
+    --------
+    >>> _work_items(np.repeat(np.arange(70), 2), 140).tolist()
+    [0, 64, 128, 140]
+    """
+    nt = int(tile_of[-1]) + 1
+    first = np.searchsorted(tile_of, np.arange(0, nt, _TILES_PER_ITEM))
+    return np.append(first, T).astype(np.intp)
+
+
 def ok_walk(tx, xy, z, tree, k, ub, model, psill, range_, nugget, n_threads=1, curve=None):
     """Ordinary kriging of targets ``tx`` (in walk order: Hilbert curve) from their k nearest data.
 
@@ -636,7 +650,8 @@ def ok_walk(tx, xy, z, tree, k, ub, model, psill, range_, nugget, n_threads=1, c
     psill, range_, nugget : float
         Structure in gstat's parameterisation.
     n_threads : int
-        Threads (contiguous runs of tiles per thread).
+        Threads picking up the work items (runs of :data:`_TILES_PER_ITEM` tiles, planned
+        from the targets and data alone); the results do not depend on it.
     curve : (q, scale, lo), optional
         The quantised coordinates of the Hilbert curve that ordered ``tx`` (see
         :func:`geoagb.kriging._curve.hilbert`); computed here when not given.
@@ -685,12 +700,14 @@ def ok_walk(tx, xy, z, tree, k, ub, model, psill, range_, nugget, n_threads=1, c
         var,
         failed,
     )
-    nt = int(tile_of[-1]) + 1
-    if threads == 1 or nt <= _TILES_PER_ITEM:  # no thread pool to start
-        _walk(0, T, *args)
+    # The work items (runs of _TILES_PER_ITEM tiles, each starting a fresh factor) depend on
+    # the targets and data only; threads merely pick them up, so every n_threads gives the
+    # same, bit-for-bit, results.
+    bounds = _work_items(tile_of, T)
+    if threads == 1 or len(bounds) <= 2:  # no thread pool to start
+        for w in range(len(bounds) - 1):
+            _walk(bounds[w], bounds[w + 1], *args)
     else:
-        first = np.searchsorted(tile_of, np.arange(0, nt, _TILES_PER_ITEM))
-        bounds = np.append(first, T).astype(np.intp)
         prev = nb.get_num_threads()
         nb.set_num_threads(threads)
         try:

@@ -286,7 +286,9 @@ def krige(
     progress : bool or None
         tqdm progress bar over chunks (None: only for more than 5 chunks on a terminal).
     n_jobs : int or None
-        Threads solving chunks in parallel (None: 1; -1: all cores).
+        Threads solving chunks in parallel (None: 1; -1: all cores). The chunks
+        are planned from the data and targets alone, so results are the same, bit for bit,
+        for every ``n_jobs``.
 
     Returns
     -------

@@ -35,7 +35,9 @@ class GradientStratifiedSampler(BaseCrossValidator):
     n_repeats : int, default 100
         Monte-Carlo repetitions (splits).
     n_train : int or None
-        Training-set size; default one plot per non-empty interval.
+        Training-set size (>= 2, < n); default one plot per non-empty interval. A constant
+        gradient, or an interval that holds the whole gradient, is refused: every training
+        set would hold a single plot.
     random_state : int, RandomState or None
 
     Examples
@@ -81,14 +83,36 @@ class GradientStratifiedSampler(BaseCrossValidator):
                 f"interval={self.interval!r} must be > 0 (gradient units, e.g. metres)."
             )
         g = self._values(X)
+        name = repr(self.gradient) if isinstance(self.gradient, str) else "given"
+        if len(g) > 1 and np.ptp(g) == 0:
+            raise ValueError(
+                f"the {name} gradient is constant (all {len(g)} values are {g[0]:g}), so it has "
+                "one interval and every training set would hold one plot; stratify on a "
+                "gradient that varies, or use another splitter (e.g. SpatialBlockKFold)."
+            )
         strata = np.floor((g - g.min()) / float(self.interval)).astype(np.int64)
         _, inverse, counts = compact_labels(strata)
         n, m = len(g), len(counts)
-        n_train = m if self.n_train is None else int(self.n_train)
-        if not 1 <= n_train < n:
+        if self.n_train is None and m < 2:
             raise ValueError(
-                f"n_train={self.n_train} must be between 1 and n_samples - 1 = {n - 1}."
+                f"interval={self.interval:g} holds the whole {name} gradient (range "
+                f"{g.min():g}..{g.max():g}) in one interval, so every training set would hold "
+                f"one plot; use a smaller interval (at most the range, {np.ptp(g):g}) or set "
+                "n_train >= 2."
             )
+        if self.n_train is None and m >= n:
+            raise ValueError(
+                f"interval={self.interval:g} gives each of the {n} plots its own interval of the "
+                f"{name} gradient, so no plot is left to test; use a wider interval or set "
+                f"n_train < {n}."
+            )
+        n_train = m if self.n_train is None else self.n_train
+        if not (isinstance(n_train, numbers.Integral) and 2 <= n_train < n):
+            raise ValueError(
+                f"n_train={self.n_train!r} must be an integer between 2 (a model needs two "
+                f"training plots) and n_samples - 1 = {n - 1} (the test set must not be empty)."
+            )
+        n_train = int(n_train)
         members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
         rng = check_random_state(self.random_state)
         for _ in range(self.n_repeats):

@@ -12,7 +12,59 @@ from .._coords import metric_coords
 from .._random import check_random_state
 from ._blocks import block_labels, compact_labels
 
-__all__ = ["SpatialBlockKFold", "BufferedLeaveOneOut", "assign_blocks_to_folds", "buffer_exclude"]
+__all__ = [
+    "SpatialBlockKFold",
+    "BufferedLeaveOneOut",
+    "assign_blocks_to_folds",
+    "buffer_exclude",
+    "check_split",
+    "check_spread",
+]
+
+#: The fix for samples that all share one location (used by every spatial splitter).
+_COLOCATED_FIX = (
+    "check the coordinates (a wrong coords= or an unset geometry?); several measurements of "
+    "one plot need no spatial CV: use sklearn.model_selection.KFold or GroupKFold"
+)
+
+
+def check_spread(xy: np.ndarray, splitter: str) -> None:
+    """Refuse samples that all sit at one location: no spatial split can separate them.
+
+    Examples
+    --------
+    >>> check_spread(np.array([[5.0, 5.0], [5.0, 5.0]]), "NNDM")
+    Traceback (most recent call last):
+    ...
+    ValueError: NNDM: all 2 samples are at one location (5.0, 5.0), so no spatial fold can ...
+    """
+    xy = np.asarray(xy, dtype=float)
+    if len(xy) > 1 and not np.ptp(xy, axis=0).any():
+        raise ValueError(
+            f"{splitter}: all {len(xy)} samples are at one location ({xy[0, 0]:.1f}, "
+            f"{xy[0, 1]:.1f}), so no spatial fold can separate them; {_COLOCATED_FIX}."
+        )
+
+
+def check_split(train, test, k, splitter: str, cause: str, fix: str):
+    """``(train, test)`` unchanged, or a ValueError when either is empty (a degenerate fold).
+
+    ``cause`` says why it is empty (e.g. "every other sample lies within the buffer") and
+    ``fix`` what to do; the message names the split ``k`` and both sizes.
+
+    Examples
+    --------
+    >>> check_split(np.array([], int), np.array([3]), 3, "NNDM", "all others excluded", "do X")
+    Traceback (most recent call last):
+    ...
+    ValueError: NNDM: split 3 has 0 training and 1 test sample(s) (all others excluded); do X.
+    """
+    if len(train) == 0 or len(test) == 0:
+        raise ValueError(
+            f"{splitter}: split {k} has {len(train)} training and {len(test)} test sample(s) "
+            f"({cause}); {fix}."
+        )
+    return train, test
 
 
 def assign_blocks_to_folds(
@@ -142,9 +194,17 @@ class SpatialBlockKFold(BaseCrossValidator):
         if not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 2:
             raise ValueError(f"n_splits={self.n_splits!r} must be an integer >= 2.")
         xy = self._coords(X)
+        check_spread(xy, type(self).__name__)
         labels = block_labels(xy, self.block_size, self.origin)
         _, inverse, counts = compact_labels(labels)
         n_blocks = len(counts)
+        if n_blocks == 1:
+            raise ValueError(
+                f"all {len(xy)} samples fall in 1 non-empty block of block_size="
+                f"{self.block_size:g} m (the data span {np.ptp(xy, axis=0).max():.4g} m), so "
+                f"no fold has training data; use a block_size well below the span, so that "
+                f"there are at least n_splits={self.n_splits} blocks."
+            )
         if n_blocks < self.n_splits:
             raise ValueError(
                 f"n_splits={self.n_splits} is larger than the {n_blocks} non-empty block(s) of "
@@ -160,6 +220,7 @@ class SpatialBlockKFold(BaseCrossValidator):
         buffer = _check_buffer(self.buffer)
         folds = self.fold_labels(X)
         xy = self._coords(X) if buffer else None
+        span = np.ptp(xy, axis=0).max() if buffer else 0.0
         order = np.argsort(folds, kind="stable")
         bounds = np.searchsorted(folds[order], np.arange(self.n_splits + 1))
         n = len(folds)
@@ -170,13 +231,18 @@ class SpatialBlockKFold(BaseCrossValidator):
             train = np.flatnonzero(mask)
             if buffer:
                 train = buffer_exclude(xy, train, test, buffer)
-                if len(train) == 0:
-                    raise ValueError(
-                        f"buffer={buffer:g} m removes every training sample of fold {k} (the "
-                        f"data span {np.ptp(xy, axis=0).max():.4g} m): use a buffer smaller than "
-                        "the distance between blocks, e.g. the residual variogram range."
-                    )
-            yield train, test
+            yield check_split(
+                train,
+                test,
+                k,
+                type(self).__name__,
+                f"buffer={buffer:g} m removes every training sample: all lie within the buffer "
+                f"of test fold {k} (the data span {span:.4g} m)"
+                if buffer
+                else "an empty fold",
+                "use a buffer smaller than the distance between blocks, e.g. the residual "
+                "variogram range",
+            )
 
     def _iter_test_indices(self, X=None, y=None, groups=None):  # sklearn API
         for _, test in self.split(X, y, groups):
@@ -219,19 +285,24 @@ class BufferedLeaveOneOut(BaseCrossValidator):
         n = len(xy)
         if n < 2:
             raise ValueError(f"BufferedLeaveOneOut needs at least 2 samples; got {n}.")
+        if buffer > 0:
+            check_spread(xy, type(self).__name__)
         tree = cKDTree(xy)
+        span = np.ptp(xy, axis=0).max()
         for i in range(n):
             near = tree.query_ball_point(xy[i], r=buffer) if buffer > 0 else [i]
             mask = np.ones(n, dtype=bool)
             mask[near] = False
             mask[i] = False
-            train = np.flatnonzero(mask)
-            if len(train) == 0:
-                raise ValueError(
-                    f"buffer={buffer:g} m removes every training sample for test sample {i} (the "
-                    f"data span {np.ptp(xy, axis=0).max():.4g} m): use a smaller buffer."
-                )
-            yield train, np.array([i])
+            yield check_split(
+                np.flatnonzero(mask),
+                np.array([i]),
+                i,
+                type(self).__name__,
+                f"buffer={buffer:g} m removes every training sample: all lie within the buffer "
+                f"of test sample {i} (the data span {span:.4g} m)",
+                "use a smaller buffer, e.g. the residual variogram range",
+            )
 
     def _iter_test_indices(self, X=None, y=None, groups=None):
         for _, test in self.split(X, y, groups):

@@ -271,3 +271,57 @@ def test_planted_extrapolation_zones_are_excluded(capsys):
         )
     assert rec_a == 1.0 and rec_b == 1.0
     assert false_out < 0.02
+
+
+def test_duplicated_training_data_is_refused_with_the_count(data):
+    """pd.concat([X, X]): each sample's nearest other sample is its copy, every training DI
+    is 0 and so would be the threshold; fit refuses and names the 150 duplicate rows."""
+    X, _ = data
+    df = pd.DataFrame(X, columns=list("abcd"))
+    twice = pd.concat([df, df], ignore_index=True)
+    with pytest.raises(ValueError, match=r"threshold would be 0: 300 of 300 .*\(150 duplicate"):
+        AreaOfApplicability(weights="uniform").fit(twice)
+    aoa = AreaOfApplicability(weights="uniform")
+    with pytest.raises(ValueError, match=r"np\.unique\(X, axis=0\)"):
+        aoa.fit(np.vstack([X, X]))
+    assert not hasattr(aoa, "threshold_")  # nothing half-fitted
+    # folds that keep each sample with its copy: the DI is that of X alone, no warning
+    groups = np.tile(np.arange(150) % 5, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept = AreaOfApplicability(weights="uniform").fit(twice, folds=groups)
+    ref_di, ref_dbar = cast_train_di(
+        np.vstack([X, X]),
+        np.ones(4),
+        [np.flatnonzero(groups == f) for f in range(5)],
+        [np.flatnonzero(groups != f) for f in range(5)],
+    )
+    assert kept.training_di_ == pytest.approx(ref_di, rel=1e-10)
+    assert kept.threshold_ > 0
+
+
+def test_some_duplicates_warn_with_counts_and_keep_cast_values(data):
+    """Five rows repeated: their ten copies get training DI 0, exactly as CAST computes it,
+    and fit warns with both counts."""
+    X, _ = data
+    X5 = np.vstack([X, X[:5]])
+    with pytest.warns(UserWarning, match=r"10 of 155 training samples .*\(5 duplicate row"):
+        aoa = AreaOfApplicability(weights="uniform").fit(X5)
+    ref_di, _ = cast_train_di(X5, np.ones(4))
+    assert aoa.training_di_ == pytest.approx(ref_di, rel=1e-10)
+    assert np.count_nonzero(aoa.training_di_ == 0) == 10
+    q1, q3 = np.quantile(ref_di, [0.25, 0.75])
+    assert aoa.threshold_ == pytest.approx(min(q3 + 1.5 * (q3 - q1), ref_di.max()))
+
+
+def test_unknown_weight_names_are_refused(data):
+    X, _ = data
+    df = pd.DataFrame(X, columns=list("abcd"))
+    w = {"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0, "elevaton": 2.0}
+    with pytest.raises(ValueError, match=r"\['elevaton'\].*valid names are \['a', 'b', 'c', 'd'\]"):
+        AreaOfApplicability(weights=w).fit(df)
+    with pytest.raises(ValueError, match=r"\['e'\]"):
+        AreaOfApplicability(weights=pd.Series(w).rename({"elevaton": "e"})).fit(df)
+    # a subset of predictors (features=) with weights for the subset only is fine
+    aoa = AreaOfApplicability(weights={"a": 2.0, "c": 1.0}, features=["a", "c"]).fit(df)
+    assert aoa.weights_.to_dict() == {"a": 2.0, "c": 1.0}

@@ -240,3 +240,29 @@ def test_csmf_bands_by_name(patches):
     assert est._branches() == {"imagery": ["red", "nir"], "crown": ["crown"], "height": ["height"]}
     # the height channel is scaled without centring (gate keeps zero height at zero)
     assert float(est.module_.scaler.shift[3]) == 0.0 and float(est.module_.scaler.shift[2]) == 0.0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unfitted_estimator_raises_not_fitted_error(name, tmp_path):
+    """predict, score, explain, save and plot_history before fit: sklearn's NotFittedError
+    (predict used to fail with AttributeError: ... 'module_')."""
+    from sklearn.exceptions import NotFittedError
+
+    from geoagb.deep._toy import toy_patches
+
+    X, y = toy_patches(4, size=8, random_state=0)
+    est = make(name)
+    calls = {
+        "predict": lambda: est.predict(X),
+        "predict std": lambda: est.predict(X, return_std=True),
+        "score": lambda: est.score(X, y),
+        "explain": lambda: est.explain(X),
+        "attributions": lambda: est._explain_patches(X),
+        "save": lambda: est.save(tmp_path / "model.pt"),
+        "plot_history": lambda: est.plot_history(),
+    }
+    for what, call in calls.items():
+        with pytest.raises(NotFittedError, match="not fitted"):
+            call()
+            pytest.fail(f"{what} ran on an unfitted {name}")
+    assert not (tmp_path / "model.pt").exists()

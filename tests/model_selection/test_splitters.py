@@ -200,8 +200,8 @@ def test_property_block_kfold(xy, bs, k, seed, balance):
     xy = xy + [400_000, 3_000_000]
     cv = SpatialBlockKFold(n_splits=k, block_size=bs, random_state=seed, balance=balance)
     labels = block_labels(xy, bs)
-    if len(np.unique(labels)) < k:
-        with pytest.raises(ValueError, match="non-empty block"):
+    if len(np.unique(labels)) < k:  # all samples at one location: the message says so
+        with pytest.raises(ValueError, match="non-empty block|at one location"):
             list(cv.split(xy))
         return
     counts = np.zeros(len(xy), int)
@@ -282,3 +282,77 @@ def test_bad_origin_and_buffer():
         list(SpatialBlockKFold(2, block_size=3_000, origin="center").split(_points(50)))
     with pytest.raises(ValueError, match="buffer"):
         list(SpatialBlockKFold(2, block_size=3_000, buffer=-1).split(_points(50)))
+
+
+# --- degenerate folds -----------------------------------------------------------------------
+COLOCATED = [
+    NNDM(GRID, phi=5_000),
+    KNNDM(GRID, n_splits=5, random_state=0),
+    SpatialBlockKFold(n_splits=5, block_size=3_000, random_state=0),
+    SpatialBlockKFold(n_splits=5, block_size=3_000, random_state=0, buffer=1_000),
+    BufferedLeaveOneOut(buffer=2_000),
+]
+
+
+@pytest.mark.parametrize("cv", COLOCATED, ids=lambda c: repr(c)[:60])
+def test_colocated_samples_are_refused_with_the_cause_and_fix(cv):
+    """30 plots at one location: NNDM used to give 30 splits with empty training sets."""
+    X = pd.DataFrame({"x": [510_000.0] * 30, "y": [2_710_000.0] * 30, "f": np.arange(30.0)})
+    with pytest.raises(ValueError, match=r"all 30 samples are at one location.*KFold"):
+        list(cv.split(X))
+
+
+def test_buffer_zero_loo_on_colocated_samples_is_ordinary_loo():
+    X = pd.DataFrame({"x": [510_000.0] * 5, "y": [2_710_000.0] * 5})
+    splits = list(BufferedLeaveOneOut(buffer=0).split(X))
+    assert [(tr.tolist(), te.tolist()) for tr, te in splits][:2] == [
+        ([1, 2, 3, 4], [0]),
+        ([0, 2, 3, 4], [1]),
+    ]
+
+
+def test_buffer_that_swallows_all_training_data_is_refused():
+    X = _points(60, extent=5_000)
+    with pytest.raises(ValueError, match=r"split 0 has 0 training .*within the buffer of test"):
+        list(BufferedLeaveOneOut(buffer=10_000).split(X))
+    with pytest.raises(ValueError, match=r"has 0 training .*within the buffer of test fold"):
+        list(SpatialBlockKFold(2, block_size=2_000, random_state=0, buffer=10_000).split(X))
+
+
+def test_nndm_refuses_a_sample_left_without_training_data():
+    """A centre plot with four plots 1 000 m away: its nearest neighbours are all tied, so
+    NNDM (as CAST) excludes all four together and the centre would be trained on nothing."""
+    plus = np.array([[0, 0], [1_000, 0], [-1_000, 0], [0, 1_000], [0, -1_000]], float)
+    pred = np.random.default_rng(0).uniform(-5_000, 5_000, (100, 2))
+    with pytest.raises(ValueError, match=r"split 0 has 0 training.*1000 m.*phi below 1000 m"):
+        list(NNDM(pred).split(plus))
+    # the fix named works: below 1000 m there is nothing to match, so it is plain LOO
+    splits = list(NNDM(pred, phi=999).split(plus))
+    assert [len(tr) for tr, _ in splits] == [4] * 5
+
+
+def test_knndm_never_yields_an_empty_fold():
+    """43 plots at 3 distinct locations cannot fill 5 folds: refused, not an empty fold."""
+    xy = np.repeat([[0.0, 0.0], [5_000.0, 0.0], [0.0, 9_000.0]], [20, 20, 3], axis=0)
+    pred = np.random.default_rng(0).uniform(-20_000, 30_000, (300, 2))
+    with pytest.raises(ValueError, match=r"5 non-empty folds.*3 distinct locations"):
+        list(KNNDM(pred, n_splits=5, random_state=0).split(xy))
+    # with 2 folds every fold is filled
+    splits = list(KNNDM(pred, n_splits=2, max_fold_fraction=0.6, random_state=0).split(xy))
+    assert all(len(tr) and len(te) for tr, te in splits)
+
+
+def test_gradient_sampler_refuses_degenerate_training_sets():
+    X = _points(40, seed=3)
+    X["flat"] = 850.0
+    with pytest.raises(ValueError, match=r"'flat' gradient is constant \(all 40 values are 850\)"):
+        list(GradientStratifiedSampler("flat").split(X))
+    with pytest.raises(ValueError, match=r"interval=1e\+06 holds the whole 'elevation' gradient"):
+        list(GradientStratifiedSampler(interval=1e6).split(X))
+    with pytest.raises(ValueError, match="n_train=1 must be an integer between 2"):
+        list(GradientStratifiedSampler(interval=1e6, n_train=1).split(X))
+    with pytest.raises(ValueError, match="its own interval"):
+        list(GradientStratifiedSampler(interval=1e-9).split(X))
+    # the fixes named work: n_train=2 draws two plots from the single interval
+    for tr, te in GradientStratifiedSampler(interval=1e6, n_train=2, n_repeats=3).split(X):
+        assert len(tr) == 2 and len(te) == 38
