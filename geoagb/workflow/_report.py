@@ -14,19 +14,28 @@ images embedded as base64, tables are HTML, there is no script and no external l
    (Mg C, Gg C or Tg C, chosen for the magnitude and stated once in the table header).
 
 Every figure's title names the model and the CV scheme; error bars say what they are.
+
+Everything in the report that comes from a file (names, units, file names, manifest values) is
+escaped by :mod:`geoagb._html`: in the HTML by its builders, in figure labels by
+:func:`~geoagb._html.mpl_text`. Before any figure is drawn, the inputs are checked
+(:func:`check_report_inputs`): the bundle's manifest, that MAP is a geoagb map of the bundle's
+target that covers its plots, and that the regions exist and overlap the map.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .._html import Html, element, join, kv_table, literal_figure_text, mpl_text, raw, table
+from ._report_inputs import check_report_inputs
 
 __all__ = ["write_report", "report_figures"]
 
@@ -58,8 +67,10 @@ def _suffix(bundle) -> str:
 
 
 def _titled(fig, what: str, bundle) -> str:
+    """Set the figure's title (model and CV scheme below ``what``); returns it as one line."""
     title = f"{what}\n{_suffix(bundle)}"
-    fig.suptitle(title, fontsize=10)
+    # set_parse_math: the title object may be one made literal by literal_figure_text
+    fig.suptitle(mpl_text(title), fontsize=10).set_parse_math(True)
     return title.replace("\n", " - ")
 
 
@@ -130,7 +141,7 @@ def _fig_target(bundle):
         color=["tab:green", "tab:red"][: len(vals)],
         label=[f"used ({len(p)})", f"dropped by QC ({len(obs)})"][: len(vals)],
     )
-    ax.set_xlabel(f"{t} ({u})")
+    ax.set_xlabel(mpl_text(f"{t} ({u})"))
     ax.set_ylabel("plots")
     ax.legend(fontsize=8)
     title = _titled(fig, f"Field {t} of the plots", bundle)
@@ -165,7 +176,7 @@ def _fig_variogram(bundle):
         v["model"], psill=v["psill"], range=v["range"], nugget=v["nugget"], kappa=v["kappa"]
     )
     h = np.linspace(0, v["max_lag"], 300)[1:]
-    ax.plot(h, model(h), color="C3", label=f"{v['model']} model")
+    ax.plot(h, model(h), color="C3", label=mpl_text(f"{v['model']} model"))
     ax.axvline(
         v["effective_range"],
         color="0.4",
@@ -185,7 +196,7 @@ def _fig_variogram(bundle):
     ax.set_xlim(0, v["max_lag"])
     ax.set_ylim(0, None)
     ax.set_xlabel("lag distance (m)")
-    ax.set_ylabel(f"semivariance ({bundle.unit})²")
+    ax.set_ylabel(mpl_text(f"semivariance ({bundle.unit})²"))
     ax.legend(fontsize=7, loc="lower right")
     title = _titled(
         fig,
@@ -225,7 +236,8 @@ def _fig_sensitivity(bundle):
     k = bundle.manifest["cv"]["n_splits"]
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8), layout="constrained")
     pos = np.arange(len(keys))
-    for ax, metric, lab in ((axes[0], "r2", "R²"), (axes[1], "rmse", f"RMSE ({bundle.unit})")):
+    labels = ("R²", mpl_text(f"RMSE ({bundle.unit})"))
+    for ax, metric, lab in zip(axes, ("r2", "rmse"), labels):
         for st, off, col in (("train", -0.1, "tab:blue"), ("validation", 0.1, "tab:orange")):
             m = [mean.loc[(kk, st), metric] for kk in keys]
             s = [sd.loc[(kk, st), metric] for kk in keys]
@@ -266,7 +278,7 @@ def _fig_spatial_random(bundle):
     used = f"{bundle.block_size:,.0f} m blocks"
     schemes = [(used, f"spatial ({used})"), ("random", "random")]
     fig, axes = plt.subplots(1, 3, figsize=(10.0, 4.0), layout="constrained")
-    labels = ("R²", f"RMSE ({bundle.unit})", f"MAE ({bundle.unit})")
+    labels = ("R²", mpl_text(f"RMSE ({bundle.unit})"), mpl_text(f"MAE ({bundle.unit})"))
     for ax, metric, lab in zip(axes, ("r2", "rmse", "mae"), labels):
         for i, (key, _) in enumerate(schemes):
             for j, (st, col) in enumerate((("train", "tab:blue"), ("validation", "tab:orange"))):
@@ -331,8 +343,10 @@ def _fig_pred_obs(bundle):
         ax.text(
             0.03,
             0.97,
-            f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {u}\nMAE = {s['mae']:.2f} {u}"
-            f"\nbias = {100 * s['overall_bias']:.2f} %",
+            mpl_text(
+                f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {u}\nMAE = {s['mae']:.2f} {u}"
+                f"\nbias = {100 * s['overall_bias']:.2f} %"
+            ),
             transform=ax.transAxes,
             va="top",
             fontsize=8,
@@ -340,8 +354,8 @@ def _fig_pred_obs(bundle):
         ax.set_xlim(lo, hi)
         ax.set_ylim(lo, hi)
         ax.set_aspect("equal")
-        ax.set_xlabel(f"observed {t} ({u})")
-        ax.set_ylabel(f"out-of-fold prediction ({u})")
+        ax.set_xlabel(mpl_text(f"observed {t} ({u})"))
+        ax.set_ylabel(mpl_text(f"out-of-fold prediction ({u})"))
         ax.set_title(name, fontsize=9)
     axes[1].legend(fontsize=7, loc="lower right", title="test fold", title_fontsize=7)
     title = _titled(fig, "Predicted (out of fold) against observed", bundle)
@@ -356,17 +370,18 @@ def _fig_pred_obs(bundle):
 
 
 def _explanation(bundle):
-    import warnings
-
     from ..explain import explain
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return explain(bundle.model, bundle.X())
+        ex = explain(bundle.model, bundle.X())
+    ex.units = bundle.unit  # SHAP values are in the target's unit (explain assumes Mg/ha)
+    return ex
 
 
 def _fig_shap_summary(bundle, ex):
-    fig = ex.summary_plot(max_display=12)
+    # explain's labels hold the feature names as they are: drawn literally (no mathtext)
+    fig = literal_figure_text(ex.summary_plot(max_display=12))
     fig.set_size_inches(7.0, fig.get_size_inches()[1] + 0.5)
     title = _titled(fig, f"SHAP values of the model at the {len(bundle.plots)} plots", bundle)
     return (
@@ -381,7 +396,7 @@ def _fig_shap_summary(bundle, ex):
 
 
 def _fig_dependence(bundle, ex, feature):
-    fig = ex.dependence(feature, color_by="auto")
+    fig = literal_figure_text(ex.dependence(feature, color_by="auto"))
     title = _titled(fig, f"SHAP dependence of {feature}", bundle)
     return (
         title,
@@ -396,7 +411,7 @@ def _fig_dependence(bundle, ex, feature):
 def _fig_map(bundle, map_path):
     from ..mapping import plot_agb_map
 
-    fig = plot_agb_map(map_path)
+    fig = literal_figure_text(plot_agb_map(map_path))
     title = _titled(fig, f"Map of {bundle.target} ({Path(map_path).name})", bundle)
     return (
         title,
@@ -408,10 +423,10 @@ def _fig_map(bundle, map_path):
     )
 
 
-def _fig_carbon(bundle, table, unit):
+def _fig_carbon(bundle, stocks, unit):
     import matplotlib.pyplot as plt
 
-    rows = table.drop(index=[i for i in ("total",) if i in table.index])
+    rows = stocks.drop(index=[i for i in ("total",) if i in stocks.index])
     name, div = unit
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(rows) + 1.6), layout="constrained")
     v = rows["stock_MgC"].to_numpy(float) / div
@@ -422,7 +437,7 @@ def _fig_carbon(bundle, table, unit):
         else None
     )
     ax.barh(ypos, v, xerr=err, capsize=3, color="tab:green")
-    ax.set_yticks(ypos, [str(i) for i in rows.index])
+    ax.set_yticks(ypos, [mpl_text(i) for i in rows.index])
     ax.invert_yaxis()
     ax.set_xlabel(f"carbon stock ({name})")
     title = _titled(fig, "Carbon stock per region", bundle)
@@ -433,33 +448,6 @@ def _fig_carbon(bundle, table, unit):
 
 
 # ---- tables ------------------------------------------------------------------------------------
-def _table(df: pd.DataFrame, floatfmt="{:,.3f}", index=True) -> str:
-    def fmt(v):
-        if isinstance(v, (float, np.floating)):
-            return "" if not np.isfinite(v) else floatfmt.format(v)
-        return html.escape(str(v))
-
-    head = ([html.escape(str(df.index.name or ""))] if index else []) + [
-        html.escape(str(c)) for c in df.columns
-    ]
-    out = ["<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
-    for idx, row in df.iterrows():
-        cells = ([f"<th>{html.escape(str(idx))}</th>"] if index else []) + [
-            f"<td>{fmt(v)}</td>" for v in row
-        ]
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _kv(pairs) -> str:
-    return (
-        "<table class='kv'><tbody>"
-        + "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in pairs)
-        + "</tbody></table>"
-    )
-
-
 def cv_table(bundle) -> pd.DataFrame:
     """Spatial and random CV side by side: one row per metric, numeric (formatted when shown)."""
     u = bundle.unit
@@ -493,6 +481,7 @@ def carbon_table(map_path, regions=None, by=None, carbon_fraction=0.47):
     return t, carbon_unit(total)
 
 
+# ---- figures and the document ------------------------------------------------------------------
 def report_figures(
     bundle,
     map_path=None,
@@ -502,33 +491,45 @@ def report_figures(
     carbon_fraction=None,
     echo: Callable[[str], None] = lambda s: None,
 ):
-    """The report's figures as ``[(section, title, Figure, caption)]`` (for notebooks)."""
+    """The report's figures as ``[(section, title, Figure, caption)]`` (for notebooks).
+
+    The inputs are checked first (:func:`check_report_inputs`).
+    """
+    regions = check_report_inputs(bundle, map_path, regions, by)
+    return _figures(bundle, map_path, regions, by, carbon_fraction, echo)
+
+
+def _figures(bundle, map_path, regions, by, carbon_fraction, echo):
+    import matplotlib
+
     figs = []
 
     def add(section, item):
         if item is not None:
             figs.append((section,) + tuple(item))
 
-    add("data", _fig_plots(bundle))
-    add("data", _fig_target(bundle))
-    add("block size", _fig_variogram(bundle))
-    add("block size", _fig_sensitivity(bundle))
-    add("cv", _fig_spatial_random(bundle))
-    add("cv", _fig_pred_obs(bundle))
-    t = time.perf_counter()
-    ex = _explanation(bundle)
-    add("explain", _fig_shap_summary(bundle, ex))
-    imp = ex.importance()
-    top = [f for f in imp.index if f in bundle.feature_names][:2]
-    for f in top:
-        add("explain", _fig_dependence(bundle, ex, f))
-    echo(f"    SHAP values of {len(bundle.plots)} plots ({time.perf_counter() - t:.1f} s)")
-    if map_path is not None:
-        add("map", _fig_map(bundle, map_path))
-        cf = _carbon_fraction(bundle, carbon_fraction)
-        table, unit = carbon_table(map_path, regions, by, cf)
-        if len(table) > 1:
-            add("map", _fig_carbon(bundle, table, unit))
+    # mpl_text escapes names for matplotlib's default text rendering: mathtext on, TeX off
+    with matplotlib.rc_context({"text.usetex": False, "text.parse_math": True}):
+        add("data", _fig_plots(bundle))
+        add("data", _fig_target(bundle))
+        add("block size", _fig_variogram(bundle))
+        add("block size", _fig_sensitivity(bundle))
+        add("cv", _fig_spatial_random(bundle))
+        add("cv", _fig_pred_obs(bundle))
+        t = time.perf_counter()
+        ex = _explanation(bundle)
+        add("explain", _fig_shap_summary(bundle, ex))
+        imp = ex.importance()
+        top = [f for f in imp.index if f in bundle.feature_names][:2]
+        for f in top:
+            add("explain", _fig_dependence(bundle, ex, f))
+        echo(f"    SHAP values of {len(bundle.plots)} plots ({time.perf_counter() - t:.1f} s)")
+        if map_path is not None:
+            add("map", _fig_map(bundle, map_path))
+            cf = _carbon_fraction(bundle, carbon_fraction)
+            stocks, unit = carbon_table(map_path, regions, by, cf)
+            if len(stocks) > 1:
+                add("map", _fig_carbon(bundle, stocks, unit))
     return figs, ex
 
 
@@ -549,6 +550,147 @@ table.kv td{text-align:left} figure{margin:1em 0} img{max-width:100%;height:auto
 figcaption{font-size:.85em;color:#444} .note{color:#555;font-size:.9em}
 pre{background:#f7f7f7;padding:.5em;font-size:.8em;overflow:auto}
 """
+
+
+def _figure(title: str, fig, caption: str) -> Html:
+    return element(
+        "figure",
+        element("img", alt=title, title=title, src=f"data:image/png;base64,{_png(fig)}"),
+        element("figcaption", element("b", f"{title}."), " ", caption),
+    )
+
+
+def _note(text: str) -> Html:
+    return element("p", text, class_="note")
+
+
+def _summary(bundle) -> Html:
+    m = bundle.manifest
+    b, cv = m["block_size"], m["cv"]
+    sp, rn, p = cv["spatial"], cv["random"], m["plots"]
+    block = f"{b['used_m']:,.0f} m" + (
+        " (given)"
+        if b.get("given")
+        else f" (suggested {b.get('suggested_m', np.nan):,.0f} m from the residual variogram)"
+    )
+    return join(
+        [
+            element("h2", "Summary"),
+            kv_table(
+                [
+                    (
+                        "validation R² (spatial)",
+                        f"{sp['validation_r2_mean']:.3f} ± {sp['validation_r2_sd']:.3f} "
+                        f"(mean ± sd over {cv['n_splits']} folds)",
+                    ),
+                    (
+                        "validation RMSE (spatial)",
+                        f"{sp['validation_rmse_mean']:.2f} ± {sp['validation_rmse_sd']:.2f} "
+                        f"{bundle.unit}",
+                    ),
+                    (
+                        "validation R² (random k-fold)",
+                        f"{rn['validation_r2_mean']:.3f} ± {rn['validation_r2_sd']:.3f}",
+                    ),
+                    ("block size", block),
+                    (
+                        "plots used",
+                        f"{p['n_used']} of {p['n_read']} ({p['n_dropped']} dropped)",
+                    ),
+                ]
+            ),
+        ]
+    )
+
+
+def _data_table(bundle) -> Html:
+    from ._recipe import recipe_to_toml
+    from ._units import format_number
+
+    m, t, u = bundle.manifest, bundle.target, bundle.unit
+    yv, p, r = bundle.plots[t], m["plots"], m["rasters"]
+    return kv_table(
+        [
+            ("plot file", p["file"]),
+            ("plots read / used / dropped", f"{p['n_read']} / {p['n_used']} / {p['n_dropped']}"),
+            (
+                f"{t} ({u}) of the plots used",
+                f"mean {format_number(yv.mean())}, sd {format_number(yv.std())}, "
+                f"min {format_number(yv.min())}, max {format_number(yv.max())}",
+            ),
+            ("CRS", m["crs_name"]),
+            (
+                "rasters",
+                ", ".join(f"{k} ({v})" for k, v in r["sources"].items())
+                + f"; {r['resolution_m']:g} m pixels",
+            ),
+            (
+                "plot footprint",
+                "pixel under the plot centre"
+                if m.get("footprint_m") is None
+                else f"{m['footprint_m']:g} m square",
+            ),
+            ("map resolution", f"{m['map_resolution_m']:g} m"),
+            (f"features ({len(bundle.feature_names)})", ", ".join(bundle.feature_names)),
+            (
+                "feature recipe (TOML, as geoagb fit --config reads it; texture ranges frozen at fit)",
+                element("pre", recipe_to_toml(m["recipe"])),
+            ),
+            ("model", f"{bundle.label} ({m['model']['class']})"),
+            ("input hash (SHA-256)", element("code", m["input_hash"])),
+            ("command", element("code", m.get("command") or "")),
+        ]
+    )
+
+
+def _qc_section(bundle) -> list[Html]:
+    q, info = bundle.qc, bundle.manifest["qc"]
+    rule = (
+        f"Plots with a missing target or feature are dropped; then a random forest on "
+        f"{', '.join(info['features'])} predicts each plot out of fold and plots whose "
+        f"studentized residual exceeds {info['threshold']:g} are dropped."
+        if info.get("rule")
+        else "Plots with a missing target or feature are dropped (imagery check off)."
+    )
+    out = [element("h2", "2. Plot quality control"), element("p", rule)]
+    if len(q):
+        counts = q.groupby("reason").size().rename("plots").to_frame()
+        out.append(table(counts, "{:,.0f}"))
+        out.append(table(q.drop(columns=[c for c in ("x", "y") if c in q.columns]), "{:,.2f}"))
+    else:
+        out.append(element("p", "No plot was dropped."))
+    return out
+
+
+def _kriging_note(kr: dict) -> Html:
+    return element(
+        "p",
+        "Residual kriging fitted on all plots: "
+        f"method {kr['method']}, correction {kr['correction']}, shrinkage {kr['shrinkage']:.2f}, "
+        f"estimated RMSE gain {100 * kr['estimated_gain']:.1f} %, residual variogram "
+        f"{kr['variogram_model']} with effective range {kr['effective_range_m']:,.0f} m.",
+    )
+
+
+def _map_section(bundle, map_path, regions, by, carbon_fraction) -> list[Html]:
+    t, u = bundle.target, bundle.unit
+    cf = _carbon_fraction(bundle, carbon_fraction)
+    stocks, (unit, div) = carbon_table(map_path, regions, by, cf)
+    ct = pd.DataFrame(
+        {
+            "area (ha)": stocks["area_ha"],
+            f"mean {t} ({u})": stocks["mean_agb_Mg_ha"],
+            f"carbon stock ({unit})": stocks["stock_MgC"] / div,
+        }
+    )
+    if "stock_sd_MgC" in stocks:
+        ct[f"sd, independent cells ({unit})"] = stocks["stock_sd_MgC"] / div
+        ct[f"sd, correlated bound ({unit})"] = stocks["stock_sd_MgC_correlated"] / div
+    return [
+        element("h2", "6. Map and carbon stock"),
+        element("p", f"Carbon = {t} x cell area x carbon fraction {cf:g}; all stocks in {unit}."),
+        table(ct.rename_axis("region"), "{:,.2f}"),
+    ]
 
 
 def write_report(
@@ -573,12 +715,20 @@ def write_report(
         A map made with the bundle (``geoagb map``): adds its quick-look and carbon stock.
     regions : GeoDataFrame, vector file or zone raster, optional
         Regions for the carbon stock (default: the whole map); ``by`` names their column.
+        Needs ``map_path``; regions must overlap the map.
     carbon_fraction : float, optional
         Carbon fraction of biomass (default 0.47; 1 when the target unit is carbon, MgC/ha).
 
     Returns
     -------
     Path
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Before any work, through :func:`check_report_inputs`: a tampered manifest, a missing
+        MAP or regions file, a MAP that is not a geoagb map of the bundle's target or covers
+        none of its plots, regions that do not overlap the map.
     """
     import matplotlib
 
@@ -586,189 +736,55 @@ def write_report(
     from .. import __version__
     from .._io import atomic_path, check_output_path
     from ._bundle import load_bundle
-    from ._recipe import recipe_to_toml
-    from ._units import format_number
 
     if not hasattr(bundle, "manifest"):
         bundle = load_bundle(bundle)
     out = check_output_path(out, "--out")
-    if map_path is not None and not Path(map_path).exists():
-        raise FileNotFoundError(f"MAP {str(map_path)!r} does not exist; make it with geoagb map.")
-    if isinstance(regions, (str, Path)) and Path(regions).suffix.lower() not in (".tif", ".tiff"):
-        import geopandas as gpd
-
-        regions = gpd.read_file(regions)
+    regions = check_report_inputs(bundle, map_path, regions, by)
     m = bundle.manifest
-    figs, ex = report_figures(
-        bundle, map_path, regions=regions, by=by, carbon_fraction=carbon_fraction, echo=echo
-    )
-    by_section: dict[str, list] = {}
+    figs, ex = _figures(bundle, map_path, regions, by, carbon_fraction, echo)
+    by_section: dict[str, list[Html]] = {}
     for section, title, fig, cap in figs:
-        by_section.setdefault(section, []).append(
-            f'<figure><img alt="{html.escape(title)}" title="{html.escape(title)}" '
-            f'src="data:image/png;base64,{_png(fig)}"><figcaption><b>{html.escape(title)}.</b> '
-            f"{html.escape(cap)}</figcaption></figure>"
-        )
+        by_section.setdefault(section, []).append(_figure(title, fig, cap))
 
     t, u = bundle.target, bundle.unit
-    yv = bundle.plots[t]
-    b, cv = m["block_size"], m["cv"]
+    saved = Path(bundle.path).name if bundle.path else "(not saved)"
     parts = [
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>geoagb report: "
-        f"{html.escape(bundle.label)} of {html.escape(t)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(bundle.label)} of {html.escape(t)} ({html.escape(u)})</h1>",
-        f"<p class='note'>{html.escape(bundle.cv_label)}; bundle "
-        f"{html.escape(Path(bundle.path).name if bundle.path else '(not saved)')}; "
-        f"written by geoagb {html.escape(m['geoagb_version'])} on {html.escape(m['created'])}; "
-        f"report by geoagb {__version__}.</p>",
+        element("h1", f"{bundle.label} of {t} ({u})"),
+        _note(
+            f"{bundle.cv_label}; bundle {saved}; written by geoagb {m['geoagb_version']} on "
+            f"{m['created']}; report by geoagb {__version__}."
+        ),
+        _summary(bundle),
+        element("h2", "1. Data"),
+        _data_table(bundle),
+        *by_section.get("data", []),
+        *_qc_section(bundle),
+        element("h2", "3. Block size"),
+        *(_note(f"Note: {note}") for note in m["block_size"].get("notes") or []),
+        *by_section.get("block size", []),
+        element("h2", "4. Spatial vs random cross-validation"),
+        table(cv_table(bundle)),
+        *([_kriging_note(m["kriging"])] if m.get("kriging") else []),
+        *by_section.get("cv", []),
+        element("h2", "5. What drives the predictions"),
+        table(
+            ex.importance().head(15).rename(f"mean |SHAP| ({u})").to_frame().rename_axis("feature"),
+            "{:,.2f}",
+        ),
+        *by_section.get("explain", []),
     ]
-    sp, rn = cv["spatial"], cv["random"]
-    parts.append(
-        "<h2>Summary</h2>"
-        + _kv(
-            [
-                (
-                    "validation R² (spatial)",
-                    f"{sp['validation_r2_mean']:.3f} ± {sp['validation_r2_sd']:.3f} "
-                    f"(mean ± sd over {cv['n_splits']} folds)",
-                ),
-                (
-                    "validation RMSE (spatial)",
-                    f"{sp['validation_rmse_mean']:.2f} ± "
-                    f"{sp['validation_rmse_sd']:.2f} {html.escape(u)}",
-                ),
-                (
-                    "validation R² (random k-fold)",
-                    f"{rn['validation_r2_mean']:.3f} ± {rn['validation_r2_sd']:.3f}",
-                ),
-                (
-                    "block size",
-                    f"{b['used_m']:,.0f} m"
-                    + (
-                        " (given)"
-                        if b.get("given")
-                        else f" (suggested {b.get('suggested_m', np.nan):,.0f} m "
-                        "from the residual variogram)"
-                    ),
-                ),
-                (
-                    "plots used",
-                    f"{m['plots']['n_used']} of {m['plots']['n_read']} "
-                    f"({m['plots']['n_dropped']} dropped)",
-                ),
-            ]
-        )
-    )
-
-    rec = m["recipe"]
-    parts.append(
-        "<h2>1. Data</h2>"
-        + _kv(
-            [
-                ("plot file", html.escape(m["plots"]["file"])),
-                (
-                    "plots read / used / dropped",
-                    f"{m['plots']['n_read']} / {m['plots']['n_used']} / {m['plots']['n_dropped']}",
-                ),
-                (
-                    f"{t} ({u}) of the plots used",
-                    f"mean {format_number(yv.mean())}, sd {format_number(yv.std())}, "
-                    f"min {format_number(yv.min())}, max {format_number(yv.max())}",
-                ),
-                ("CRS", html.escape(m["crs_name"])),
-                (
-                    "rasters",
-                    html.escape(", ".join(f"{k} ({v})" for k, v in m["rasters"]["sources"].items()))
-                    + f"; {m['rasters']['resolution_m']:g} m pixels",
-                ),
-                (
-                    "plot footprint",
-                    "pixel under the plot centre"
-                    if m.get("footprint_m") is None
-                    else f"{m['footprint_m']:g} m square",
-                ),
-                ("map resolution", f"{m['map_resolution_m']:g} m"),
-                (
-                    f"features ({len(bundle.feature_names)})",
-                    html.escape(", ".join(bundle.feature_names)),
-                ),
-                (
-                    "feature recipe (TOML, as geoagb fit --config reads it; texture ranges frozen at fit)",
-                    f"<pre>{html.escape(recipe_to_toml(rec))}</pre>",
-                ),
-                ("model", html.escape(f"{bundle.label} ({m['model']['class']})")),
-                ("input hash (SHA-256)", f"<code>{m['input_hash']}</code>"),
-                ("command", f"<code>{html.escape(m.get('command') or '')}</code>"),
-            ]
-        )
-        + "".join(by_section.get("data", []))
-    )
-
-    q = bundle.qc
-    qc_info = m["qc"]
-    parts.append("<h2>2. Plot quality control</h2>")
-    rule = (
-        f"Plots with a missing target or feature are dropped; then a random forest on "
-        f"{', '.join(qc_info['features'])} predicts each plot out of fold and plots whose "
-        f"studentized residual exceeds {qc_info['threshold']:g} are dropped."
-        if qc_info.get("rule")
-        else "Plots with a missing target or feature are dropped (imagery check off)."
-    )
-    parts.append(f"<p>{html.escape(rule)}</p>")
-    if len(q):
-        counts = q.groupby("reason").size().rename("plots").to_frame()
-        parts.append(_table(counts, "{:,.0f}"))
-        shown = q.drop(columns=[c for c in ("x", "y") if c in q.columns])
-        parts.append(_table(shown, "{:,.2f}"))
-    else:
-        parts.append("<p>No plot was dropped.</p>")
-
-    parts.append("<h2>3. Block size</h2>")
-    for note in b.get("notes", []) or []:
-        parts.append(f"<p class='note'>Note: {html.escape(note)}</p>")
-    parts += by_section.get("block size", [])
-
-    parts.append("<h2>4. Spatial vs random cross-validation</h2>")
-    parts.append(_table(cv_table(bundle)))
-    if m.get("kriging"):
-        kr = m["kriging"]
-        parts.append(
-            "<p>Residual kriging fitted on all plots: "
-            + html.escape(
-                f"method {kr['method']}, correction {kr['correction']}, shrinkage {kr['shrinkage']:.2f}, "
-                f"estimated RMSE gain {100 * kr['estimated_gain']:.1f} %, residual variogram "
-                f"{kr['variogram_model']} with effective range {kr['effective_range_m']:,.0f} m."
-            )
-            + "</p>"
-        )
-    parts += by_section.get("cv", [])
-
-    parts.append("<h2>5. What drives the predictions</h2>")
-    imp = ex.importance().head(15).rename(f"mean |SHAP| ({u})").to_frame().rename_axis("feature")
-    parts.append(_table(imp, "{:,.2f}"))
-    parts += by_section.get("explain", [])
-
     if map_path is not None:
-        parts.append("<h2>6. Map and carbon stock</h2>")
-        cf = _carbon_fraction(bundle, carbon_fraction)
-        table, (unit, div) = carbon_table(map_path, regions, by, cf)
-        ct = pd.DataFrame(
-            {
-                "area (ha)": table["area_ha"],
-                f"mean {t} ({u})": table["mean_agb_Mg_ha"],
-                f"carbon stock ({unit})": table["stock_MgC"] / div,
-            }
-        )
-        if "stock_sd_MgC" in table:
-            ct[f"sd, independent cells ({unit})"] = table["stock_sd_MgC"] / div
-            ct[f"sd, correlated bound ({unit})"] = table["stock_sd_MgC_correlated"] / div
-        parts.append(
-            f"<p>Carbon = {t} x cell area x carbon fraction {cf:g}; all stocks in {unit}.</p>"
-        )
-        parts.append(_table(ct.rename_axis("region"), "{:,.2f}"))
+        parts += _map_section(bundle, map_path, regions, by, carbon_fraction)
         parts += by_section.get("map", [])
-    parts.append("</body></html>")
-    text = "\n".join(parts)
+    head = element(
+        "head",
+        element("meta", charset="utf-8"),
+        element("title", f"geoagb report: {bundle.label} of {t}"),
+        element("style", raw(_CSS)),
+    )
+    body = element("body", join(parts, "\n"))
+    text = raw("<!DOCTYPE html>\n") + element("html", head, body, lang="en")
     with atomic_path(out, "--out") as tmp:
         tmp.write_text(text, encoding="utf-8")
     n_img = sum(len(v) for v in by_section.values())
