@@ -383,19 +383,24 @@ def _cli_cases(d):
                 str(Path(d) / "o.tif"),
                 "--quiet",
                 "--no-std",
+                "--trust",
             ],
             "fitted on column(s) ['zz'] that the mapping features do not provide",
         ),
-        (["map", m, str(Path(d) / "notes.tif"), str(Path(d) / "o.tif"), "--quiet"], "notes.tif"),
+        (
+            ["map", m, str(Path(d) / "notes.tif"), str(Path(d) / "o.tif"), "--quiet", "--trust"],
+            "notes.tif",
+        ),
         (
             ["map", str(Path(d) / "missing.joblib"), stack, str(Path(d) / "o.tif")],
             "missing.joblib does not exist",
         ),
         (
-            ["map", str(Path(d) / "bad.joblib"), stack, str(Path(d) / "o.tif")],
+            ["map", str(Path(d) / "bad.joblib"), stack, str(Path(d) / "o.tif"), "--trust"],
             "could not be read as a joblib/pickle file",
         ),
         (["map", m, stack, str(Path(d) / "nofolder" / "o.tif")], "does not exist; create it first"),
+        (["map", m, stack, str(Path(d) / "o.tif")], "runs any code it holds"),
     ]
 
 
@@ -503,6 +508,7 @@ def test_kill_and_terminate_during_map_leave_nothing_behind(tmp_path):
         "--quiet",
         "--memory-mb",
         "64",
+        "--trust",
     ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
 

@@ -27,24 +27,6 @@ import rasterio
 from geoagb.cli import main
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo's mapping step on a 300 m scene with 40 plots (quick settings)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from geoagb._demo import DemoContext, _mapping
-    from geoagb.datasets import make_scene
-
-    d = tmp_path_factory.mktemp("wf")
-    scene = make_scene(d / "scene", size_m=300, n_plots=40, random_state=3)
-    lines = []
-    ctx = DemoContext(out=d, quick=True, echo=lines.append, data={"scene": scene})
-    _mapping.run(ctx)
-    cmds = [s.strip() for s in lines if s.strip().startswith("geoagb ")]
-    return {"dir": d, "scene": scene, "ctx": ctx, "lines": lines, "commands": cmds}
-
-
 class _Imgs(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -258,25 +240,15 @@ def test_wrong_version_missing_raster_and_bad_inputs_are_one_line_errors(demo, t
     )
 
 
-def test_untrusted_types_in_a_bundle_are_refused(demo, tmp_path):
+def test_the_demo_bundle_loads_without_trust(demo):
+    from geoagb._untrusted import GEOAGB_TYPES, audit_skops
     from geoagb.workflow import load_bundle
-    from geoagb.workflow._bundle import _untrusted
 
-    assert (
-        _untrusted(
-            [
-                "xgboost.core.Booster",
-                "sklearn.tree._tree.Tree",
-                "geoagb.kriging._ok.SimpleKriging",
-                "gstools.covmodel.models.Gaussian",
-            ],
-            None,
-        )
-        == []
-    )
-    assert _untrusted(["os.system", "numpy.float64"], None) == ["os.system"]
     b = load_bundle(demo["dir"] / "model.geoagb")
     assert b.model.__class__.__module__.startswith("sklearn.")
+    with zipfile.ZipFile(demo["dir"] / "model.geoagb") as z:
+        names = audit_skops(z.read("model.skops"))
+    assert set(names) <= set().union(*GEOAGB_TYPES.values())
 
 
 def test_read_plots_from_csv_in_any_crs(demo, tmp_path):

@@ -1,7 +1,8 @@
 """Save and load patch regressors as a torch ``state_dict`` plus a JSON config (no pickled code).
 
 The file is written with :func:`torch.save` and holds only tensors and strings, so it is read
-back with ``torch.load(..., weights_only=True)``: loading a model never runs code from the file.
+back with ``torch.load(..., weights_only=True)`` after its zip members are sized
+(:func:`geoagb._untrusted.open_zip`): loading a model never runs code from the file.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import pickle
 import zipfile
 from pathlib import Path
+
+from .._untrusted import open_zip
 
 __all__ = ["save_estimator", "load_estimator", "load_model", "FORMAT"]
 
@@ -91,6 +94,8 @@ def load_estimator(path, cls=None, device=None):
             f"{path} is not a geoagb patch-model file: it is not a torch zip archive (a truncated "
             f"copy, or another kind of file); {hint}."
         )
+    with open_zip(path):  # member sizes and compression ratios checked before torch reads it
+        pass
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except (

@@ -10,14 +10,16 @@ The library side of ``geoagb fit``, ``geoagb map BUNDLE`` and ``geoagb report``:
   names, target unit, CV scores, block size, package versions and input hashes in one
   ``.geoagb`` file (:func:`save_bundle`, :func:`load_bundle`); ``Bundle.predict_map`` maps with
   nothing else;
-* :func:`write_report` writes one self-contained HTML report.
+* :func:`write_report` writes one self-contained HTML report, after
+  :func:`check_report_inputs` (the manifest, the map, the regions).
 """
 
-from ._bundle import BUNDLE_SUFFIX, TRUSTED_PREFIXES, Bundle, is_bundle, load_bundle, save_bundle
+from ._bundle import BUNDLE_SUFFIX, Bundle, is_bundle, load_bundle, save_bundle
 from ._fit import MODELS, fit_bundle, make_model
 from ._plots_io import raster_sources, read_plots
 from ._recipe import load_config, make_recipe
 from ._report import report_figures, write_report
+from ._report_inputs import check_report_inputs
 from ._units import carbon_unit, format_carbon
 
 __all__ = [
@@ -29,13 +31,13 @@ __all__ = [
     "save_bundle",
     "is_bundle",
     "BUNDLE_SUFFIX",
-    "TRUSTED_PREFIXES",
     "read_plots",
     "raster_sources",
     "load_config",
     "make_recipe",
     "write_report",
     "report_figures",
+    "check_report_inputs",
     "carbon_unit",
     "format_carbon",
 ]

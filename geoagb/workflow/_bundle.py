@@ -6,10 +6,10 @@ A bundle (suffix ``.geoagb``) is a zip archive of
   feature names, the (frozen) feature recipe and the rasters it reads, plot footprint and map
   resolution, plot QC summary, suggested and used block size with the residual variogram,
   cross-validation scores, and SHA-256 hashes of every input file plus one hash of them all;
-* ``model.skops``: the fitted estimator, written with :mod:`skops.io` (no pickle). On load the
-  types skops does not trust by default are checked against an allow-list (geoagb, scikit-learn,
-  XGBoost, NumPy, SciPy and GSTools covariance models); anything else is refused unless
-  ``trusted=`` names it;
+* ``model.skops``: the fitted estimator, written with :mod:`skops.io` (no pickle). On load every
+  node of it is checked against the exact list of types geoagb writes, and the sizes of every
+  member against caps, before anything is inflated or constructed (:mod:`geoagb._untrusted`);
+  anything else is refused unless ``trusted=`` names it;
 * ``plots.csv``: the plots used, with coordinates, target, features, out-of-fold predictions and
   folds of the spatial and random CV; ``qc.csv``: the plots dropped and why; ``cv.csv``: train
   and validation metrics per fold for every CV run.
@@ -30,6 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._untrusted import load_skops, open_zip, read_member
+from ._manifest import validate_manifest
+
 __all__ = [
     "Bundle",
     "load_bundle",
@@ -37,14 +40,12 @@ __all__ = [
     "is_bundle",
     "BUNDLE_FORMAT",
     "BUNDLE_SUFFIX",
-    "TRUSTED_PREFIXES",
 ]
 
 BUNDLE_FORMAT = 1
 BUNDLE_SUFFIX = ".geoagb"
-#: Modules whose types a bundle's model may contain without ``trusted=``.
-TRUSTED_PREFIXES = ("geoagb.", "sklearn.", "xgboost.", "numpy.", "scipy.", "gstools.covmodel.")
 _MEMBERS = ("manifest.json", "model.skops", "plots.csv", "qc.csv", "cv.csv")
+_MANIFEST_BYTES = 16 << 20  # a manifest of a few hundred rasters takes well under 1 MiB
 
 
 @dataclass
@@ -253,9 +254,15 @@ def _csv_bytes(df: pd.DataFrame, index=True) -> bytes:
     return df.to_csv(index=index).encode()
 
 
-def _read_csv(data: bytes, index_col=None) -> pd.DataFrame:
+def _read_csv(data: bytes, path, member, index_col=None) -> pd.DataFrame:
     # pandas reads floats back exactly (round trip) by default since 2.x; to_csv writes repr
-    return pd.read_csv(io.BytesIO(data), index_col=index_col)
+    try:
+        return pd.read_csv(io.BytesIO(data), index_col=index_col)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(
+            f"{path}: {member} is not a readable table ({str(err).splitlines()[0][:120]}); write "
+            "the bundle again with geoagb fit."
+        ) from None
 
 
 def save_bundle(bundle: Bundle, path) -> Path:
@@ -296,21 +303,21 @@ def is_bundle(path) -> bool:
         return "manifest.json" in z.namelist()
 
 
-def _untrusted(names, trusted) -> list[str]:
-    extra = set(trusted or ())
-    return [n for n in names if not (n.startswith(TRUSTED_PREFIXES) or n in extra)]
-
-
 def load_bundle(path, *, trusted=None, check_version: bool = True) -> Bundle:
     """Read a model bundle written by ``geoagb fit`` (:func:`save_bundle`).
+
+    Nothing in the file runs as code: the member sizes are checked before they are inflated and
+    every node of the model against the exact list of types geoagb writes before anything is
+    constructed (:func:`geoagb._untrusted.audit_skops`; threat model in the docs' security page).
 
     Parameters
     ----------
     path : str or Path
         The ``.geoagb`` file.
-    trusted : list of str, optional
-        Further type names (as :func:`skops.io.get_untrusted_types` gives them) to accept in the
-        model beyond the allow-list :data:`TRUSTED_PREFIXES`. Only for files you trust.
+    trusted : True or list of str, optional
+        Further type names (``module.Class``, as :func:`skops.io.get_untrusted_types` gives them)
+        to accept in the model beyond :data:`geoagb._untrusted.GEOAGB_TYPES`; ``True`` accepts
+        every type in the file. Only for files you made or whose source you trust.
     check_version : bool, default True
         Refuse a bundle written by another geoagb version (its features or model may differ);
         refit it, or read it with the version that wrote it.
@@ -322,10 +329,9 @@ def load_bundle(path, *, trusted=None, check_version: bool = True) -> Bundle:
     Raises
     ------
     FileNotFoundError, ValueError
-        Missing file, not a bundle, incomplete bundle, other geoagb version, untrusted types.
+        Missing file, not a bundle, incomplete bundle, other geoagb version, untrusted types
+        (:class:`geoagb._untrusted.UntrustedFileError`, a ValueError), oversized members.
     """
-    import skops.io as sio
-
     from .. import __version__
 
     path = Path(path)
@@ -336,7 +342,7 @@ def load_bundle(path, *, trusted=None, check_version: bool = True) -> Bundle:
             f"{path} is not a geoagb model bundle (not a zip archive: truncated or "
             "another format); write it again with geoagb fit, or copy it again."
         )
-    with zipfile.ZipFile(path) as z:
+    with open_zip(path) as z:
         names = set(z.namelist())
         missing = [m for m in _MEMBERS if m not in names]
         if missing:
@@ -344,13 +350,24 @@ def load_bundle(path, *, trusted=None, check_version: bool = True) -> Bundle:
                 f"{path} is an incomplete model bundle: it lacks {', '.join(missing)}; "
                 "write it again with geoagb fit."
             )
+        if z.getinfo("manifest.json").file_size > _MANIFEST_BYTES:
+            raise ValueError(
+                f"{path}: manifest.json inflates to {z.getinfo('manifest.json').file_size:,} "
+                f"bytes, more than the {_MANIFEST_BYTES:,} a manifest takes; it is not a bundle "
+                "geoagb wrote."
+            )
         try:
-            manifest = json.loads(z.read("manifest.json"))
-        except json.JSONDecodeError as err:
+            manifest = json.loads(read_member(z, "manifest.json", path=path))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ValueError(
                 f"{path}: manifest.json is not valid JSON ({err}); write the bundle "
                 "again with geoagb fit."
             ) from None
+        if not isinstance(manifest, dict):
+            raise ValueError(
+                f"{path}: manifest.json holds a {type(manifest).__name__}, not an object; "
+                "write the bundle again with geoagb fit."
+            )
         fmt = manifest.get("format")
         if fmt != BUNDLE_FORMAT:
             raise ValueError(
@@ -360,23 +377,15 @@ def load_bundle(path, *, trusted=None, check_version: bool = True) -> Bundle:
         written = manifest.get("geoagb_version")
         if check_version and written != __version__:
             raise ValueError(
-                f"{path} was written by geoagb {written}, this is geoagb {__version__}: features "
-                "and models may differ between versions; refit with this version (the command is "
-                f"in the bundle: {manifest.get('command') or 'geoagb fit ...'}) or install "
-                f"geoagb=={written} to use it."
+                f"{path} was written by geoagb {written}, this is geoagb {__version__}: "
+                "features and models may differ between versions; refit with this version or "
+                f"install geoagb=={written} to use it."
             )
-        blob = z.read("model.skops")
-        bad = _untrusted(sio.get_untrusted_types(data=blob), trusted)
-        if bad:
-            raise ValueError(
-                f"{path}: the model holds types outside geoagb's allow-list: {bad}; "
-                "if you made this bundle or trust its source, pass trusted=[...] "
-                "naming them (geoagb map/report: --trust)."
-            )
-        model = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
-        plots = _read_csv(z.read("plots.csv"), index_col=0)
-        qc = _read_csv(z.read("qc.csv"), index_col=0)
-        cv = _read_csv(z.read("cv.csv"))
+        manifest = validate_manifest(manifest, path)
+        model = load_skops(read_member(z, "model.skops", path=path), path=path, trusted=trusted)
+        plots = _read_csv(read_member(z, "plots.csv", path=path), path, "plots.csv", index_col=0)
+        qc = _read_csv(read_member(z, "qc.csv", path=path), path, "qc.csv", index_col=0)
+        cv = _read_csv(read_member(z, "cv.csv", path=path), path, "cv.csv")
     _warn_versions(manifest, path)
     return Bundle(model=model, manifest=manifest, plots=plots, qc=qc, cv=cv, path=path)
 

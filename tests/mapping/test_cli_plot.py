@@ -71,7 +71,7 @@ def test_map_command_equals_predict_raster(feature_stack, rf, tmp_path, capsys, 
             "--carbon",
             "--quiet",
         ]
-        + (["--trust"] if fmt == "skops" else [])
+        + (["--trust"] if fmt == "joblib" else [])  # a forest in skops is on the allow-list
     )
     assert args.func(args) == 0
     ref = predict_raster(
@@ -87,17 +87,26 @@ def test_map_command_equals_predict_raster(feature_stack, rf, tmp_path, capsys, 
     assert f"carbon stock: {format_carbon(mg)}" in out and "bands agb, agb_std" in out
 
 
-def test_untrusted_skops_is_refused_without_trust(rf, tmp_path, feature_stack):
+def test_skops_with_a_function_is_refused_without_trust(rf, tmp_path, feature_stack):
     import skops.io as sio
+    from sklearn.compose import TransformedTargetRegressor
 
-    sio.dump(rf, tmp_path / "m.skops")
-    if not sio.get_untrusted_types(file=tmp_path / "m.skops"):
-        pytest.skip("this skops version trusts every type in a random forest")
-    args = _parser().parse_args(
-        ["map", str(tmp_path / "m.skops"), feature_stack[0], str(tmp_path / "o.tif")]
-    )
-    with pytest.raises(ValueError, match="--trust"):
+    X = pd.DataFrame({n: np.random.default_rng(1).random(50) for n in rf.feature_names_in_})
+    model = TransformedTargetRegressor(rf, func=np.log1p, inverse_func=np.expm1)
+    model.fit(X, 1 + X["ndvi"])
+    sio.dump(model, tmp_path / "m.skops")
+    argv = ["map", str(tmp_path / "m.skops"), feature_stack[0], str(tmp_path / "o.tif"), "--quiet"]
+    args = _parser().parse_args(argv)
+    with pytest.raises(
+        ValueError,
+        match=r"FunctionNode \(numpy.(log1p|expm1), .*calls a function named by the file",
+    ):
         args.func(args)
+    assert not (tmp_path / "o.tif").exists()
+    args = _parser().parse_args(argv + ["--trust"])
+    assert args.func(args) == 0
+    ref = predict_raster(model, feature_stack[0], tmp_path / "ref.tif", progress=False)
+    np.testing.assert_array_equal(read(tmp_path / "o.tif", 1), read(ref, 1))
 
 
 def test_parse_mask():
