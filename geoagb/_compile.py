@@ -10,11 +10,15 @@ read-only, point ``NUMBA_CACHE_DIR`` at a writable folder, both when compiling a
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+from numba.core.dispatcher import Dispatcher
 
-__all__ = ["KERNEL_FAMILIES", "compile_kernels"]
+__all__ = ["KERNEL_FAMILIES", "compile_kernels", "kernel_cache", "cache_message"]
 
 
 def _kriging():
@@ -106,3 +110,80 @@ def compile_kernels(families=None, echo=None) -> dict:
         if echo is not None:
             echo(f"{name}: {seconds[name]:.1f} s")
     return seconds
+
+
+def _compiled_kernels() -> list:
+    """The numba dispatchers of the imported geoagb modules that hold compiled code."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "geoagb" or name.startswith("geoagb.")):
+            continue
+        for obj in list(vars(module).values()):
+            if isinstance(obj, Dispatcher) and obj.signatures:
+                found[id(obj)] = obj
+    return list(found.values())
+
+
+def _index_file(dispatcher) -> str | None:
+    """The cache index file of a dispatcher (None: its cache is off)."""
+    cache = getattr(dispatcher, "_cache", None)
+    if cache is None or getattr(cache, "cache_path", None) is None:
+        return None  # numba's NullCache: geoagb's njit turned the cache off (no writable folder)
+    index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+    return str(index) if index is not None else None
+
+
+def kernel_cache(dispatchers=None) -> dict:
+    """Where compiled kernels are cached on disk, and which are not.
+
+    Parameters
+    ----------
+    dispatchers : list of numba dispatchers, optional
+        Default: every compiled numba kernel of the imported geoagb modules.
+
+    Returns
+    -------
+    dict
+        ``folders``: the cache folders holding an index file of a kernel (sorted);
+        ``uncached``: names of the kernels without one (cache off, or the file was not written).
+    """
+    kernels = _compiled_kernels() if dispatchers is None else list(dispatchers)
+    folders, uncached = set(), []
+    for d in kernels:
+        index = _index_file(d)
+        if index is not None and os.path.exists(index):
+            folders.add(str(Path(index).parent))
+        else:
+            uncached.append(getattr(d, "__name__", repr(d)))
+    return {"folders": sorted(folders), "uncached": sorted(uncached)}
+
+
+def cache_message(seconds: float, cache: dict) -> str:
+    """The one line ``geoagb compile`` ends with: cached where, or why not and the fix.
+
+    Examples
+    --------
+    >>> cache_message(2.0, {"folders": ["/opt/geoagb/kriging/__pycache__"], "uncached": []})
+    'compiled and cached in 2.0 s (numba cache: /opt/geoagb/kriging/__pycache__)'
+    """
+    from numba import config
+
+    folders, uncached = cache["folders"], cache["uncached"]
+    env = os.environ.get("NUMBA_CACHE_DIR") or getattr(config, "CACHE_DIR", "") or ""
+    note = ""
+    if env and folders and not any(str(f).startswith(str(env)) for f in folders):
+        note = f"; NUMBA_CACHE_DIR={env} is not writable, so numba cached next to the package"
+    if not uncached:
+        return f"compiled and cached in {seconds:.1f} s (numba cache: {', '.join(folders)}){note}"
+    package = Path(__file__).resolve().parent
+    where = (
+        f"NUMBA_CACHE_DIR={env} is not writable"
+        if env
+        else f"{package} (its __pycache__ folders) is not writable, nor numba's user cache folder"
+    )
+    names = ", ".join(uncached[:4]) + (" ..." if len(uncached) > 4 else "")
+    return (
+        f"compiled in {seconds:.1f} s, but not cached ({len(uncached)} kernels: {names}): {where}; "
+        "set NUMBA_CACHE_DIR to a writable folder (e.g. NUMBA_CACHE_DIR=$HOME/.cache/geoagb-numba), "
+        "both for geoagb compile and where geoagb runs, or each process compiles again"
+    )

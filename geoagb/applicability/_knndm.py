@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from .._coords import get_coords, get_crs
 from .._random import check_generator
-from ..model_selection._split import check_split, check_spread
+from ..model_selection import check_split, check_spread
 from ._locations import prediction_locations
 from ._nndm import nearest_neighbour_distances
 

@@ -31,7 +31,7 @@ from sklearn.model_selection import BaseCrossValidator
 
 from .._coords import check_metric, get_coords, get_crs
 from .._numba import njit
-from ..model_selection._split import check_split, check_spread
+from ..model_selection import check_split, check_spread
 from ._locations import prediction_locations
 
 __all__ = ["NNDM", "NNDMResult", "nndm_exclusion", "nearest_neighbour_distances"]

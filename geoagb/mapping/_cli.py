@@ -8,18 +8,28 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._argtypes import fraction, int_at_least, positive_float
+from .._untrusted import load_pickle, load_skops
+from ._writer import check_geotiff_path
+
 __all__ = ["add_map_command", "load_estimator_file", "parse_features", "parse_mask"]
 
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
 
-def load_estimator_file(path, trust: bool = False):
+def load_estimator_file(path, trusted=False, *, expect="estimator"):
     """Load a fitted estimator (or a RasterFeatures recipe) from a skops, joblib or geoagb-deep file.
 
-    ``.skops`` files are loaded with :func:`skops.io.load`; types that skops does not trust by
-    default are refused unless ``trust=True`` (only for files you made or trust).
-    ``.joblib``/``.pkl`` files are unpickled with joblib (only load files you trust).
-    ``.pt`` files are geoagb patch models saved with ``est.save(path)``.
+    Nothing in the file runs as code unless ``trusted=True`` (command line: ``--trust``):
+
+    * ``.skops`` files are audited node by node against the types geoagb writes and the
+      scikit-learn estimators skops trusts (:func:`geoagb._untrusted.audit_skops`); a list of type
+      names adds to that list, ``True`` accepts every type in the file;
+    * ``.joblib``/``.pkl``/``.pickle`` files run code when read, so they need ``trusted=True``;
+    * ``.pt`` files are geoagb patch models saved with ``est.save(path)`` (tensors and JSON only).
+
+    ``expect="estimator"`` refuses a file that holds no fitted model (e.g. a saved array);
+    ``"recipe"`` one that holds no :class:`~geoagb.features.RasterFeatures`.
     """
     path = Path(path)
     if not path.exists():
@@ -28,35 +38,11 @@ def load_estimator_file(path, trust: bool = False):
         raise ValueError(f"{path} is a folder, not a model file (.skops, .joblib, .pkl, .pt).")
     suffix = path.suffix.lower()
     if suffix == ".skops":
-        import zipfile
-
-        import skops.io as sio
-
-        if not zipfile.is_zipfile(path):
-            raise ValueError(
-                f"{path} is not a skops file (not a zip archive: truncated, or another format); "
-                "write one with skops.io.dump(model, 'model.skops'), or copy it again."
-            )
-        untrusted = sio.get_untrusted_types(file=path)
-        if untrusted and not trust:
-            raise ValueError(
-                f"{path} contains types skops does not trust by default: {untrusted}. If you made "
-                "this file or trust its source, pass --trust to load it."
-            )
-        return sio.load(path, trusted=untrusted)
+        if trusted is not True:
+            trusted = list(trusted or ()) + _sklearn_estimator_types()
+        return _expected(load_skops(path, trusted=trusted), path, expect)
     if suffix in _PICKLE_SUFFIXES:
-        import pickle
-
-        import joblib
-
-        try:
-            return joblib.load(path)
-        except (pickle.UnpicklingError, EOFError, ValueError, IndexError, KeyError) as err:
-            raise ValueError(
-                f"{path} could not be read as a joblib/pickle file ({type(err).__name__}: "
-                f"{str(err)[:120]}): it is truncated or not a saved model; write it again with "
-                "joblib.dump(model, 'model.joblib'), or copy it again."
-            ) from err
+        return _expected(load_pickle(path, trusted=trusted), path, expect)
     if suffix == ".pt":
         from ..deep import load_model
 
@@ -68,7 +54,29 @@ def load_estimator_file(path, trust: bool = False):
     )
 
 
-def parse_features(text: str, trust: bool = False):
+def _sklearn_estimator_types() -> list[str]:
+    """``module.Class`` of scikit-learn's public estimators (those skops trusts by default)."""
+    from sklearn.utils import all_estimators
+
+    return [f"{c.__module__}.{c.__name__}" for _, c in all_estimators()]
+
+
+def _expected(obj, path, expect):
+    if expect == "recipe":
+        from ..features import RasterFeatures
+
+        ok, want = isinstance(obj, RasterFeatures), "a geoagb.features.RasterFeatures recipe"
+    else:
+        ok, want = callable(getattr(obj, "predict", None)), "a fitted model (with a predict method)"
+    if not ok:
+        raise ValueError(
+            f"{path} holds a {type(obj).__module__}.{type(obj).__name__}, not {want}; save the "
+            "fitted estimator itself, e.g. joblib.dump(model, 'model.joblib')."
+        )
+    return obj
+
+
+def parse_features(text: str, trusted=False):
     """FEATURES argument -> what :func:`predict_raster` takes.
 
     * ``stack.tif``: one multi-band GeoTIFF whose band descriptions are the feature names;
@@ -93,7 +101,7 @@ def parse_features(text: str, trust: bool = False):
             raise ValueError(f"folder {p} holds no .tif files to map from.")
         return {t.stem: str(t) for t in tifs}
     if p.suffix.lower() in _PICKLE_SUFFIXES + (".skops",):
-        return load_estimator_file(p, trust=trust)
+        return load_estimator_file(p, trusted=trusted, expect="recipe")
     if not p.exists():
         raise FileNotFoundError(f"features file {p} does not exist.")
     return str(p)
@@ -124,14 +132,15 @@ def _run_map(args) -> int:
     from ._predict import predict_raster
 
     check_output_path(args.out, "OUT")  # before the model is loaded or anything computed
+    check_geotiff_path(args.out, "OUT")
     if is_bundle(args.model):
         from ..workflow._cli import run_map_bundle
 
         out = run_map_bundle(args)
         _print_carbon(out, args)
         return 0
-    model = load_estimator_file(args.model, trust=args.trust)
-    features = parse_features(args.features, trust=args.trust)
+    model = load_estimator_file(args.model, trusted=args.trust)
+    features = parse_features(args.features, trusted=args.trust)
     names = None
     if args.feature_names:
         names = [n.strip() for n in args.feature_names.split(",") if n.strip()]
@@ -192,10 +201,10 @@ def add_map_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "features", help="rasters (for a bundle: the raster folder) or recipe (see above)"
     )
-    p.add_argument("out", help="output GeoTIFF")
+    p.add_argument("out", help="output GeoTIFF (.tif or .tiff)")
     p.add_argument(
         "--resolution",
-        type=float,
+        type=positive_float,
         default=None,
         help="output cell size in metres, a multiple of the input pixel size (None: "
         "a bundle's map resolution, else the input pixel size)",
@@ -210,7 +219,7 @@ def add_map_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-std", action="store_true", help="do not write the uncertainty band")
     p.add_argument(
         "--window-size",
-        type=int,
+        type=int_at_least(1, ", e.g. 256"),
         default=None,
         help="window side in output cells (None: the largest that fits --memory-mb)",
     )
@@ -221,11 +230,18 @@ def add_map_command(subparsers) -> argparse.ArgumentParser:
         help="for a model fitted on a bare array (no column names): the names of its "
         "fitted columns, in order, so that bands are matched by name",
     )
-    p.add_argument("--memory-mb", type=float, default=512.0, help="memory budget for windows (MiB)")
-    p.add_argument("--carbon", action="store_true", help="also print the carbon stock of the map")
-    p.add_argument("--carbon-fraction", type=float, default=0.47, help="carbon fraction of biomass")
     p.add_argument(
-        "--trust", action="store_true", help="trust all types in a .skops file or bundle"
+        "--memory-mb", type=positive_float, default=512.0, help="memory budget for windows (MiB)"
+    )
+    p.add_argument("--carbon", action="store_true", help="also print the carbon stock of the map")
+    p.add_argument(
+        "--carbon-fraction", type=fraction, default=0.47, help="carbon fraction of biomass"
+    )
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="trust the model file: read pickle/joblib files and every type in a .skops file or "
+        "bundle (they can run code: only files you made or whose source you trust)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(

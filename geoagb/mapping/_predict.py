@@ -20,7 +20,7 @@ from ._patch import PatchTask, is_patch_model, patch_reader
 from ._sources import as_feature_source
 from ._tabular import TabularTask
 from ._windows import output_grid, plan_windows, window_size_for_budget
-from ._writer import atomic_geotiff, geotiff_profile
+from ._writer import atomic_geotiff, check_geotiff_path, geotiff_profile
 
 __all__ = ["predict_raster", "make_task", "resolve_window_size"]
 
@@ -193,8 +193,9 @@ def predict_raster(
         the dict keys). Patch models: the raw sources (e.g. ``scene.sources``) or a
         RasterFeatures (its sources are used).
     out_path : str or Path
-        GeoTIFF to write. Written to a temporary file in the same folder and renamed when
-        complete: an error or an interrupt leaves nothing (or the old file) at ``out_path``.
+        GeoTIFF to write (``.tif`` or ``.tiff``). Written to a temporary file in the same
+        folder and renamed when complete: an error or an interrupt leaves nothing (or the old
+        file) at ``out_path``.
     resolution : float, optional
         Output cell size in metres, a whole multiple of the input pixel size (e.g. 30 from 1 m
         inputs). Default: the input resolution.
@@ -278,6 +279,7 @@ def predict_raster(
     ((2, 2), ('agb',), (30.0, 30.0))
     """
     check_output_path(out_path)  # a folder / missing folder is refused before any work
+    check_geotiff_path(out_path)  # agb.png would get GeoTIFF bytes
     task = make_task(
         estimator,
         features,

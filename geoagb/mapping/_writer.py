@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import rasterio
@@ -16,7 +17,50 @@ from rasterio.enums import Resampling
 from .._io import atomic_path
 from ._windows import TILE, OutputGrid
 
-__all__ = ["atomic_geotiff", "geotiff_profile", "overview_factors"]
+__all__ = [
+    "GEOTIFF_SUFFIXES",
+    "atomic_geotiff",
+    "check_geotiff_path",
+    "geotiff_profile",
+    "overview_factors",
+]
+
+#: Suffixes of the files the writer makes (it writes GeoTIFF only).
+GEOTIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def check_geotiff_path(path, what: str = "out_path") -> Path:
+    """Refuse an output path whose suffix says another format than the GeoTIFF written there.
+
+    Parameters
+    ----------
+    path : str or Path
+        File to be written.
+    what : str
+        How the caller names the argument in messages (``"out_path"``, ``"OUT"``).
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> check_geotiff_path("agb.TIF").name
+    'agb.TIF'
+    >>> check_geotiff_path("agb.png")
+    Traceback (most recent call last):
+    ...
+    ValueError: out_path='agb.png' ends in '.png', but maps are written as GeoTIFF: use ...
+    """
+    p = Path(str(path))
+    if p.suffix.lower() not in GEOTIFF_SUFFIXES:
+        example = p.with_suffix(".tif").name if p.suffix else p.name + ".tif"
+        raise ValueError(
+            f"{what}={str(path)!r} ends in {p.suffix or '(no suffix)'!r}, but maps are written as "
+            f"GeoTIFF: use {' or '.join(GEOTIFF_SUFFIXES)}, e.g. {example!r} (a PNG quick-look: "
+            "geoagb.mapping.plot_agb_map)."
+        )
+    return p
 
 
 def tile_size(grid: OutputGrid, window_size: int | None = None) -> int:

@@ -5,7 +5,7 @@ block-size selection. All splitters are scikit-learn cross-validators usable as 
 from ._blocks import block_labels, block_origin
 from ._compare import ModelComparison, compare_models, corrected_resampled_ttest
 from ._sampling import GradientStratifiedSampler, holdout_split
-from ._split import BufferedLeaveOneOut, SpatialBlockKFold
+from ._split import BufferedLeaveOneOut, SpatialBlockKFold, check_split, check_spread
 from ._suggest import BlockSizeSuggestion, suggest_block_size
 from ._validate import (
     BlockSizeResult,
@@ -50,4 +50,6 @@ __all__ = [
     "NNDM",
     "KNNDM",
     "plot_folds",
+    "check_split",
+    "check_spread",
 ]

@@ -18,6 +18,14 @@ import argparse
 import warnings
 from pathlib import Path
 
+from .._argtypes import (
+    int_at_least,
+    non_negative_float,
+    open_fraction,
+    positive_float,
+    unit_fraction,
+)
+
 __all__ = ["add_timeseries_command"]
 
 _YEARS_FIX = (
@@ -360,9 +368,13 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
         "synthetic", help="write the synthetic default data (covers, VOD, benchmark, records)"
     )
     s.add_argument("out", help="output folder")
-    s.add_argument("--size", type=int, default=120, help="raster side in 1 km cells (default 120)")
-    s.add_argument("--years", type=int, default=20, help="number of years from 2002 (default 20)")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument(
+        "--size", type=int_at_least(2), default=120, help="raster side in 1 km cells (default 120)"
+    )
+    s.add_argument(
+        "--years", type=int_at_least(1), default=20, help="number of years from 2002 (default 20)"
+    )
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
     s.set_defaults(func=_run_synthetic)
 
     s = sub.add_parser("scale", help="annual AGBC from a benchmark map and yearly cover fractions")
@@ -373,19 +385,24 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--short-cover", default=None, help="short-vegetation cover stack")
     s.add_argument(
         "--short-ratio",
-        type=float,
+        type=non_negative_float,
         default=0.1,
         help="carbon per unit cover of short vegetation relative to trees (default 0.1)",
     )
     s.add_argument(
-        "--min-cover", type=float, default=0.05, help="least base-year cover with its own density"
+        "--min-cover",
+        type=unit_fraction,
+        default=0.05,
+        help="least base-year cover with its own density",
     )
     s.add_argument("--regions", default=None, help="integer region raster (regional densities)")
     s.add_argument(
         "--benchmark-sd", default=None, help="benchmark standard deviation GeoTIFF (MgC/ha)"
     )
     s.add_argument("--out-sd", default=None, help="output AGBC sd stack (needs --benchmark-sd)")
-    s.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for windows (MiB)")
+    s.add_argument(
+        "--memory-mb", type=positive_float, default=256.0, help="memory budget for windows (MiB)"
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_years(s)
     s.set_defaults(func=_run_scale)
@@ -399,7 +416,9 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument(
         "--calibrate", default=None, help="comma-separated regions to recalibrate (default all)"
     )
-    s.add_argument("--seed", type=int, default=0, help="random seed of the folds (default 0)")
+    s.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="random seed of the folds (default 0)"
+    )
     _add_years(s)
     s.set_defaults(func=_run_vod)
 
@@ -416,10 +435,19 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
         "--agb-column", default="agbc", help="AGB(C) column of the records (default agbc)"
     )
     s.add_argument("--target", default="bgbc", help="BGB(C) column of the records (default bgbc)")
-    s.add_argument("--n-estimators", type=int, default=300, help="trees of the random forest")
-    s.add_argument("--block-size", type=float, default=None, help="spatial CV block side, metres")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    s.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for windows (MiB)")
+    s.add_argument(
+        "--n-estimators",
+        type=int_at_least(1, ", e.g. 300"),
+        default=300,
+        help="trees of the random forest",
+    )
+    s.add_argument(
+        "--block-size", type=positive_float, default=None, help="spatial CV block side, metres"
+    )
+    s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
+    s.add_argument(
+        "--memory-mb", type=positive_float, default=256.0, help="memory budget for windows (MiB)"
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_run_belowground)
 
@@ -428,15 +456,20 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     )
     s.add_argument("stack", help="annual stack GeoTIFF")
     s.add_argument("out", help="output trend GeoTIFF (bands slope, ..., p_value, significant, ...)")
-    s.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    s.add_argument(
+        "--alpha", type=open_fraction, default=0.05, help="significance level (default 0.05)"
+    )
     s.add_argument("--hamed-rao", action="store_true", help="Hamed-Rao autocorrelation correction")
     s.add_argument("--no-breakpoint", action="store_true", help="skip the Pettitt change point")
     s.add_argument(
-        "--min-years", type=int, default=8, help="least finite years per pixel (default 8)"
+        "--min-years",
+        type=int_at_least(3),
+        default=8,
+        help="least finite years per pixel (default 8)",
     )
     s.add_argument("--unit", default="MgC/ha", help="unit of the stack (default MgC/ha)")
     s.add_argument(
-        "--memory-mb", type=float, default=256.0, help="memory budget for row chunks (MiB)"
+        "--memory-mb", type=positive_float, default=256.0, help="memory budget for row chunks (MiB)"
     )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_years(s)
@@ -451,10 +484,15 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--agbc-sd", default=None, help="AGBC sd stack")
     s.add_argument("--bgbc-sd", default=None, help="BGBC sd stack")
     s.add_argument(
-        "--alpha", type=float, default=0.05, help="1 - confidence level of the sink interval"
+        "--alpha",
+        type=open_fraction,
+        default=0.05,
+        help="1 - confidence level of the sink interval",
     )
     s.add_argument("--csv", default=None, help="write the totals table to this CSV")
-    s.add_argument("--memory-mb", type=float, default=256.0, help="memory budget for windows (MiB)")
+    s.add_argument(
+        "--memory-mb", type=positive_float, default=256.0, help="memory budget for windows (MiB)"
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument(
         "--common-years",

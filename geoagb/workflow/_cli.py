@@ -5,9 +5,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
+
+from .._argtypes import fraction, int_at_least, n_jobs, positive_float
 
 __all__ = ["add_fit_command", "add_report_command", "run_map_bundle", "show_progress"]
 
@@ -42,7 +45,66 @@ def _command(args) -> str:
     return "geoagb " + shlex.join(argv) if argv is not None else ""
 
 
+#: fit_bundle's parameters -> the flags of ``geoagb fit`` (its errors name parameters).
+FIT_FLAGS = {
+    "n_splits": "--folds",
+    "block_size": "--block-size",
+    "map_resolution": "--map-resolution",
+    "footprint": "--footprint",
+    "n_estimators": "--n-estimators",
+    "qc_features": "--qc-features",
+    "id_column": "--id",
+    "n_jobs": "--jobs",
+    "random_state": "--seed",
+    "secondary": "--secondary",
+    "terrain": "--terrain",
+    "target": "--target",
+    "config": "--config",
+    "model": "--model",
+    "crs": "--crs",
+    "layer": "--layer",
+    "out": "--out",
+}
+_PARAM = re.compile(r"(?<![\w.-])(" + "|".join(FIT_FLAGS) + r")=")
+
+
+def to_flags(message: str) -> str:
+    """A fit_bundle message in ``geoagb fit`` words: ``qc=False`` -> ``--no-qc``,
+    ``n_splits=5`` -> ``--folds 5``, ``target='agb'`` -> ``--target 'agb'``.
+
+    Examples
+    --------
+    >>> to_flags("only 3 plots remain; lower n_splits=5, or pass qc=False.")
+    'only 3 plots remain; lower --folds 5, or pass --no-qc.'
+    >>> to_flags("name the target column with target=.")
+    'name the target column with --target.'
+    """
+    message = re.sub(r"(?<![\w.-])qc=False", "--no-qc", message)
+
+    def flag(m):
+        value_follows = m.end() < len(message) and message[m.end()] not in " .,;:)"
+        return FIT_FLAGS[m.group(1)] + (" " if value_follows else "")
+
+    return _PARAM.sub(flag, message)
+
+
 def _run_fit(args) -> int:
+    try:
+        return _fit(args)
+    except (ValueError, FileNotFoundError, PermissionError) as err:
+        if getattr(args, "debug", False) or not err.args or not isinstance(err.args[0], str):
+            raise
+        message = to_flags(err.args[0])
+        if message == err.args[0]:
+            raise
+        try:
+            new = type(err)(message)
+        except TypeError:  # an error class with more arguments (e.g. UnicodeDecodeError)
+            new = ValueError(message)
+        raise new from err
+
+
+def _fit(args) -> int:
     from ._fit import fit_bundle
 
     t0 = time.perf_counter()
@@ -75,7 +137,7 @@ def _run_fit(args) -> int:
         n_jobs=args.jobs,
         progress=show_progress(args),
         command=_command(args),
-        echo=_echo,
+        echo=lambda s: _echo(to_flags(s)),
     )
     _echo(f"geoagb fit finished in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -131,7 +193,7 @@ def add_fit_command(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--footprint",
-        type=float,
+        type=positive_float,
         default=None,
         metavar="METRES",
         help="side of the square plots: features are averaged over it (default: the pixel "
@@ -139,19 +201,21 @@ def add_fit_command(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--map-resolution",
-        type=float,
+        type=positive_float,
         default=None,
         metavar="METRES",
         help="default cell size of maps (default: the footprint in whole pixels)",
     )
     p.add_argument(
         "--block-size",
-        type=float,
+        type=positive_float,
         default=None,
         metavar="METRES",
         help="spatial CV block side (default: from the residual variogram)",
     )
-    p.add_argument("--folds", type=int, default=5, help="CV folds (default: 5)")
+    p.add_argument(
+        "--folds", type=int_at_least(2, ", e.g. 5"), default=5, help="CV folds (default: 5)"
+    )
     p.add_argument("--no-qc", action="store_true", help="skip the imagery check of the plots")
     p.add_argument(
         "--qc-features",
@@ -165,15 +229,20 @@ def add_fit_command(subparsers) -> argparse.ArgumentParser:
         help="co-kriging variable for rk-ck (default: elevation)",
     )
     p.add_argument(
-        "--n-estimators", type=int, default=None, help="trees of the learner (default: 300)"
+        "--n-estimators",
+        type=int_at_least(1, ", e.g. 300"),
+        default=None,
+        help="trees of the learner (default: 300)",
     )
     p.add_argument("--x", default=None, metavar="COL", help="x / longitude column of a CSV")
     p.add_argument("--y", default=None, metavar="COL", help="y / latitude column of a CSV")
     p.add_argument("--crs", default=None, help="CRS of those columns, e.g. EPSG:4326")
     p.add_argument("--layer", default=None, help="layer of a multi-layer plot file")
     p.add_argument("--id", default=None, metavar="COL", help="plot id column")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--jobs", type=int, default=1, help="threads of the learner (default: 1)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--jobs", type=n_jobs, default=1, help="threads of the learner, -1: all (default: 1)"
+    )
     p.add_argument(
         "--progress", action="store_true", help="progress bars even when not on a terminal"
     )
@@ -203,14 +272,7 @@ def _run_report(args) -> int:
 
 def _trust(args):
     """--trust: accept every type in the model file (only for bundles you trust)."""
-    if not getattr(args, "trust", False):
-        return None
-    import zipfile
-
-    import skops.io as sio
-
-    with zipfile.ZipFile(args.bundle if hasattr(args, "bundle") else args.model) as z:
-        return sio.get_untrusted_types(data=z.read("model.skops"))
+    return True if getattr(args, "trust", False) else None
 
 
 def add_report_command(subparsers) -> argparse.ArgumentParser:
@@ -235,11 +297,16 @@ def add_report_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--by", default=None, metavar="COL", help="region name column of --regions")
     p.add_argument(
         "--carbon-fraction",
-        type=float,
+        type=fraction,
         default=None,
         help="carbon fraction of biomass (default: 0.47; 1 for a carbon target)",
     )
-    p.add_argument("--trust", action="store_true", help="trust all types in the bundle's model")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        help="accept every type in the bundle's model (it can run code: only bundles you made "
+        "or whose source you trust)",
+    )
     p.set_defaults(func=_run_report)
     return p
 

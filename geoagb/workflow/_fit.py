@@ -6,9 +6,12 @@ The steps, each reported in a line or two:
    :func:`~geoagb.workflow.read_plots`), and build the feature recipe;
 2. compute the features at the plots with that recipe (:meth:`RasterFeatures.at_points`), the
    same numbers mapping computes per cell;
-3. plot quality control: plots with a missing target or feature (outside the rasters, nodata)
-   are dropped, then those the imagery contradicts (:func:`geoagb.inventory.filter_inconsistent_plots`,
-   studentized rule);
+3. plot quality control: plots that cannot be used are dropped, each reason counted in a line
+   (:data:`DROP_REASONS`: outside the rasters, with both extents and CRSs; missing target;
+   non-numeric target; missing feature; and, with the imagery check, a negative target), then
+   those the imagery contradicts (:func:`geoagb.inventory.filter_inconsistent_plots`,
+   studentized rule). Too few plots left, or a constant target, is an error naming the
+   reasons and the fix;
 4. block size: the effective range of the variogram of the learner's out-of-fold residuals
    (:func:`geoagb.model_selection.suggest_block_size`), unless given; kept no larger than what
    still gives one block per fold;
@@ -20,6 +23,8 @@ The steps, each reported in a line or two:
 
 from __future__ import annotations
 
+import numbers
+import re
 import sys
 import time
 import warnings
@@ -65,8 +70,8 @@ def make_model(
     from xgboost import XGBRegressor
 
     if kind not in MODELS:
-        raise ValueError(f"model {kind!r} is not one of {', '.join(MODELS)}.")
-    n = int(n_estimators) if n_estimators else 300
+        raise ValueError(f"model={kind!r} is not one of {', '.join(MODELS)}.")
+    n = _n_trees(n_estimators)
     xgb = XGBRegressor(
         n_estimators=n,
         learning_rate=0.05,
@@ -98,6 +103,31 @@ def make_model(
     )
 
 
+def _n_trees(n_estimators) -> int:
+    """``n_estimators`` checked: None -> 300, else a whole number >= 1."""
+    if n_estimators is None:
+        return 300
+    if (
+        isinstance(n_estimators, bool)
+        or not isinstance(n_estimators, numbers.Integral)
+        or n_estimators < 1
+    ):
+        raise ValueError(
+            f"n_estimators={n_estimators!r} must be a whole number >= 1 (trees of the learner), "
+            "e.g. 300, or None for 300."
+        )
+    return int(n_estimators)
+
+
+def _positive(name: str, value, unit: str = "metres") -> None:
+    """A size given by the caller must be a finite number > 0 (None: the default)."""
+    if value is None:
+        return
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (ok and np.isfinite(value) and value > 0):
+        raise ValueError(f"{name}={value!r} must be a positive number of {unit}, or None.")
+
+
 def _learner(model):
     from ..base import uses_coords
 
@@ -124,36 +154,195 @@ def _progress(progress) -> bool:
     return sys.stderr.isatty() if progress is None else bool(progress)
 
 
-def _qc(table, y_name, features, qc, qc_features, random_state, echo):
-    """Incomplete plots, then the imagery check; returns (kept mask, report, qc info)."""
+#: Why a plot is left out before fitting, in the order they are tested (the first one counts).
+DROP_REASONS = (
+    "outside the rasters",
+    "missing target",
+    "non-numeric target",
+    "missing feature",
+    "negative target",
+)
+#: Plots the imagery check needs (its random forest is cross-validated with 5 folds).
+_QC_MIN_PLOTS = 10
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
+def _extent(bounds) -> str:
+    x0, y0, x1, y1 = bounds
+    return f"x {_num(x0)} to {_num(x1)}, y {_num(y0)} to {_num(y1)}"
+
+
+def _outside_rasters(gdf, ref, source_crs=None, source_bounds=None):
+    """Plots whose centre is off the rasters' extent, and one sentence comparing the extents
+    (both CRSs named).
+    """
+    from pyproj import CRS
+    from rasterio.transform import array_bounds
+
+    from ._plots_io import _crs_name
+
+    w, s, e, n = array_bounds(ref.height, ref.width, ref.transform)
+    pts = gdf.geometry
+    if CRS.from_user_input(gdf.crs) != CRS.from_user_input(ref.crs):
+        pts = pts.to_crs(ref.crs)
+    px, py = pts.x.to_numpy(float), pts.y.to_numpy(float)
+    inside = (px >= min(w, e)) & (px <= max(w, e)) & (py >= min(s, n)) & (py <= max(s, n))
+    rname = _crs_name(ref.crs)
+    text = f"the plots span {_extent((px.min(), py.min(), px.max(), py.max()))} in {rname}"
+    if source_crs and source_bounds is not None and source_crs != rname:
+        text += f" (read in {source_crs}: {_extent(source_bounds)})"
+    text += f"; the rasters span {_extent((w, s, e, n))} there"
+    return pd.Series(~inside, index=gdf.index), text
+
+
+def _drop_reasons(table, raw, target, features, outside, qc) -> pd.Series:
+    """Per plot, the first of :data:`DROP_REASONS` that applies ("" where none does).
+
+    ``negative target`` only applies with the imagery check (``qc``), which needs AGB >= 0; a
+    target that can be negative (an ordination axis) is kept without it.
+    """
+    y = table[target]
+    tests = [
+        outside.to_numpy(bool),
+        raw.isna().to_numpy(),
+        (raw.notna() & y.isna()).to_numpy(),
+        table[features].isna().any(axis=1).to_numpy(),
+        (y < 0).to_numpy() if qc else np.zeros(len(y), bool),
+    ]
+    reason = np.full(len(table), "", dtype=object)
+    for name, hit in zip(DROP_REASONS, tests):
+        reason[(reason == "") & hit] = name
+    return pd.Series(reason, index=table.index)
+
+
+def _drop_detail(reason, idx, table, raw, target, features) -> str:
+    if reason == "outside the rasters":
+        return f"at x {_num(table.at[idx, 'x'])}, y {_num(table.at[idx, 'y'])}"
+    if reason == "missing target":
+        return f"{target} is empty"
+    if reason == "non-numeric target":
+        return f"{target} = {str(raw.loc[idx])[:40]!r}"
+    if reason == "missing feature":
+        what = [f for f in features if pd.isna(table.at[idx, f])]
+        return "missing " + ", ".join(what[:4]) + (" ..." if len(what) > 4 else "")
+    return f"{target} = {table.at[idx, target]:g} < 0"
+
+
+def _reason_notes(reason, table, raw, target, features, unit, where) -> dict:
+    """What each reason means and its fix, for the lines before fitting and the error."""
+    notes = {}
+    counts = reason.value_counts()
+    if "outside the rasters" in counts:
+        notes["outside the rasters"] = (
+            where,
+            "check the plots' CRS (crs=) and that the plots lie on the rasters",
+        )
+    if "missing target" in counts:
+        notes["missing target"] = (
+            f"{target} is empty (NaN)",
+            f"fill {target!r} or name the target column with target=",
+        )
+    if "non-numeric target" in counts:
+        text = raw[reason == "non-numeric target"].astype(str).unique()[:3]
+        notes["non-numeric target"] = (
+            f"{target} holds text such as {', '.join(repr(t[:20]) for t in text)}",
+            f"give numbers ({unit}) in {target!r} or name another column with target=",
+        )
+    if "missing feature" in counts:
+        nan = table.loc[reason == "missing feature", features].isna().sum()
+        nan = nan[nan > 0].sort_values(ascending=False)
+        top = ", ".join(f"{f} {k}" for f, k in nan.head(4).items())
+        notes["missing feature"] = (
+            f"nodata in the rasters at the plot: {top}",
+            "check the rasters' nodata value and extent, or leave those features out of the recipe",
+        )
+    if "negative target" in counts:
+        notes["negative target"] = (
+            f"{target} < 0, which the imagery check drops (AGB cannot be negative)",
+            "for a target that can be negative (e.g. an ordination axis) pass qc=False",
+        )
+    return notes
+
+
+def _check_constant(y, target, unit, what) -> None:
+    if len(y) >= 2 and np.ptp(y) == 0:
+        raise ValueError(
+            f"the target {target!r} is constant: all {len(y)} {what} plots have {target} = "
+            f"{y[0]:g} {unit}, so there is nothing for a model to learn; check the column (a "
+            "fill value?) or name the target column with target=."
+        )
+
+
+def _qc(
+    table,
+    raw,
+    y_name,
+    features,
+    qc,
+    qc_features,
+    random_state,
+    echo,
+    *,
+    n_splits,
+    outside,
+    where,
+    unit,
+):
+    """Plots that cannot be used (each reason counted), then the imagery check; returns
+    (kept mask, report, qc info).
+    """
     from ..inventory import filter_inconsistent_plots
 
-    rows = []
-    yv = pd.to_numeric(table[y_name], errors="coerce")
-    feat_nan = table[features].isna()
-    incomplete = yv.isna() | feat_nan.any(axis=1)
-    for idx in table.index[incomplete]:
-        what = ([y_name] if pd.isna(yv.loc[idx]) else []) + [
-            f for f in features if feat_nan.loc[idx, f]
-        ]
-        rows.append(
-            (
-                idx,
-                "incomplete",
-                "missing " + ", ".join(what[:4]) + (" ..." if len(what) > 4 else ""),
-                yv.loc[idx],
-                np.nan,
-                np.nan,
-            )
+    reason = _drop_reasons(table, raw, y_name, features, outside, qc)
+    dropped = reason != ""
+    rows = [
+        (
+            idx,
+            r,
+            _drop_detail(r, idx, table, raw, y_name, features),
+            table.at[idx, y_name],
+            np.nan,
+            np.nan,
         )
-    complete = table.loc[~incomplete]
-    info = {"rule": None, "features": [], "threshold": None, "n_incomplete": int(incomplete.sum())}
-    if incomplete.any():
-        echo(
-            f"    {int(incomplete.sum())} plots lack the target or a feature (outside the rasters or "
-            "nodata in the footprint) and are left out"
+        for idx, r in reason[dropped].items()
+    ]
+    complete = table.loc[~dropped]
+    counts = {r: int((reason == r).sum()) for r in DROP_REASONS if (reason == r).any()}
+    notes = _reason_notes(reason, table, raw, y_name, features, unit, where)
+    info = {
+        "rule": None,
+        "features": [],
+        "threshold": None,
+        "n_incomplete": int(dropped.sum()),
+        "dropped_by_reason": counts,
+    }
+    if dropped.any():
+        echo(f"    {int(dropped.sum())} of {len(table)} plots are left out before fitting:")
+        for r, k in counts.items():
+            echo(f"      {k} {r}: {notes[r][0]}")
+    n_ok = len(complete)
+    need = 2 * n_splits
+    if n_ok < need or (qc and n_ok < _QC_MIN_PLOTS):
+        why = "; ".join(f"{k} {r}" for r, k in counts.items())
+        rule = (
+            f"{n_splits}-fold CV needs at least {need}"
+            if n_ok < need
+            else f"the imagery check needs at least {_QC_MIN_PLOTS}"
         )
-    keep = ~incomplete.to_numpy()
+        fixes = [notes[r][1] for r in sorted(counts, key=counts.get, reverse=True)]
+        fixes.append(
+            "add plots or lower n_splits=" if n_ok < need else "add plots or pass qc=False"
+        )
+        outside_note = f" ({where})" if "outside the rasters" in counts else ""
+        raise ValueError(
+            f"only {n_ok} of {len(table)} plots can be used"
+            f"{f' ({why})' if why else ''} and {rule}{outside_note}: {'; '.join(fixes)}."
+        )
+    _check_constant(complete[y_name].to_numpy(float), y_name, unit, "usable")
+    keep = ~dropped.to_numpy()
     if qc:
         qf = list(qc_features) if qc_features else [f for f in _QC_FEATURES if f in features]
         if not qc_features and len(qf) < 3:
@@ -163,8 +352,8 @@ def _qc(table, y_name, features, qc, qc_features, random_state, echo):
         missing = [f for f in qf if f not in features]
         if missing:
             raise ValueError(
-                f"--qc-features {missing} are not features of the recipe ({features}); "
-                "name recipe features, or drop the flag."
+                f"qc_features={missing} are not features of the recipe ({features}); "
+                "name recipe features, or leave qc_features out."
             )
         kept, report = filter_inconsistent_plots(
             complete, target=y_name, features=qf, random_state=random_state, height=None
@@ -189,6 +378,33 @@ def _qc(table, y_name, features, qc, qc_features, random_state, echo):
     qc_table["y"] = table.loc[qc_table.index, "y"].to_numpy(float) if len(qc_table) else []
     info["n_dropped"] = int(len(qc_table))
     return keep, qc_table, info
+
+
+def _check_xgboost_names(feature_names, infos, sources) -> None:
+    """XGBoost refuses feature names with ``[``, ``]`` or ``<``: name the band and the fix."""
+    from ..features import _io as fio
+
+    bad = [f for f in feature_names if re.search(r"[\[\]<]", f)]
+    if not bad:
+        return
+    name = bad[0]
+    clean = re.split(r"[\[\]<]", name)[0].strip() or re.sub(r"[\[\]<]", "_", name)
+    table = fio.band_table(infos)
+    if name in table:
+        key, i = table[name]
+        desc = infos[key].descriptions[i - 1]
+        where = f" (band {i} of {Path(sources[key]).name}, described {desc!r})"
+        fix = (
+            f'rename the band, e.g. python -c "import rasterio; d = rasterio.open('
+            f"{str(sources[key])!r}, 'r+'); d.set_band_description({i}, {clean!r}); d.close()\""
+        )
+    else:
+        where, fix = "", f"rename the feature in the recipe, e.g. {clean!r}"
+    others = f" ({len(bad) - 1} more: {', '.join(bad[1:4])})" if len(bad) > 1 else ""
+    raise ValueError(
+        f"feature {name!r}{where} has a name XGBoost refuses ('[', ']' and '<' are not allowed "
+        f"in its feature names){others}; {fix}, or use model='rf'."
+    )
 
 
 def _cv_entry(res) -> dict:
@@ -305,7 +521,7 @@ def fit_bundle(
     secondary : str, default "elevation"
         Co-kriging secondary variable (``rk-ck``), a feature of the recipe.
     n_estimators : int, optional
-        Trees of the learner (default 300).
+        Trees of the learner, >= 1 (default 300).
     x, y, crs, layer : optional
         Coordinate columns, their CRS, and the layer of a multi-layer file.
     id_column : str, optional
@@ -324,6 +540,13 @@ def fit_bundle(
     Returns
     -------
     Bundle
+
+    Raises
+    ------
+    ValueError
+        Bad options, unreadable plots, too few usable plots (the message counts each reason
+        and names the fix), a constant target, or a feature name XGBoost refuses (``[``, ``]``,
+        ``<``). Messages name parameters (``n_splits=``); ``geoagb fit`` shows its flags.
     """
     from .. import __version__
     from .._coords import drop_coords
@@ -351,15 +574,22 @@ def fit_bundle(
     if out is not None:
         from .._io import check_output_path
 
-        out = check_output_path(out, "--out")
+        out = check_output_path(out, "out")
         if out.suffix.lower() != ".geoagb":
             raise ValueError(
-                f"--out {str(out)!r} must end in .geoagb, e.g. {out.with_suffix('.geoagb').name!r}."
+                f"out={str(out)!r} must end in .geoagb, e.g. {out.with_suffix('.geoagb').name!r}."
             )
     if model not in MODELS:
-        raise ValueError(f"--model {model!r} is not one of {', '.join(MODELS)}.")
-    if int(n_splits) < 2:
-        raise ValueError(f"--folds {n_splits} must be at least 2.")
+        raise ValueError(f"model={model!r} is not one of {', '.join(MODELS)}.")
+    if isinstance(n_splits, bool) or not isinstance(n_splits, numbers.Integral) or n_splits < 2:
+        raise ValueError(f"n_splits={n_splits!r} must be a whole number >= 2 (CV folds), e.g. 5.")
+    _n_trees(n_estimators)
+    for name, value in (
+        ("footprint", footprint),
+        ("map_resolution", map_resolution),
+        ("block_size", block_size),
+    ):
+        _positive(name, value)
     progress = _progress(progress)
 
     # 1. rasters, plots, recipe ------------------------------------------------------------------
@@ -371,13 +601,16 @@ def fit_bundle(
         plots, target=target, x=x, y=y, crs=crs, layer=layer, raster_crs=ref.crs, echo=echo
     )
     echo(plot_summary_line(gdf, plots, target, unit))
+    source_crs, source_bounds = gdf.attrs.get("source_crs"), gdf.attrs.get("source_bounds")
     if id_column is not None:
         if id_column not in gdf.columns:
             raise ValueError(
-                f"--id {id_column!r} is not a column of the plots ({list(gdf.columns)[:15]})."
+                f"id_column={id_column!r} is not a column of the plots ({list(gdf.columns)[:15]})."
             )
         if gdf[id_column].duplicated().any():
-            raise ValueError(f"--id {id_column!r} has duplicated values; plot ids must be unique.")
+            raise ValueError(
+                f"id_column={id_column!r} has duplicated values; plot ids must be unique."
+            )
         gdf = gdf.set_index(id_column)
     gdf.index.name = "plot"
     cfg = load_config(config) if isinstance(config, (str, Path)) else dict(config or {})
@@ -388,6 +621,8 @@ def fit_bundle(
     rf = build_features(sources, recipe)
     frozen = freeze_recipe(rf, recipe)
     feature_names = rf.feature_names
+    if model != "rf":
+        _check_xgboost_names(feature_names, infos, sources)
     if target in feature_names or target in ("x", "y"):
         raise ValueError(
             f"the target {target!r} has the name of a feature or coordinate; rename the "
@@ -397,15 +632,15 @@ def fit_bundle(
 
     if model.startswith("rk") and CRS.from_user_input(ref.crs).is_geographic:
         raise ValueError(
-            f"--model {model} krige residuals at map cells, whose coordinates are those "
+            f"model={model!r} krige residuals at map cells, whose coordinates are those "
             f"of the rasters, but the rasters' CRS ({_crs_name(ref.crs)}) is geographic; "
             "warp the rasters to a projected CRS first (gdalwarp -t_srs EPSG:<utm zone>)."
         )
     if model == "rk-ck" and secondary not in feature_names:
         raise ValueError(
-            f"--model rk-ck co-kriges with {secondary!r}, which is not a feature of the "
-            f"recipe ({', '.join(feature_names)}); add it (e.g. --terrain elevation) or "
-            "name another with --secondary."
+            f"model='rk-ck' co-kriges with {secondary!r}, which is not a feature of the "
+            f"recipe ({', '.join(feature_names)}); add it (e.g. terrain='elevation') or "
+            "name another with secondary=."
         )
 
     # 2. features at the plots -------------------------------------------------------------------
@@ -422,17 +657,33 @@ def fit_bundle(
     table = pd.DataFrame(
         {"x": gdf["x"].to_numpy(float), "y": gdf["y"].to_numpy(float)}, index=gdf.index
     ).join(X)
-    table[target] = pd.to_numeric(gdf[target], errors="coerce")
+    raw = gdf[target]
+    table[target] = pd.to_numeric(raw, errors="coerce")
 
     # 3. quality control -------------------------------------------------------------------------
-    keep, qc_table, qc_info = _qc(table, target, feature_names, qc, qc_features, random_state, echo)
+    outside, where = _outside_rasters(gdf, ref, source_crs, source_bounds)
+    keep, qc_table, qc_info = _qc(
+        table,
+        raw,
+        target,
+        feature_names,
+        qc,
+        qc_features,
+        random_state,
+        echo,
+        n_splits=int(n_splits),
+        outside=outside,
+        where=where,
+        unit=unit,
+    )
     data = table.loc[keep]
     n = len(data)
     if n < 2 * n_splits:
         raise ValueError(
             f"only {n} plots are left after quality control; {n_splits}-fold CV needs "
-            f"at least {2 * n_splits}: add plots or lower --folds."
+            f"at least {2 * n_splits}: add plots or lower n_splits=."
         )
+    _check_constant(data[target].to_numpy(float), target, unit, "kept")
     est = make_model(
         model,
         secondary=secondary,
@@ -464,7 +715,7 @@ def fit_bundle(
         if sugg is None:
             raise ValueError(
                 f"{n} plots are too few to suggest a block size from a variogram (30 "
-                "needed); give one with --block-size METRES."
+                "needed); give one with block_size= (metres)."
             )
         size = float(sugg)
         if size < sugg.plot_spacing:
@@ -484,14 +735,12 @@ def fit_bundle(
         for note in sugg.notes:
             echo(f"    note: {note}")
     else:
-        if not float(block_size) > 0:
-            raise ValueError(f"--block-size {block_size} must be a positive number of metres.")
         used = float(block_size)
         if _n_blocks(xy, used) < n_splits:
             raise ValueError(
-                f"--block-size {used:g} m leaves fewer than {n_splits} occupied blocks "
+                f"block_size={used:g} m leaves fewer than {n_splits} occupied blocks "
                 f"(extent {np.ptp(xy, axis=0).max():,.0f} m); use a smaller block size "
-                "or fewer --folds."
+                "or a lower n_splits=."
             )
         echo(
             f"    block size {used:,.0f} m (given)"
@@ -590,7 +839,7 @@ def fit_bundle(
     k = float(map_resolution) / res_m
     if abs(k - round(k)) > 1e-6 or round(k) < 1:
         raise ValueError(
-            f"--map-resolution {map_resolution:g} m is not a whole multiple of the "
+            f"map_resolution={map_resolution:g} m is not a whole multiple of the "
             f"rasters' {res_m:g} m pixels; use e.g. {max(1, round(k)) * res_m:g}."
         )
     need = needed_sources(rf)

@@ -9,6 +9,7 @@ the rasters use another projected CRS, to that one. Every such step is reported 
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -30,6 +31,20 @@ XY_CANDIDATES = (
     ("lng", "lat"),
 )
 _DEGREE_NAMES = {"lon", "lat", "long", "lng", "longitude", "latitude"}
+#: What a plot file should be, by suffix (named in the error when it cannot be read).
+_FORMATS = {
+    ".gpkg": "GeoPackage",
+    ".shp": "shapefile",
+    ".geojson": "GeoJSON file",
+    ".json": "GeoJSON file",
+    ".fgb": "FlatGeobuf file",
+    ".gml": "GML file",
+    ".kml": "KML file",
+    **dict.fromkeys(PARQUET_SUFFIXES, "Parquet file"),
+    ".csv": "CSV table",
+    ".tsv": "tab-separated table",
+    ".txt": "text table",
+}
 
 
 def _crs_name(crs) -> str:
@@ -101,11 +116,86 @@ def raster_sources(rasters) -> dict[str, str]:
     return out
 
 
+def _reader_errors() -> tuple:
+    """What the readers raise for a file that is not what its suffix says (or is empty)."""
+    errors = [ValueError, csv.Error, UnicodeDecodeError, pd.errors.EmptyDataError]
+    try:
+        from pyogrio.errors import DataLayerError, DataSourceError  # geopandas' engine
+
+        errors += [DataSourceError, DataLayerError]
+    except ImportError:  # pragma: no cover - geopandas on fiona
+        pass
+    return tuple(errors)
+
+
+def _unreadable(path: Path, err: BaseException) -> str:
+    """One line: why ``path`` could not be read as its suffix says, and the fix."""
+    kind = _FORMATS.get(path.suffix.lower(), "plot file")
+    if path.is_file() and path.stat().st_size == 0:
+        return (
+            f"plot file {str(path)!r} is empty (0 bytes); write the plots into it again (a CSV "
+            "needs a header line such as x,y,agb and one line per plot)."
+        )
+    head = b""
+    if path.is_file():
+        with open(path, "rb") as f:
+            head = f.read(512)
+    text = None
+    if head and b"\0" not in head:
+        try:
+            text = head.decode("utf-8").splitlines()[0][:60]
+        except (UnicodeDecodeError, IndexError):
+            text = None
+    reason = " ".join(str(err).split())[:160] or type(err).__name__
+    if text is not None and path.suffix.lower() not in CSV_SUFFIXES:
+        return (
+            f"plot file {str(path)!r} is not a {kind}: it is a text file starting {text!r}; if it "
+            "is a CSV table, name it .csv (or convert it: ogr2ogr plots.gpkg <file>)."
+        )
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return (
+            f"plot file {str(path)!r} could not be read as a {kind} ({reason}); write one header "
+            "line and one line per plot, columns separated by commas, e.g. x,y,agb."
+        )
+    return (
+        f"plot file {str(path)!r} could not be read as a {kind} ({reason}); it is truncated or "
+        "another format: copy it again, or convert it, e.g. ogr2ogr plots.gpkg <file>."
+    )
+
+
+def _no_layer(path: Path, layer) -> str:
+    try:
+        import pyogrio
+
+        layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception:  # noqa: BLE001 - the listing only adds to the message
+        layers = []
+    return (
+        f"plot file {str(path)!r} has no layer {layer!r}; name one of its layers with layer= "
+        f"({', '.join(layers) or 'none found'})."
+    )
+
+
 def _read_table(path: Path, layer=None):
     """GeoDataFrame or DataFrame from a plot file, chosen by suffix."""
+    suffix = path.suffix.lower()
+    if suffix in VECTOR_SUFFIXES + PARQUET_SUFFIXES + CSV_SUFFIXES or path.is_dir():
+        try:
+            return _read_known(path, suffix, layer)
+        except _reader_errors() as err:
+            if layer is not None and "layer" in str(err).lower():
+                raise ValueError(_no_layer(path, layer)) from err
+            raise ValueError(_unreadable(path, err)) from err
+    raise ValueError(
+        f"plot file {path.name!r}: the suffix {suffix or '(none)'!r} is not one of "
+        f"{', '.join(VECTOR_SUFFIXES + PARQUET_SUFFIXES + CSV_SUFFIXES)}; convert it, e.g. "
+        "ogr2ogr plots.gpkg <file>, or save a CSV with coordinate columns."
+    )
+
+
+def _read_known(path: Path, suffix: str, layer=None):
     import geopandas as gpd
 
-    suffix = path.suffix.lower()
     if suffix in VECTOR_SUFFIXES or path.is_dir():
         return gpd.read_file(path, layer=layer) if layer is not None else gpd.read_file(path)
     if suffix in PARQUET_SUFFIXES:
@@ -113,13 +203,7 @@ def _read_table(path: Path, layer=None):
             return gpd.read_parquet(path)
         except (ValueError, KeyError):  # a plain Parquet table without geo metadata
             return pd.read_parquet(path)
-    if suffix in CSV_SUFFIXES:
-        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else None, engine="python")
-    raise ValueError(
-        f"plot file {path.name!r}: the suffix {suffix or '(none)'!r} is not one of "
-        f"{', '.join(VECTOR_SUFFIXES + PARQUET_SUFFIXES + CSV_SUFFIXES)}; convert it, e.g. "
-        "ogr2ogr plots.gpkg <file>, or save a CSV with coordinate columns."
-    )
+    return pd.read_csv(path, sep="\t" if suffix == ".tsv" else None, engine="python")
 
 
 def _xy_columns(df, x, y) -> tuple[str, str]:
@@ -182,7 +266,9 @@ def read_plots(
     geopandas.GeoDataFrame
         Point geometry (polygon footprints become their centroids) in a projected CRS, with
         ``x`` and ``y`` columns equal to the point coordinates (metres). Rows without a
-        location are dropped (said in a line).
+        location are dropped (said in a line). ``attrs["source_crs"]`` and
+        ``attrs["source_bounds"]`` keep the CRS the plots were read in and their extent there
+        (xmin, ymin, xmax, ymax), for messages about plots off the rasters.
     """
     import geopandas as gpd
     from pyproj import CRS
@@ -198,9 +284,11 @@ def read_plots(
             f"target column {target!r} not in {path.name} (columns: "
             f"{[c for c in df.columns if c != 'geometry'][:20]}); name it with --target."
         )
+    crs_from = "file"  # where the CRS came from: the file, crs=, or a default said in a line
     if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns and x is None:
         gdf = df
         if gdf.crs is None:
+            crs_from = "given" if crs is not None else "default"
             if crs is None and raster_crs is None:
                 raise ValueError(
                     f"{path.name} has no CRS; give it with --crs (e.g. --crs EPSG:4326)."
@@ -212,6 +300,7 @@ def read_plots(
             )
     else:
         xc, yc = _xy_columns(pd.DataFrame(df), x, y)
+        crs_from = "given" if crs is not None else "default"
         if crs is None:
             if {str(xc).lower(), str(yc).lower()} & _DEGREE_NAMES:
                 crs = "EPSG:4326"
@@ -242,7 +331,10 @@ def read_plots(
         echo(
             f"    plot geometries are {', '.join(sorted(kinds))}: their centroids are the plot centres"
         )
+    gdf.attrs["source_crs"] = _crs_name(gdf.crs)
+    gdf.attrs["source_bounds"] = tuple(float(v) for v in gdf.total_bounds)
     if CRS.from_user_input(gdf.crs).is_geographic:
+        _check_degrees(gdf, path, crs_from, raster_crs)
         utm = gdf.estimate_utm_crs()
         echo(
             f"    plots are in {_crs_name(gdf.crs)}, a geographic CRS: projected to the local UTM "
@@ -261,6 +353,34 @@ def read_plots(
         gdf = gdf.set_geometry(gdf.geometry.centroid)
     gdf = gdf.assign(x=gdf.geometry.x.to_numpy(float), y=gdf.geometry.y.to_numpy(float))
     return gdf
+
+
+def _check_degrees(gdf, path: Path, crs_from: str, raster_crs) -> None:
+    """Refuse coordinates outside longitude/latitude ranges in a geographic CRS: metres."""
+    from pyproj import CRS
+
+    x0, y0, x1, y1 = gdf.total_bounds
+    if -180 <= x0 and x1 <= 180 and -90 <= y0 and y1 <= 90:
+        return
+    rc = CRS.from_user_input(raster_crs) if raster_crs is not None else None
+    projected = rc is not None and not rc.is_geographic
+    example = rc.to_string() if projected else "EPSG:<utm zone>"
+    note = " (the rasters' CRS)" if projected else ""
+    fix = {
+        "file": f"the file's CRS is wrong: assign the right one, e.g. ogr2ogr -a_srs {example} "
+        f"fixed{path.suffix} {path.name}",
+        "given": f"give their projected CRS with crs= instead, e.g. crs={example!r}",
+        "default": f"give their projected CRS with crs=, e.g. crs={example!r}",
+    }[crs_from]
+
+    def num(v):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+    raise ValueError(
+        f"the plot coordinates in {path.name} span x {num(x0)} to {num(x1)}, y {num(y0)} to "
+        f"{num(y1)}: outside longitude -180..180 / latitude -90..90, so they are not degrees of "
+        f"{_crs_name(gdf.crs)}; they look like metres of a projected CRS: {fix}{note}."
+    )
 
 
 def plot_summary_line(plots, path, target, unit) -> str:
