@@ -19,6 +19,7 @@ the command line never reads hidden or part files as inputs (:func:`is_part_file
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -33,6 +34,7 @@ from pathlib import Path
 __all__ = [
     "atomic_path",
     "check_output_path",
+    "no_space_error",
     "is_part_file",
     "part_path",
     "remove_stale_parts",
@@ -218,9 +220,55 @@ def atomic_path(path, what: str = "out_path") -> Iterator[Path]:
         try:
             yield tmp
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as err:
+            full = isinstance(err, Exception) and _out_of_space(err, path.parent)
             _remove(tmp)
+            if full:
+                raise no_space_error(path, what) from err
             raise
+
+
+#: A write error (GDAL says only "Write failed") with less free space than this on the
+#: destination's device is taken as a full disk.
+LOW_SPACE_BYTES = 64 << 20
+
+
+def _out_of_space(err: BaseException, folder: Path) -> bool:
+    """True when ``err`` (or an exception it came from) says the device is full, or is a write
+    error while the device has less than :data:`LOW_SPACE_BYTES` free.
+    """
+    seen, e = set(), err
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return True
+        if "no space left" in str(e).lower():
+            return True
+        e = e.__cause__ or e.__context__
+    gdal_write = type(err).__module__.startswith("rasterio") and "write" in str(err).lower()
+    if not (gdal_write or isinstance(err, OSError)):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < LOW_SPACE_BYTES
+    except OSError:
+        return False
+
+
+def no_space_error(path, what: str = "out_path") -> OSError:
+    """One-line ``OSError`` (errno ENOSPC) for a write that ran out of space."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        free = f"{shutil.disk_usage(folder).free / 2**20:,.1f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    err = OSError(
+        f"no space left on the device of {folder} ({free}) while writing {what}="
+        f"{str(path)!r}; nothing was written and an earlier file there is untouched: free "
+        "space or write elsewhere."
+    )
+    err.errno = errno.ENOSPC
+    return err
 
 
 @contextmanager
@@ -243,5 +291,10 @@ def staged_folder(folder, label: str = "stage") -> Iterator[Path]:
                 if target.is_dir() and not target.is_symlink():
                     shutil.rmtree(target)
                 os.replace(item, target)
+        except Exception as err:
+            if _out_of_space(err, folder):
+                _remove(stage)
+                raise no_space_error(folder, "folder") from err
+            raise
         finally:
             _remove(stage)
