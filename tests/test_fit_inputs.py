@@ -19,7 +19,8 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
-from geoagb.cli import fraction, int_at_least, main, n_jobs, positive_float
+from geoagb._argtypes import fraction, int_at_least, n_jobs, positive_float
+from geoagb.cli import main
 
 from .features._rasters import X0, Y0, pixel_centres, write_scene
 
