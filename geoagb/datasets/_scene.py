@@ -48,8 +48,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
+from rasterio.transform import Affine
+from scipy.interpolate import RectBivariateSpline
+from scipy.ndimage import gaussian_filter, map_coordinates, uniform_filter
+from scipy.spatial import cKDTree
 
 from .._random import seed_int
 from ._landscape import DEFAULT_CRS, DEFAULT_ORIGIN, GAMMA, Landscape
@@ -138,8 +144,6 @@ class Scene:
 
     def read(self, name: str) -> np.ndarray:
         """Array of one source: (4, H, W) for ``"image"``, (H, W) for the others."""
-        import rasterio
-
         if name not in self.sources:
             raise KeyError(f"unknown source {name!r}; the scene has {sorted(self.sources)}.")
         with rasterio.open(self.sources[name]) as src:
@@ -167,8 +171,6 @@ class _Coarse:
 
     def on_grid(self, name, xc, yc, order=1):
         """Interpolate onto the regular grid ``xc`` (increasing) x ``yc`` (decreasing), float32."""
-        from scipy.interpolate import RectBivariateSpline
-
         g = self.grids[name]
         ys = self.y0 + self.step * np.arange(g.shape[0])
         xs = self.x0 + self.step * np.arange(g.shape[1])
@@ -176,8 +178,6 @@ class _Coarse:
         return spline(yc[::-1], xc)[::-1].astype(np.float32)
 
     def at(self, name, x, y, order=1):
-        from scipy.ndimage import map_coordinates
-
         rows = (np.asarray(y) - self.y0) / self.step
         cols = (np.asarray(x) - self.x0) / self.step
         return map_coordinates(
@@ -263,8 +263,6 @@ def _cos_incidence(dzdx, dzdy, azimuth, elevation):
 
 
 def _smooth_noise(rng, shape, sigma):
-    from scipy.ndimage import gaussian_filter
-
     z = gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
     return (z - z.mean()) / z.std()
 
@@ -339,8 +337,6 @@ def _tree_table(coarse, x, y, height, radius, dbh, residual_sd, **extra):
 
 def _rasterise(trees, x0, y0, size, res, n_px, k=6):
     """Top crown height (-inf off crowns) and tree index (-1) per pixel; chunked KD-tree."""
-    from scipy.spatial import cKDTree
-
     tx = trees["x"].to_numpy() - x0
     ty = trees["y"].to_numpy() - y0
     h = np.append(trees["height"].to_numpy(), 0.0)
@@ -392,31 +388,16 @@ def _cast_shadow(surface, res, azimuth, elevation, reach_m):
     return shadow
 
 
-def _render(
-    trees,
-    tid,
-    *,
-    lx,
-    ly,
-    x0,
-    y0,
-    dem,
-    chm,
-    dzdx,
-    dzdy,
-    ground_z,
-    rock_z,
-    masks,
-    res,
-    sun_azimuth,
-    sun_elevation,
-    rng,
-    understorey=UNDERSTOREY,
-):
+def _render(canopy, grid, terrain, rng, sun_azimuth, sun_elevation):
     """4-band surface reflectance (float32): crowns, understorey, rock, road, water; lit by the
-    sun on terrain and crown surfaces, with cast shadows. ``understorey`` is (NIR, mean NDVI,
-    NDVI change per unit of the smooth ground field) off crowns.
+    sun on terrain and crown surfaces, with cast shadows. ``canopy.understorey`` is (NIR, mean
+    NDVI, NDVI change per unit of the smooth ground field) off crowns.
     """
+    trees, tid, chm, ground_z = canopy.trees, canopy.tid, canopy.chm, canopy.ground_z
+    understorey = canopy.understorey
+    lx, ly, x0, y0, res = grid.lx, grid.ly, grid.x0, grid.y0, grid.res
+    dem, dzdx, dzdy, rock_z = terrain.dem, terrain.dzdx, terrain.dzdy, terrain.rock_z
+    masks = {"rock": terrain.rock, "built": terrain.built, "water": terrain.water}
     crown = tid >= 0
     safe = np.where(crown, tid, 0)
     cos_i = _cos_incidence(dzdx, dzdy, sun_azimuth, sun_elevation)
@@ -482,8 +463,6 @@ def _place_plots(rng, n_plots, size, side, allowed, res, max_tries=200):
 
 def _write(path: Path, arr, profile, descriptions):
     """Write a GeoTIFF through a temporary file renamed on success."""
-    import rasterio
-
     arr = arr[None] if arr.ndim == 2 else arr
     prof = dict(profile, count=arr.shape[0], dtype=arr.dtype.name)
     fd, tmp = tempfile.mkstemp(suffix=".tif", dir=path.parent)
@@ -498,6 +477,341 @@ def _write(path: Path, arr, profile, descriptions):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+# make_scene, step by step: check the arguments, terrain, trees and canopy, land cover, image
+# (_render), plots and their field AGB, write the GeoTIFFs. Every step that draws random numbers
+# takes the scene's one generator and is called in a fixed order, so a seed fixes the scene.
+
+
+def _check_grid_args(size_m, resolution, plot_size_m):
+    """Checked ``(size, res, side, n_px)``: scene side, pixel size, plot side (m), pixels a side.
+
+    Raises ValueError naming the bad argument, the rule and a value that would do.
+    """
+    size, res, side = float(size_m), float(resolution), float(plot_size_m)
+    if not (np.isfinite(res) and res > 0):
+        raise ValueError(f"resolution={resolution!r} must be a positive pixel size in metres.")
+    n_px = int(round(size / res))
+    if not (np.isfinite(size) and size > 0) or abs(n_px * res - size) > 1e-6 * size:
+        raise ValueError(
+            f"size_m={size_m!r} must be a positive multiple of resolution={resolution!r} metres, "
+            f"e.g. size_m={max(1, n_px) * res:g}."
+        )
+    if not (0 < side <= size / 2):
+        raise ValueError(
+            f"plot_size_m={plot_size_m!r} must be positive and at most size_m / 2 = {size / 2:g}."
+        )
+    return size, res, side, n_px
+
+
+def _check_scene_options(
+    size, n_plots, inconsistent_fraction, structure, noise_sd, residual_sd, residual_range
+):
+    """Check the other arguments of :func:`make_scene`; return the residual range (m), by
+    default ``size / 5``.
+    """
+    if int(n_plots) != n_plots or n_plots < 0:
+        raise ValueError(f"n_plots={n_plots!r} must be a whole number >= 0.")
+    if not 0 <= inconsistent_fraction <= 1:
+        raise ValueError(f"inconsistent_fraction={inconsistent_fraction!r} must lie in [0, 1].")
+    if structure not in ("mean", "crowns"):
+        raise ValueError(
+            f"structure={structure!r} is not one of ['mean', 'crowns']: 'mean' for one canopy "
+            "layer (plot means carry the signal), 'crowns' for stands with emergents, mixed "
+            "crown sizes and canopy-like understorey (the signal lives inside the plot)."
+        )
+    if noise_sd < 0 or residual_sd < 0:
+        raise ValueError(f"noise_sd={noise_sd!r} and residual_sd={residual_sd!r} must be >= 0.")
+    rr = size / 5.0 if residual_range is None else float(residual_range)
+    if not rr > 0:
+        raise ValueError(f"residual_range={residual_range!r} must be a positive length in metres.")
+    return rr
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The scene's square north-up pixel grid: lower-left corner (``x0``, ``y0``), side ``size``
+    and pixel size ``res`` (metres), ``n_px`` pixels a side.
+    """
+
+    x0: float
+    y0: float
+    size: float
+    res: float
+    n_px: int
+
+    @property
+    def xc(self):
+        """Pixel-centre eastings (m), west to east."""
+        return self.x0 + (np.arange(self.n_px) + 0.5) * self.res
+
+    @property
+    def yc(self):
+        """Pixel-centre northings (m), north to south."""
+        return self.y0 + self.size - (np.arange(self.n_px) + 0.5) * self.res
+
+    @property
+    def lx(self):
+        """Pixel-centre x relative to ``x0`` (m), float32 of shape (1, W)."""
+        return (self.xc - self.x0).astype(np.float32)[None, :]
+
+    @property
+    def ly(self):
+        """Pixel-centre y relative to ``y0`` (m), float32 of shape (H, 1)."""
+        return (self.yc - self.y0).astype(np.float32)[:, None]
+
+    def profile(self):
+        """The rasterio profile of the grid, tiled 256 x 256 (smaller scenes: the largest
+        multiple of 16 that fits).
+        """
+        n_px = self.n_px
+        profile = dict(
+            driver="GTiff",
+            width=n_px,
+            height=n_px,
+            crs=DEFAULT_CRS,
+            transform=Affine(self.res, 0.0, self.x0, 0.0, -self.res, self.y0 + self.size),
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
+        )
+        if n_px < 256:
+            profile.update(blockxsize=16 * max(1, n_px // 16), blockysize=16 * max(1, n_px // 16))
+        return profile
+
+
+@dataclass
+class _Terrain:
+    """The ground of the scene on the pixel grid: ``dem`` (m), its gradient ``dzdx``, ``dzdy``;
+    ``rock_z``, the smooth noise field behind bare rock; masks ``water``, ``rock``, ``built``
+    and ``blocked`` (any of them: no stems there).
+    """
+
+    dem: np.ndarray
+    dzdx: np.ndarray
+    dzdy: np.ndarray
+    rock_z: np.ndarray
+    water: np.ndarray
+    rock: np.ndarray
+    built: np.ndarray
+    blocked: np.ndarray
+
+
+def _terrain(coarse, rng, grid):
+    """Elevation with dolines and cones, bare rock and a road (draws: karst, noise, road).
+
+    Also adds the smooth ``"rock"`` and ``"ground"`` noise fields to ``coarse.grids``.
+    """
+    res, size = grid.res, grid.size
+    xc, yc = grid.xc, grid.yc
+    dem = coarse.on_grid("E", xc, yc, order=3)
+    water = _karst(dem, rng, res, size)
+    dzdx, dzdy = _gradient(dem, res)
+    coarse.grids["rock"] = _smooth_noise(rng, coarse.grids["E"].shape, 1.2)
+    coarse.grids["ground"] = _smooth_noise(rng, coarse.grids["E"].shape, 1.0)
+    rock_z = coarse.on_grid("rock", xc, yc)
+    rock = _bare_rock(rock_z, dem, dzdx, dzdy)
+    built = _road(rng, grid.lx, grid.ly, size)
+    rock &= ~(water | built)
+    return _Terrain(
+        dem=dem,
+        dzdx=dzdx,
+        dzdy=dzdy,
+        rock_z=rock_z,
+        water=water,
+        rock=rock,
+        built=built,
+        blocked=rock | water | built,
+    )
+
+
+def _bare_rock(rock_z, dem, dzdx, dzdy):
+    """Bare rock: where the smooth noise ``rock_z``, raised on high and steep ground, is > 1.6."""
+    slope = np.degrees(np.arctan(np.hypot(dzdx, dzdy)))
+    return (rock_z + 0.6 * np.maximum((dem - 900.0) / 350.0, 0) + 0.03 * (slope - 30.0)) > 1.6
+
+
+def _road(rng, lx, ly, size):
+    """A road across the scene: 5 m wide, between random points of the west and east edges.
+
+    ``lx`` (1, W) and ``ly`` (H, 1) are the pixel centres relative to the origin, metres.
+    """
+    ya, yb = rng.uniform(0.15, 0.85, 2) * size
+    return np.abs((yb - ya) * lx - size * (ly - ya)) / np.hypot(yb - ya, size) < 2.5
+
+
+def _grow_trees(coarse, rng, terrain, grid, residual_sd, structure):
+    """``(trees, top, tid, understorey)``: the trees of ``structure``, the top crown height and
+    tree index per pixel (:func:`_rasterise`) and the off-crown reflectance for :func:`_render`.
+    """
+    x0, y0, size, res, n_px = grid.x0, grid.y0, grid.size, grid.res, grid.n_px
+    if structure == "crowns":
+        # deferred: _structured imports its building blocks from this module
+        from ._structured import UNDERSTOREY_CROWNS, rasterise_layers, structured_trees
+
+        trees = structured_trees(coarse, rng, size, x0, y0, terrain.blocked, res, residual_sd)
+        top, tid = rasterise_layers(trees, x0, y0, size, res, n_px)
+        return trees, top, tid, UNDERSTOREY_CROWNS
+    trees = _trees(coarse, rng, size, x0, y0, terrain.blocked, res, residual_sd)
+    top, tid = _rasterise(trees, x0, y0, size, res, n_px)
+    return trees, top, tid, UNDERSTOREY
+
+
+@dataclass
+class _Canopy:
+    """The trees and what they make on the pixel grid: ``trees`` (one row per tree), ``tid``
+    (index of the tree whose crown tops each pixel, -1 off crowns), ``chm`` (canopy height
+    model, m, float32), ``ground_z`` (the smooth ground-vegetation field) and ``understorey``
+    (off-crown NIR, NDVI and NDVI slope for :func:`_render`).
+    """
+
+    trees: pd.DataFrame
+    tid: np.ndarray
+    chm: np.ndarray
+    ground_z: np.ndarray
+    understorey: tuple
+
+
+def _canopy(coarse, rng, terrain, grid, residual_sd, structure):
+    """Trees of ``structure`` on the unblocked ground, their crowns and the canopy height model
+    (draws: stems and trees, then the CHM noise).
+    """
+    trees, top, tid, understorey = _grow_trees(coarse, rng, terrain, grid, residual_sd, structure)
+    ground_z = coarse.on_grid("ground", grid.xc, grid.yc)
+    chm = _canopy_height(top, tid >= 0, terrain.blocked, ground_z, rng)
+    return _Canopy(trees, tid, chm, ground_z, understorey)
+
+
+def _canopy_height(top, crown, blocked, ground_z, rng):
+    """Canopy height model (m, float32): the top crown on ``crown`` pixels, else 0 on blocked
+    ground and the ground vegetation height ``0.5 + 0.35 ground_z`` (>= 0.05 m); plus
+    N(0, 0.15^2) m noise, clipped at 0.
+    """
+    chm = np.where(crown, top, np.where(blocked, 0.0, np.clip(0.5 + 0.35 * ground_z, 0.05, None)))
+    chm += 0.15 * rng.standard_normal(chm.shape, dtype=np.float32)
+    return np.maximum(chm, 0.0, dtype=np.float32)
+
+
+def _landcover(crown, terrain, res):
+    """Land cover codes (uint8): 1 forest where crowns cover >= 25 % of a 15 m window, else 2;
+    3 bare rock; 4 water and the road.
+    """
+    cover15 = uniform_filter(
+        crown.astype(np.float32), size=max(1, int(round(15.0 / res))), mode="nearest"
+    )
+    landcover = np.where(cover15 >= 0.25, 1, 2).astype(np.uint8)
+    landcover[terrain.rock] = 3
+    landcover[terrain.water | terrain.built] = 4
+    return landcover
+
+
+def _plot_centres(rng, n_plots, size, side, landcover, res):
+    """Centres (m from the origin) of ``n_plots`` plots on forest or shrub land."""
+    if not n_plots:
+        return np.empty(0), np.empty(0)
+    allowed = (landcover == 1) | (landcover == 2)
+    return _place_plots(rng, n_plots, size, side, allowed, res)
+
+
+def _trees_in_plots(trees, px, py, x0, y0, side):
+    """Plot index of every tree whose stem lies in a square plot of side ``side`` (else -1)."""
+    if not (px.size and len(trees)):
+        return np.full(len(trees), -1, np.int64)
+    d, j = cKDTree(np.column_stack([px, py])).query(
+        np.column_stack([trees["x"] - x0, trees["y"] - y0]), p=np.inf
+    )
+    return np.where(d <= side / 2.0, j, -1)
+
+
+def _inconsistent_factors(rng, n_plots, fraction):
+    """``(inconsistent, factor)``: ``round(fraction n_plots)`` plots drawn at random whose AGB is
+    multiplied by U(0.25, 0.45) or U(1.8, 2.5) (even odds); factor 1 elsewhere.
+    """
+    n_bad = int(round(fraction * n_plots))
+    inconsistent = np.zeros(n_plots, bool)
+    inconsistent[rng.choice(n_plots, n_bad, replace=False)] = True
+    factor = np.ones(n_plots)
+    low = rng.uniform(size=n_bad) < 0.5
+    factor[inconsistent] = np.where(
+        low, rng.uniform(0.25, 0.45, n_bad), rng.uniform(1.8, 2.5, n_bad)
+    )
+    return inconsistent, factor
+
+
+def _plot_agb(rng, trees, n_plots, side, noise_sd, inconsistent_fraction):
+    """``(agb, truth)``: field AGB (Mg/ha) of every plot from ``trees["plot_id"]`` and the truth
+    columns that make it (dict, in :attr:`Scene.truth` order).
+
+    ``agb = max(agb_trees + noise, 0) * factor`` with ``agb_trees`` the biomass of the trees in
+    the plot per hectare and ``noise`` ~ N(0, ``noise_sd``^2).
+    """
+    tpid = trees["plot_id"].to_numpy()
+    inplot = tpid >= 0
+    kg = np.bincount(tpid[inplot], weights=trees["biomass"].to_numpy()[inplot], minlength=n_plots)
+    ntr = np.bincount(tpid[inplot], minlength=n_plots)
+    hsum = np.bincount(tpid[inplot], weights=trees["height"].to_numpy()[inplot], minlength=n_plots)
+    area_ha = side * side / 10_000.0
+    agb_trees = kg / 1000.0 / area_ha
+    noise = rng.normal(0.0, noise_sd, n_plots)
+    inconsistent, factor = _inconsistent_factors(rng, n_plots, inconsistent_fraction)
+    agb = np.maximum(agb_trees + noise, 0.0) * factor
+    return agb, {
+        "agb_trees": agb_trees,
+        "noise": noise,
+        "factor": factor,
+        "inconsistent": inconsistent,
+        "n_trees": ntr,
+        "height_trees": np.divide(hsum, ntr, out=np.full(n_plots, np.nan), where=ntr > 0),
+    }
+
+
+def _plot_tables(land, coarse, ax, ay, agb, truth_columns):
+    """``(plots, truth)`` of :class:`Scene` for plots centred on (``ax``, ``ay``) (m, the CRS),
+    from :func:`_plot_agb`; the truth gains ``agb_model``, ``make_plots``' AGB at the centre.
+    """
+    n_plots = ax.size
+    agb_model = land.agb_from_structure(
+        land.structural_agb(coarse.at("H", ax, ay), coarse.at("C", ax, ay)),
+        coarse.at("E", ax, ay),
+        coarse.at("V", ax, ay),
+    )
+    plots = gpd.GeoDataFrame(
+        {"plot_id": np.arange(n_plots), "x": ax, "y": ay, "agb": agb},
+        geometry=gpd.points_from_xy(ax, ay),
+        crs=DEFAULT_CRS,
+    )
+    truth = pd.DataFrame(
+        {
+            "plot_id": np.arange(n_plots),
+            **truth_columns,
+            "agb_model": agb_model,
+        },
+        index=plots.index,
+    )
+    return plots, truth
+
+
+def _write_sources(out: Path, profile, image, crown, chm, dem, landcover):
+    """Write the five GeoTIFFs of the scene into ``out``; return ``{name: path}``."""
+    sources = {name: out / f"{name}.tif" for name in ("image", "crown", "chm", "dem", "landcover")}
+    _write(
+        sources["image"], image, dict(profile, nodata=FLOAT_NODATA, interleave="pixel"), BAND_NAMES
+    )
+    _write(
+        sources["crown"],
+        crown.astype(np.uint8),
+        dict(profile, nodata=CROWN_NODATA, compress="deflate"),
+        ["crown"],
+    )
+    _write(sources["chm"], chm, dict(profile, nodata=FLOAT_NODATA), ["chm"])
+    _write(
+        sources["dem"], dem.astype(np.float32), dict(profile, nodata=FLOAT_NODATA), ["elevation"]
+    )
+    _write(
+        sources["landcover"], landcover, dict(profile, nodata=0, compress="deflate"), ["landcover"]
+    )
+    return sources
 
 
 def make_scene(
@@ -597,39 +911,10 @@ def make_scene(
     >>> sorted(set(crowns.trees["layer"]))  # main canopy and emergents
     [0, 1]
     """
-    import geopandas as gpd
-    from rasterio.transform import Affine
-    from scipy.ndimage import uniform_filter
-    from scipy.spatial import cKDTree
-
-    size, res, side = float(size_m), float(resolution), float(plot_size_m)
-    if not (np.isfinite(res) and res > 0):
-        raise ValueError(f"resolution={resolution!r} must be a positive pixel size in metres.")
-    n_px = int(round(size / res))
-    if not (np.isfinite(size) and size > 0) or abs(n_px * res - size) > 1e-6 * size:
-        raise ValueError(
-            f"size_m={size_m!r} must be a positive multiple of resolution={resolution!r} metres, "
-            f"e.g. size_m={max(1, n_px) * res:g}."
-        )
-    if not (0 < side <= size / 2):
-        raise ValueError(
-            f"plot_size_m={plot_size_m!r} must be positive and at most size_m / 2 = {size / 2:g}."
-        )
-    if int(n_plots) != n_plots or n_plots < 0:
-        raise ValueError(f"n_plots={n_plots!r} must be a whole number >= 0.")
-    if not 0 <= inconsistent_fraction <= 1:
-        raise ValueError(f"inconsistent_fraction={inconsistent_fraction!r} must lie in [0, 1].")
-    if structure not in ("mean", "crowns"):
-        raise ValueError(
-            f"structure={structure!r} is not one of ['mean', 'crowns']: 'mean' for one canopy "
-            "layer (plot means carry the signal), 'crowns' for stands with emergents, mixed "
-            "crown sizes and canopy-like understorey (the signal lives inside the plot)."
-        )
-    if noise_sd < 0 or residual_sd < 0:
-        raise ValueError(f"noise_sd={noise_sd!r} and residual_sd={residual_sd!r} must be >= 0.")
-    rr = size / 5.0 if residual_range is None else float(residual_range)
-    if not rr > 0:
-        raise ValueError(f"residual_range={residual_range!r} must be a positive length in metres.")
+    size, res, side, n_px = _check_grid_args(size_m, resolution, plot_size_m)
+    rr = _check_scene_options(
+        size, n_plots, inconsistent_fraction, structure, noise_sd, residual_sd, residual_range
+    )
     n_plots = int(n_plots)
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
@@ -637,168 +922,29 @@ def make_scene(
     seed_land, seed_scene = np.random.SeedSequence(seed_int(random_state)).spawn(2)
     rng = np.random.default_rng(seed_scene)
     x0, y0 = (float(v) for v in origin)
+    grid = _Grid(x0, y0, size, res, n_px)
     land = _scene_landscape(size, rr, int(seed_land.generate_state(1)[0]), (x0, y0))
     coarse = _Coarse(land, x0, y0, size, step=max(res, min(25.0, size / 40.0)))
 
-    # terrain: interpolated elevation plus dolines and cones --------------------------------------
-    xc = x0 + (np.arange(n_px) + 0.5) * res  # pixel centres, metres
-    yc = y0 + size - (np.arange(n_px) + 0.5) * res
-    dem = coarse.on_grid("E", xc, yc, order=3)
-    water = _karst(dem, rng, res, size)
-    dzdx, dzdy = _gradient(dem, res)
-    slope = np.degrees(np.arctan(np.hypot(dzdx, dzdy)))
-    coarse.grids["rock"] = _smooth_noise(rng, coarse.grids["E"].shape, 1.2)
-    coarse.grids["ground"] = _smooth_noise(rng, coarse.grids["E"].shape, 1.0)
-    rock_z = coarse.on_grid("rock", xc, yc)
-    rock = (rock_z + 0.6 * np.maximum((dem - 900.0) / 350.0, 0) + 0.03 * (slope - 30.0)) > 1.6
-    del slope
-    # a road across the scene: 5 m wide, between random points of the west and east edges
-    ya, yb = rng.uniform(0.15, 0.85, 2) * size
-    lx, ly = (xc - x0).astype(np.float32)[None, :], (yc - y0).astype(np.float32)[:, None]
-    built = np.abs((yb - ya) * lx - size * (ly - ya)) / np.hypot(yb - ya, size) < 2.5
-    rock &= ~(water | built)
-    blocked = rock | water | built
+    terrain = _terrain(coarse, rng, grid)
+    canopy = _canopy(coarse, rng, terrain, grid, residual_sd, structure)
+    crown = canopy.tid >= 0
+    landcover = _landcover(crown, terrain, res)
+    image = _render(canopy, grid, terrain, rng, sun_azimuth, sun_elevation)
+    trees, chm = canopy.trees, canopy.chm
+    del canopy
 
-    # trees, crowns, canopy height, land cover ---------------------------------------------------
-    if structure == "crowns":
-        from ._structured import UNDERSTOREY_CROWNS, rasterise_layers, structured_trees
+    px, py = _plot_centres(rng, n_plots, size, side, landcover, res)
+    trees["plot_id"] = _trees_in_plots(trees, px, py, x0, y0, side)
+    agb, truth_columns = _plot_agb(rng, trees, n_plots, side, noise_sd, inconsistent_fraction)
+    plots, truth = _plot_tables(land, coarse, x0 + px, y0 + py, agb, truth_columns)
 
-        trees = structured_trees(coarse, rng, size, x0, y0, blocked, res, residual_sd)
-        top, tid = rasterise_layers(trees, x0, y0, size, res, n_px)
-        understorey = UNDERSTOREY_CROWNS
-    else:
-        trees = _trees(coarse, rng, size, x0, y0, blocked, res, residual_sd)
-        top, tid = _rasterise(trees, x0, y0, size, res, n_px)
-        understorey = UNDERSTOREY
-    crown = tid >= 0
-    ground_z = coarse.on_grid("ground", xc, yc)
-    chm = np.where(crown, top, np.where(blocked, 0.0, np.clip(0.5 + 0.35 * ground_z, 0.05, None)))
-    chm += 0.15 * rng.standard_normal(chm.shape, dtype=np.float32)
-    chm = np.maximum(chm, 0.0, dtype=np.float32)
-    del top
-    cover15 = uniform_filter(
-        crown.astype(np.float32), size=max(1, int(round(15.0 / res))), mode="nearest"
-    )
-    landcover = np.where(cover15 >= 0.25, 1, 2).astype(np.uint8)
-    landcover[rock] = 3
-    landcover[water | built] = 4
-    del cover15
-
-    image = _render(
-        trees,
-        tid,
-        lx=lx,
-        ly=ly,
-        x0=x0,
-        y0=y0,
-        dem=dem,
-        chm=chm,
-        dzdx=dzdx,
-        dzdy=dzdy,
-        ground_z=ground_z,
-        rock_z=rock_z,
-        masks={"rock": rock, "built": built, "water": water},
-        res=res,
-        sun_azimuth=sun_azimuth,
-        sun_elevation=sun_elevation,
-        rng=rng,
-        understorey=understorey,
-    )
-    del dzdx, dzdy, ground_z, tid
-
-    # plots and their field AGB ------------------------------------------------------------------
-    half = side / 2.0
-    allowed = (landcover == 1) | (landcover == 2)
-    if n_plots:
-        px, py = _place_plots(rng, n_plots, size, side, allowed, res)
-    else:
-        px = py = np.empty(0)
-    tpid = np.full(len(trees), -1, np.int64)
-    if n_plots and len(trees):
-        d, j = cKDTree(np.column_stack([px, py])).query(
-            np.column_stack([trees["x"] - x0, trees["y"] - y0]), p=np.inf
-        )
-        tpid = np.where(d <= half, j, -1)
-    trees["plot_id"] = tpid
-    inplot = tpid >= 0
-    kg = np.bincount(tpid[inplot], weights=trees["biomass"].to_numpy()[inplot], minlength=n_plots)
-    ntr = np.bincount(tpid[inplot], minlength=n_plots)
-    hsum = np.bincount(tpid[inplot], weights=trees["height"].to_numpy()[inplot], minlength=n_plots)
-    area_ha = side * side / 10_000.0
-    agb_trees = kg / 1000.0 / area_ha
-    noise = rng.normal(0.0, noise_sd, n_plots)
-    n_bad = int(round(inconsistent_fraction * n_plots))
-    inconsistent = np.zeros(n_plots, bool)
-    inconsistent[rng.choice(n_plots, n_bad, replace=False)] = True
-    factor = np.ones(n_plots)
-    low = rng.uniform(size=n_bad) < 0.5
-    factor[inconsistent] = np.where(
-        low, rng.uniform(0.25, 0.45, n_bad), rng.uniform(1.8, 2.5, n_bad)
-    )
-    agb = np.maximum(agb_trees + noise, 0.0) * factor
-
-    ax, ay = x0 + px, y0 + py
-    e_c = coarse.at("E", ax, ay)
-    agb_model = land.agb_from_structure(
-        land.structural_agb(coarse.at("H", ax, ay), coarse.at("C", ax, ay)),
-        e_c,
-        coarse.at("V", ax, ay),
-    )
-    plots = gpd.GeoDataFrame(
-        {"plot_id": np.arange(n_plots), "x": ax, "y": ay, "agb": agb},
-        geometry=gpd.points_from_xy(ax, ay),
-        crs=DEFAULT_CRS,
-    )
-    truth = pd.DataFrame(
-        {
-            "plot_id": np.arange(n_plots),
-            "agb_trees": agb_trees,
-            "noise": noise,
-            "factor": factor,
-            "inconsistent": inconsistent,
-            "n_trees": ntr,
-            "height_trees": np.divide(hsum, ntr, out=np.full(n_plots, np.nan), where=ntr > 0),
-            "agb_model": agb_model,
-        },
-        index=plots.index,
-    )
-
-    # write ----------------------------------------------------------------------------------------
-    profile = dict(
-        driver="GTiff",
-        width=n_px,
-        height=n_px,
-        crs=DEFAULT_CRS,
-        transform=Affine(res, 0.0, x0, 0.0, -res, y0 + size),
-        tiled=True,
-        blockxsize=256,
-        blockysize=256,
-    )
-    if n_px < 256:
-        profile.update(blockxsize=16 * max(1, n_px // 16), blockysize=16 * max(1, n_px // 16))
-    sources = {name: out / f"{name}.tif" for name in ("image", "crown", "chm", "dem", "landcover")}
-    _write(
-        sources["image"], image, dict(profile, nodata=FLOAT_NODATA, interleave="pixel"), BAND_NAMES
-    )
-    _write(
-        sources["crown"],
-        crown.astype(np.uint8),
-        dict(profile, nodata=CROWN_NODATA, compress="deflate"),
-        ["crown"],
-    )
-    _write(sources["chm"], chm, dict(profile, nodata=FLOAT_NODATA), ["chm"])
-    _write(
-        sources["dem"], dem.astype(np.float32), dict(profile, nodata=FLOAT_NODATA), ["elevation"]
-    )
-    _write(
-        sources["landcover"], landcover, dict(profile, nodata=0, compress="deflate"), ["landcover"]
-    )
-    trees = trees.drop(columns=["vigour", "e"])
+    sources = _write_sources(out, grid.profile(), image, crown, chm, terrain.dem, landcover)
     return Scene(
         sources=sources,
         plots=plots,
         truth=truth,
-        trees=trees,
+        trees=trees.drop(columns=["vigour", "e"]),
         plot_size_m=side,
         resolution=res,
         crs=DEFAULT_CRS,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._random import seed_int
+
 __all__ = ["filter_inconsistent_plots"]
 
 _REPORT_COLUMNS = ["reason", "detail", "observed", "predicted", "relative_error"]
@@ -36,6 +38,155 @@ def _studentized(resid: np.ndarray, pred: np.ndarray, n_bins: int) -> np.ndarray
         s = s if s > 0 else global_s
         out[m] = (r - np.median(r)) / max(s, np.finfo(float).tiny)
     return out
+
+
+# filter_inconsistent_plots, step by step: settings, the record checks (incomplete, negative
+# target, negative height), the out-of-fold forest, the misfit rule, the report.
+
+
+def _qc_settings(plots, target, features, threshold, random_state, rule, height, relative_to):
+    """Checked ``(features, height, columns, threshold, random_state)`` of
+    :func:`filter_inconsistent_plots`: feature list, height column or None, the columns read
+    (target, features, height; once each), the rule's default threshold and one int seed.
+    """
+    if not isinstance(plots, pd.DataFrame):
+        raise TypeError(f"plots must be a DataFrame or GeoDataFrame; got {type(plots).__name__}.")
+    features = [features] if isinstance(features, str) else list(features)
+    if not features:
+        raise ValueError(
+            "features is empty; give at least one plot feature column, e.g. ('ndvi',)."
+        )
+    if height is None:
+        height = "height_mean" if "height_mean" in plots.columns else None
+    needed = [target] + features + ([height] if height is not None else [])
+    missing = [c for c in dict.fromkeys(needed) if c not in plots.columns]
+    if missing:
+        raise ValueError(
+            f"column(s) {missing} not found in plots (columns: {list(plots.columns)}); pass "
+            "target=, features= or height= naming existing columns (features can be computed "
+            "with geoagb.features.RasterFeatures.at_points)."
+        )
+    if rule not in ("studentized", "relative"):
+        raise ValueError(f"rule={rule!r} must be 'studentized' or 'relative'.")
+    if threshold is None:
+        threshold = 3.0 if rule == "studentized" else 0.5
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise ValueError(
+            f"threshold={threshold!r} must be positive: a studentized residual "
+            "(e.g. 3.0) or, with rule='relative', a relative error (0.5 = 50 %)."
+        )
+    random_state = seed_int(random_state)  # one int for the folds and the forest
+    if relative_to not in ("observed", "predicted"):
+        raise ValueError(f"relative_to={relative_to!r} must be 'observed' or 'predicted'.")
+    return features, height, list(dict.fromkeys(needed)), threshold, random_state
+
+
+def _incomplete(values, y_all):
+    """Rows with a missing (NaN) value: mask and report rows (position, reason, detail,
+    observed, predicted, statistic).
+    """
+    missing = values.isna().to_numpy()
+    incomplete = missing.any(axis=1)
+    cols = np.asarray(list(values.columns))
+    rows = [
+        (i, "incomplete", "missing " + ", ".join(cols[missing[i]]), y_all[i], np.nan, np.nan)
+        for i in np.flatnonzero(incomplete)
+    ]
+    return incomplete, rows
+
+
+def _negative_target(y_all, ok, target, drop_zero):
+    """Rows of ``ok`` with ``target < 0`` (``<= 0`` with ``drop_zero``): mask and report rows."""
+    bad_y = ok & ((y_all <= 0) if drop_zero else (y_all < 0))
+    sign = "<=" if drop_zero else "<"
+    rows = [
+        (i, "negative target", f"{target} = {y_all[i]:g} {sign} 0", y_all[i], np.nan, np.nan)
+        for i in np.flatnonzero(bad_y)
+    ]
+    return bad_y, rows
+
+
+def _negative_height(h_all, y_all, ok, height, target, drop_zero):
+    """Rows of ``ok`` with a negative mean tree height, or a zero one under positive AGB (any
+    zero height with ``drop_zero``): mask and report rows.
+    """
+    bad_h = ok & ((h_all <= 0) & (y_all > 0) if not drop_zero else (h_all <= 0))
+    bad_h |= ok & (h_all < 0)
+    rows = [
+        (
+            i,
+            "negative height",
+            f"{height} = {h_all[i]:g} with {target} = {y_all[i]:g}",
+            y_all[i],
+            np.nan,
+            np.nan,
+        )
+        for i in np.flatnonzero(bad_h)
+    ]
+    return bad_h, rows
+
+
+def _screen_records(values, target, height, drop_zero):
+    """Step 1: ``(ok, rows)``, the records fit for the forest and a report row for each other
+    one (incomplete, negative target, negative height, in this order of precedence).
+    """
+    y_all = values[target].to_numpy(dtype=float)
+    incomplete, rows = _incomplete(values, y_all)
+    ok = ~incomplete
+    bad_y, more = _negative_target(y_all, ok, target, drop_zero)
+    rows += more
+    ok &= ~bad_y
+    if height is not None:
+        h_all = values[height].to_numpy(dtype=float)
+        bad_h, more = _negative_height(h_all, y_all, ok, height, target, drop_zero)
+        rows += more
+        ok &= ~bad_h
+    return ok, rows
+
+
+def _out_of_fold_prediction(X, y, *, target, cv, n_estimators, min_samples_leaf, random_state):
+    """Step 2: out-of-fold predictions of ``y`` by a small random forest on ``X`` (``cv``
+    shuffled folds), so that no plot predicts itself.
+    """
+    # sklearn submodules are imported at first use (import time)
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    if len(y) < 2 * cv:
+        raise ValueError(
+            f"only {len(y)} complete plots with positive {target} remain; the random-forest check "
+            f"needs at least {2 * cv} (2 x cv={cv}). Lower cv or add plots."
+        )
+    forest = RandomForestRegressor(
+        n_estimators=n_estimators,
+        min_samples_leaf=min_samples_leaf,
+        max_features=1.0,
+        random_state=random_state,
+        n_jobs=1,
+    )
+    folds = KFold(n_splits=cv, shuffle=True, random_state=random_state)
+    return cross_val_predict(forest, X, y, cv=folds)
+
+
+def _misfit(y, pred, rule, relative_to, n_bins):
+    """Step 3's statistic: ``(stat, reason, what)``, |studentized residual| or relative error of
+    the out-of-fold prediction, the report's reason and the denominator in words.
+    """
+    if rule == "relative":
+        denom = y if relative_to == "observed" else pred
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            rel = np.abs(pred - y) / np.maximum(denom, np.finfo(float).tiny)
+        return rel, "relative error", f"/ {relative_to}"
+    return np.abs(_studentized(y - pred, pred, n_bins)), "studentized residual", "/ local robust sd"
+
+
+def _report(plots, rows):
+    """The report of dropped plots: one row per plot, in the order of ``plots``."""
+    rows = sorted(rows, key=lambda r: r[0])
+    report = pd.DataFrame(
+        [r[1:] for r in rows], columns=_REPORT_COLUMNS, index=plots.index[[r[0] for r in rows]]
+    )
+    return report.astype({"observed": float, "predicted": float, "relative_error": float})
 
 
 def filter_inconsistent_plots(
@@ -133,109 +284,24 @@ def filter_inconsistent_plots(
     >>> len(planted), len(found) >= 1, len(found) / len(report) > 0.5   # precision > 0.5
     (5, True, True)
     """
-    from sklearn.ensemble import RandomForestRegressor
-    from sklearn.model_selection import KFold, cross_val_predict
-
-    if not isinstance(plots, pd.DataFrame):
-        raise TypeError(f"plots must be a DataFrame or GeoDataFrame; got {type(plots).__name__}.")
-    features = [features] if isinstance(features, str) else list(features)
-    if not features:
-        raise ValueError(
-            "features is empty; give at least one plot feature column, e.g. ('ndvi',)."
-        )
-    if height is None:
-        height = "height_mean" if "height_mean" in plots.columns else None
-    needed = [target] + features + ([height] if height is not None else [])
-    missing = [c for c in dict.fromkeys(needed) if c not in plots.columns]
-    if missing:
-        raise ValueError(
-            f"column(s) {missing} not found in plots (columns: {list(plots.columns)}); pass "
-            "target=, features= or height= naming existing columns (features can be computed "
-            "with geoagb.features.RasterFeatures.at_points)."
-        )
-    if rule not in ("studentized", "relative"):
-        raise ValueError(f"rule={rule!r} must be 'studentized' or 'relative'.")
-    if threshold is None:
-        threshold = 3.0 if rule == "studentized" else 0.5
-    if not (np.isfinite(threshold) and threshold > 0):
-        raise ValueError(
-            f"threshold={threshold!r} must be positive: a studentized residual "
-            "(e.g. 3.0) or, with rule='relative', a relative error (0.5 = 50 %)."
-        )
-    from .._random import seed_int
-
-    random_state = seed_int(random_state)  # one int for the folds and the forest
-    if relative_to not in ("observed", "predicted"):
-        raise ValueError(f"relative_to={relative_to!r} must be 'observed' or 'predicted'.")
-
-    cols = list(dict.fromkeys(needed))
+    features, height, cols, threshold, random_state = _qc_settings(
+        plots, target, features, threshold, random_state, rule, height, relative_to
+    )
     values = plots[cols].apply(pd.to_numeric, errors="coerce")
-    y_all = values[target].to_numpy(dtype=float)
-    rows = []  # (position, reason, detail, observed, predicted, relative error)
+    ok, rows = _screen_records(values, target, height, drop_zero)
 
-    missing = values.isna().to_numpy()
-    incomplete = missing.any(axis=1)
-    for i in np.flatnonzero(incomplete):
-        rows.append(
-            (
-                i,
-                "incomplete",
-                "missing " + ", ".join(np.asarray(cols)[missing[i]]),
-                y_all[i],
-                np.nan,
-                np.nan,
-            )
-        )
-    ok = ~incomplete
-    bad_y = ok & ((y_all <= 0) if drop_zero else (y_all < 0))
-    sign = "<=" if drop_zero else "<"
-    for i in np.flatnonzero(bad_y):
-        rows.append(
-            (i, "negative target", f"{target} = {y_all[i]:g} {sign} 0", y_all[i], np.nan, np.nan)
-        )
-    ok &= ~bad_y
-    if height is not None:
-        h_all = values[height].to_numpy(dtype=float)
-        bad_h = ok & ((h_all <= 0) & (y_all > 0) if not drop_zero else (h_all <= 0))
-        bad_h |= ok & (h_all < 0)
-        for i in np.flatnonzero(bad_h):
-            rows.append(
-                (
-                    i,
-                    "negative height",
-                    f"{height} = {h_all[i]:g} with {target} = {y_all[i]:g}",
-                    y_all[i],
-                    np.nan,
-                    np.nan,
-                )
-            )
-        ok &= ~bad_h
-
-    n_ok = int(ok.sum())
-    if n_ok < 2 * cv:
-        raise ValueError(
-            f"only {n_ok} complete plots with positive {target} remain; the random-forest check "
-            f"needs at least {2 * cv} (2 x cv={cv}). Lower cv or add plots."
-        )
     X = values.loc[ok, features].to_numpy(dtype=float)
-    y = y_all[ok]
-    forest = RandomForestRegressor(
+    y = values[target].to_numpy(dtype=float)[ok]
+    pred = _out_of_fold_prediction(
+        X,
+        y,
+        target=target,
+        cv=cv,
         n_estimators=n_estimators,
         min_samples_leaf=min_samples_leaf,
-        max_features=1.0,
         random_state=random_state,
-        n_jobs=1,
     )
-    folds = KFold(n_splits=cv, shuffle=True, random_state=random_state)
-    pred = cross_val_predict(forest, X, y, cv=folds)
-    if rule == "relative":
-        denom = y if relative_to == "observed" else pred
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.abs(pred - y) / np.maximum(denom, np.finfo(float).tiny)
-        reason, what = "relative error", f"/ {relative_to}"
-    else:
-        rel = np.abs(_studentized(y - pred, pred, n_bins))
-        reason, what = "studentized residual", "/ local robust sd"
+    rel, reason, what = _misfit(y, pred, rule, relative_to, n_bins)
     bad_rel = rel > threshold
     positions = np.flatnonzero(ok)
     for i, yv, pv, rv in zip(positions[bad_rel], y[bad_rel], pred[bad_rel], rel[bad_rel]):
@@ -244,9 +310,4 @@ def filter_inconsistent_plots(
 
     keep = ok.copy()
     keep[positions[bad_rel]] = False
-    rows.sort(key=lambda r: r[0])
-    report = pd.DataFrame(
-        [r[1:] for r in rows], columns=_REPORT_COLUMNS, index=plots.index[[r[0] for r in rows]]
-    )
-    report = report.astype({"observed": float, "predicted": float, "relative_error": float})
-    return plots.iloc[np.flatnonzero(keep)], report
+    return plots.iloc[np.flatnonzero(keep)], _report(plots, rows)

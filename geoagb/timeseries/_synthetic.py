@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from affine import Affine
+from scipy.ndimage import gaussian_filter
 
 from .._random import check_generator
 
@@ -213,8 +214,6 @@ class CarbonSeriesTruth:
 
 
 def _smooth(rng, shape, sigma):
-    from scipy.ndimage import gaussian_filter
-
     z = gaussian_filter(rng.standard_normal(shape), sigma, mode="reflect")
     return (z - z.mean()) / z.std()
 
@@ -224,6 +223,200 @@ def _pairwise_sen(a, t):
     i, j = np.triu_indices(len(t), 1)
     sl = (a[j] - a[i]) / (t[j] - t[i])[:, None, None]
     return np.median(sl, axis=0)
+
+
+def _f32(a):
+    """``a`` as a C-contiguous float32 array."""
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+# make_carbon_series, step by step: check the arguments, the regions and the base fields, the
+# planted dynamics of each region, the observations (covers, VOD, benchmark), the BGB-AGB
+# records, and the truth. The steps that draw random numbers are called in a fixed order, so a
+# seed fixes the series.
+
+
+def _check_series_args(n_years, start_year, shape, base_year, short_ratio):
+    """Checked ``(H, W, years, base_year)`` of :func:`make_carbon_series` (``years``: the T
+    calendar years).
+    """
+    T, (H, W) = int(n_years), (int(shape[0]), int(shape[1]))
+    if T < 4:
+        raise ValueError(f"n_years={n_years} must be >= 4 for a trend to be tested.")
+    if H < 4 or W < 4:
+        raise ValueError(f"shape={shape} must be at least 4 x 4 cells (four quadrant regions).")
+    years = np.arange(int(start_year), int(start_year) + T)
+    base_year = int(start_year + T // 2 + 1) if base_year is None else int(base_year)
+    if base_year not in years:
+        raise ValueError(f"base_year={base_year} is outside the series {years[0]}-{years[-1]}.")
+    if not 0.0 <= short_ratio <= 1.0:
+        raise ValueError(
+            f"short_ratio={short_ratio} must be in [0, 1] (short vegetation per unit cover "
+            "holds less carbon than trees)."
+        )
+    return H, W, years, base_year
+
+
+def _quadrant_regions(H, W):
+    """Region codes (int32, H x W): the quadrants NW 0, NE 1, SW 2, SE 3 (see REGION_NAMES)."""
+    regions = np.empty((H, W), np.int32)
+    regions[: H // 2, : W // 2], regions[: H // 2, W // 2 :] = 0, 1
+    regions[H // 2 :, : W // 2], regions[H // 2 :, W // 2 :] = 2, 3
+    return regions
+
+
+def _base_fields(rng, regions, smooth):
+    """``(d, tc0, sv0, mat, precip)``: carbon density at full cover (MgC/ha), first-year tree and
+    short-vegetation cover (lower tree cover in the afforestation region), mean annual
+    temperature (deg C, colder to the north) and precipitation (mm).
+    """
+    H, W = regions.shape
+    d = np.clip(70.0 + 20.0 * _smooth(rng, (H, W), smooth), 30.0, 130.0)
+    tc0 = 1.0 / (1.0 + np.exp(-(0.8 + 0.8 * _smooth(rng, (H, W), smooth))))
+    tc0 = np.where(regions == 0, 0.15 + 0.3 * (tc0 - tc0.min()) / np.ptp(tc0), tc0)
+    sv0 = (1.0 - tc0) * (0.3 + 0.4 / (1.0 + np.exp(-_smooth(rng, (H, W), smooth))))
+    mat = 14.0 + 3.0 * _smooth(rng, (H, W), 2 * smooth) + np.linspace(-2, 2, H)[:, None]
+    precip = 1200.0 + 300.0 * _smooth(rng, (H, W), 2 * smooth)
+    return d, tc0, sv0, mat, precip
+
+
+def _afforestation(rng, tc, sv, tc0, sv0, mask, k, smooth):
+    """In ``mask``, tree cover grows by c in [0.004, 0.025] /yr (up to 0.95) and short
+    vegetation gives way at c / 2; ``tc``, ``sv`` (T, H, W) changed in place.
+    """
+    c = np.clip(0.012 + 0.006 * _smooth(rng, mask.shape, smooth), 0.004, 0.025)
+    tc[:, mask] = np.minimum(0.95, tc0 + c * k)[:, mask]
+    sv[:, mask] = np.maximum(0.0, sv0 - 0.5 * c * k)[:, mask]
+
+
+def _densification(rng, mask, k, b, smooth):
+    """``(g, rho)``: carbon-density growth factor ``g_k = 1 + rho (k - b)`` (T, H, W) with rho in
+    [0.01, 0.03] /yr in ``mask``; g = 1 and rho = 0 elsewhere.
+    """
+    g = np.ones((k.shape[0],) + mask.shape)
+    rho = np.zeros(mask.shape)
+    rho[mask] = np.clip(0.02 + 0.005 * _smooth(rng, mask.shape, smooth), 0.01, 0.03)[mask]
+    g[:, mask] = (1.0 + rho * (k - b))[:, mask]
+    return g, rho
+
+
+def _disturbance_patches(H, W):
+    """The two disc patches of the disturbance region (SW quadrant), boolean (H, W) masks."""
+    rr, cc = np.mgrid[0:H, 0:W]
+    r0, c0, rad = H // 2 + H // 4, W // 4, max(2.0, 0.11 * min(H, W))
+    return [
+        ((rr - (r0 - rad * 0.7)) ** 2 + (cc - (c0 - rad * 0.6)) ** 2 <= rad**2),
+        ((rr - (r0 + rad * 0.9)) ** 2 + (cc - (c0 + rad * 0.9)) ** 2 <= (0.8 * rad) ** 2),
+    ]
+
+
+def _disturbance(rng, tc, tc0, mask, k, years, disturbance_years, smooth):
+    """In ``mask``, tree cover degrades by e in [0.002, 0.012] /yr (down to 0.05) and the two
+    patches keep only ``keep`` in [0.3, 0.6] of it from their year on; ``tc`` changed in place.
+    Returns the disturbance year per cell (NaN where none).
+    """
+    decline = np.clip(0.006 + 0.002 * _smooth(rng, mask.shape, smooth), 0.002, 0.012)
+    tc[:, mask] = np.maximum(0.05, tc0 - decline * k)[:, mask]
+    dist_year = np.full(mask.shape, np.nan)
+    keep = 0.3 + 0.3 * rng.uniform(size=mask.shape)
+    for patch, yr in zip(_disturbance_patches(*mask.shape), disturbance_years):
+        p = patch & mask & np.isnan(dist_year)
+        kd = float(int(yr) - years[0])
+        tc[:, p] = np.where(k >= kd, tc * keep, tc)[:, p]
+        dist_year[p] = int(yr)
+    return dist_year
+
+
+def _planted_dynamics(rng, regions, tc0, sv0, years, b, smooth, disturbance_years):
+    """``(tc, sv, g, rho, dist_year)``: true covers and density growth per year (T, H, W), the
+    densification rate and the disturbance year (H, W), region by region.
+    """
+    T, (H, W) = len(years), regions.shape
+    k = np.arange(T, dtype=float)[:, None, None]
+    tc = np.broadcast_to(tc0, (T, H, W)).copy()
+    sv = np.broadcast_to(sv0, (T, H, W)).copy()
+    _afforestation(rng, tc, sv, tc0, sv0, regions == 0, k, smooth)
+    g, rho = _densification(rng, regions == 1, k, b, smooth)
+    dist_year = _disturbance(rng, tc, tc0, regions == 2, k, years, disturbance_years, smooth)
+    return tc, sv, g, rho, dist_year
+
+
+def _observations(rng, tc, sv, agbc, b, cover_noise, vod_noise):
+    """``(tc_obs, sv_obs, vod, bench)``: covers with retrieval noise (clipped, ``TC + SV <= 1``),
+    saturating VOD with noise, and the benchmark AGBC of base-year index ``b`` (5 % noise).
+    """
+    T, H, W = tc.shape
+    tc_obs = np.clip(tc + cover_noise * rng.standard_normal((T, H, W)), 0.0, 1.0)
+    sv_obs = np.clip(sv + cover_noise * rng.standard_normal((T, H, W)), 0.0, 1.0)
+    sv_obs = np.minimum(sv_obs, 1.0 - tc_obs)
+    vod = 0.1 + 0.8 * (1.0 - np.exp(-agbc / 120.0)) + vod_noise * rng.standard_normal((T, H, W))
+    bench = agbc[b] * (1.0 + 0.05 * rng.standard_normal((H, W)))
+    return tc_obs, sv_obs, vod, bench
+
+
+def _bgb_records(rng, agbc_base, mat, precip, n_records, origin, cell_size):
+    """In-situ BGB-AGB records at random points of random cells: base-year AGBC times
+    lognormal(0, 0.15), BGBC by :func:`bgbc_law` times lognormal(0, 0.1) (MgC/ha).
+    """
+    H, W = agbc_base.shape
+    cells = rng.integers(0, H * W, int(n_records))
+    ri, ci = np.unravel_index(cells, (H, W))
+    x = origin[0] + (ci + rng.uniform(size=cells.size)) * cell_size
+    y = origin[1] + (H - ri - rng.uniform(size=cells.size)) * cell_size
+    a_rec = agbc_base[ri, ci] * rng.lognormal(0.0, 0.15, cells.size)
+    return pd.DataFrame(
+        {
+            "x": x,
+            "y": y,
+            "agbc": a_rec,
+            "mat": mat[ri, ci],
+            "map": precip[ri, ci],
+            "bgbc": bgbc_law(a_rec, mat[ri, ci]) * rng.lognormal(0.0, 0.1, cells.size),
+        }
+    )
+
+
+def _region_totals(agbc, bgbc, regions, years, area_ha):
+    """True carbon per region and year: ``region``, ``year``, ``agbc_TgC``, ``bgbc_TgC``,
+    ``total_TgC``.
+    """
+    rows = []
+    for code, name in enumerate(REGION_NAMES):
+        m = regions == code
+        for i, yr in enumerate(years):
+            a, bg = agbc[i][m].sum() * area_ha / 1e6, bgbc[i][m].sum() * area_ha / 1e6
+            rows.append(
+                {
+                    "region": name,
+                    "year": int(yr),
+                    "agbc_TgC": a,
+                    "bgbc_TgC": bg,
+                    "total_TgC": a + bg,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _series_truth(agbc, bgbc, regions, years, area_ha, dist_year, rho):
+    """The :class:`CarbonSeriesTruth`: totals, their least-squares sinks (TgC/yr) and the
+    planted per-cell trend (Theil-Sen of the noise-free AGBC; exact zeros kept at 0).
+    """
+    totals = _region_totals(agbc, bgbc, regions, years, area_ha)
+    tt = years - years.mean()
+    sink = totals.groupby("region", sort=False)["total_TgC"].apply(
+        lambda s: float(np.dot(tt, s.to_numpy()) / np.dot(tt, tt))
+    )
+    trend = _pairwise_sen(agbc, years.astype(float))
+    trend[np.abs(trend) < 1e-12] = 0.0
+    return CarbonSeriesTruth(
+        agbc=_f32(agbc),
+        bgbc=_f32(bgbc),
+        trend=trend,
+        disturbance_year=dist_year,
+        density_growth=rho,
+        totals=totals,
+        sink_TgC_per_yr=sink.rename("sink_TgC_per_yr"),
+    )
 
 
 def make_carbon_series(
@@ -297,137 +490,35 @@ def make_carbon_series(
     0.0
     """
     rng = check_generator(random_state)
-    T, (H, W) = int(n_years), (int(shape[0]), int(shape[1]))
-    if T < 4:
-        raise ValueError(f"n_years={n_years} must be >= 4 for a trend to be tested.")
-    if H < 4 or W < 4:
-        raise ValueError(f"shape={shape} must be at least 4 x 4 cells (four quadrant regions).")
-    years = np.arange(int(start_year), int(start_year) + T)
-    base_year = int(start_year + T // 2 + 1) if base_year is None else int(base_year)
-    if base_year not in years:
-        raise ValueError(f"base_year={base_year} is outside the series {years[0]}-{years[-1]}.")
-    if not 0.0 <= short_ratio <= 1.0:
-        raise ValueError(
-            f"short_ratio={short_ratio} must be in [0, 1] (short vegetation per unit cover "
-            "holds less carbon than trees)."
-        )
+    H, W, years, base_year = _check_series_args(n_years, start_year, shape, base_year, short_ratio)
     b = int(base_year - years[0])
-    k = np.arange(T, dtype=float)[:, None, None]
-
-    regions = np.empty((H, W), np.int32)
-    regions[: H // 2, : W // 2], regions[: H // 2, W // 2 :] = 0, 1
-    regions[H // 2 :, : W // 2], regions[H // 2 :, W // 2 :] = 2, 3
-    d = np.clip(70.0 + 20.0 * _smooth(rng, (H, W), smooth), 30.0, 130.0)
-    tc0 = 1.0 / (1.0 + np.exp(-(0.8 + 0.8 * _smooth(rng, (H, W), smooth))))
-    tc0 = np.where(regions == 0, 0.15 + 0.3 * (tc0 - tc0.min()) / np.ptp(tc0), tc0)
-    sv0 = (1.0 - tc0) * (0.3 + 0.4 / (1.0 + np.exp(-_smooth(rng, (H, W), smooth))))
-    mat = 14.0 + 3.0 * _smooth(rng, (H, W), 2 * smooth) + np.linspace(-2, 2, H)[:, None]
-    precip = 1200.0 + 300.0 * _smooth(rng, (H, W), 2 * smooth)
-
-    tc = np.broadcast_to(tc0, (T, H, W)).copy()
-    sv = np.broadcast_to(sv0, (T, H, W)).copy()
-    g = np.ones((T, H, W))
-    rho = np.zeros((H, W))
-    dist_year = np.full((H, W), np.nan)
-    # afforestation
-    m0 = regions == 0
-    c = np.clip(0.012 + 0.006 * _smooth(rng, (H, W), smooth), 0.004, 0.025)
-    tc[:, m0] = np.minimum(0.95, tc0 + c * k)[:, m0]
-    sv[:, m0] = np.maximum(0.0, sv0 - 0.5 * c * k)[:, m0]
-    # densification
-    m1 = regions == 1
-    rho[m1] = np.clip(0.02 + 0.005 * _smooth(rng, (H, W), smooth), 0.01, 0.03)[m1]
-    g[:, m1] = (1.0 + rho * (k - b))[:, m1]
-    # disturbance: the region degrades; two disc patches also lose part of their trees at once
-    m2 = regions == 2
-    decline = np.clip(0.006 + 0.002 * _smooth(rng, (H, W), smooth), 0.002, 0.012)
-    tc[:, m2] = np.maximum(0.05, tc0 - decline * k)[:, m2]
-    rr, cc = np.mgrid[0:H, 0:W]
-    r0, c0, rad = H // 2 + H // 4, W // 4, max(2.0, 0.11 * min(H, W))
-    patches = [
-        ((rr - (r0 - rad * 0.7)) ** 2 + (cc - (c0 - rad * 0.6)) ** 2 <= rad**2),
-        ((rr - (r0 + rad * 0.9)) ** 2 + (cc - (c0 + rad * 0.9)) ** 2 <= (0.8 * rad) ** 2),
-    ]
-    keep = 0.3 + 0.3 * rng.uniform(size=(H, W))
-    for patch, yr in zip(patches, disturbance_years):
-        p = patch & m2 & np.isnan(dist_year)
-        kd = float(int(yr) - years[0])
-        tc[:, p] = np.where(k >= kd, tc * keep, tc)[:, p]
-        dist_year[p] = int(yr)
-
+    regions = _quadrant_regions(H, W)
+    d, tc0, sv0, mat, precip = _base_fields(rng, regions, smooth)
+    tc, sv, g, rho, dist_year = _planted_dynamics(
+        rng, regions, tc0, sv0, years, b, smooth, disturbance_years
+    )
     agbc = d * (tc + short_ratio * sv) * g
     bgbc = bgbc_law(agbc, mat)
-    tc_obs = np.clip(tc + cover_noise * rng.standard_normal((T, H, W)), 0.0, 1.0)
-    sv_obs = np.clip(sv + cover_noise * rng.standard_normal((T, H, W)), 0.0, 1.0)
-    sv_obs = np.minimum(sv_obs, 1.0 - tc_obs)
-    vod = 0.1 + 0.8 * (1.0 - np.exp(-agbc / 120.0)) + vod_noise * rng.standard_normal((T, H, W))
-    bench = agbc[b] * (1.0 + 0.05 * rng.standard_normal((H, W)))
+    tc_obs, sv_obs, vod, bench = _observations(rng, tc, sv, agbc, b, cover_noise, vod_noise)
+    records = _bgb_records(rng, agbc[b], mat, precip, n_records, origin, cell_size)
 
-    tr = Affine(cell_size, 0.0, origin[0], 0.0, -cell_size, origin[1] + H * cell_size)
-    cells = rng.integers(0, H * W, int(n_records))
-    ri, ci = np.unravel_index(cells, (H, W))
-    x = origin[0] + (ci + rng.uniform(size=cells.size)) * cell_size
-    y = origin[1] + (H - ri - rng.uniform(size=cells.size)) * cell_size
-    a_rec = agbc[b][ri, ci] * rng.lognormal(0.0, 0.15, cells.size)
-    records = pd.DataFrame(
-        {
-            "x": x,
-            "y": y,
-            "agbc": a_rec,
-            "mat": mat[ri, ci],
-            "map": precip[ri, ci],
-            "bgbc": bgbc_law(a_rec, mat[ri, ci]) * rng.lognormal(0.0, 0.1, cells.size),
-        }
-    )
-
-    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     series = CarbonSeries(
         years=years,
-        tree_cover=f32(tc_obs),
-        short_cover=f32(sv_obs),
-        vod=f32(vod),
-        benchmark=f32(bench),
-        benchmark_sd=f32(0.1 * bench),
+        tree_cover=_f32(tc_obs),
+        short_cover=_f32(sv_obs),
+        vod=_f32(vod),
+        benchmark=_f32(bench),
+        benchmark_sd=_f32(0.1 * bench),
         base_year=base_year,
-        covariates={"mat": f32(mat), "map": f32(precip)},
+        covariates={"mat": _f32(mat), "map": _f32(precip)},
         records=records,
         regions=regions,
         region_names=list(REGION_NAMES),
-        transform=tr,
+        transform=Affine(cell_size, 0.0, origin[0], 0.0, -cell_size, origin[1] + H * cell_size),
         crs=crs,
         short_ratio=float(short_ratio),
     )
     if not return_truth:
         return series
-    area = series.cell_area_ha
-    rows = []
-    for code, name in enumerate(REGION_NAMES):
-        m = regions == code
-        for i, yr in enumerate(years):
-            a, bg = agbc[i][m].sum() * area / 1e6, bgbc[i][m].sum() * area / 1e6
-            rows.append(
-                {
-                    "region": name,
-                    "year": int(yr),
-                    "agbc_TgC": a,
-                    "bgbc_TgC": bg,
-                    "total_TgC": a + bg,
-                }
-            )
-    totals = pd.DataFrame(rows)
-    tt = years - years.mean()
-    sink = totals.groupby("region", sort=False)["total_TgC"].apply(
-        lambda s: float(np.dot(tt, s.to_numpy()) / np.dot(tt, tt))
-    )
-    trend = _pairwise_sen(agbc, years.astype(float))
-    trend[np.abs(trend) < 1e-12] = 0.0
-    truth = CarbonSeriesTruth(
-        agbc=f32(agbc),
-        bgbc=f32(bgbc),
-        trend=trend,
-        disturbance_year=dist_year,
-        density_growth=rho,
-        totals=totals,
-        sink_TgC_per_yr=sink.rename("sink_TgC_per_yr"),
-    )
+    truth = _series_truth(agbc, bgbc, regions, years, series.cell_area_ha, dist_year, rho)
     return series, truth
