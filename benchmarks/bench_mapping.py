@@ -95,7 +95,7 @@ def make_model(n_feat, n_jobs, seed=0):
 
 def _child_map(q, stack, out, n_feat, memory_mb, prefetch, workers):
     """Run one mapping in a fresh process; report seconds, windows and memory."""
-    import geoagb.mapping._engine as engine
+    import geoagb.raster._engine as engine
     from geoagb.mapping import predict_raster
 
     model = make_model(n_feat, n_jobs=1 if workers else 2)

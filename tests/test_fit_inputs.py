@@ -252,7 +252,7 @@ def test_map_output_suffix_must_say_geotiff(scene, tmp_path, capsys):
     from sklearn.linear_model import LinearRegression
 
     from geoagb.mapping import predict_raster
-    from geoagb.mapping._writer import check_geotiff_path
+    from geoagb.raster import check_geotiff_path
 
     assert check_geotiff_path("a/agb.TIFF").suffix == ".TIFF"
     model = LinearRegression().fit(pd.DataFrame({"chm": [1.0, 2.0, 3.0]}), [1.0, 2.0, 3.0])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..raster import find_band, same_grid
+
 __all__ = [
     "APPLICABILITY_BANDS",
     "APPLICABILITY_UNITS",
@@ -61,8 +63,6 @@ class AOAMask:
         import os
 
         import rasterio
-
-        from ..mapping._io import find_band, same_grid
 
         self._own = None
         if aoa is True:

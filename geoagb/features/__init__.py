@@ -1,7 +1,8 @@
 """Features from rasters: spectral indices, GLCM texture, terrain, plot and patch extraction.
 
 One feature definition, :class:`RasterFeatures`, serves the plots (``at_points``) and the
-wall-to-wall map (``on_window``) with the same numbers. The maths are pure functions on arrays
+wall-to-wall map (``on_window``) with the same numbers; :class:`XarrayFeatures` computes the
+same recipe from xarray DataArrays. The maths are pure functions on arrays
 (:func:`spectral_indices`, :func:`glcm_texture`, :func:`terrain`, ...);
 :func:`screen_features` ranks candidate features against the target, as Table A4 of the Shenzhen
 urban vegetation carbon study (Remote Sensing, 2026) does.
@@ -15,6 +16,7 @@ from ._raster import RasterFeatures
 from ._screen import feature_category, screen_features
 from ._terrain import TERRAIN_VARIABLES, heat_load_index, solar_radiation_proxy, terrain
 from ._texture import GLCM_FEATURES, glcm_texture
+from ._xr_features import XarrayFeatures
 
 __all__ = [
     "spectral_indices",
@@ -29,6 +31,7 @@ __all__ = [
     "solar_radiation_proxy",
     "flow_accumulation",
     "RasterFeatures",
+    "XarrayFeatures",
     "extract_points",
     "extract_patches",
     "screen_features",

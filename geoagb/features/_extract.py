@@ -8,7 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from . import _io
+from ..raster import (
+    band_table,
+    check_same_grid,
+    open_all,
+    plot_xy,
+    read_block,
+    read_sources,
+    resolve_band,
+)
+from ._indices import band_namer
+from ._raster import RasterFeatures
 
 __all__ = ["extract_points", "extract_patches", "patch_origin"]
 
@@ -25,8 +35,8 @@ def _band_list(table, infos, bands):
         order = {k: i for i, k in enumerate(infos)}
         return sorted(out, key=lambda t: (order[t[1][0]], t[1][1]))
     if isinstance(bands, Mapping):
-        return [(str(k), _io.resolve_band(table, v)) for k, v in bands.items()]
-    return [(str(b), _io.resolve_band(table, b)) for b in bands]
+        return [(str(k), resolve_band(table, v)) for k, v in bands.items()]
+    return [(str(b), resolve_band(table, b)) for b in bands]
 
 
 def extract_points(
@@ -74,10 +84,8 @@ def extract_points(
     >>> bool(np.isclose(X["nir"].iloc[0], nir[int(y1 - py), int(px - x0)]))
     True
     """
-    from ._raster import RasterFeatures
-
-    infos = _io.read_sources(sources)
-    table = _io.band_table(infos, sensor)
+    infos = read_sources(sources)
+    table = band_table(infos, band_namer(sensor))
     pairs = _band_list(table, infos, bands)
     names = [n for n, _ in pairs]
     extra = {n: (src[0], src[1]) for n, src in pairs}
@@ -152,9 +160,9 @@ def extract_patches(
     """
     from ..deep._patchset import PatchSet
 
-    infos = _io.read_sources(sources)
-    ref = _io.check_same_grid(infos)
-    table = _io.band_table(infos, sensor)
+    infos = read_sources(sources)
+    ref = check_same_grid(infos)
+    table = band_table(infos, band_namer(sensor))
     pairs = _band_list(table, infos, bands)
     res = abs(ref.transform.a)
     if (size_m is None) == (size_px is None):
@@ -165,12 +173,12 @@ def extract_patches(
             f"patch size {size_m if size_px is None else size_px} gives {size} pixels "
             f"at {res} m; use a larger size."
         )
-    xy = _io.plot_xy(plots, ref.crs, coords)
+    xy = plot_xy(plots, ref.crs, coords)
     r0, c0 = patch_origin(ref.transform, xy, size)
     n, C = len(xy), len(pairs)
     data = np.full((n, C, size, size), np.nan, dtype=np.float32)
     H, W = ref.height, ref.width
-    dsets = _io.open_all(infos, sorted({s[0] for _, s in pairs}))
+    dsets = open_all(infos, sorted({s[0] for _, s in pairs}))
     try:
         for i in range(n):
             a0, a1 = max(0, r0[i]), min(H, r0[i] + size)
@@ -178,7 +186,7 @@ def extract_patches(
             if a1 <= a0 or b1 <= b0:
                 continue
             for c, (_, (key, idx)) in enumerate(pairs):
-                blk = _io.read_block(
+                blk = read_block(
                     dsets[key], idx, (int(a0), int(a1)), (int(b0), int(b1)), infos[key].nodata
                 )
                 data[i, c, a0 - r0[i] : a1 - r0[i], b0 - c0[i] : b1 - c0[i]] = blk

@@ -18,6 +18,7 @@ __all__ = [
     "SENSOR_BANDS",
     "INDEX_BANDS",
     "canonical_bands",
+    "band_namer",
     "spectral_indices",
     "band_ratios",
     "pc1",
@@ -106,6 +107,23 @@ def canonical_bands(names: Sequence[str], sensor: str | None = None) -> dict[str
         )
     table = SENSOR_BANDS[key]
     return {n: table.get(_norm_id(n), str(n).lower()) for n in names}
+
+
+def band_namer(sensor: str | None = None):
+    """``name -> canonical name`` for one band name (:func:`canonical_bands` with ``sensor``).
+
+    What a recipe passes to :func:`geoagb.raster.band_table` to name the bands it reads.
+
+    Examples
+    --------
+    >>> band_namer("sentinel2")("B8"), band_namer()("NIR")
+    ('nir', 'nir')
+    """
+
+    def name(desc: str) -> str:
+        return canonical_bands([desc], sensor)[desc]
+
+    return name
 
 
 def _as_mapping(bands, sensor):

@@ -10,8 +10,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _io
-from ._indices import INDEX_BANDS, pc1
+from ..raster import (
+    band_table,
+    check_same_grid,
+    context_block,
+    footprint_rect,
+    grid_dict,
+    latitude_of,
+    open_all,
+    plot_xy,
+    read_block,
+    read_sources,
+    resolve_band,
+)
+from ._indices import INDEX_BANDS, band_namer, pc1
 from ._terrain import TERRAIN_VARIABLES, terrain_from_context, terrain_halo, twi_from_dem
 from ._texture import (
     DEFAULT_ANGLES,
@@ -181,14 +193,22 @@ class RasterFeatures:
         self._setup()
 
     # ---- recipe ------------------------------------------------------------------------------
+    def _read_infos(self) -> dict:
+        """Metadata of the sources, key -> :class:`geoagb.raster.SourceInfo` (files: opened once).
+
+        The one place the recipe planning touches files; :class:`geoagb.features.XarrayFeatures`
+        overrides it to plan the same recipe on arrays.
+        """
+        return read_sources(self.sources)
+
     def _setup(self):
-        self._infos = _io.read_sources(self.sources)
-        self._ref = _io.check_same_grid(self._infos)
-        self._table = _io.band_table(self._infos, self.sensor)
+        self._infos = self._read_infos()
+        self._ref = check_same_grid(self._infos)
+        self._table = band_table(self._infos, band_namer(self.sensor))
         plan = _Plan()
         self._band_specs = []
         for b in self.bands or []:
-            self._band_specs.append((str(b), _io.resolve_band(self._table, b)))
+            self._band_specs.append((str(b), resolve_band(self._table, b)))
             plan.names.append(str(b))
         self._index_names = [str(i).lower() for i in (self.indices or [])]
         self._index_bands = {}
@@ -196,9 +216,7 @@ class RasterFeatures:
             if name not in INDEX_BANDS:
                 raise ValueError(f"unknown index {name!r}; valid: {list(INDEX_BANDS)}.")
             for b in INDEX_BANDS[name]:
-                self._index_bands[b] = _io.resolve_band(
-                    self._table, b, what=f"band {b!r} (for {name})"
-                )
+                self._index_bands[b] = resolve_band(self._table, b, what=f"band {b!r} (for {name})")
             plan.names.append(name)
         self._tex = []
         tex = self.textures
@@ -238,7 +256,7 @@ class RasterFeatures:
             if band == "pc1":
                 self._pc1_bands()
             else:
-                t.src = _io.resolve_band(self._table, band, what="texture band")
+                t.src = resolve_band(self._table, band, what="texture band")
             self._tex.append(t)
             plan.names += [f"{t.prefix}_glcm{t.window}_{f}" for f in t.features]
         self._terrain_vars = [str(v).lower() for v in (self.terrain or [])]
@@ -282,7 +300,7 @@ class RasterFeatures:
                     f"extra[{name!r}] = {spec!r}: give (source, band) or "
                     "(source, band, statistic), e.g. ('chm', 1, 'p95')."
                 )
-            src = _io.resolve_band(self._table, (spec[0], spec[1]), what=f"extra[{name!r}]")
+            src = resolve_band(self._table, (spec[0], spec[1]), what=f"extra[{name!r}]")
             self._extra.append((str(name), src, _parse_stat(spec[2]) if len(spec) == 3 else "mean"))
             plan.names.append(str(name))
         plan.stats = ["mean"] * (len(plan.names) - len(self._extra)) + [
@@ -326,7 +344,7 @@ class RasterFeatures:
     @property
     def grid(self) -> dict:
         """The reference grid: ``crs, transform, width, height, resolution`` (metres)."""
-        return _io.grid_dict(self._ref)
+        return grid_dict(self._ref)
 
     @property
     def halo(self) -> int:
@@ -401,7 +419,7 @@ class RasterFeatures:
             import rasterio
 
             with rasterio.open(info.path) as ds:
-                dem = _io.read_block(ds, 1, (0, info.height), (0, info.width), info.nodata)
+                dem = read_block(ds, 1, (0, info.height), (0, info.width), info.nodata)
             self._global["twi"] = twi_from_dem(
                 dem, self.grid["resolution"], self.terrain_options.get("fill_depressions", True)
             )
@@ -412,7 +430,7 @@ class RasterFeatures:
         if lat is not None:
             return float(lat)
         if "latitude" not in self._global:
-            self._global["latitude"] = _io.latitude_of(self._ref)
+            self._global["latitude"] = latitude_of(self._ref)
         return self._global["latitude"]
 
     # ---- the engine ----------------------------------------------------------------------------
@@ -438,13 +456,13 @@ class RasterFeatures:
         def region(src):
             if src not in regions:
                 info = self._infos[src[0]]
-                regions[src] = _io.read_block(
+                regions[src] = read_block(
                     dsets[src[0]], src[1], (rr0, rr1), (cc0, cc1), info.nodata
                 )
             return regions[src]
 
         def ctx(src, r=0, mode="nan"):
-            return _io.context_block(region(src), (rr0, cc0), (H, W), win, r, mode)
+            return context_block(region(src), (rr0, cc0), (H, W), win, r, mode)
 
         out = []
         for _, src in self._band_specs:
@@ -505,7 +523,7 @@ class RasterFeatures:
 
     def _open(self):
         keys = sorted({s[0] for s in self._needed_sources()})
-        return _io.open_all(self._infos, keys)
+        return open_all(self._infos, keys)
 
     # ---- public API ----------------------------------------------------------------------------
     def at_points(
@@ -534,7 +552,7 @@ class RasterFeatures:
             Index aligned with ``plots``, one column per :attr:`feature_names`. NaN where a
             footprint touches nodata or leaves the rasters; a warning counts such plots.
         """
-        xy = _io.plot_xy(plots, self._ref.crs, coords)
+        xy = plot_xy(plots, self._ref.crs, coords)
         if footprint is not None and not float(footprint) > 0:
             raise ValueError(f"footprint={footprint} must be a positive side length in metres.")
         if footprint is not None and self._geographic():
@@ -543,7 +561,7 @@ class RasterFeatures:
                 f"({self._ref.crs}) is geographic; warp the rasters to a projected "
                 "CRS (gdalwarp -t_srs EPSG:<utm zone> in.tif out.tif)."
             )
-        r0, r1, c0, c1 = _io.footprint_rect(xy, self._ref.transform, footprint)
+        r0, r1, c0, c1 = footprint_rect(xy, self._ref.transform, footprint)
         F = len(self._plan.names)
         vals = np.full((len(xy), F), np.nan)
         from tqdm.auto import tqdm

@@ -13,6 +13,7 @@ study, the China 1 km AGBC/BGBC dataset and the Shenzhen urban-carbon study).
 * :func:`plot_agb_map`, :func:`plot_power_law`, :func:`plot_class_frequencies`: quick looks.
 """
 
+from ..features import XarrayFeatures
 from ._carbon import agb_class_frequencies, carbon_sink, carbon_stock, zonal_statistics
 from ._compare import (
     MapComparison,
@@ -27,7 +28,6 @@ from ._explain_raster import explain_raster
 from ._plot import plot_agb_map, plot_class_frequencies, plot_power_law
 from ._predict import predict_raster
 from ._xarray import predict_xarray
-from ._xr_features import XarrayFeatures
 
 __all__ = [
     "predict_raster",

@@ -16,9 +16,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._io import cell_area_ha, find_band, same_grid
-from ._xr_source import open_map
-from ._zones import ZonalAccumulator, make_zones, map_windows
+from ..raster import (
+    ZonalAccumulator,
+    cell_area_ha,
+    find_band,
+    make_zones,
+    map_windows,
+    open_map,
+    same_grid,
+)
 
 __all__ = ["carbon_stock", "carbon_sink", "zonal_statistics", "agb_class_frequencies"]
 
@@ -86,7 +92,7 @@ def zonal_statistics(
     raster : str or Path
         Raster file (e.g. an AGB map, Mg/ha).
     regions : None, GeoDataFrame, raster path, or integer array, optional
-        Zones, see :mod:`geoagb.mapping._zones`: polygons (with ``by`` naming the region
+        Zones, see :mod:`geoagb.raster` (``make_zones``): polygons (with ``by`` naming the region
         column), a zone-code raster, or a continuous raster (a DEM) binned by ``edges``.
     band : int or str, default 1
         Band number (1-based) or description (e.g. ``"agb_std"``).

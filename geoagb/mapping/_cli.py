@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .._argtypes import fraction, int_at_least, positive_float
 from .._untrusted import load_pickle, load_skops
-from ._writer import check_geotiff_path
+from ..raster import check_geotiff_path
 
 __all__ = ["add_map_command", "load_estimator_file", "parse_features", "parse_mask"]
 

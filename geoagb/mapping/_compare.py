@@ -23,11 +23,15 @@ import rasterio
 from affine import Affine
 from rasterio.enums import Resampling
 
-from ._io import find_band, read_on_grid
+from ..raster import (
+    OutputGrid,
+    atomic_geotiff,
+    find_band,
+    geotiff_profile,
+    map_windows,
+    read_on_grid,
+)
 from ._masks import mask_window, normalize_mask
-from ._windows import OutputGrid
-from ._writer import atomic_geotiff, geotiff_profile
-from ._zones import map_windows
 
 __all__ = [
     "compare_maps",

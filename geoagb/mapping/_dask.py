@@ -17,7 +17,7 @@ import numpy as np
 from rasterio.windows import Window
 from tqdm.auto import tqdm
 
-from ._engine import run_task
+from ..raster import run_task
 
 __all__ = ["run_windows_dask", "check_client"]
 

@@ -15,13 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from .._io import check_output_path
+from ..raster import as_feature_source, geotiff_profile, output_grid, plan_windows
 from ._dask import check_client
 from ._masks import normalize_mask
 from ._predict import resolve_window_size, write_windows
-from ._sources import as_feature_source
 from ._tabular import TabularTask
-from ._windows import output_grid, plan_windows
-from ._writer import geotiff_profile
 
 __all__ = ["explain_raster"]
 

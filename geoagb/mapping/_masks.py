@@ -23,8 +23,7 @@ import numpy as np
 from affine import Affine
 from rasterio.windows import Window
 
-from ._io import read_on_grid
-from ._windows import OutputGrid
+from ..raster import OutputGrid, read_on_grid
 
 __all__ = ["normalize_mask", "mask_window"]
 

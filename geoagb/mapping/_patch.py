@@ -21,8 +21,8 @@ import warnings
 import numpy as np
 from rasterio.windows import Window
 
+from ..raster import OutputGrid
 from ._masks import MIN_VALID_FRACTION, mask_window
-from ._windows import OutputGrid
 
 __all__ = ["PatchTask", "is_patch_model", "patch_offset"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
-from ._io import find_band
+from ..raster import find_band
 
 __all__ = ["plot_agb_map", "plot_power_law", "plot_class_frequencies"]
 

@@ -12,15 +12,21 @@ import numpy as np
 from rasterio.windows import Window
 
 from .._io import check_output_path
+from ..raster import (
+    as_feature_source,
+    atomic_geotiff,
+    check_geotiff_path,
+    geotiff_profile,
+    has_valid_pixel,
+    output_grid,
+    plan_windows,
+    run_windows,
+    window_size_for_budget,
+)
 from ._dask import check_client, run_windows_dask
-from ._engine import run_windows
-from ._io import has_valid_pixel
 from ._masks import normalize_mask
 from ._patch import PatchTask, is_patch_model, patch_reader
-from ._sources import as_feature_source
 from ._tabular import TabularTask
-from ._windows import output_grid, plan_windows, window_size_for_budget
-from ._writer import atomic_geotiff, check_geotiff_path, geotiff_profile
 
 __all__ = ["predict_raster", "make_task", "resolve_window_size"]
 

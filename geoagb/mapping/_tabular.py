@@ -24,8 +24,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..raster import OutputGrid
 from ._masks import mask_window
-from ._windows import OutputGrid
 
 __all__ = ["TabularTask", "uncertainty_kind", "is_residual_kriging"]
 

@@ -26,11 +26,10 @@ from collections.abc import Sequence
 import numpy as np
 from rasterio.windows import Window
 
+from ..features import XarrayFeatures
+from ..raster import TILE, XarrayStack, is_xarray, output_grid, require_xarray
 from ._masks import normalize_mask
 from ._tabular import TabularTask
-from ._windows import TILE, output_grid
-from ._xr_features import XarrayFeatures
-from ._xr_source import XarrayStack, is_xarray, require_xarray
 
 __all__ = ["predict_xarray", "aligned_chunks", "as_xarray_source"]
 

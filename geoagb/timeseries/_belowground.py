@@ -111,7 +111,10 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # biomass and carbon are >= 0; only the AGB column is checked, covariates may be negative
+        # biomass and carbon are >= 0: fit refuses a negative BGB (y) or a negative value in the
+        # AGB column of X (agb_feature) with scikit-learn's "Negative values in data" error.
+        # Covariates such as temperature may be negative: scikit-learn's tag has no per-column
+        # form, and it is set for the AGB column
         tags.input_tags.positive_only = True
         tags.target_tags.positive_only = True
         return tags
@@ -143,13 +146,14 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         self.agb_index_ = self._resolve_agb()
         agb = X[:, self.agb_index_]
-        fix = "AGB(C) and BGB(C) are densities (MgC/ha or Mg/ha) and cannot be negative."
+        if np.any(agb < 0) or np.any(y < 0):
+            raise ValueError(
+                "Negative values in data passed to BelowgroundModel: negative AGB or BGB in the "
+                f"records (min AGB {agb.min():g} in column agb_feature={self.agb_feature!r}, min "
+                f"BGB {y.min():g}). AGB(C) and BGB(C) are densities (MgC/ha or Mg/ha) and cannot "
+                "be negative; covariates may be."
+            )
         if self.root_shoot is None:
-            if np.any(agb < 0) or np.any(y < 0):
-                raise ValueError(
-                    f"negative AGB or BGB in the records (min AGB {agb.min():g}, min BGB "
-                    f"{y.min():g}). {fix}"
-                )
             self.ratio_ = (
                 float(fit_belowground(agb, y, method="ratio").a)
                 if len(y) >= 3 and np.dot(agb, agb) > 0
@@ -230,7 +234,7 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         from rasterio.windows import Window
         from tqdm.auto import tqdm
 
-        from ..mapping._windows import plan_windows, window_size_for_budget
+        from ..raster import plan_windows, window_size_for_budget
         from ._stack import StackSource, make_grid
 
         check_is_fitted(self, "ratio_")
@@ -267,7 +271,7 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         if out is None:
             res[:] = compute(wins[0])
             return res
-        from ..mapping._writer import atomic_geotiff, geotiff_profile
+        from ..raster import atomic_geotiff, geotiff_profile
 
         if src.transform is None:
             raise ValueError(

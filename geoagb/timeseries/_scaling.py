@@ -37,9 +37,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..mapping._windows import plan_windows, window_size_for_budget
-from ..mapping._writer import atomic_geotiff, geotiff_profile
-from ..mapping._zones import ZonalAccumulator, make_zones
+from ..raster import (
+    ZonalAccumulator,
+    atomic_geotiff,
+    geotiff_profile,
+    make_zones,
+    plan_windows,
+    window_size_for_budget,
+)
 from ._stack import StackSource, align_years, companion, make_grid, window_transform
 
 __all__ = ["CoverScaling", "scale_by_cover", "base_layers"]

@@ -2,7 +2,7 @@
 
 A stack file is a multi-band GeoTIFF whose band descriptions are the years (``"2002"``,
 ``"2003"``, ...), written atomically (temporary file renamed on success) and tiled by
-:func:`geoagb.mapping._writer.atomic_geotiff`. Functions of :mod:`geoagb.timeseries` accept either
+:func:`geoagb.raster.atomic_geotiff`. Functions of :mod:`geoagb.timeseries` accept either
 form through :class:`StackSource`, which reads any window of either as float32 with nodata as NaN,
 so that the same code runs on a 120 x 120 demo array and on a 40 000 x 40 000 national stack.
 """
@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from ..mapping._io import cell_area_ha
-from ..mapping._windows import OutputGrid
-from ..mapping._writer import atomic_geotiff, geotiff_profile
+from ..raster import OutputGrid, atomic_geotiff, geotiff_profile
 
 __all__ = [
     "StackSource",
@@ -27,7 +26,6 @@ __all__ = [
     "read_stack",
     "stack_years",
     "make_grid",
-    "area_ha",
     "window_transform",
     "year_span",
     "companion",
@@ -42,13 +40,11 @@ def _affine(transform) -> Affine | None:
 
 
 def _crs(crs):
-    from rasterio.crs import CRS
-
     return None if crs is None else CRS.from_user_input(crs)
 
 
 def make_grid(transform, crs, width: int, height: int) -> OutputGrid:
-    """The :class:`~geoagb.mapping._windows.OutputGrid` of an in-memory raster."""
+    """The :class:`~geoagb.raster.OutputGrid` of an in-memory raster."""
     if transform is None:
         raise ValueError(
             "an in-memory stack needs its grid to be written or measured: pass transform= (an "
@@ -63,12 +59,6 @@ def make_grid(transform, crs, width: int, height: int) -> OutputGrid:
 def window_transform(win: Window, transform: Affine) -> Affine:
     """Affine transform of window ``win`` of a raster with ``transform``."""
     return transform @ Affine.translation(int(win.col_off), int(win.row_off))
-
-
-def area_ha(transform, crs) -> float:
-    """Area of one cell, hectares (the CRS must be projected in metres)."""
-    g = make_grid(transform, crs, 1, 1)
-    return cell_area_ha(dict(crs=g.crs, transform=g.transform))
 
 
 def _as_year(desc) -> int | None:

@@ -27,9 +27,9 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from ..mapping._windows import plan_windows, window_size_for_budget
-from ..mapping._zones import make_zones
-from ._stack import StackSource, align_years, area_ha, companion, window_transform, year_span
+from .. import raster
+from ..raster import make_zones, plan_windows, window_size_for_budget
+from ._stack import StackSource, align_years, companion, make_grid, window_transform, year_span
 from ._trend import mann_kendall
 
 __all__ = ["annual_totals", "carbon_sink_trend", "MIN_SINK_YEARS"]
@@ -143,7 +143,8 @@ def annual_totals(
                 "the cell area is unknown: pass transform= and crs= (a projected CRS in metres) "
                 "or cell_area_ha=."
             )
-        area = area_ha(src.transform, src.crs)
+        # the parameter cell_area_ha shadows the helper of the same name
+        area = raster.cell_area_ha(make_grid(src.transform, src.crs, 1, 1))
     else:
         area = float(cell_area_ha)
     zones = make_zones(regions, src.crs)

@@ -21,6 +21,7 @@ from rasterio.windows import Window
 from scipy.special import ndtr, ndtri
 from tqdm.auto import tqdm
 
+from ..raster import atomic_geotiff, geotiff_profile
 from ._kernels import MK_COLUMNS, PETTITT_COLUMNS, mk_block, pettitt_block
 from ._stack import StackSource, make_grid, year_span
 from ._trend import (
@@ -375,8 +376,6 @@ def _run(src, out, *, args, step, starts, bar, a, hamed_rao, breakpoint_detrend,
     """(TrendResult or Path, histogram of the finite values per pixel)."""
     n_finite = np.zeros(src.count + 1, dtype=np.int64)
     if out is not None:
-        from ..mapping._writer import atomic_geotiff, geotiff_profile
-
         if src.transform is None:
             raise ValueError(
                 "out= needs the grid of the stack: pass transform= and crs= with an array."

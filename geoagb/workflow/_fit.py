@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..raster import band_table, read_sources
+
 __all__ = ["fit_bundle", "make_model", "MODELS"]
 
 #: ``--model`` choices -> label used in titles.
@@ -382,14 +384,12 @@ def _qc(
 
 def _check_xgboost_names(feature_names, infos, sources) -> None:
     """XGBoost refuses feature names with ``[``, ``]`` or ``<``: name the band and the fix."""
-    from ..features import _io as fio
-
     bad = [f for f in feature_names if re.search(r"[\[\]<]", f)]
     if not bad:
         return
     name = bad[0]
     clean = re.split(r"[\[\]<]", name)[0].strip() or re.sub(r"[\[\]<]", "_", name)
-    table = fio.band_table(infos)
+    table = band_table(infos)
     if name in table:
         key, i = table[name]
         desc = infos[key].descriptions[i - 1]
@@ -550,7 +550,6 @@ def fit_bundle(
     """
     from .. import __version__
     from .._coords import drop_coords
-    from ..features import _io as fio
     from ..model_selection import block_size_sensitivity, suggest_block_size
     from ._bundle import (
         BUNDLE_FORMAT,
@@ -594,7 +593,7 @@ def fit_bundle(
 
     # 1. rasters, plots, recipe ------------------------------------------------------------------
     sources = dict(rasters) if isinstance(rasters, dict) else raster_sources(rasters)
-    infos = fio.read_sources(sources)
+    infos = read_sources(sources)
     ref = next(iter(infos.values()))
     echo(describe_sources(infos))
     gdf = read_plots(
@@ -614,7 +613,7 @@ def fit_bundle(
         gdf = gdf.set_index(id_column)
     gdf.index.name = "plot"
     cfg = load_config(config) if isinstance(config, (str, Path)) else dict(config or {})
-    names = [n for n in fio.band_table(infos) if ":" not in n]
+    names = [n for n in band_table(infos) if ":" not in n]
     recipe = make_recipe(
         names, cfg, bands=bands, indices=indices, textures=textures, terrain=terrain
     )

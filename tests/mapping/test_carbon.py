@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import box
 
 from geoagb.mapping import agb_class_frequencies, carbon_sink, carbon_stock, zonal_statistics
-from geoagb.mapping._sources import block_mean
+from geoagb.raster import block_mean
 
 from .conftest import CRS, X0, Y0, write_raster
 

@@ -13,8 +13,8 @@ from geoagb.mapping import (
     evaluate_against_plots,
     fit_power_law,
 )
-from geoagb.mapping._sources import block_mean
 from geoagb.metrics import agb_scores
+from geoagb.raster import block_mean
 
 from .conftest import CRS, X0, Y0, read, write_raster
 

@@ -10,7 +10,6 @@ from geoagb.mapping import carbon_stock
 
 
 def test_mapping_demo_step_quick(tmp_path):
-    pytest.importorskip("geoagb.features")
     from geoagb._demo import DemoContext, _mapping
 
     lines = []

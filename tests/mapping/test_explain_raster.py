@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import rasterio
 
+from geoagb.explain import explain
 from geoagb.mapping import explain_raster, predict_raster
 
 NAMES = ["ndvi", "height_mean", "elevation"]
@@ -90,10 +91,9 @@ def test_groups_sum_members_and_collect_the_rest(feature_stack, model, tmp_path)
 
 
 def test_default_explainer_is_geoagb_explain(feature_stack, model, tmp_path):
-    explain = pytest.importorskip("geoagb.explain").explain
     path, arr = feature_stack
     out = explain_raster(model, path, tmp_path / "e.tif", resolution=6, progress=False)
-    from geoagb.mapping._sources import block_mean
+    from geoagb.raster import block_mean
 
     m = block_mean(arr, 3, skipna=False)
     ok = np.isfinite(m).all(axis=0)

@@ -11,7 +11,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
 
 from geoagb.mapping import predict_raster
-from geoagb.mapping._sources import block_mean
+from geoagb.raster import block_mean
 
 from .conftest import X0, Y0, read, write_raster
 

@@ -12,7 +12,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
 
 from geoagb.mapping import predict_raster
-from geoagb.mapping._sources import block_mean
+from geoagb.raster import block_mean
 
 from .conftest import read, write_raster
 
@@ -103,9 +103,8 @@ def test_window_size_does_not_change_the_result(feature_stack, forest, tmp_path,
 
 
 def test_prefetch_thread_gives_same_result_as_serial(feature_stack, forest, tmp_path):
-    from geoagb.mapping._engine import run_windows
     from geoagb.mapping._predict import make_task
-    from geoagb.mapping._windows import plan_windows
+    from geoagb.raster import plan_windows, run_windows
 
     path, _ = feature_stack
     task = make_task(forest, path, resolution=4)

@@ -8,12 +8,12 @@ import pytest
 import rasterio
 from sklearn.ensemble import RandomForestRegressor
 
+from geoagb import features
+from geoagb.kriging import ResidualKrigingRegressor
 from geoagb.mapping import predict_raster
 
 from .conftest import X0, Y0, read, recipe_scene, write_raster
 from .test_patch_kriging_dask import WeightedPatchModel
-
-features = pytest.importorskip("geoagb.features")
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,6 @@ def test_patch_map_equals_predict_on_extract_patches(scene, tmp_path, f, size):
 
 
 def test_real_residual_kriging_map_equals_its_predict(tmp_path):
-    kriging = pytest.importorskip("geoagb.kriging")
     from sklearn.linear_model import LinearRegression
 
     from geoagb.datasets import make_plots
@@ -136,7 +135,7 @@ def test_real_residual_kriging_map_equals_its_predict(tmp_path):
     plots = make_plots(150, random_state=0)
     cols = ["ndvi", "height_mean", "elevation"]
     X = pd.DataFrame(plots[cols + ["x", "y"]])
-    rk = kriging.ResidualKrigingRegressor(LinearRegression(), n_neighbors=16, random_state=0).fit(
+    rk = ResidualKrigingRegressor(LinearRegression(), n_neighbors=16, random_state=0).fit(
         X, plots["agb"]
     )
     # a 1 km feature stack at 50 m over part of the plots' area, each feature a smooth field

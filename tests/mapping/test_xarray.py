@@ -12,9 +12,9 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
 
 from geoagb.features import RasterFeatures
+from geoagb.features._xr_features import XarrayFeatures, nearest_sample_index
 from geoagb.mapping import carbon_stock, explain_raster, predict_raster
 from geoagb.mapping._xarray import aligned_chunks, predict_xarray
-from geoagb.mapping._xr_features import XarrayFeatures, nearest_sample_index
 
 from .conftest import X0, Y0, recipe_scene, write_raster
 

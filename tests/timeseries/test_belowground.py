@@ -7,21 +7,29 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from geoagb.inventory import fit_belowground
 from geoagb.timeseries import BelowgroundModel, evaluate_belowground
 
-EXPECTED_FAILED = {
-    "check_positive_only_tag_during_fit": "the positive_only input tag makes the checks draw a "
-    "non-negative AGB column; only that column must be >= 0 (covariates such as temperature may be "
-    "negative), so negative covariates are accepted",
+#: Checks that cannot apply, with the test that checks the same rule instead (skipped, not xfail).
+NOT_APPLICABLE = {
+    "check_positive_only_tag_during_fit": "scikit-learn's positive_only tag has no per-column "
+    "form: BelowgroundModel refuses negative AGB (column agb_feature) and BGB, but accepts "
+    "negative covariates such as temperature; this check subtracts one scalar from all of "
+    "iris, which leaves column 0 positive, and expects the negative covariates refused. "
+    "test_positive_only_means_the_agb_column_and_bgb checks the rule instead."
 }
 
 
-@parametrize_with_checks(
-    [BelowgroundModel(n_estimators=10, min_records=5, random_state=0)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED,
+@pytest.mark.parametrize(
+    "estimator, check",
+    estimator_checks_generator(
+        BelowgroundModel(n_estimators=10, min_records=5, random_state=0),
+        expected_failed_checks=NOT_APPLICABLE,
+        mark="skip",
+    ),
+    ids=lambda v: getattr(getattr(v, "func", v), "__name__", type(v).__name__),
 )
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
@@ -57,6 +65,24 @@ def test_ratio_fallback_reuses_inventory_fit():
         BelowgroundModel(root_shoot=-1).fit(rec[["agbc", "mat"]], rec["bgbc"])
     with pytest.raises(ValueError, match="negative AGB"):
         BelowgroundModel().fit(np.c_[-rec["agbc"], rec["mat"]], rec["bgbc"])
+
+
+def test_positive_only_means_the_agb_column_and_bgb():
+    """The positive_only tags hold for AGB (column ``agb_feature``) and BGB, with or without a
+    fixed root:shoot ratio; covariates such as mean annual temperature may be negative."""
+    rec = _records(60)
+    X = np.c_[rec["agbc"], rec["mat"] - 15.0]  # temperatures from -15 to 5 degC
+    assert (X[:, 1] < 0).mean() > 0.5
+    m = BelowgroundModel(n_estimators=10, min_records=5, random_state=0).fit(X, rec["bgbc"])
+    assert m.mode_ == "forest" and np.all(m.predict(X) > 0)
+    for root_shoot in (None, 0.3):
+        bad_agb = np.c_[rec["agbc"] - 50.0, rec["mat"]]
+        with pytest.raises(ValueError, match=r"^Negative values in data passed to Belowground"):
+            BelowgroundModel(root_shoot=root_shoot, min_records=5).fit(bad_agb, rec["bgbc"])
+        with pytest.raises(ValueError, match=r"min BGB -1\b"):
+            BelowgroundModel(root_shoot=root_shoot, min_records=5).fit(
+                X, np.r_[-1.0, rec["bgbc"][1:]]
+            )
 
 
 def test_forest_uses_covariates_and_extrapolates_with_the_ratio():

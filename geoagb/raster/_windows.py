@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from affine import Affine
+from pyproj import CRS
 from rasterio.windows import Window
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "check_metric_resolution",
     "window_size_for_budget",
     "plan_windows",
+    "block_mean",
     "TILE",
 ]
 
@@ -162,8 +164,6 @@ def check_metric_resolution(crs, resolution, what: str = "resolution") -> None:
     """
     if crs is None:
         return
-    from pyproj import CRS
-
     try:
         c = CRS.from_user_input(crs)
     except Exception:  # pragma: no cover - a CRS pyproj cannot read: let later checks speak
@@ -238,3 +238,30 @@ def plan_windows(width: int, height: int, window_size: int | tuple[int, int]) ->
         for r in range(0, height, wh)
         for c in range(0, width, ww)
     ]
+
+
+def block_mean(arr: np.ndarray, factor: int, skipna: bool = True) -> np.ndarray:
+    """Mean over ``factor x factor`` blocks of the last two axes (input pixels -> output cells).
+
+    With ``skipna`` the mean of the valid pixels (NaN when none is valid); without, any NaN
+    pixel makes the block NaN. The last two axes must be multiples of ``factor``.
+
+    Examples
+    --------
+    >>> block_mean(np.arange(16, dtype=float).reshape(4, 4), 2)
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+    if factor == 1:
+        return arr
+    *lead, h, w = arr.shape
+    blocks = arr.reshape(*lead, h // factor, factor, w // factor, factor)
+    if not skipna:
+        out = blocks.mean(axis=(-3, -1), dtype=np.float64)
+        return out.astype(arr.dtype if arr.dtype.kind == "f" else np.float64, copy=False)
+    valid = np.isfinite(blocks)
+    s = np.where(valid, blocks, 0).sum(axis=(-3, -1), dtype=np.float64)
+    n = valid.sum(axis=(-3, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = s / n
+    return out.astype(arr.dtype if arr.dtype.kind == "f" else np.float64, copy=False)

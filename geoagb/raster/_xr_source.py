@@ -26,7 +26,12 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+import rasterio
 from rasterio.windows import Window
+from rasterio.windows import transform as transform_of_window
+
+from ._read import nodata_to_nan
+from ._windows import block_mean
 
 __all__ = [
     "XARRAY_HINT",
@@ -208,17 +213,10 @@ def xarray_grid(arr, what: str = "data") -> dict:
     )
 
 
-def _nodata_to_nan(block: np.ndarray, nodatavals: Sequence) -> np.ndarray:
-    for b, nd in enumerate(nodatavals):
-        if nd is not None and not np.isnan(nd):
-            block[b][block[b] == np.float32(nd)] = np.nan
-    return block
-
-
 class XarrayStack:
     """Features read from the bands of a DataArray or Dataset (no feature computation).
 
-    The xarray counterpart of :class:`geoagb.mapping._sources.RasterStack`, with the same
+    The xarray counterpart of :class:`RasterStack`, with the same
     interface (``feature_names``, ``grid``, ``halo``, ``read_bands``, ``on_window``): what
     :func:`~geoagb.mapping.predict_raster` and :func:`~geoagb.mapping.explain_raster` build from
     an xarray ``features`` argument, and what :func:`~geoagb.mapping.predict_xarray` maps block by
@@ -316,7 +314,7 @@ class XarrayStack:
         if r1 <= r0 or c1 <= c0:
             return out
         arr = self._read(idx, r0, r1, c0, c1).astype(np.float32)
-        _nodata_to_nan(arr, [self._nodata[i] for i in idx])
+        nodata_to_nan(arr, [self._nodata[i] for i in idx])
         out[:, r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = arr
         return out
 
@@ -324,8 +322,6 @@ class XarrayStack:
         """Features over ``window`` (input pixels), averaged to ``out_resolution`` metres;
         (F, h, w) float32, NaN where nodata (a cell with any nodata pixel is NaN).
         """
-        from ._sources import block_mean
-
         arr = self.read_bands(self._names, window)
         if out_resolution is None:
             return arr
@@ -377,9 +373,7 @@ class XarrayMap:
         return out.astype(out_dtype) if out_dtype is not None else out.copy()
 
     def window_transform(self, window: Window):
-        from rasterio.windows import transform as window_transform
-
-        return window_transform(window, self.transform)
+        return transform_of_window(window, self.transform)
 
     def close(self) -> None:
         self._cache = (None, None)
@@ -396,6 +390,4 @@ def open_map(raster):
     """``rasterio.open(raster)``, or an :class:`XarrayMap` for a DataArray / Dataset."""
     if is_xarray(raster):
         return XarrayMap(raster)
-    import rasterio
-
     return rasterio.open(raster)

@@ -15,18 +15,15 @@ the graph that every block depends on.
 from __future__ import annotations
 
 import copy
-import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
 
-from ..features import _io as _fio
-from ..features import _raster
-from ..features._raster import _SAMPLE_SIDE, RasterFeatures
-from ..features._terrain import twi_from_dem
-from ._xr_source import as_band_array, compute_block, is_xarray, xarray_grid
+from ..raster import SourceInfo, as_band_array, compute_block, is_xarray, read_block, xarray_grid
+from ._raster import _SAMPLE_SIDE, RasterFeatures
+from ._terrain import twi_from_dem
 
 __all__ = ["XarrayFeatures", "nearest_sample_index"]
 
@@ -54,7 +51,7 @@ def _source_info(key: str, arr, names, nodata):
             f"the bands of sources[{key!r}] have different nodata values {nodata}; give "
             "a DataArray with one nodata value (data.rio.write_nodata(...)) or mask it."
         )
-    return _fio.SourceInfo(
+    return SourceInfo(
         key=key,
         path=f"<xarray {key}>",
         crs=g["crs"],
@@ -68,31 +65,8 @@ def _source_info(key: str, arr, names, nodata):
     )
 
 
-def _plan_recipe(recipe: RasterFeatures, infos) -> None:
-    """Run ``RasterFeatures._setup`` (the recipe planning) on ``infos`` instead of files.
-
-    RasterFeatures reads the metadata of its sources with ``features._io.read_sources`` at the
-    top of ``_setup``; everything after works on that metadata. Here ``_setup`` runs with a
-    module namespace whose ``read_sources`` returns the xarray metadata, so the planning (band
-    lookup, validation, feature names) is RasterFeatures' own, not a copy. Nothing global is
-    patched (thread-safe). A ``_source_infos()`` hook in RasterFeatures would make this a plain
-    override.
-    """
-    io = types.SimpleNamespace(**vars(_fio))
-    io.read_sources = lambda sources: dict(infos)
-    setup = RasterFeatures._setup
-    clone = types.FunctionType(
-        setup.__code__,
-        {**vars(_raster), "_io": io},
-        setup.__name__,
-        setup.__defaults__,
-        setup.__closure__,
-    )
-    clone(recipe)
-
-
 class _Reader:
-    """Duck-typed rasterio dataset for ``features._io.read_block``: ``read(index, window=...)``."""
+    """Duck-typed rasterio dataset for :func:`geoagb.raster.read_block`: ``read(index, window=...)``."""
 
     def __init__(self, data, origin=(0, 0)):
         self.data, self.origin = data, origin
@@ -120,8 +94,9 @@ class _XrRecipe(RasterFeatures):
         self._blocks = None  # key -> (numpy block, (row0, col0)) once bound
         super().__init__({k: info.path for k, info in infos.items()}, **recipe)
 
-    def _setup(self):
-        _plan_recipe(self, self._xr_infos)
+    def _read_infos(self) -> dict:
+        # the recipe planning of RasterFeatures._setup, on the arrays' metadata instead of files
+        return dict(self._xr_infos)
 
     def _open(self):
         keys = sorted({s[0] for s in self._needed_sources()})
@@ -160,7 +135,7 @@ def sample_values(a, nodata) -> np.ndarray:
 
 def _twi_of(dem, info, recipe) -> np.ndarray:
     dem = np.asarray(dem)[None]
-    z = _fio.read_block(_Reader(dem), 1, (0, info.height), (0, info.width), info.nodata)
+    z = read_block(_Reader(dem), 1, (0, info.height), (0, info.width), info.nodata)
     return twi_from_dem(
         z, recipe.grid["resolution"], recipe.terrain_options.get("fill_depressions", True)
     )
@@ -193,7 +168,7 @@ class XarrayFeatures:
         metres, eager or dask-backed, e.g. ``{"image": rioxarray.open_rasterio("image.tif",
         chunks=512), "dem": ...}``; a Dataset's variables are single-band sources. Bands are
         found as in RasterFeatures: by name (the ``band`` coordinate or ``long_name``, see
-        :mod:`geoagb.mapping._xr_source`), a single-band source by its key, any band as
+        :mod:`geoagb.raster`), a single-band source by its key, any band as
         ``"<source>:<number>"``.
     indices, textures, terrain, extra, bands, sensor, terrain_options
         The recipe, exactly as in :class:`~geoagb.features.RasterFeatures`.

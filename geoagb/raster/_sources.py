@@ -1,36 +1,42 @@
-"""Raster I/O shared by RasterFeatures and the extraction functions.
+"""Raster sources as metadata: one reference grid, grid checks, band names, plot pixels.
 
-One reference grid (the first source), grid checks that never resample silently, band lookup
-by name, window reads with nodata -> NaN, and plot coordinates brought into the rasters' CRS.
+What :class:`geoagb.features.RasterFeatures`, the extraction functions and
+:class:`RasterStack` know about their GeoTIFFs: the metadata of each file
+(:class:`SourceInfo`), one reference grid (the first source) with grid checks that never
+resample silently, band lookup by name (:func:`band_table` for a recipe, :func:`stack_bands` for
+a stack whose bands are the features), and plot coordinates brought into the rasters' CRS.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import rasterio
+from pyproj import CRS, Transformer
 
 from .._coords import get_coords
-from ._indices import canonical_bands
+from ._read import grid_differences
 
 __all__ = [
     "SourceInfo",
+    "source_info",
     "read_sources",
     "check_same_grid",
     "band_table",
+    "StackBand",
+    "stack_bands",
     "resolve_band",
-    "read_block",
-    "context_block",
     "plot_xy",
     "footprint_rect",
     "grid_dict",
     "latitude_of",
-    "open_all",
 ]
 
 
@@ -50,10 +56,26 @@ class SourceInfo:
     descriptions: tuple[str | None, ...]
 
 
+def source_info(key: str, path) -> SourceInfo:
+    """Open ``path`` once and record its metadata under the name ``key`` (not kept open)."""
+    path = os.fspath(path)
+    with rasterio.open(path) as ds:
+        return SourceInfo(
+            key=str(key),
+            path=path,
+            crs=ds.crs,
+            transform=ds.transform,
+            width=ds.width,
+            height=ds.height,
+            count=ds.count,
+            nodata=ds.nodata,
+            dtypes=tuple(ds.dtypes),
+            descriptions=tuple(ds.descriptions),
+        )
+
+
 def read_sources(sources: Mapping[str, Any]) -> dict[str, SourceInfo]:
     """Open every source once and record its metadata (files are not kept open)."""
-    import rasterio
-
     if not isinstance(sources, Mapping) or not sources:
         raise ValueError(
             "sources must be a non-empty dict name -> GeoTIFF path, e.g. "
@@ -64,19 +86,7 @@ def read_sources(sources: Mapping[str, Any]) -> dict[str, SourceInfo]:
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"source {key!r}: file {path!r} does not exist.")
-        with rasterio.open(path) as ds:
-            out[str(key)] = SourceInfo(
-                key=str(key),
-                path=path,
-                crs=ds.crs,
-                transform=ds.transform,
-                width=ds.width,
-                height=ds.height,
-                count=ds.count,
-                nodata=ds.nodata,
-                dtypes=tuple(ds.dtypes),
-                descriptions=tuple(ds.descriptions),
-            )
+        out[str(key)] = source_info(key, path)
     return out
 
 
@@ -95,16 +105,11 @@ def check_same_grid(infos: Mapping[str, SourceInfo]) -> SourceInfo:
             "north-up pixels (negative y step); resample with gdalwarp -tr <res> <res>."
         )
     problems = []
+    tol = 1e-9 * max(1.0, abs(t.a))
     for info in infos.values():
         if info is ref:
             continue
-        diff = []
-        if info.crs != ref.crs:
-            diff.append(f"CRS {info.crs} vs {ref.crs}")
-        if not info.transform.almost_equals(ref.transform, precision=1e-9 * max(1.0, abs(t.a))):
-            diff.append(f"transform {tuple(info.transform)[:6]} vs {tuple(ref.transform)[:6]}")
-        if (info.width, info.height) != (ref.width, ref.height):
-            diff.append(f"size {info.width}x{info.height} vs {ref.width}x{ref.height}")
+        diff = grid_differences(grid_dict(ref), grid_dict(info), tol, strict_crs=True)
         if diff:
             problems.append(f"{info.key!r} differs from {ref.key!r} in " + "; ".join(diff))
     if problems:
@@ -130,20 +135,23 @@ def grid_dict(ref: SourceInfo) -> dict:
 
 
 def band_table(
-    infos: Mapping[str, SourceInfo], sensor: str | None = None
+    infos: Mapping[str, SourceInfo], rename: Callable[[str], str] | None = None
 ) -> dict[str, tuple[str, int]]:
-    """Band name -> (source key, 1-based band index).
+    """Band name -> (source key, 1-based band index): the band lookup of a feature recipe.
 
-    Names: a band's description (translated by the ``sensor`` preset, lowercased), the source
-    key for a single-band source without description, else ``<source>_<i>``. ``<source>:<i>``
-    and ``<source>:<name>`` always work. The first source wins a duplicated name.
+    Names: a band's description (translated by ``rename``, by default lowercased; a recipe
+    passes its sensor preset, :func:`geoagb.features.canonical_bands`), the source key for a
+    single-band source without description, else ``<source>_<i>``. ``<source>:<i>`` and
+    ``<source>:<name>`` always work. The first source wins a duplicated name. (A stack whose
+    bands *are* the features names them with :func:`stack_bands` instead.)
     """
+    rename = rename or (lambda d: str(d).lower())
     table: dict[str, tuple[str, int]] = {}
     for key, info in infos.items():
         for i in range(1, info.count + 1):
             desc = info.descriptions[i - 1] if i - 1 < len(info.descriptions) else None
             if desc:
-                name = canonical_bands([desc], sensor)[desc]
+                name = rename(desc)
             elif info.count == 1:
                 name = key
             else:
@@ -154,6 +162,67 @@ def band_table(
             if desc:
                 table.setdefault(f"{key}:{desc}", (key, i))
     return table
+
+
+@dataclass(frozen=True)
+class StackBand:
+    """One band of a feature stack: its feature ``name``, file ``path`` and 1-based ``index``."""
+
+    name: str
+    path: str
+    index: int
+
+
+def stack_bands(sources) -> list[StackBand]:
+    """Name every band of a feature stack (one unique name per band, in order).
+
+    ``sources`` is a path, a list of paths, or a dict ``name -> path``. A single-band file is
+    named by its dict key (or, in a list, by its band description, else its file stem); the bands
+    of a multi-band file are named by their band descriptions (e.g. ``"blue", "green", "red",
+    "nir"``), falling back to ``<key>_<i>``. Unlike :func:`band_table` (a lookup with aliases in
+    which the first name wins), names are kept as written and must be unique: they are the
+    feature names a model was fitted on.
+    """
+    if isinstance(sources, (str, Path)):
+        items = [(None, sources)]
+    elif isinstance(sources, Mapping):
+        items = list(sources.items())
+    elif isinstance(sources, Sequence):
+        items = [(None, s) for s in sources]
+    else:
+        raise TypeError(
+            f"features of type {type(sources).__name__} not understood: give a RasterFeatures, a "
+            "GeoTIFF path whose band descriptions are the feature names, a list of single-band "
+            "GeoTIFFs, or a dict name -> GeoTIFF path."
+        )
+    bands: list[StackBand] = []
+    for key, path in items:
+        info = source_info(key, str(path))
+        desc = list(info.descriptions)
+        if info.count == 1:
+            name = key if key is not None else (desc[0] or Path(info.path).stem)
+            bands.append(StackBand(str(name), info.path, 1))
+            continue
+        for i in range(1, info.count + 1):
+            d = desc[i - 1]
+            if d:
+                name = d
+            elif key is not None:
+                name = f"{key}_{i}"
+            else:
+                raise ValueError(
+                    f"band {i} of {info.path} has no description, so its feature name is unknown; "
+                    "set band descriptions (rasterio: dst.set_band_description(i, 'ndvi')) or "
+                    "pass a dict {name: path} of single-band files."
+                )
+            bands.append(StackBand(str(name), info.path, i))
+    names = [b.name for b in bands]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(
+            f"feature/band names {dup} occur more than once in {names}; names must be unique."
+        )
+    return bands
 
 
 def resolve_band(table, spec, what="band") -> tuple[str, int]:
@@ -173,59 +242,12 @@ def resolve_band(table, spec, what="band") -> tuple[str, int]:
     )
 
 
-def read_block(ds, index: int, rows: tuple[int, int], cols: tuple[int, int], nodata) -> np.ndarray:
-    """Read rows [r0, r1) x cols [c0, c1) of one band (inside the raster) as float64, nodata -> NaN."""
-    from rasterio.windows import Window
-
-    r0, r1 = rows
-    c0, c1 = cols
-    a = ds.read(index, window=Window(c0, r0, c1 - c0, r1 - r0)).astype(np.float64)
-    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        a[a == nodata] = np.nan
-    return a
-
-
-def context_block(
-    region: np.ndarray,
-    region_origin: tuple[int, int],
-    raster_shape: tuple[int, int],
-    win: tuple[int, int, int, int],
-    r: int,
-    mode: str,
-) -> np.ndarray:
-    """The tile ``win`` = (row0, col0, h, w) plus ``r`` cells of context on every side.
-
-    ``region`` holds raster rows/cols starting at ``region_origin`` and must cover the tile plus
-    ``r`` cells wherever the raster has them; beyond the raster edge the block is padded with
-    ``mode``: "nan" (NaN), "odd" (odd reflection) or "reflect" (numpy's even reflection). The
-    result equals the same cells of the whole raster padded the same way.
-    """
-    row0, col0, h, w = win
-    H, W = raster_shape
-    rr, cc = region_origin
-    a0, a1 = max(0, row0 - r), min(H, row0 + h + r)
-    b0, b1 = max(0, col0 - r), min(W, col0 + w + r)
-    block = region[a0 - rr : a1 - rr, b0 - cc : b1 - cc]
-    pads = ((a0 - (row0 - r), (row0 + h + r) - a1), (b0 - (col0 - r), (col0 + w + r) - b1))
-    if not any(p for pp in pads for p in pp):
-        return block
-    if mode == "nan":
-        return np.pad(block, pads, constant_values=np.nan)
-    if min(block.shape) <= max(max(pads[0]), max(pads[1])):
-        raise ValueError(f"raster of {H}x{W} cells is too small for a context of {r} cells.")
-    if mode == "odd":
-        return np.pad(block, pads, mode="reflect", reflect_type="odd")
-    return np.pad(block, pads, mode="reflect")
-
-
 def plot_xy(plots, crs, coords=("x", "y")) -> np.ndarray:
     """Plot centres as an (n, 2) array in the rasters' CRS.
 
     A GeoDataFrame in another CRS is reprojected (the points, never the rasters); a DataFrame
     uses its ``coords`` columns, taken to be in the rasters' CRS; an (n, 2) array is used as is.
     """
-    from pyproj import CRS
-
     if isinstance(plots, pd.DataFrame) and hasattr(plots, "geometry") and hasattr(plots, "crs"):
         gdf = plots
         if (
@@ -274,8 +296,6 @@ def footprint_rect(xy: np.ndarray, transform, footprint: float | None):
 
 def latitude_of(ref: SourceInfo) -> float:
     """Latitude (degrees) of the centre of the reference grid."""
-    from pyproj import CRS, Transformer
-
     t = ref.transform
     x = t.c + t.a * ref.width / 2
     y = t.f + t.e * ref.height / 2
@@ -284,10 +304,3 @@ def latitude_of(ref: SourceInfo) -> float:
         return float(y)
     lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
     return float(lat)
-
-
-def open_all(infos: Mapping[str, SourceInfo], keys: Sequence[str]):
-    """Open the given sources; returns dict key -> dataset (caller closes)."""
-    import rasterio
-
-    return {k: rasterio.open(infos[k].path) for k in keys}

@@ -9,7 +9,7 @@ A *task* is a picklable object with
 
 :func:`run_windows` overlaps ``read`` of the next windows (one reader thread, ``prefetch``
 windows ahead) with ``compute`` of the current one, and writes each result as soon as it is
-ready; :func:`geoagb.mapping._dask.run_windows_dask` spreads ``read + compute`` over a Dask
+ready; ``geoagb.mapping``'s ``run_windows_dask`` spreads ``read + compute`` over a Dask
 cluster instead. At most ``prefetch + 1`` windows are alive at once, whatever the raster size.
 """
 

@@ -22,7 +22,7 @@ import pandas as pd
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
-from ._io import read_on_grid
+from ._read import read_on_grid
 from ._windows import plan_windows
 
 __all__ = ["Zones", "make_zones", "ZonalAccumulator", "map_windows"]

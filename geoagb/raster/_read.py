@@ -1,13 +1,15 @@
-"""Small raster I/O helpers shared by the mapping modules (rasterio underneath).
+"""Reading rasters: windows padded past the edges, reads onto another grid, grid checks, cell area.
 
-Every function opens what it reads itself, so the objects that call them stay picklable (Dask
-workers) and thread-safe (the reader thread of :func:`geoagb.mapping.predict_raster`).
+Every function opens what it reads itself (or reads a dataset its caller opened), so the objects
+that call them stay picklable (Dask workers) and thread-safe (the reader thread of
+:func:`geoagb.mapping.predict_raster`). Nodata always becomes NaN, through :func:`nodata_to_nan`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import itertools
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import rasterio
@@ -17,11 +19,17 @@ from rasterio.windows import Window
 
 __all__ = [
     "read_padded",
+    "read_block",
     "read_on_grid",
+    "nodata_to_nan",
+    "context_block",
+    "open_all",
     "find_band",
     "cell_area_ha",
+    "grid_differences",
     "same_grid",
     "raster_grid",
+    "has_valid_pixel",
 ]
 
 
@@ -53,15 +61,78 @@ def read_padded(path, window: Window, indexes: Sequence[int], fill: float = np.n
             return out
         inner = Window(c0, r0, c1 - c0, r1 - r0)
         arr = ds.read(list(indexes), window=inner, out_dtype=np.float32)
-        _nodata_to_nan(arr, [ds.nodatavals[i - 1] for i in indexes])
+        nodata_to_nan(arr, [ds.nodatavals[i - 1] for i in indexes])
         out[:, r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = arr
     return out
 
 
-def _nodata_to_nan(arr: np.ndarray, nodatavals) -> None:
+def nodata_to_nan(arr: np.ndarray, nodatavals: Sequence) -> np.ndarray:
+    """Set the nodata pixels of each band of a float32 ``arr`` (C, h, w) to NaN, in place.
+
+    ``nodatavals`` holds one value per band (None or NaN: nothing to do). Returns ``arr``.
+
+    Examples
+    --------
+    >>> nodata_to_nan(np.array([[[0.0, 1.0]], [[0.0, 1.0]]], dtype=np.float32), [0, None])
+    array([[[nan,  1.]],
+    <BLANKLINE>
+           [[ 0.,  1.]]], dtype=float32)
+    """
     for b, nd in enumerate(nodatavals):
         if nd is not None and not np.isnan(nd):
             arr[b][arr[b] == np.float32(nd)] = np.nan
+    return arr
+
+
+def read_block(ds, index: int, rows: tuple[int, int], cols: tuple[int, int], nodata) -> np.ndarray:
+    """Read rows [r0, r1) x cols [c0, c1) of one band (inside the raster) as float64, nodata -> NaN.
+
+    ``ds`` is an open rasterio dataset, or anything with ``read(index, window=...)``.
+    """
+    r0, r1 = rows
+    c0, c1 = cols
+    a = ds.read(index, window=Window(c0, r0, c1 - c0, r1 - r0)).astype(np.float64)
+    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
+        a[a == nodata] = np.nan
+    return a
+
+
+def context_block(
+    region: np.ndarray,
+    region_origin: tuple[int, int],
+    raster_shape: tuple[int, int],
+    win: tuple[int, int, int, int],
+    r: int,
+    mode: str,
+) -> np.ndarray:
+    """The tile ``win`` = (row0, col0, h, w) plus ``r`` cells of context on every side.
+
+    ``region`` holds raster rows/cols starting at ``region_origin`` and must cover the tile plus
+    ``r`` cells wherever the raster has them; beyond the raster edge the block is padded with
+    ``mode``: "nan" (NaN), "odd" (odd reflection) or "reflect" (numpy's even reflection). The
+    result equals the same cells of the whole raster padded the same way.
+    """
+    row0, col0, h, w = win
+    H, W = raster_shape
+    rr, cc = region_origin
+    a0, a1 = max(0, row0 - r), min(H, row0 + h + r)
+    b0, b1 = max(0, col0 - r), min(W, col0 + w + r)
+    block = region[a0 - rr : a1 - rr, b0 - cc : b1 - cc]
+    pads = ((a0 - (row0 - r), (row0 + h + r) - a1), (b0 - (col0 - r), (col0 + w + r) - b1))
+    if not any(p for pp in pads for p in pp):
+        return block
+    if mode == "nan":
+        return np.pad(block, pads, constant_values=np.nan)
+    if min(block.shape) <= max(max(pads[0]), max(pads[1])):
+        raise ValueError(f"raster of {H}x{W} cells is too small for a context of {r} cells.")
+    if mode == "odd":
+        return np.pad(block, pads, mode="reflect", reflect_type="odd")
+    return np.pad(block, pads, mode="reflect")
+
+
+def open_all(infos: Mapping, keys: Sequence[str]) -> dict:
+    """Open the given sources (``infos``: key -> :class:`SourceInfo`); key -> dataset (caller closes)."""
+    return {k: rasterio.open(infos[k].path) for k in keys}
 
 
 def read_on_grid(
@@ -140,17 +211,55 @@ def raster_grid(path) -> dict:
         )
 
 
+def grid_differences(a: dict, b: dict, tol: float = 1e-6, strict_crs: bool = False) -> list[str]:
+    """How grid ``b`` differs from grid ``a`` (dicts with crs, transform, width, height).
+
+    One phrase per difference (``"CRS ... vs ..."``, ``"transform ... vs ..."``, ``"size WxH vs
+    WxH"``); empty when they are the same grid. Transforms are compared coefficient by
+    coefficient within ``tol``; a missing CRS matches any CRS unless ``strict_crs``.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = dict(crs=None, transform=Affine(10, 0, 0, 0, -10, 0), width=4, height=3)
+    >>> grid_differences(g, {**g, "width": 5})
+    ['size 5x3 vs 4x3']
+    """
+    diff = []
+    if strict_crs or (a["crs"] is not None and b["crs"] is not None):
+        if b["crs"] != a["crs"]:
+            diff.append(f"CRS {b['crs']} vs {a['crs']}")
+    if not b["transform"].almost_equals(a["transform"], precision=tol):
+        diff.append(f"transform {tuple(b['transform'])[:6]} vs {tuple(a['transform'])[:6]}")
+    if (b["width"], b["height"]) != (a["width"], a["height"]):
+        diff.append(f"size {b['width']}x{b['height']} vs {a['width']}x{a['height']}")
+    return diff
+
+
 def same_grid(a: dict, b: dict, tol: float = 1e-6) -> bool:
-    """True when two grids (dicts as from :func:`raster_grid`) share CRS, shape and transform."""
+    """True when two grids (dicts as from :func:`raster_grid`) share CRS, shape and transform.
+
+    A grid without CRS matches any CRS (see :func:`grid_differences`).
+    """
     if (a["width"], a["height"]) != (b["width"], b["height"]):
         return False
-    if a["crs"] is not None and b["crs"] is not None and a["crs"] != b["crs"]:
-        return False
-    return a["transform"].almost_equals(b["transform"], precision=tol)
+    return not grid_differences(a, b, tol)
 
 
 def cell_area_ha(ds_or_grid) -> float:
     """Area of one cell in hectares; the CRS must be projected in metres.
+
+    Parameters
+    ----------
+    ds_or_grid : dict or object
+        A grid dict (``crs``, ``transform``) or anything with ``crs`` and ``transform``
+        attributes (an open rasterio dataset, an :class:`OutputGrid`).
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> cell_area_ha(dict(crs=rasterio.crs.CRS.from_epsg(32648), transform=Affine(30, 0, 0, 0, -30, 0)))
+    0.09
 
     Raises
     ------
@@ -179,13 +288,6 @@ def cell_area_ha(ds_or_grid) -> float:
     return abs(tr.a * tr.e - tr.b * tr.d) / 10_000.0
 
 
-def temp_path_for(out_path: Path) -> Path:
-    """A unique part-file path next to ``out_path`` (see :func:`geoagb._io.part_path`)."""
-    from .._io import part_path
-
-    return part_path(out_path)
-
-
 def has_valid_pixel(path, band: int = 1, values=None, nonzero: bool = False) -> bool:
     """True when band ``band`` of ``path`` has at least one valid pixel (early exit).
 
@@ -195,8 +297,6 @@ def has_valid_pixel(path, band: int = 1, values=None, nonzero: bool = False) -> 
     strips of about 4 million pixels, and stops at the first valid pixel; only an empty raster
     is read in full (no model is run).
     """
-    import itertools
-
     with rasterio.open(path) as ds:
         nd = ds.nodatavals[band - 1]
 
