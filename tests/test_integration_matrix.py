@@ -12,9 +12,9 @@ equals ``predict`` on the same cells' features), deep save/load, scikit-learn's 
 Input kinds: see ``tests/_matrix_data.py`` (GeoDataFrame, DataFrame with default or custom
 coordinate names named once, plain arrays with ``coords=``).
 
-Every seam that breaks stays in the matrix as ``xfail(strict=True)`` with the error, its cause
-and a suggested fix (``SEAMS`` below); when the library is fixed the case XPASSes, fails the
-run, and its entry is removed.
+The cases that once broke at a seam between two pieces (coordinate names lost on the way to a
+splitter, explain not seeing through DropCoordinates, skops trusting third-party types, ...) are
+fixed and run as plain cases; a seam found later is fixed, not parked here.
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ from sklearn.compose import TransformedTargetRegressor  # noqa: E402
 from sklearn.linear_model import LinearRegression  # noqa: E402
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate  # noqa: E402
 from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from sklearn.utils.estimator_checks import (  # noqa: E402
+    estimator_checks_generator,
+    parametrize_with_checks,
+)
 
 from geoagb.base import uses_coords  # noqa: E402
 from geoagb.explain import explain  # noqa: E402
@@ -100,139 +103,6 @@ def _one_thread():
 
     with threadpool_limits(1):
         yield
-
-
-# ====================================================================== known seams
-# Each entry: the exact error seen, the file:line of the cause and a suggested fix. A case listed
-# here is xfail(strict=True): fixing the library turns it into an XPASS failure; then delete the
-# entry.
-SEAMS = {
-    "skops-thirdparty-types": (
-        "skops.io.get_untrusted_types on a fitted ResidualKrigingRegressor / KrigingRegressor "
-        "lists 'gstools.covmodel.models.<Model>' and (spherical, exponential) "
-        "'hankel.hankel.SymmetricFourierTransform' besides geoagb/xgboost types: "
-        "Variogram.covmodel_ (geoagb/kriging/_variogram.py:461, _models.covmodel) is a gstools "
-        "CovModel object, so every skops load must trust two third-party classes, and the file "
-        "is ~15x the pickle (446 kB vs 26 kB for 60 plots). Fix: drop covmodel_ in "
-        "Variogram.__getstate__ and rebuild it in __setstate__ from (model_, psill_, range_, "
-        "nugget_, kappa_), as _BaseKriging already does for tree_ and table_ "
-        "(geoagb/kriging/_base.py:120-140)."
-    ),
-    "explain-dropcoords-gdf": (
-        "explain(make_pipeline(DropCoordinates(), learner), gdf) raises ValueError: explain "
-        "needs numeric features; columns ['geometry'] are not numeric. geoagb/explain/"
-        "_explain.py:185 (_explain_pipeline) calls _as_frame(pipe, X) on the pipeline's input "
-        "(geometry included) and DropCoordinates is not in _ELEMENTWISE, so it falls back to "
-        "model-agnostic SHAP over pipeline.predict. Fix: in _explain_pipeline, when the "
-        "first step is a DropCoordinates, explain pipe[1:] on pipe[0].transform(X) (TreeSHAP "
-        "on the final tree model, in terms of the learner's features)."
-    ),
-    "explain-dropcoords-df": (
-        "explain(make_pipeline(DropCoordinates(), XGBRegressor()), df) runs shap's Exact "
-        "explainer over pipeline.predict with 'x' and 'y' as features (all-zero attributions) "
-        "instead of TreeSHAP on the learner's features: geoagb/explain/_explain.py "
-        "_explain_pipeline / _is_elementwise does not know DropCoordinates (a column "
-        "selection). Same fix as explain-dropcoords-gdf."
-    ),
-    "explain-kr-mixin": (
-        "KrigingRegressor has no .explain (API.md: 'Every geoagb estimator also has "
-        ".explain(X, **kw)'): geoagb/kriging/_regressor.py:17 subclasses CoordinateAwareMixin, "
-        "RegressorMixin, BaseEstimator but not ExplainMixin. Fix: add ExplainMixin to its "
-        "bases."
-    ),
-    "explain-kr-gdf": (
-        "explain(KrigingRegressor().fit(gdf, y), gdf) raises ValueError: explain needs numeric "
-        "features; columns ['geometry'] are not numeric: explain falls through to "
-        "model-agnostic SHAP over all columns of X (geoagb/explain/_explain.py:_as_frame). "
-        "Fix: dispatch KrigingRegressor (coordinate-aware, no learner) explicitly: with drift, "
-        "the trend's linear SHAP values on the drift columns plus one additive "
-        "'spatial_residual' term (kriger_.predict at the coordinates), as for residual "
-        "kriging; without drift, a single 'spatial' term."
-    ),
-    "raster-gdf-fit": (
-        "predict_raster(model fitted on a GeoDataFrame) raises ValueError: <Estimator> was "
-        "fitted on column(s) ['geometry'] that the mapping features do not provide: "
-        "feature_names_in_ includes the geometry column (ResidualKrigingRegressor._validate_X "
-        "-> validate_data on all columns, geoagb/kriging/_residual.py:302; KrigingRegressor.fit "
-        "geoagb/kriging/_regressor.py:140; DropCoordinates.fit geoagb/base.py:128), and "
-        "geoagb/mapping/_tabular.py:179 (_plan_columns) asks the raster for every fitted name. Fix: "
-        "in _plan_columns drop the geometry column from the wanted names (it is the cell "
-        "centre) and build the design matrix as a GeoDataFrame of cell-centre points (CRS of "
-        "the grid) when the model was fitted on one; or record the geometry column name at fit "
-        "time (e.g. geometry_name_) and exclude it from feature_names_in_."
-    ),
-    "raster-pipeline-names": (
-        "predict_raster(make_pipeline(DropCoordinates(coords=('x_utm', 'y_utm')), learner) "
-        "fitted on X_utm) raises ValueError: Pipeline was fitted on column(s) ['x_utm', "
-        "'y_utm'] that the mapping features do not provide (... cell-centre coordinates are "
-        "available as ['x', 'y']): geoagb/mapping/_tabular.py:153 (_plan_columns) takes "
-        "the coordinate names from getattr(estimator, 'coords'), which a Pipeline lacks, so the "
-        "names on its DropCoordinates step are never seen. Fix: read them like "
-        "geoagb/model_selection/_validate.py:_coords_param does (get_params(deep=True) "
-        "'coords' or '<step>__coords'), ideally one shared helper in geoagb/_coords.py."
-    ),
-    "rk-deep-std": (
-        "ResidualKrigingRegressor(<patch model trained with loss='mse'>).predict(X, "
-        "return_std=True) raises ValueError: return_std=True needs a model trained with an "
-        "uncertainty loss, but loss='mse': geoagb/kriging/_residual.py:551 (predict) asks "
-        "the learner for its std whenever its predict signature has return_std, and every "
-        "patch model's has (geoagb/deep/_base.py:352 refuses it for mse/r2 losses). Seed "
-        "002's workflow (CNN-Transformer + residual kriging, kriging std) therefore fails. "
-        "Fix: ask the learner only when it can answer (e.g. a patch-model property "
-        "`has_std_` / loss in {'nll', 'r2_unc'}), else use the kriging std alone; the same "
-        "test belongs in geoagb/mapping/_tabular.py:uncertainty_kind."
-    ),
-    "nested-plain": (
-        "spatial_cross_validate(GridSearchCV(make_pipeline(DropCoordinates(), learner), "
-        "cv=SpatialBlockKFold(...)), X, y, cv=outer) raises ValueError: coordinate column(s) "
-        "['x', 'y'] not found in X (gdf: cannot find coordinates): uses_coords() is False for "
-        "the GridSearchCV (its pipeline starts with DropCoordinates, geoagb/base.py:uses_coords"
-        "), so prepare_spatial_fit (geoagb/model_selection/_validate.py:65-71) hands it X with "
-        "coordinates and geometry dropped, and the inner spatial splitter finds none. Fix: "
-        "treat an estimator as coordinate-aware when it (or a meta-estimator's cv=) holds a "
-        "splitter with a coords parameter, or when its pipeline starts with DropCoordinates "
-        "(which removes them itself); then pass X with its coordinates."
-    ),
-    "nested-names": (
-        "spatial_cross_validate(GridSearchCV(KrigingRegressor(), cv=SpatialBlockKFold()), "
-        "X_utm, y, cv=outer, coords=('x_utm', 'y_utm')) raises ValueError: coordinate "
-        "column(s) ['x', 'y'] not found in X: prepare_spatial_fit / _with_coords "
-        "(geoagb/model_selection/_validate.py:39-52) sets the resolved names on "
-        "estimator__coords but not on the GridSearchCV's inner splitter (cv is not in "
-        "get_params(deep=True)), which falls back to ('x', 'y'). Fix: in _with_coords also "
-        "visit estimator parameters named cv (and any nested splitter) whose coords is None, "
-        "and copy them with the resolved names."
-    ),
-    "single-name": (
-        "spatial_cross_validate(..., coords=('x_utm',)) (one name) is silently ignored by "
-        "geoagb/_coords.py:296 (resolve_coord_names: is_name_pair() is False, so it falls back to "
-        "('x', 'y')); the error that follows (from the splitter) says coordinate column(s) "
-        "['x', 'y'] not found and never mentions the coords the user gave. Fix: in "
-        "resolve_coord_names raise ValueError for a value that is neither None, an (n, 2) "
-        "array nor a pair of names: \"coords=('x_utm',) must name two columns (easting, "
-        "northing), e.g. coords=('x_utm', 'y_utm')\"."
-    ),
-    "scv-dropcoords-names": (
-        "spatial_cross_validate(make_pipeline(DropCoordinates(coords=('x_utm', 'y_utm')), "
-        "learner), X_utm, y, cv=SpatialBlockKFold()) raises ValueError: coordinate column(s) "
-        "['x', 'y'] not found in X: prepare_spatial_fit reads estimator names only when "
-        "uses_coords(estimator) is True (geoagb/model_selection/_validate.py:65-67), so names "
-        "given on the DropCoordinates step (the place base.py tells plain-learner users to "
-        "name them) are not used for the splitter. Fix: pass "
-        "estimator=_coords_param(estimator) to resolve_coord_names also when the pipeline "
-        "starts with DropCoordinates."
-    ),
-}
-
-
-#: Seams fixed in the library since the matrix found them: their cases must now pass.
-FIXED = set(SEAMS)
-
-
-def seam(name, raises=None):
-    if name in FIXED:
-        return pytest.mark.seam_fixed
-    return pytest.mark.xfail(strict=True, reason=SEAMS[name], raises=raises)
 
 
 # ====================================================================== helpers
@@ -392,8 +262,8 @@ def test_transformed_target_regressor_in_spatial_cv(key, kind):
 @pytest.mark.parametrize(
     "key",
     [
-        pytest.param("xgb", marks=seam("scv-dropcoords-names", ValueError)),
-        pytest.param("rf", marks=[slow, seam("scv-dropcoords-names", ValueError)]),
+        "xgb",
+        pytest.param("rf", marks=slow),
     ],
 )
 def test_names_on_dropcoordinates_reach_the_splitter(key):
@@ -518,12 +388,12 @@ def test_grid_search_with_spatial_splitter(key, kind):
 @pytest.mark.parametrize(
     "key,kind",
     [
-        _case("xgb", "gdf", seam("nested-plain", ValueError)),
-        _case("xgb", "df", seam("nested-plain", ValueError)),
+        _case("xgb", "gdf"),
+        _case("xgb", "df"),
         _case("kr", "gdf"),
-        _case("kr", "utm@fn", seam("nested-names", ValueError)),
+        _case("kr", "utm@fn"),
         _case("rk-ordinary", "gdf", slow),
-        _case("rk-ordinary", "utm@cv", slow, seam("nested-names", ValueError)),
+        _case("rk-ordinary", "utm@cv", slow),
     ],
 )
 def test_nested_grid_search_inside_spatial_cv(key, kind):
@@ -618,7 +488,6 @@ def test_partial_naming_raises():
         )
 
 
-@seam("single-name")
 def test_single_coordinate_name_is_refused_with_its_value():
     X = X_for(KINDS["utm@cv"], True)
     with pytest.raises(ValueError, match=r"x_utm',\)"):
@@ -650,25 +519,23 @@ PERSIST_FAST = {
 }
 
 
-def _persist_cases(step):
+def _persist_cases():
     out = []
     for key in TABULAR:
         for kind in ["gdf", "utm", "array"]:
             marks = [slow] if heavy(key, kind, PERSIST_FAST) else []
-            if step == "skops-audit" and _aware(key):
-                marks.append(seam("skops-thirdparty-types", AssertionError))
             out.append(_case(key, kind, *marks))
     return out
 
 
-@pytest.mark.parametrize("key,kind", _persist_cases("clone"))
+@pytest.mark.parametrize("key,kind", _persist_cases())
 def test_clone_refit_gives_identical_predictions(key, kind):
     est, X = fitted(key, kind)
     again = clone(est).fit(X, target())
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
 
 
-@pytest.mark.parametrize("key,kind", _persist_cases("pickle"))
+@pytest.mark.parametrize("key,kind", _persist_cases())
 def test_pickle_round_trip(key, kind):
     est, X = fitted(key, kind)
     back = pickle.loads(pickle.dumps(est))
@@ -679,7 +546,7 @@ def test_pickle_round_trip(key, kind):
         np.testing.assert_array_equal(s1, s2)
 
 
-@pytest.mark.parametrize("key,kind", _persist_cases("skops"))
+@pytest.mark.parametrize("key,kind", _persist_cases())
 def test_skops_round_trip(key, kind, tmp_path):
     import skops.io as sio
 
@@ -690,9 +557,7 @@ def test_skops_round_trip(key, kind, tmp_path):
     np.testing.assert_array_equal(back.predict(X), est.predict(X))
 
 
-@pytest.mark.parametrize(
-    "key,kind", [c for c in _persist_cases("skops-audit") if c.values[1] == "gdf"]
-)
+@pytest.mark.parametrize("key,kind", [c for c in _persist_cases() if c.values[1] == "gdf"])
 def test_skops_trusts_only_geoagb_and_learner_types(key, kind):
     """Loading a geoagb model with skops should not require trusting unrelated libraries."""
     import skops.io as sio
@@ -727,10 +592,10 @@ def test_explain_bare_learner(key):
 @pytest.mark.parametrize(
     "key,kind",
     [
-        _case("xgb", "df", slow, seam("explain-dropcoords-df", AssertionError)),
-        _case("xgb", "gdf", seam("explain-dropcoords-gdf", ValueError)),
-        _case("rf", "df", slow, seam("explain-dropcoords-df", AssertionError)),
-        _case("rf", "gdf", seam("explain-dropcoords-gdf", ValueError)),
+        _case("xgb", "df", slow),
+        _case("xgb", "gdf"),
+        _case("rf", "df", slow),
+        _case("rf", "gdf"),
     ],
 )
 def test_explain_dropcoordinates_pipeline(key, kind):
@@ -760,7 +625,6 @@ def test_explain_residual_kriging_is_additive(key, kind):
     _check_additive(ex, est, _head(X))
 
 
-@seam("explain-kr-mixin", AssertionError)
 def test_kriging_regressor_has_explain():
     assert hasattr(KrigingRegressor(), "explain")
 
@@ -771,7 +635,7 @@ def test_kriging_regressor_has_explain():
         # slow: shap's Exact explainer JIT-compiles for ~20 s on its first use in a process
         _case("kr", "df", slow),
         _case("kr-drift", "df", slow),
-        _case("kr", "gdf", seam("explain-kr-gdf", ValueError)),
+        _case("kr", "gdf"),
     ],
 )
 def test_explain_kriging_regressor_is_additive(key, kind):
@@ -788,10 +652,6 @@ def _raster_cases():
             marks = []
             if heavy(key, kind, {"rk-ordinary": {"df", "utm", "gdf"}, "rk-cokriging": {"df"}}):
                 marks.append(slow)
-            if kind == "gdf":
-                marks.append(seam("raster-gdf-fit", ValueError))
-            elif kind == "utm" and key in PLAIN:
-                marks.append(seam("raster-pipeline-names", ValueError))
             out.append(_case(key, kind, *marks))
     return out
 
@@ -938,7 +798,6 @@ def test_residual_kriging_of_a_patch_model(torch):
     np.testing.assert_allclose(ex.data["spatial_residual"], rk.predict_residual(X[:4]))
 
 
-@seam("rk-deep-std", ValueError)
 def test_residual_kriging_of_a_patch_model_gives_std(torch):
     X, _ = deep_data()
     mean, std = rk_of_patch_model().predict(X[:4], return_std=True)
@@ -990,52 +849,71 @@ KR_EXPECTED = {
     "fix: add 'n_samples=1' to the message",
 }
 
-_SHAPE = (
-    "BY DESIGN: X is the (n, 2) coordinate array of a point kriger/variogram; the check "
-    "feeds X with 1, 3 or more columns"
-)
-POINT_EXPECTED = {
-    c: _SHAPE
-    for c in [
-        "check_fit_score_takes_y",
-        "check_dont_overwrite_parameters",
-        "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
-        "check_estimators_dtypes",
-        "check_complex_data",
-        "check_dtype_object",
-        "check_estimators_empty_data_messages",
-        "check_pipeline_consistency",
-        "check_estimators_nan_inf",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1sample",
-        "check_fit2d_1feature",
-        "check_dict_unchanged",
-        "check_fit2d_predict1d",
-        "check_estimator_sparse_tag",
-    ]
+#: scikit-learn checks that cannot reach a point kriger or a variogram, whose X is the (n, 2)
+#: array of coordinates: each feeds X with 1, 3, 5 or 10 columns (or 1-D X). They are not run;
+#: the property each one guards is tested on two columns (300 plots in UTM metres) by the named
+#: test of tests/kriging/test_point_contract.py.
+REPLACED_CHECKS = {
+    "check_estimators_pickle": "test_pickle_round_trip",
+    "check_estimators_nan_inf": "test_nan_and_inf_are_refused",
+    "check_methods_subset_invariance": "test_predictions_do_not_depend_on_the_batch",
+    "check_methods_sample_order_invariance": "test_target_order_does_not_change_predictions",
+    "check_dict_unchanged": "test_predict_leaves_the_estimator_unchanged",
+    "check_dont_overwrite_parameters": "test_fit_adds_only_fitted_attributes",
+    "check_pipeline_consistency": "test_clone_and_pipeline_give_the_same_fit",
+    # fit(coords, values) keeps kriging's argument names; a Pipeline passes them by position
+    "check_fit_score_takes_y": "test_clone_and_pipeline_give_the_same_fit",
+    "check_estimators_dtypes": "test_integer_fortran_and_object_coordinates",
+    "check_f_contiguous_array_estimator": "test_integer_fortran_and_object_coordinates",
+    "check_dtype_object": "test_integer_fortran_and_object_coordinates",
+    "check_positive_only_tag_during_fit": "test_negative_coordinates_give_the_translated_fit",
+    "check_fit2d_1feature": "test_x_that_is_not_n_by_2_is_refused",
+    "check_fit2d_predict1d": "test_x_that_is_not_n_by_2_is_refused",
+    "check_n_features_in_after_fitting": "test_x_that_is_not_n_by_2_is_refused",
+    "check_estimators_empty_data_messages": "test_empty_data_is_refused",
+    "check_fit2d_1sample": "test_one_sample_is_refused_without_a_fixed_variogram",
+    "check_complex_data": "test_sparse_and_complex_coordinates_are_refused",
 }
-POINT_EXPECTED.update(
-    {
-        "check_estimator_sparse_array": "sparse X is refused by get_coords' shape/dtype error, not "
-        "with a message saying sparse input is unsupported; fix: "
-        "check scipy.sparse.issparse in geoagb/_coords.py:get_coords",
-        "check_estimator_sparse_matrix": "same as check_estimator_sparse_array",
-        "check_n_features_in": "SEAM (minor): fit does not set n_features_in_ (= 2); fix: set it in "
-        "geoagb/kriging/_base.py:_BaseKriging._prepare and Variogram.fit",
+POINT_KRIGERS = [OrdinaryKriging(n_neighbors=8), SimpleKriging(n_neighbors=8), Variogram()]
+
+
+def _check_name(check) -> str:
+    return getattr(check, "func", check).__name__
+
+
+def _check_id(estimator, check) -> str:
+    kw = getattr(check, "keywords", {})
+    args = f"({', '.join(f'{k}={v}' for k, v in kw.items())})" if kw else ""
+    return f"{type(estimator).__name__}-{_check_name(check)}{args}"
+
+
+def _point_checks():
+    return [
+        pytest.param(est, check, id=_check_id(est, check))
+        for estimator in POINT_KRIGERS
+        for est, check in estimator_checks_generator(estimator)
+        if _check_name(check) not in REPLACED_CHECKS
+    ]
+
+
+def test_replaced_checks_exist_and_have_substitutes():
+    """Every replaced name is a check scikit-learn runs on these estimators, and its substitute
+    is a test of tests/kriging/test_point_contract.py."""
+    from importlib import import_module
+
+    contract = import_module(".kriging.test_point_contract", __package__)
+    generated = {
+        _check_name(check) for e in POINT_KRIGERS for _, check in estimator_checks_generator(e)
     }
-)
+    assert set(REPLACED_CHECKS) <= generated, set(REPLACED_CHECKS) - generated
+    missing = [t for t in REPLACED_CHECKS.values() if not callable(getattr(contract, t, None))]
+    assert not missing, missing
 
 
 def _expected(est):
     if isinstance(est, ResidualKrigingRegressor):
         return RK_EXPECTED
-    if isinstance(est, KrigingRegressor):
-        return KR_EXPECTED
-    return POINT_EXPECTED
+    return KR_EXPECTED
 
 
 @slow  # about 15 s per estimator on 2 shared cores
@@ -1053,11 +931,7 @@ def test_sklearn_checks_coordinate_aware(estimator, check):
         check(estimator)
 
 
-@parametrize_with_checks(
-    [OrdinaryKriging(n_neighbors=8), SimpleKriging(n_neighbors=8), Variogram()],
-    expected_failed_checks=_expected,
-    xfail_strict=True,
-)
+@pytest.mark.parametrize("estimator,check", _point_checks())
 def test_sklearn_checks_point_krigers(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._coords import metric_coords
-from ._variogram import Variogram
+from ._variogram import Variogram, check_dense
 
 __all__ = ["average_duplicates", "resolve_variogram"]
 
@@ -130,7 +130,13 @@ class _BaseKriging(BaseEstimator):
         from scipy.spatial import cKDTree
 
         self._check_params()
+        check_dense(coords, f"{type(self).__name__}.fit")
         xy = metric_coords(coords, None, distance=self.max_distance, name="max_distance")
+        if len(xy) == 0:
+            raise ValueError(
+                f"{type(self).__name__}.fit got 0 samples (X has shape {xy.shape}); kriging "
+                "needs data: give at least one location and its value."
+            )
         Z = np.asarray(values, dtype=float)
         Z = Z.reshape(len(Z), -1)
         if len(Z) != len(xy):
@@ -152,6 +158,7 @@ class _BaseKriging(BaseEstimator):
                 stacklevel=3,
             )
         self.coords_ = xy_u
+        self.n_features_in_ = 2  # easting and northing: the only features a point kriger reads
         self.n_duplicates_ = merged
         self.tree_ = cKDTree(xy_u)
         return xy_u, Z_u
@@ -185,6 +192,7 @@ class _BaseKriging(BaseEstimator):
         check_is_fitted(self, "coords_")
         from .._coords import get_coords
 
+        check_dense(coords, f"{type(self).__name__}.predict")
         tx = get_coords(coords, allow_array=True)
         if not self.exact:
             tx = nudge_off_data(tx, self.tree_, float(np.ptp(self.coords_, axis=0).max()))

@@ -74,6 +74,8 @@ class OrdinaryKriging(_BaseKriging):
         Data values (means where locations were duplicated).
     n_duplicates_ : int
         Number of samples merged because they shared coordinates with another.
+    n_features_in_ : int
+        2: the easting and northing read from the coordinates.
 
     Notes
     -----
@@ -261,12 +263,8 @@ class SimpleKriging(OrdinaryKriging):
         )
         self.mean = mean
 
-    _groups = ()
+    _groups = ()  # simple kriging: no constraint on the weights (the mean is known)
 
     @property
     def _shift(self):
         return float(self.mean)
-
-    def _run(self, coords, return_var, return_weights=False):
-        self._groups = []
-        return super()._run(coords, return_var, return_weights)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 
 from ..base import TableStateMixin
@@ -28,6 +29,30 @@ __all__ = ["Variogram", "empirical_variogram", "fit_variogram_model", "lag_edges
 #: Fewest distinct locations from which a variogram is estimated (about 100 are advisable).
 MIN_POINTS = 10
 _AUTO_MODELS = ("spherical", "exponential", "gaussian")
+
+
+def check_dense(X, who: str) -> None:
+    """Refuse a scipy sparse or a complex ``X``: a point kriger reads real, dense coordinates.
+
+    Examples
+    --------
+    >>> from scipy import sparse
+    >>> check_dense(sparse.csr_array(np.eye(2)), "OrdinaryKriging.fit")
+    Traceback (most recent call last):
+    ...
+    TypeError: OrdinaryKriging.fit got a sparse csr_array as X: sparse input is not supported. ...
+    """
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{who} got a sparse {type(X).__name__} as X: sparse input is not supported. "
+            "X is the dense (n, 2) array of coordinates (easting, northing in metres), a "
+            "DataFrame with coordinate columns or a GeoDataFrame; pass X.toarray()."
+        )
+    if isinstance(X, (np.ndarray, list, tuple)) and np.iscomplexobj(X):
+        raise ValueError(
+            f"Complex data not supported: {who} got complex coordinates; X must hold real "
+            "eastings and northings in metres."
+        )
 
 
 def lag_edges(coords, n_lags: int = 15, max_lag: float | None = None) -> np.ndarray:
@@ -378,6 +403,8 @@ class Variogram(TableStateMixin, BaseEstimator):
         The same model as a GSTools object (``len_scale`` equals ``range_``).
     n_samples_ : int
         Number of data points used.
+    n_features_in_ : int
+        2: the easting and northing read from the coordinates (set by :meth:`fit`).
     fits_ : pandas.DataFrame or None
         One row per candidate model: parameters, weighted SSE (``wsse``), parameters that ended
         on a bound (``at_bound``) and ``chosen``.
@@ -538,6 +565,7 @@ class Variogram(TableStateMixin, BaseEstimator):
         """
         from .._coords import check_metric, get_coords, get_crs
 
+        check_dense(coords, "Variogram.fit")
         xy = get_coords(coords, allow_array=True)
         z = np.asarray(values, dtype=float).reshape(-1)
         if len(z) != len(xy):
@@ -575,6 +603,7 @@ class Variogram(TableStateMixin, BaseEstimator):
         )
         self.lags_, self.gamma_, self.n_pairs_, self.bin_edges_ = lags, gamma, counts, edges
         self.n_samples_ = len(z)
+        self.n_features_in_ = 2  # easting and northing
         if self.is_fixed:
             self._set_fixed()
             self.fits_ = None

@@ -15,6 +15,7 @@ from sklearn.utils import estimator_checks as ec  # noqa: E402
 import geoagb.deep as deep  # noqa: E402
 from geoagb.deep import PatchSet  # noqa: E402
 from geoagb.deep._losses import get_loss  # noqa: E402
+from geoagb.model_selection import SpatialBlockKFold  # noqa: E402
 
 from .conftest import TINY, make  # noqa: E402
 
@@ -136,11 +137,8 @@ def test_cross_validate_kfold(patches):
 
 
 def test_cross_validate_spatial_blocks(patches):
-    ms = pytest.importorskip("geoagb.model_selection")
-    if not hasattr(ms, "SpatialBlockKFold"):
-        pytest.skip("SpatialBlockKFold not written yet")
     X, y = patches
-    cv = ms.SpatialBlockKFold(n_splits=3, block_size=700.0, random_state=0)
+    cv = SpatialBlockKFold(n_splits=3, block_size=700.0, random_state=0)
     res = cross_validate(make("CSMFNetRegressor"), X, y, cv=cv, scoring="r2")
     assert len(res["test_score"]) == 3 and np.all(np.isfinite(res["test_score"]))
     # every plot is tested once and folds keep blocks whole

@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
 from geoagb.explain import Explanation, explain
+from geoagb.kriging import ResidualKrigingRegressor
 
 xgb = pytest.importorskip("xgboost")
 
@@ -172,10 +173,9 @@ def test_kriging_stand_in_with_random_forest(plots200, stand_in_kriging):
 
 
 def test_real_residual_kriging(plots200):
-    kriging = pytest.importorskip("geoagb.kriging")
     X = plots200.drop(columns="agb")
     y = plots200["agb"]
-    rk = kriging.ResidualKrigingRegressor(
+    rk = ResidualKrigingRegressor(
         xgb.XGBRegressor(n_estimators=40, max_depth=3, random_state=0),
         n_neighbors=16,
         random_state=0,

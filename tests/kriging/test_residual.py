@@ -17,6 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from geoagb.datasets import make_plots
 from geoagb.datasets._plots import PLOT_FEATURES
 from geoagb.kriging import OrdinaryKriging, ResidualKrigingRegressor
+from geoagb.model_selection import SpatialBlockKFold
 
 RK = ResidualKrigingRegressor
 
@@ -28,8 +29,7 @@ def data():
 
 
 def _spatial_cv():
-    ms = pytest.importorskip("geoagb.model_selection")
-    return ms.SpatialBlockKFold(n_splits=5, block_size=5_000, random_state=0)
+    return SpatialBlockKFold(n_splits=5, block_size=5_000, random_state=0)
 
 
 # ---------------------------------------------------------------- decomposition
