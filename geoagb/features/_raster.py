@@ -97,6 +97,59 @@ class _Plan:
     stats: list = field(default_factory=list)
 
 
+_TEXTURE_OPTIONS = {"band", "window", "levels", "features", "distances", "angles", "range", "name"}
+_TERRAIN_OPTIONS = {
+    "tpi_radius",
+    "relief_radius",
+    "sun_azimuth",
+    "sun_elevation",
+    "fill_depressions",
+    "latitude",
+    "source",
+}
+
+
+def _parse_texture(spec) -> _Texture:
+    """One texture of a recipe, its options checked (its band is resolved by the recipe)."""
+    spec = dict(spec)
+    unknown = set(spec) - _TEXTURE_OPTIONS
+    if unknown:
+        raise ValueError(
+            f"unknown texture option(s) {sorted(unknown)}; valid: band, "
+            "window, levels, features, distances, angles, range, name."
+        )
+    band = str(spec.get("band", "nir"))
+    t = _Texture(
+        band=band,
+        window=int(spec.get("window", 7)),
+        levels=int(spec.get("levels", 32)),
+        features=[str(f).lower() for f in spec.get("features", DEFAULT_FEATURES)],
+        distances=tuple(spec.get("distances", (1,))),
+        angles=tuple(spec.get("angles", DEFAULT_ANGLES)),
+        range=None if spec.get("range") is None else tuple(map(float, spec["range"])),
+        prefix=str(spec.get("name", band.replace(":", "_"))),
+    )
+    if t.window < 3 or t.window % 2 == 0:
+        raise ValueError(f"texture window={t.window} must be an odd integer >= 3.")
+    bad = [f for f in t.features if f not in GLCM_FEATURES]
+    if bad:
+        raise ValueError(f"unknown GLCM feature(s) {bad}; valid: {list(GLCM_FEATURES)}.")
+    return t
+
+
+def _check_feature_names(names: list) -> None:
+    """A recipe has features, each name once."""
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(
+            f"feature names {dup} appear twice; rename them (texture 'name', extra keys)."
+        )
+    if not names:
+        raise ValueError(
+            "the recipe has no features: give bands, indices, textures, terrain or extra."
+        )
+
+
 class RasterFeatures:
     """A feature recipe over co-registered rasters: the same numbers at plots and on windows.
 
@@ -206,93 +259,86 @@ class RasterFeatures:
         self._ref = check_same_grid(self._infos)
         self._table = band_table(self._infos, band_namer(self.sensor))
         plan = _Plan()
+        plan.names += self._plan_bands()
+        plan.names += self._plan_indices()
+        plan.names += self._plan_textures()
+        plan.names += self._plan_terrain()
+        plan.names += self._plan_extra()
+        plan.stats = ["mean"] * (len(plan.names) - len(self._extra)) + [
+            s for _, _, s in self._extra
+        ]
+        _check_feature_names(plan.names)
+        self._plan = plan
+
+    def _plan_bands(self) -> list[str]:
+        """Raw bands passed through: ``self._band_specs``; returns their feature names."""
         self._band_specs = []
+        names = []
         for b in self.bands or []:
             self._band_specs.append((str(b), resolve_band(self._table, b)))
-            plan.names.append(str(b))
+            names.append(str(b))
+        return names
+
+    def _plan_indices(self) -> list[str]:
+        """Spectral indices and the bands they read (``self._index_bands``); returns the names."""
         self._index_names = [str(i).lower() for i in (self.indices or [])]
         self._index_bands = {}
+        names = []
         for name in self._index_names:
             if name not in INDEX_BANDS:
                 raise ValueError(f"unknown index {name!r}; valid: {list(INDEX_BANDS)}.")
             for b in INDEX_BANDS[name]:
                 self._index_bands[b] = resolve_band(self._table, b, what=f"band {b!r} (for {name})")
-            plan.names.append(name)
+            names.append(name)
+        return names
+
+    def _plan_textures(self) -> list[str]:
+        """GLCM textures (``self._tex``), their bands resolved; returns the feature names."""
         self._tex = []
+        names = []
         tex = self.textures
         for spec in [] if tex is None else [tex] if isinstance(tex, Mapping) else list(tex):
-            spec = dict(spec)
-            unknown = set(spec) - {
-                "band",
-                "window",
-                "levels",
-                "features",
-                "distances",
-                "angles",
-                "range",
-                "name",
-            }
-            if unknown:
-                raise ValueError(
-                    f"unknown texture option(s) {sorted(unknown)}; valid: band, "
-                    "window, levels, features, distances, angles, range, name."
-                )
-            band = str(spec.get("band", "nir"))
-            t = _Texture(
-                band=band,
-                window=int(spec.get("window", 7)),
-                levels=int(spec.get("levels", 32)),
-                features=[str(f).lower() for f in spec.get("features", DEFAULT_FEATURES)],
-                distances=tuple(spec.get("distances", (1,))),
-                angles=tuple(spec.get("angles", DEFAULT_ANGLES)),
-                range=None if spec.get("range") is None else tuple(map(float, spec["range"])),
-                prefix=str(spec.get("name", band.replace(":", "_"))),
-            )
-            if t.window < 3 or t.window % 2 == 0:
-                raise ValueError(f"texture window={t.window} must be an odd integer >= 3.")
-            bad = [f for f in t.features if f not in GLCM_FEATURES]
-            if bad:
-                raise ValueError(f"unknown GLCM feature(s) {bad}; valid: {list(GLCM_FEATURES)}.")
-            if band == "pc1":
+            t = _parse_texture(spec)
+            if t.band == "pc1":
                 self._pc1_bands()
             else:
-                t.src = resolve_band(self._table, band, what="texture band")
+                t.src = resolve_band(self._table, t.band, what="texture band")
             self._tex.append(t)
-            plan.names += [f"{t.prefix}_glcm{t.window}_{f}" for f in t.features]
+            names += [f"{t.prefix}_glcm{t.window}_{f}" for f in t.features]
+        return names
+
+    def _plan_terrain(self) -> list[str]:
+        """Terrain variables (``self._terrain_vars``) and their DEM (``self._dem``); returns names."""
         self._terrain_vars = [str(v).lower() for v in (self.terrain or [])]
-        valid_opts = {
-            "tpi_radius",
-            "relief_radius",
-            "sun_azimuth",
-            "sun_elevation",
-            "fill_depressions",
-            "latitude",
-            "source",
-        }
-        bad = sorted(set(self.terrain_options) - valid_opts)
+        bad = sorted(set(self.terrain_options) - _TERRAIN_OPTIONS)
         if bad:
-            raise ValueError(f"unknown terrain option(s) {bad}; valid: {sorted(valid_opts)}.")
+            raise ValueError(f"unknown terrain option(s) {bad}; valid: {sorted(_TERRAIN_OPTIONS)}.")
         if self._terrain_vars and self._geographic():
             raise ValueError(
                 f"the rasters' CRS ({self._ref.crs}) is geographic: slopes and "
                 "neighbourhoods need metres. Warp the rasters to a projected CRS "
                 "first, e.g. gdalwarp -t_srs EPSG:32648 dem.tif dem_utm.tif."
             )
-        if self._terrain_vars:
-            bad = [v for v in self._terrain_vars if v not in TERRAIN_VARIABLES]
-            if bad:
-                raise ValueError(
-                    f"unknown terrain variable(s) {bad}; valid: {list(TERRAIN_VARIABLES)}."
-                )
-            dem_key = self.terrain_options.get("source", "dem")
-            if dem_key not in self._infos:
-                raise ValueError(
-                    f"terrain variables need a DEM source named {dem_key!r}; sources "
-                    f"are {list(self._infos)} (or set terrain_options={{'source': ...}})."
-                )
-            self._dem = (dem_key, 1)
-            plan.names += self._terrain_vars
+        if not self._terrain_vars:
+            return []
+        bad = [v for v in self._terrain_vars if v not in TERRAIN_VARIABLES]
+        if bad:
+            raise ValueError(
+                f"unknown terrain variable(s) {bad}; valid: {list(TERRAIN_VARIABLES)}."
+            )
+        dem_key = self.terrain_options.get("source", "dem")
+        if dem_key not in self._infos:
+            raise ValueError(
+                f"terrain variables need a DEM source named {dem_key!r}; sources "
+                f"are {list(self._infos)} (or set terrain_options={{'source': ...}})."
+            )
+        self._dem = (dem_key, 1)
+        return list(self._terrain_vars)
+
+    def _plan_extra(self) -> list[str]:
+        """Extra raw bands with their statistics (``self._extra``); returns their names."""
         self._extra = []
+        names = []
         for name, spec in (self.extra or {}).items():
             spec = tuple(spec)
             if len(spec) not in (2, 3):
@@ -302,20 +348,8 @@ class RasterFeatures:
                 )
             src = resolve_band(self._table, (spec[0], spec[1]), what=f"extra[{name!r}]")
             self._extra.append((str(name), src, _parse_stat(spec[2]) if len(spec) == 3 else "mean"))
-            plan.names.append(str(name))
-        plan.stats = ["mean"] * (len(plan.names) - len(self._extra)) + [
-            s for _, _, s in self._extra
-        ]
-        dup = sorted({n for n in plan.names if plan.names.count(n) > 1})
-        if dup:
-            raise ValueError(
-                f"feature names {dup} appear twice; rename them (texture 'name', extra keys)."
-            )
-        if not plan.names:
-            raise ValueError(
-                "the recipe has no features: give bands, indices, textures, terrain or extra."
-            )
-        self._plan = plan
+            names.append(str(name))
+        return names
 
     def _geographic(self) -> bool:
         from pyproj import CRS

@@ -25,10 +25,12 @@ from collections.abc import Sequence
 
 import numpy as np
 from rasterio.windows import Window
+from sklearn.utils.validation import check_is_fitted
 
-from ..features import XarrayFeatures
+from ..features import RasterFeatures, XarrayFeatures
 from ..raster import TILE, XarrayStack, is_xarray, output_grid, require_xarray
 from ._masks import normalize_mask
+from ._patch import is_patch_model
 from ._tabular import TabularTask
 
 __all__ = ["predict_xarray", "aligned_chunks", "as_xarray_source"]
@@ -68,8 +70,6 @@ def as_xarray_source(data, features=None):
     """The feature source of :func:`predict_xarray`: an :class:`XarrayStack` (bands = features)
     or an :class:`XarrayFeatures` (a recipe).
     """
-    from ..features import RasterFeatures
-
     if isinstance(data, (XarrayFeatures, XarrayStack)):
         if features is not None:
             raise ValueError(
@@ -243,23 +243,12 @@ def predict_xarray(
     True
     """
     xr = require_xarray()
-    import dask
-    import dask.array as da
-    from sklearn.utils.validation import check_is_fitted
-
-    from ._patch import is_patch_model
-
-    if isinstance(estimator, type):
-        raise TypeError(f"estimator must be a fitted instance, not the class {estimator.__name__}.")
-    check_is_fitted(estimator)
-    if is_patch_model(estimator):
-        raise ValueError(
-            f"{type(estimator).__name__} is a patch model; predict_xarray maps tabular models. Map "
-            "it with predict_raster(model, sources, 'agb.tif', client=...) on the GeoTIFFs."
-        )
+    dask, da = _require_dask()
+    _check_estimator(estimator)
     chunks = _check_chunks(chunks)
     source = as_xarray_source(data, features)
     grid = output_grid(source.grid, resolution)
+    # built here, not in a step: its warning's stacklevel points at the caller of predict_xarray
     task = TabularTask(
         estimator,
         source.detached(),
@@ -270,13 +259,33 @@ def predict_xarray(
         feature_names=feature_names,
         applicability=applicability,
     )
-    f, halo = grid.factor, int(source.halo)
+    stack = _lazy_map(dask, da, task, source, grid, chunks)
+    return _as_dataset(xr, stack, task, grid, type(estimator).__name__, nodata)
 
-    arrays = source.input_arrays()
-    ry, rx = _input_chunks(arrays, source.grid, chunks)
-    H, W = source.grid["height"], source.grid["width"]
-    ych = aligned_chunks(ry, H, f, halo)
-    xch = aligned_chunks(rx, W, f, halo)
+
+# ---- the steps of predict_xarray -----------------------------------------------------------------
+def _require_dask():
+    """``dask`` and ``dask.array`` (the ``dask`` extra), imported at first use."""
+    import dask
+    import dask.array as da
+
+    return dask, da
+
+
+def _check_estimator(estimator) -> None:
+    """A fitted tabular estimator instance (patch models map with predict_raster)."""
+    if isinstance(estimator, type):
+        raise TypeError(f"estimator must be a fitted instance, not the class {estimator.__name__}.")
+    check_is_fitted(estimator)
+    if is_patch_model(estimator):
+        raise ValueError(
+            f"{type(estimator).__name__} is a patch model; predict_xarray maps tabular models. Map "
+            "it with predict_raster(model, sources, 'agb.tif', client=...) on the GeoTIFFs."
+        )
+
+
+def _block_inputs(da, arrays, ych, xch, halo: int) -> list:
+    """The input arrays as dask arrays on the aligned chunks, with ``halo`` borrowed pixels."""
     inputs = []
     for a in arrays:
         a = (
@@ -287,13 +296,20 @@ def predict_xarray(
         if halo:
             a = da.overlap.overlap(a, depth={0: 0, 1: halo, 2: halo}, boundary="none")
         inputs.append(a)
+    return inputs
+
+
+def _block_layout(ych, xch, f: int, halo: int, grid) -> tuple:
+    """``(f, halo, ys, xs, ys_out, xs_out)`` of :func:`_predict_block`: the first input row and
+    column of each block, and the output row and column edges of the blocks.
+    """
     ys = np.concatenate([[0], np.cumsum(ych)]).astype(int)
     xs = np.concatenate([[0], np.cumsum(xch)]).astype(int)
     ys_out = np.minimum(ys // f, grid.height)
     ys_out[-1] = grid.height
     xs_out = np.minimum(xs // f, grid.width)
     xs_out[-1] = grid.width
-    layout = (
+    return (
         f,
         halo,
         tuple(ys[:-1].tolist()),
@@ -301,12 +317,25 @@ def predict_xarray(
         tuple(ys_out.tolist()),
         tuple(xs_out.tolist()),
     )
+
+
+def _lazy_map(dask, da, task: TabularTask, source, grid, chunks):
+    """The map as one lazy dask array (band, y, x): one block per aligned input chunk."""
+    f, halo = grid.factor, int(source.halo)
+    arrays = source.input_arrays()
+    ry, rx = _input_chunks(arrays, source.grid, chunks)
+    H, W = source.grid["height"], source.grid["width"]
+    ych = aligned_chunks(ry, H, f, halo)
+    xch = aligned_chunks(rx, W, f, halo)
+    inputs = _block_inputs(da, arrays, ych, xch, halo)
+    layout = _block_layout(ych, xch, f, halo, grid)
+    ys_out, xs_out = layout[4], layout[5]
     nb = len(task.band_names)
     out_chunks = ((nb,), tuple(np.diff(ys_out).tolist()), tuple(np.diff(xs_out).tolist()))
     state = source.scene_state() if hasattr(source, "scene_state") else None
     token = uuid.uuid4().hex  # a fresh name: the graph embeds this very task
     task_d = dask.delayed(task, pure=False)  # one key for the model and recipe
-    stack = da.map_blocks(
+    return da.map_blocks(
         _predict_block,
         *inputs,
         task=task_d,
@@ -318,6 +347,11 @@ def predict_xarray(
         meta=np.empty((0, 0, 0), np.float32),
     )
 
+
+def _as_dataset(xr, stack, task: TabularTask, grid, estimator_name: str, nodata: float):
+    """The ``xarray.Dataset`` of the map: one variable per band, cell-centre coordinates, the
+    CRS, transform and nodata written.
+    """
     t = grid.transform
     xc = t.c + t.a * (np.arange(grid.width) + 0.5)
     yc = t.f + t.e * (np.arange(grid.height) + 0.5)
@@ -329,7 +363,7 @@ def predict_xarray(
         coords={"y": yc, "x": xc},
         attrs=dict(
             geoagb_product="aboveground biomass",
-            geoagb_estimator=type(estimator).__name__,
+            geoagb_estimator=estimator_name,
             geoagb_resolution_m=grid.resolution,
             geoagb_input_resolution_m=grid.in_resolution,
         ),

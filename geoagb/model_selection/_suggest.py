@@ -5,6 +5,14 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.spatial import cKDTree
+from sklearn.base import clone
+from sklearn.model_selection import KFold, cross_val_predict
+
+from .._coords import drop_coords, metric_coords
+from .._random import check_generator
+from ..base import handles_coords
+from ..kriging import Variogram
 
 __all__ = ["suggest_block_size", "BlockSizeSuggestion"]
 
@@ -160,13 +168,38 @@ def suggest_block_size(
     >>> 2_000 < float(s) < 4_500   # true effective range: 3 x 1000 m
     True
     """
-    from scipy.spatial import cKDTree
-
-    from .._coords import metric_coords
-    from .._random import check_generator
-    from ..kriging import Variogram
-
     xy = metric_coords(X, coords, distance=max_lag, name="max_lag")
+    v = _values_of(X, values, len(xy))
+    rng = check_generator(random_state)
+    source = "values"
+    if estimator is not None:
+        v = v - _oof_predictions(estimator, X, v, cv, coords, rng)
+        source = f"out-of-fold residuals of {type(estimator).__name__}"
+    xy, v = _finite_values(xy, v)
+    vg, notes = _fit_variogram(xy, v, model, n_lags, max_lag, rng)
+    spacing, extent = _plot_spacing_and_extent(xy)
+    eff = float(vg.effective_range_)
+    ratio = float(vg.nugget_ / vg.sill_) if vg.sill_ > 0 else 1.0
+    notes += _suggestion_problems(eff, ratio, spacing, extent, source)
+    for msg in notes:
+        warnings.warn(msg, UserWarning, stacklevel=2)
+    return BlockSizeSuggestion(
+        eff,
+        effective_range=eff,
+        nugget_to_sill=ratio,
+        plot_spacing=spacing,
+        extent=extent,
+        model=vg.model_,
+        variogram=vg,
+        source=source,
+        trustworthy=not notes,
+        notes=notes,
+    )
+
+
+# ---- the steps of suggest_block_size -------------------------------------------------------------
+def _values_of(X, values, n: int) -> np.ndarray:
+    """``values`` (an array or a column name of ``X``) as n floats."""
     if values is None:
         raise ValueError(
             "values is None: give the target (or residuals) as an array or the name "
@@ -177,30 +210,29 @@ def suggest_block_size(
         if isinstance(values, str)
         else np.asarray(values, dtype=float).ravel()
     )
-    if len(v) != len(xy):
-        raise ValueError(f"values has {len(v)} entries but X has {len(xy)} samples.")
-    rng = check_generator(random_state)
-    source = "values"
-    if estimator is not None:
-        from sklearn.base import clone
-        from sklearn.model_selection import KFold, cross_val_predict
+    if len(v) != n:
+        raise ValueError(f"values has {len(v)} entries but X has {n} samples.")
+    return v
 
-        from .._coords import drop_coords
-        from ..base import handles_coords
 
-        folds = (
-            cv
-            if cv is not None and not isinstance(cv, int)
-            else KFold(
-                5 if cv is None else int(cv),
-                shuffle=True,
-                random_state=int(rng.integers(0, 2**31 - 1)),
-            )
+def _oof_predictions(estimator, X, y: np.ndarray, cv, coords, rng) -> np.ndarray:
+    """Out-of-fold predictions of ``estimator`` (default 5 shuffled folds seeded from ``rng``)."""
+    folds = (
+        cv
+        if cv is not None and not isinstance(cv, int)
+        else KFold(
+            5 if cv is None else int(cv),
+            shuffle=True,
+            random_state=int(rng.integers(0, 2**31 - 1)),
         )
-        Xf = X if handles_coords(estimator) else drop_coords(X, coords)
-        oof = cross_val_predict(clone(estimator), Xf, v, cv=list(folds.split(X, v)))
-        v = v - np.asarray(oof, dtype=float)
-        source = f"out-of-fold residuals of {type(estimator).__name__}"
+    )
+    Xf = X if handles_coords(estimator) else drop_coords(X, coords)
+    oof = cross_val_predict(clone(estimator), Xf, y, cv=list(folds.split(X, y)))
+    return np.asarray(oof, dtype=float)
+
+
+def _finite_values(xy: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The plots with a finite value; at least 30 of them."""
     ok = np.isfinite(v)
     xy, v = xy[ok], v[ok]
     if len(v) < 30:
@@ -208,16 +240,28 @@ def suggest_block_size(
             f"{len(v)} finite values: a variogram needs at least 30 plots to "
             "suggest a block size (about 100 or more are advisable)."
         )
-    notes: list[str] = []
+    return xy, v
+
+
+def _fit_variogram(xy, v, model, n_lags, max_lag, rng) -> tuple[Variogram, list[str]]:
+    """The fitted variogram and the messages of the UserWarnings its fit raised."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         vg = Variogram(model, n_lags=n_lags, max_lag=max_lag, random_state=rng).fit(xy, v)
-    notes += [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    return vg, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def _plot_spacing_and_extent(xy: np.ndarray) -> tuple[float, float]:
+    """Median nearest-neighbour distance and largest bounding-box side of the plots, metres."""
     d, _ = cKDTree(xy).query(xy, k=2)
-    spacing = float(np.median(d[:, 1]))
-    extent = float(np.max(np.ptp(xy, axis=0)))
-    eff = float(vg.effective_range_)
-    ratio = float(vg.nugget_ / vg.sill_) if vg.sill_ > 0 else 1.0
+    return float(np.median(d[:, 1])), float(np.max(np.ptp(xy, axis=0)))
+
+
+def _suggestion_problems(
+    eff: float, ratio: float, spacing: float, extent: float, source: str
+) -> list[str]:
+    """One message per reason not to trust the effective range ``eff`` as a block size."""
+    notes = []
     if ratio > 0.9:
         notes.append(
             f"the variogram is {ratio:.0%} nugget: the {source} have almost no spatial "
@@ -238,17 +282,4 @@ def suggest_block_size(
             "the largest block size that still gives n_splits non-empty blocks, and "
             "report that test plots remain correlated with training plots."
         )
-    for msg in notes:
-        warnings.warn(msg, UserWarning, stacklevel=2)
-    return BlockSizeSuggestion(
-        eff,
-        effective_range=eff,
-        nugget_to_sill=ratio,
-        plot_spacing=spacing,
-        extent=extent,
-        model=vg.model_,
-        variogram=vg,
-        source=source,
-        trustworthy=not notes,
-        notes=notes,
-    )
+    return notes

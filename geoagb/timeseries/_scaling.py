@@ -255,6 +255,40 @@ def scale_by_cover(
     >>> r.n_filled, r.agbc[1, 0, 1]                              # regional density for the bare cell
     (1, np.float32(24.0))
     """
+    r, mc = _check_ratios(short_ratio, min_cover)
+    inp = _Inputs(
+        benchmark, tree_cover, short_cover, benchmark_sd, years, base_year, transform, crs
+    )
+    _check_outputs(inp, out, out_sd)
+    zones = make_zones(np.asarray(regions) if isinstance(regions, list) else regions, inp.tree.crs)
+    if window_size is None:
+        window_size = _default_window_size(inp, out, memory_mb)
+    H, W = inp.tree.shape
+    wins = plan_windows(W, H, int(window_size))
+    dens = _regional_densities(inp, zones, wins, r, mc, progress=progress)
+    regional = dens.series(zones, region_names)
+    with ExitStack() as stack:
+        dst, dst_sd = _open_outputs(stack, inp, out, out_sd, int(window_size), base_year, r, mc)
+        maps = _annual_maps(inp, zones, wins, dens, r, mc, dst, dst_sd, progress=progress)
+    return CoverScaling(
+        agbc=maps.agbc,
+        agbc_sd=maps.sd,
+        path=None if out is None else Path(out),
+        sd_path=None if out_sd is None else Path(out_sd),
+        years=inp.tree.years,
+        base_year=base_year,
+        density=maps.density,
+        regional_density=regional,
+        n_filled=maps.n_filled,
+        n_nan=maps.n_nan,
+        transform=inp.tree.transform,
+        crs=inp.tree.crs,
+    )
+
+
+# ---- the steps of scale_by_cover -----------------------------------------------------------------
+def _check_ratios(short_ratio, min_cover) -> tuple[float, float]:
+    """``short_ratio`` in [0, 1] and ``min_cover`` in (0, 1), as floats."""
     r = float(short_ratio)
     if not 0.0 <= r <= 1.0:
         raise ValueError(
@@ -266,34 +300,65 @@ def scale_by_cover(
         raise ValueError(
             f"min_cover={min_cover} must be in (0, 1), e.g. 0.05 (5 % effective cover)."
         )
-    inp = _Inputs(
-        benchmark, tree_cover, short_cover, benchmark_sd, years, base_year, transform, crs
-    )
-    T, (H, W) = inp.tree.count, inp.tree.shape
-    tr, c = inp.tree.transform, inp.tree.crs
-    if (out is not None or out_sd is not None) and tr is None:
+    return r, mc
+
+
+def _check_outputs(inp: _Inputs, out, out_sd) -> None:
+    """Files need a grid; an sd file needs the benchmark's sd."""
+    if (out is not None or out_sd is not None) and inp.tree.transform is None:
         raise ValueError("out= needs the grid of the arrays: pass transform= and crs=.")
     if out_sd is not None and inp.sd is None:
         raise ValueError(
             "out_sd= needs benchmark_sd= (the benchmark's standard deviation, MgC/ha)."
         )
-    zones = make_zones(np.asarray(regions) if isinstance(regions, list) else regions, c)
-    if window_size is None:
-        window_size = (
-            window_size_for_budget(T * 4 * 5 + 64, memory_mb) if out is not None else max(H, W)
-        )
-    wins = plan_windows(W, H, int(window_size))
 
-    def codes(win, shape):
-        return zones.codes(win, None if tr is None else window_transform(win, tr), shape)
 
-    # pass 1: regional ratio estimators over covered cells
+def _default_window_size(inp: _Inputs, out, memory_mb: float) -> int:
+    """Window side from the memory budget when writing files, else the whole map."""
+    T, (H, W) = inp.tree.count, inp.tree.shape
+    return window_size_for_budget(T * 4 * 5 + 64, memory_mb) if out is not None else max(H, W)
+
+
+def _window_codes(zones, win, transform, shape) -> np.ndarray:
+    """Region code of every cell of window ``win``."""
+    return zones.codes(win, None if transform is None else window_transform(win, transform), shape)
+
+
+@dataclass
+class _Densities:
+    """Pass 1 of :func:`scale_by_cover`: ratio estimators per region code.
+
+    ``dens``: carbon density per unit effective cover (MgC/ha), ``rel``: relative sd of the
+    benchmark; ``glob_d`` and ``glob_rel`` are the map-wide values (cells outside every region,
+    regions with no covered cell).
+    """
+
+    dens: dict
+    rel: dict
+    glob_d: float
+    glob_rel: float
+
+    def series(self, zones, region_names) -> pd.Series:
+        """The regional densities by region name, plus ``"all"`` (the map)."""
+
+        def _name(k):
+            return str(region_names[k]) if region_names is not None else zones.name(k)
+
+        reg = pd.Series({_name(k): v for k, v in sorted(self.dens.items())}, dtype=float)
+        reg["all"] = self.glob_d
+        reg.index.name = "region"
+        reg.name = "density_MgC_ha_per_unit_cover"
+        return reg
+
+
+def _regional_densities(inp: _Inputs, zones, wins, r: float, mc: float, *, progress) -> _Densities:
+    """Pass 1: sum benchmark, base-year effective cover and sd over the covered cells by region."""
     acc = ZonalAccumulator(sums=("b", "e", "s"))
     for win in tqdm(wins, desc="scaling (densities)", disable=not progress, leave=False):
         b = inp.bench.read(win)[0]
         e = inp.base_effective(win, r)
         s = inp.sd.read(win)[0] if inp.sd is not None else np.zeros_like(b)
-        cod = codes(win, b.shape)
+        cod = _window_codes(zones, win, inp.tree.transform, b.shape)
         ok = np.isfinite(b) & np.isfinite(e) & (e >= mc)
         acc.add(
             cod[ok],
@@ -318,83 +383,87 @@ def scale_by_cover(
         int(k): (row.s_sum / row.b_sum if row.b_sum > 0 else glob_rel)
         for k, row in regional.iterrows()
     }
+    return _Densities(dens, rel, glob_d, glob_rel)
 
-    def _name(k):
-        return str(region_names[k]) if region_names is not None else zones.name(k)
 
-    reg = pd.Series({_name(k): v for k, v in sorted(dens.items())}, dtype=float)
-    reg["all"] = glob_d
-    reg.index.name = "region"
-    reg.name = "density_MgC_ha_per_unit_cover"
-
-    # pass 2: annual maps
-    in_memory = out is None
-    agbc = np.full((T, H, W), np.nan, np.float32) if in_memory else None
-    sd = np.full((T, H, W), np.nan, np.float32) if in_memory and inp.sd is not None else None
-    density = np.full((H, W), np.nan, np.float32) if in_memory else None
-    n_filled = n_nan = 0
-    with ExitStack() as stack:
-        dst = dst_sd = None
-        if not in_memory:
-            grid = make_grid(tr, c, W, H)
-            profile = geotiff_profile(grid, count=T, window_size=int(window_size))
-            names = [str(int(y)) for y in inp.tree.years]
-            tags = dict(
-                method="forest-fraction scaling of a benchmark AGBC map",
-                base_year=base_year,
-                short_ratio=r,
-                min_cover=mc,
-            )
-            dst = stack.enter_context(
-                atomic_geotiff(out, profile, names, ["MgC/ha"] * T, tags=tags)
-            )
-            if out_sd is not None:
-                dst_sd = stack.enter_context(
-                    atomic_geotiff(out_sd, profile, names, ["MgC/ha"] * T, tags=tags)
-                )
-        for win in tqdm(wins, desc="scaling (years)", disable=not progress, leave=False):
-            b = inp.bench.read(win)[0].astype(np.float64)
-            e_base = inp.base_effective(win, r).astype(np.float64)
-            e_all = inp.effective(win, None, r).astype(np.float64)
-            cod = codes(win, b.shape)
-            valid = np.isfinite(b) & np.isfinite(e_base)
-            own = valid & (e_base >= mc)
-            fill = valid & ~own
-            d_reg = _lookup(cod, dens, glob_d)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                d = np.where(own, b / e_base, np.where(fill, d_reg, np.nan))
-            n_filled += int(fill.sum())
-            n_nan += int((~valid).sum())
-            a = (d[None] * e_all).astype(np.float32)
-            s_out = None
-            if inp.sd is not None:
-                s = inp.sd.read(win)[0].astype(np.float64)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    per_cover = np.where(
-                        own, s / e_base, np.where(fill, d_reg * _lookup(cod, rel, glob_rel), np.nan)
-                    )
-                s_out = (per_cover[None] * e_all).astype(np.float32)
-            r0, c0, h, w = int(win.row_off), int(win.col_off), int(win.height), int(win.width)
-            if in_memory:
-                agbc[:, r0 : r0 + h, c0 : c0 + w] = a
-                density[r0 : r0 + h, c0 : c0 + w] = d
-                if sd is not None:
-                    sd[:, r0 : r0 + h, c0 : c0 + w] = s_out
-            else:
-                dst.write(a, window=win)
-                if dst_sd is not None:
-                    dst_sd.write(s_out, window=win)
-    return CoverScaling(
-        agbc=agbc,
-        agbc_sd=sd,
-        path=None if in_memory else Path(out),
-        sd_path=None if out_sd is None else Path(out_sd),
-        years=inp.tree.years,
+def _open_outputs(stack: ExitStack, inp: _Inputs, out, out_sd, window_size: int, base_year, r, mc):
+    """The atomic GeoTIFF writers of AGBC and its sd (None when not written), on ``stack``."""
+    if out is None:
+        return None, None
+    T, (H, W) = inp.tree.count, inp.tree.shape
+    grid = make_grid(inp.tree.transform, inp.tree.crs, W, H)
+    profile = geotiff_profile(grid, count=T, window_size=window_size)
+    names = [str(int(y)) for y in inp.tree.years]
+    tags = dict(
+        method="forest-fraction scaling of a benchmark AGBC map",
         base_year=base_year,
-        density=density,
-        regional_density=reg,
-        n_filled=n_filled,
-        n_nan=n_nan,
-        transform=tr,
-        crs=c,
+        short_ratio=r,
+        min_cover=mc,
     )
+    dst = stack.enter_context(atomic_geotiff(out, profile, names, ["MgC/ha"] * T, tags=tags))
+    dst_sd = None
+    if out_sd is not None:
+        dst_sd = stack.enter_context(
+            atomic_geotiff(out_sd, profile, names, ["MgC/ha"] * T, tags=tags)
+        )
+    return dst, dst_sd
+
+
+@dataclass
+class _Maps:
+    """Pass 2 of :func:`scale_by_cover`: the annual maps (None when written to files)."""
+
+    agbc: np.ndarray | None
+    sd: np.ndarray | None
+    density: np.ndarray | None
+    n_filled: int = 0
+    n_nan: int = 0
+
+
+def _scale_window(inp: _Inputs, zones, win, dens: _Densities, r: float, mc: float):
+    """AGBC (T, h, w), density (h, w), sd (T, h, w) or None, and the filled and NaN counts."""
+    b = inp.bench.read(win)[0].astype(np.float64)
+    e_base = inp.base_effective(win, r).astype(np.float64)
+    e_all = inp.effective(win, None, r).astype(np.float64)
+    cod = _window_codes(zones, win, inp.tree.transform, b.shape)
+    valid = np.isfinite(b) & np.isfinite(e_base)
+    own = valid & (e_base >= mc)
+    fill = valid & ~own
+    d_reg = _lookup(cod, dens.dens, dens.glob_d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.where(own, b / e_base, np.where(fill, d_reg, np.nan))
+    a = (d[None] * e_all).astype(np.float32)
+    s_out = None
+    if inp.sd is not None:
+        s = inp.sd.read(win)[0].astype(np.float64)
+        rel = _lookup(cod, dens.rel, dens.glob_rel)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_cover = np.where(own, s / e_base, np.where(fill, d_reg * rel, np.nan))
+        s_out = (per_cover[None] * e_all).astype(np.float32)
+    return a, d, s_out, int(fill.sum()), int((~valid).sum())
+
+
+def _annual_maps(inp: _Inputs, zones, wins, dens: _Densities, r, mc, dst, dst_sd, *, progress):
+    """Pass 2: scale every window, into arrays (``dst`` None) or into the open files."""
+    T, (H, W) = inp.tree.count, inp.tree.shape
+    in_memory = dst is None
+    maps = _Maps(
+        agbc=np.full((T, H, W), np.nan, np.float32) if in_memory else None,
+        sd=np.full((T, H, W), np.nan, np.float32) if in_memory and inp.sd is not None else None,
+        density=np.full((H, W), np.nan, np.float32) if in_memory else None,
+    )
+    for win in tqdm(wins, desc="scaling (years)", disable=not progress, leave=False):
+        a, d, s_out, n_filled, n_nan = _scale_window(inp, zones, win, dens, r, mc)
+        maps.n_filled += n_filled
+        maps.n_nan += n_nan
+        r0, c0, h, w = int(win.row_off), int(win.col_off), int(win.height), int(win.width)
+        if in_memory:
+            maps.agbc[:, r0 : r0 + h, c0 : c0 + w] = a
+            maps.density[r0 : r0 + h, c0 : c0 + w] = d
+            if maps.sd is not None:
+                maps.sd[:, r0 : r0 + h, c0 : c0 + w] = s_out
+        else:
+            dst.write(a, window=win)
+            if dst_sd is not None:
+                dst_sd.write(s_out, window=win)
+    return maps

@@ -119,7 +119,34 @@ def annual_totals(
         )
     src = StackSource(agbc, years, transform=transform, crs=crs, name="agbc")
     src.require_years()
-    (H, W) = src.shape
+    others, const_sd = _companions(src, bgbc, agbc_sd, bgbc_sd, years_given=years is not None)
+    yrs, layers = align_years(
+        src,
+        list(others.values()),
+        intersect=align == "intersect",
+        fix="cut them to the same years first, or pass align='intersect' to total only the "
+        "common years.",
+    )
+    area = _cell_area(src, cell_area_ha)
+    zones = make_zones(regions, src.crs)
+    with_sd = (
+        "agbc_sd" in others or "bgbc_sd" in others or agbc_sd is not None or bgbc_sd is not None
+    )
+    sums = _zonal_sums(src, others, layers, const_sd, zones, len(yrs), memory_mb, progress)
+    order = zones.order()
+    codes_all = sorted({c for c, _ in sums}) if order is None else list(order)
+    df = _region_rows(sums, codes_all, zones, region_names, yrs, area, with_sd)
+    if len(codes_all) > 1:
+        df = _append_all_regions(df, with_sd)
+    return df
+
+
+# ---- the steps of annual_totals -------------------------------------------------------------------
+_SUM_KEYS = ("a", "b", "s", "s2")
+
+
+def _companions(src: StackSource, bgbc, agbc_sd, bgbc_sd, *, years_given: bool):
+    """The stacks read along ``agbc`` (key -> StackSource) and the sum of the constant sds."""
     others, const_sd = {}, 0.0
     for key, val in (("bgbc", bgbc), ("agbc_sd", agbc_sd), ("bgbc_sd", bgbc_sd)):
         if key != "bgbc" and isinstance(val, (int, float, np.number)):
@@ -128,62 +155,71 @@ def annual_totals(
             const_sd += float(val)
             continue
         if val is not None:
-            others[key] = companion(val, src, name=key, years_given=years is not None)
-    yrs, layers = align_years(
-        src,
-        list(others.values()),
-        intersect=align == "intersect",
-        fix="cut them to the same years first, or pass align='intersect' to total only the "
-        "common years.",
-    )
-    T = len(yrs)
-    if cell_area_ha is None:
-        if src.transform is None:
-            raise ValueError(
-                "the cell area is unknown: pass transform= and crs= (a projected CRS in metres) "
-                "or cell_area_ha=."
-            )
-        # the parameter cell_area_ha shadows the helper of the same name
-        area = raster.cell_area_ha(make_grid(src.transform, src.crs, 1, 1))
-    else:
-        area = float(cell_area_ha)
-    zones = make_zones(regions, src.crs)
-    with_sd = (
-        "agbc_sd" in others or "bgbc_sd" in others or agbc_sd is not None or bgbc_sd is not None
-    )
-    side = window_size_for_budget(T * 4 * (1 + len(others)) + 16, memory_mb)
-    keys = ("a", "b", "s", "s2")
-    sums: dict = {}
+            others[key] = companion(val, src, name=key, years_given=years_given)
+    return others, const_sd
 
-    for win in tqdm(plan_windows(W, H, side), desc="totals", disable=not progress, leave=False):
-        a = src.read(win, layers["agbc"]).astype(np.float64)
-        b = (
-            others["bgbc"].read(win, layers["bgbc"]).astype(np.float64)
-            if "bgbc" in others
-            else np.zeros_like(a)
+
+def _cell_area(src: StackSource, cell_area_ha: float | None) -> float:
+    """Cell area, hectares: ``cell_area_ha`` or that of the grid of ``src``."""
+    if cell_area_ha is not None:
+        return float(cell_area_ha)
+    if src.transform is None:
+        raise ValueError(
+            "the cell area is unknown: pass transform= and crs= (a projected CRS in metres) "
+            "or cell_area_ha=."
         )
-        s = np.full_like(a, const_sd)
-        for k in ("agbc_sd", "bgbc_sd"):
-            if k in others:
-                s += np.nan_to_num(others[k].read(win, layers[k]).astype(np.float64))
+    # the parameter cell_area_ha shadows the helper of the same name
+    return raster.cell_area_ha(make_grid(src.transform, src.crs, 1, 1))
+
+
+def _read_window(src: StackSource, others: dict, layers: dict, const_sd: float, win):
+    """AGBC, BGBC (zeros without) and cell sd of window ``win``, each (T, h, w) float64."""
+    a = src.read(win, layers["agbc"]).astype(np.float64)
+    b = (
+        others["bgbc"].read(win, layers["bgbc"]).astype(np.float64)
+        if "bgbc" in others
+        else np.zeros_like(a)
+    )
+    s = np.full_like(a, const_sd)
+    for k in ("agbc_sd", "bgbc_sd"):
+        if k in others:
+            s += np.nan_to_num(others[k].read(win, layers[k]).astype(np.float64))
+    return a, b, s
+
+
+def _add_window(sums: dict, a, b, s, codes, T: int) -> None:
+    """Add the cells of one window to ``sums[(code, year index)]`` (n, a, b, s, s2)."""
+    for i in range(T):
+        ok = np.isfinite(a[i]) & np.isfinite(b[i]) & (codes >= 0)
+        if not ok.any():
+            continue
+        c = codes[ok]
+        u, inv = np.unique(c, return_inverse=True)
+        vals = {"a": a[i][ok], "b": b[i][ok], "s": s[i][ok], "s2": s[i][ok] ** 2}
+        n = np.bincount(inv, minlength=u.size)
+        part = {k: np.bincount(inv, weights=v, minlength=u.size) for k, v in vals.items()}
+        for j, code in enumerate(u.tolist()):
+            row = sums.setdefault((code, i), dict.fromkeys(("n",) + _SUM_KEYS, 0.0))
+            row["n"] += n[j]
+            for k in _SUM_KEYS:
+                row[k] += part[k][j]
+
+
+def _zonal_sums(src, others, layers, const_sd, zones, T, memory_mb, progress) -> dict:
+    """Sums per (region code, year index) over the windows of the map."""
+    (H, W) = src.shape
+    side = window_size_for_budget(T * 4 * (1 + len(others)) + 16, memory_mb)
+    sums: dict = {}
+    for win in tqdm(plan_windows(W, H, side), desc="totals", disable=not progress, leave=False):
+        a, b, s = _read_window(src, others, layers, const_sd, win)
         wt = None if src.transform is None else window_transform(win, src.transform)
         codes = zones.codes(win, wt, a.shape[1:])
-        for i in range(T):
-            ok = np.isfinite(a[i]) & np.isfinite(b[i]) & (codes >= 0)
-            if not ok.any():
-                continue
-            c = codes[ok]
-            u, inv = np.unique(c, return_inverse=True)
-            vals = {"a": a[i][ok], "b": b[i][ok], "s": s[i][ok], "s2": s[i][ok] ** 2}
-            n = np.bincount(inv, minlength=u.size)
-            part = {k: np.bincount(inv, weights=v, minlength=u.size) for k, v in vals.items()}
-            for j, code in enumerate(u.tolist()):
-                row = sums.setdefault((code, i), dict.fromkeys(("n",) + keys, 0.0))
-                row["n"] += n[j]
-                for k in keys:
-                    row[k] += part[k][j]
-    order = zones.order()
-    codes_all = sorted({c for c, _ in sums}) if order is None else list(order)
+        _add_window(sums, a, b, s, codes, T)
+    return sums
+
+
+def _region_rows(sums, codes_all, zones, region_names, yrs, area, with_sd) -> pd.DataFrame:
+    """One row per region (non-negative code) and year."""
     rows = []
     for code in codes_all:
         if code < 0:
@@ -193,22 +229,24 @@ def annual_totals(
             if region_names is not None and code < len(region_names)
             else zones.name(code)
         )
-        for i in range(T):
-            r = sums.get((code, i), dict.fromkeys(("n",) + keys, 0.0))
+        for i in range(len(yrs)):
+            r = sums.get((code, i), dict.fromkeys(("n",) + _SUM_KEYS, 0.0))
             rows.append(_row(name, yrs[i], r, area, with_sd))
-    df = pd.DataFrame(rows)
-    if len(codes_all) > 1:
-        g = df.groupby("year", sort=True)
-        tot = g[["n_cells", "area_ha", "agbc_TgC", "bgbc_TgC", "total_TgC"]].sum().reset_index()
-        tot.insert(0, "region", "all")
-        tot["density_MgC_ha"] = tot["total_TgC"] * 1e6 / tot["area_ha"]
-        if with_sd:
-            tot["total_sd_TgC"] = (
-                g["total_sd_TgC"].apply(lambda v: float(np.sqrt((v**2).sum()))).to_numpy()
-            )
-            tot["total_sd_TgC_correlated"] = g["total_sd_TgC_correlated"].sum().to_numpy()
-        df = pd.concat([df, tot[df.columns]], ignore_index=True)
-    return df
+    return pd.DataFrame(rows)
+
+
+def _append_all_regions(df: pd.DataFrame, with_sd: bool) -> pd.DataFrame:
+    """``df`` with the rows of region ``"all"`` (the sum of the regions) appended."""
+    g = df.groupby("year", sort=True)
+    tot = g[["n_cells", "area_ha", "agbc_TgC", "bgbc_TgC", "total_TgC"]].sum().reset_index()
+    tot.insert(0, "region", "all")
+    tot["density_MgC_ha"] = tot["total_TgC"] * 1e6 / tot["area_ha"]
+    if with_sd:
+        tot["total_sd_TgC"] = (
+            g["total_sd_TgC"].apply(lambda v: float(np.sqrt((v**2).sum()))).to_numpy()
+        )
+        tot["total_sd_TgC_correlated"] = g["total_sd_TgC_correlated"].sum().to_numpy()
+    return pd.concat([df, tot[df.columns]], ignore_index=True)
 
 
 def _row(name, year, r, area, with_sd):
