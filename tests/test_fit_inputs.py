@@ -19,8 +19,8 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
-from geoagb._argtypes import fraction, int_at_least, n_jobs, positive_float
 from geoagb.cli import main
+from geoagb.cli._args import fraction, int_at_least, n_jobs, positive_float
 
 from .features._rasters import X0, Y0, pixel_centres, write_scene
 
@@ -410,7 +410,7 @@ def test_a_band_name_xgboost_refuses_is_named_at_fit(scene, tmp_path, capsys):
     ],
 )
 def test_expected_errors_print_one_line(monkeypatch, capsys, error, fragment):
-    import geoagb._compile as comp
+    import geoagb.cli._demo as comp  # the CLI calls compile_kernels from here
 
     def fail(*a, **k):
         raise error
@@ -424,7 +424,7 @@ def test_expected_errors_print_one_line(monkeypatch, capsys, error, fragment):
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch, capsys):
-    import geoagb._compile as comp
+    import geoagb.cli._demo as comp  # the CLI calls compile_kernels from here
 
     def bug(*a, **k):
         return [][1]  # a real bug: not an input problem

@@ -309,7 +309,7 @@ def test_bad_input_gives_a_clear_message(name, build, kind, fragment, tmp_path, 
 
 def test_output_checks_come_before_any_work(tmp_path, monkeypatch):
     """A folder as OUT is refused before the model file is even opened."""
-    import geoagb.mapping._cli as cli
+    import geoagb.cli._map as cli
 
     called = []
     monkeypatch.setattr(cli, "load_estimator_file", lambda *a, **k: called.append(a))
@@ -439,7 +439,7 @@ def test_stale_part_files_of_dead_processes_only_are_removed(tmp_path):
 
 
 def test_folder_mode_ignores_part_and_hidden_files(tmp_path):
-    from geoagb.mapping._cli import parse_features
+    from geoagb.cli._map import parse_features
 
     _stack(tmp_path)
     part_path(tmp_path / "agb.tif").write_bytes(b"x")

@@ -32,7 +32,7 @@ from geoagb._untrusted import (
     open_zip,
 )
 from geoagb.cli import main
-from geoagb.mapping._cli import load_estimator_file
+from geoagb.mapping import load_estimator_file
 from geoagb.workflow import load_bundle
 
 

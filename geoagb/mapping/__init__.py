@@ -5,6 +5,8 @@ study, the China 1 km AGBC/BGBC dataset and the Shenzhen urban-carbon study).
   learners with a :class:`~geoagb.features.RasterFeatures` recipe or a feature stack, patch models
   by a sliding plot-sized patch, residual kriging), window by window with bounded memory, into a
   tiled GeoTIFF written atomically; ``client=`` spreads the windows over a Dask cluster;
+* :func:`load_estimator_file` loads a fitted estimator (or a feature recipe) from a skops, joblib
+  or geoagb-deep file without running code from it (unless trusted);
 * :func:`explain_raster` writes per-feature or per-group SHAP maps;
 * :func:`carbon_stock`, :func:`carbon_sink`, :func:`zonal_statistics` and
   :func:`agb_class_frequencies` turn maps into Mg / Tg / Pg C per region or elevation band;
@@ -25,6 +27,7 @@ from ._compare import (
     fit_power_law,
 )
 from ._explain_raster import explain_raster
+from ._load import load_estimator_file
 from ._plot import plot_agb_map, plot_class_frequencies, plot_power_law
 from ._predict import predict_raster
 from ._xarray import predict_xarray
@@ -32,6 +35,7 @@ from ._xarray import predict_xarray
 __all__ = [
     "predict_raster",
     "predict_xarray",
+    "load_estimator_file",
     "XarrayFeatures",
     "explain_raster",
     "carbon_stock",

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestRegressor
 
+from geoagb.cli._map import add_map_command, parse_mask
 from geoagb.mapping import (
     agb_class_frequencies,
     carbon_stock,
@@ -19,7 +20,6 @@ from geoagb.mapping import (
     plot_power_law,
     predict_raster,
 )
-from geoagb.mapping._cli import add_map_command, parse_mask
 
 from .conftest import read, write_raster
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import rasterio
 
+from geoagb.cli._timeseries import add_timeseries_command
 from geoagb.timeseries import read_stack
-from geoagb.timeseries._cli import add_timeseries_command
 
 
 def _main(argv):
@@ -124,7 +124,7 @@ def test_full_chain_from_the_command_line(tmp_path, capsys):
 
 def test_bad_covariates_argument(tmp_path):
     with pytest.raises(ValueError, match="NAME=PATH"):
-        from geoagb.timeseries._cli import _parse_covariates
+        from geoagb.cli._timeseries import _parse_covariates
 
         _parse_covariates("mat.tif")
 

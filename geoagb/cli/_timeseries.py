@@ -1,6 +1,6 @@
 """The ``geoagb timeseries`` sub-command: annual carbon maps, trends and sinks from GeoTIFF stacks.
 
-Wired into :mod:`geoagb.cli` with :func:`add_timeseries_command`::
+Wired into :func:`geoagb.cli.build_parser` with :func:`add_timeseries_command`::
 
     geoagb timeseries synthetic DIR                      # the synthetic default data as files
     geoagb timeseries scale BENCHMARK TREE OUT --base-year 2013 [--short-cover SV.tif]
@@ -18,7 +18,27 @@ import argparse
 import warnings
 from pathlib import Path
 
-from .._argtypes import (
+import numpy as np
+import pandas as pd
+import rasterio
+
+from ..timeseries import (
+    BelowgroundModel,
+    UntestedWarning,
+    annual_totals,
+    calibrate_vod,
+    carbon_sink_trend,
+    evaluate_belowground,
+    make_carbon_series,
+    scale_by_cover,
+    trend_map,
+    write_stack,
+)
+
+# the year-stack plumbing of geoagb.timeseries (not public): the stacks and their years are
+# checked here first so that errors name --years and --common-years
+from ..timeseries._stack import StackSource, align_years, companion, year_span
+from ._args import (
     int_at_least,
     non_negative_float,
     open_fraction,
@@ -55,8 +75,6 @@ def _parse_years(text):
 
 def _source(path, args, name):
     """The stack at ``path`` with its years (band descriptions or --years), or a one-line error."""
-    from ._stack import StackSource
-
     src = StackSource(path, _parse_years(args.years), name=name, years_from="--years")
     src.require_years(fix=_YEARS_FIX)
     return src
@@ -64,8 +82,6 @@ def _source(path, args, name):
 
 def _companions(src, args, items, *, intersect=False):
     """Sources of the (name, path) ``items`` paired year by year with ``src``; checked."""
-    from ._stack import align_years, companion
-
     comps = [
         companion(path, src, name=name, years_given=args.years is not None, fix=_YEARS_FIX)
         for name, path in items
@@ -80,19 +96,20 @@ def _companions(src, args, items, *, intersect=False):
     return comps
 
 
+def _parse_base_year(text):
+    """``--base-year``: a year, or a range ``2011-2015`` as a (first, last) tuple."""
+    return tuple(int(v) for v in text.split("-")) if "-" in text else int(text)
+
+
 def _region_names(path):
     if path is None:
         return None
-    import rasterio
-
     with rasterio.open(path) as ds:
         names = ds.tags().get("names")
     return names.split(",") if names else None
 
 
 def _run_synthetic(args) -> int:
-    from ._synthetic import make_carbon_series
-
     s = make_carbon_series(n_years=args.years, shape=(args.size, args.size), random_state=args.seed)
     paths = s.to_files(args.out)
     print(
@@ -104,13 +121,7 @@ def _run_synthetic(args) -> int:
 
 
 def _run_scale(args) -> int:
-    from ._scaling import scale_by_cover
-
-    base = (
-        tuple(int(v) for v in args.base_year.split("-"))
-        if "-" in args.base_year
-        else int(args.base_year)
-    )
+    base = _parse_base_year(args.base_year)
     tree = _source(args.tree_cover, args, "tree_cover")
     _companions(tree, args, [("short_cover", args.short_cover)])
     r = scale_by_cover(
@@ -141,12 +152,6 @@ def _run_scale(args) -> int:
 
 
 def _run_vod(args) -> int:
-    import numpy as np
-    import rasterio
-
-    from ._stack import write_stack
-    from ._vod import calibrate_vod
-
     src = _source(args.agbc, args, "agbc")
     (vod,) = _companions(src, args, [("vod", args.vod)])
     agbc, years = src.read(), src.years
@@ -159,11 +164,7 @@ def _run_vod(args) -> int:
         if nd is not None
         else regions.astype(np.int64)
     )
-    base = (
-        tuple(int(v) for v in args.base_year.split("-"))
-        if "-" in args.base_year
-        else int(args.base_year)
-    )
+    base = _parse_base_year(args.base_year)
     cal = calibrate_vod(
         agbc,
         vod.read(),
@@ -207,10 +208,6 @@ def _parse_covariates(text):
 
 
 def _run_belowground(args) -> int:
-    import pandas as pd
-
-    from ._belowground import BelowgroundModel, evaluate_belowground
-
     rec = pd.read_csv(args.records)
     covs = _parse_covariates(args.covariates)
     feats = [args.agb_column] + (list(covs) if covs else [])
@@ -244,13 +241,6 @@ def _run_belowground(args) -> int:
 
 
 def _run_trend(args) -> int:
-    import numpy as np
-    import rasterio
-
-    from ._stack import year_span
-    from ._trend import UntestedWarning
-    from ._trendmap import trend_map
-
     src = _source(args.stack, args, "stack")
     m = args.min_years
     if m < 3:
@@ -301,10 +291,6 @@ def _run_trend(args) -> int:
 
 
 def _run_totals(args) -> int:
-    import numpy as np
-
-    from ._totals import annual_totals, carbon_sink_trend
-
     src = _source(args.agbc, args, "agbc")
     _companions(
         src,
@@ -363,8 +349,14 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
         "year (band descriptions = years).",
     )
     sub = p.add_subparsers(dest="ts_command", required=True)
+    for add in (_add_synthetic, _add_scale, _add_vod, _add_belowground, _add_trend, _add_totals):
+        add(sub)
+    return p
 
-    s = sub.add_parser(
+
+def _add_synthetic(subparsers) -> None:
+    """``geoagb timeseries synthetic OUT``: the synthetic default data as files."""
+    s = subparsers.add_parser(
         "synthetic", help="write the synthetic default data (covers, VOD, benchmark, records)"
     )
     s.add_argument("out", help="output folder")
@@ -377,7 +369,12 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int_at_least(0), default=0, help="random seed (default 0)")
     s.set_defaults(func=_run_synthetic)
 
-    s = sub.add_parser("scale", help="annual AGBC from a benchmark map and yearly cover fractions")
+
+def _add_scale(subparsers) -> None:
+    """``geoagb timeseries scale BENCHMARK TREE OUT``: :func:`~geoagb.timeseries.scale_by_cover`."""
+    s = subparsers.add_parser(
+        "scale", help="annual AGBC from a benchmark map and yearly cover fractions"
+    )
     s.add_argument("benchmark", help="benchmark AGBC GeoTIFF (MgC/ha)")
     s.add_argument("tree_cover", help="tree cover stack (fractions 0-1, one band per year)")
     s.add_argument("out", help="output AGBC stack GeoTIFF")
@@ -407,7 +404,12 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     _add_years(s)
     s.set_defaults(func=_run_scale)
 
-    s = sub.add_parser("vod", help="recalibrate an AGBC stack with VOD inside regions (in memory)")
+
+def _add_vod(subparsers) -> None:
+    """``geoagb timeseries vod AGBC VOD REGIONS OUT``: :func:`~geoagb.timeseries.calibrate_vod`."""
+    s = subparsers.add_parser(
+        "vod", help="recalibrate an AGBC stack with VOD inside regions (in memory)"
+    )
     s.add_argument("agbc", help="AGBC stack GeoTIFF")
     s.add_argument("vod", help="VOD stack GeoTIFF on the same grid and years")
     s.add_argument("regions", help="integer region raster on the same grid")
@@ -422,7 +424,12 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     _add_years(s)
     s.set_defaults(func=_run_vod)
 
-    s = sub.add_parser("belowground", help="BGBC stack from an AGBC stack and BGB-AGB records")
+
+def _add_belowground(subparsers) -> None:
+    """``geoagb timeseries belowground AGBC RECORDS OUT``: a BelowgroundModel's BGBC stack."""
+    s = subparsers.add_parser(
+        "belowground", help="BGBC stack from an AGBC stack and BGB-AGB records"
+    )
     s.add_argument("agbc", help="AGBC stack GeoTIFF")
     s.add_argument(
         "records", help="CSV of records with x, y, the AGB column, covariates and the target"
@@ -451,7 +458,10 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_run_belowground)
 
-    s = sub.add_parser(
+
+def _add_trend(subparsers) -> None:
+    """``geoagb timeseries trend STACK OUT``: :func:`~geoagb.timeseries.trend_map`."""
+    s = subparsers.add_parser(
         "trend", help="per-pixel Theil-Sen slope, Mann-Kendall test and change point"
     )
     s.add_argument("stack", help="annual stack GeoTIFF")
@@ -475,7 +485,10 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     _add_years(s)
     s.set_defaults(func=_run_trend)
 
-    s = sub.add_parser(
+
+def _add_totals(subparsers) -> None:
+    """``geoagb timeseries totals AGBC``: :func:`~geoagb.timeseries.annual_totals` and the sink."""
+    s = subparsers.add_parser(
         "totals", help="carbon stock per region and year (TgC) and the sink (TgC/yr)"
     )
     s.add_argument("agbc", help="AGBC stack GeoTIFF (MgC/ha)")
@@ -502,4 +515,3 @@ def add_timeseries_command(subparsers) -> argparse.ArgumentParser:
     )
     _add_years(s)
     s.set_defaults(func=_run_totals)
-    return p

@@ -1,6 +1,7 @@
-"""The ``geoagb map`` sub-command: MODEL FEATURES OUT -> an AGB map with its uncertainty.
+"""``geoagb map MODEL FEATURES OUT``: an AGB map with its uncertainty, from the command line.
 
-Wired into :mod:`geoagb.cli` with :func:`add_map_command`.
+MODEL is a ``.geoagb`` bundle (mapped by ``Bundle.predict_map``) or a fitted estimator file
+(:func:`geoagb.mapping.load_estimator_file`, mapped by :func:`geoagb.mapping.predict_raster`).
 """
 
 from __future__ import annotations
@@ -8,72 +9,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._argtypes import fraction, int_at_least, positive_float
-from .._untrusted import load_pickle, load_skops
+import rasterio
+
+from .._io import check_output_path, is_part_file
+from ..mapping import carbon_stock, load_estimator_file, predict_raster
 from ..raster import check_geotiff_path
+from ..workflow import carbon_unit, format_carbon, is_bundle, load_bundle
+from ._args import fraction, int_at_least, positive_float
+from ._common import show_progress, trust
 
-__all__ = ["add_map_command", "load_estimator_file", "parse_features", "parse_mask"]
+__all__ = ["add_map_command", "parse_features", "parse_mask", "run_map_bundle"]
 
-_PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
-
-
-def load_estimator_file(path, trusted=False, *, expect="estimator"):
-    """Load a fitted estimator (or a RasterFeatures recipe) from a skops, joblib or geoagb-deep file.
-
-    Nothing in the file runs as code unless ``trusted=True`` (command line: ``--trust``):
-
-    * ``.skops`` files are audited node by node against the types geoagb writes and the
-      scikit-learn estimators skops trusts (:func:`geoagb._untrusted.audit_skops`); a list of type
-      names adds to that list, ``True`` accepts every type in the file;
-    * ``.joblib``/``.pkl``/``.pickle`` files run code when read, so they need ``trusted=True``;
-    * ``.pt`` files are geoagb patch models saved with ``est.save(path)`` (tensors and JSON only).
-
-    ``expect="estimator"`` refuses a file that holds no fitted model (e.g. a saved array);
-    ``"recipe"`` one that holds no :class:`~geoagb.features.RasterFeatures`.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist.")
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder, not a model file (.skops, .joblib, .pkl, .pt).")
-    suffix = path.suffix.lower()
-    if suffix == ".skops":
-        if trusted is not True:
-            trusted = list(trusted or ()) + _sklearn_estimator_types()
-        return _expected(load_skops(path, trusted=trusted), path, expect)
-    if suffix in _PICKLE_SUFFIXES:
-        return _expected(load_pickle(path, trusted=trusted), path, expect)
-    if suffix == ".pt":
-        from ..deep import load_model
-
-        return load_model(path)
-    raise ValueError(
-        f"cannot load {path}: the suffix {suffix!r} is not one of .skops, .joblib, .pkl, .pickle or "
-        ".pt (geoagb deep models). Save a model with skops.io.dump(model, 'model.skops') or "
-        "joblib.dump(model, 'model.joblib')."
-    )
-
-
-def _sklearn_estimator_types() -> list[str]:
-    """``module.Class`` of scikit-learn's public estimators (those skops trusts by default)."""
-    from sklearn.utils import all_estimators
-
-    return [f"{c.__module__}.{c.__name__}" for _, c in all_estimators()]
-
-
-def _expected(obj, path, expect):
-    if expect == "recipe":
-        from ..features import RasterFeatures
-
-        ok, want = isinstance(obj, RasterFeatures), "a geoagb.features.RasterFeatures recipe"
-    else:
-        ok, want = callable(getattr(obj, "predict", None)), "a fitted model (with a predict method)"
-    if not ok:
-        raise ValueError(
-            f"{path} holds a {type(obj).__module__}.{type(obj).__name__}, not {want}; save the "
-            "fitted estimator itself, e.g. joblib.dump(model, 'model.joblib')."
-        )
-    return obj
+#: Files FEATURES may name as a saved RasterFeatures recipe.
+_RECIPE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops")
 
 
 def parse_features(text: str, trusted=False):
@@ -89,8 +37,6 @@ def parse_features(text: str, trusted=False):
         return [t.strip() for t in text.split(",") if t.strip()]
     p = Path(text)
     if p.is_dir():
-        from .._io import is_part_file
-
         # hidden files and the part files of an interrupted write are never inputs
         tifs = [
             t
@@ -100,7 +46,7 @@ def parse_features(text: str, trusted=False):
         if not tifs:
             raise ValueError(f"folder {p} holds no .tif files to map from.")
         return {t.stem: str(t) for t in tifs}
-    if p.suffix.lower() in _PICKLE_SUFFIXES + (".skops",):
+    if p.suffix.lower() in _RECIPE_SUFFIXES:
         return load_estimator_file(p, trusted=trusted, expect="recipe")
     if not p.exists():
         raise FileNotFoundError(f"features file {p} does not exist.")
@@ -126,16 +72,9 @@ def parse_mask(items):
 
 
 def _run_map(args) -> int:
-    from .._io import check_output_path
-    from ..workflow._bundle import is_bundle
-    from ..workflow._cli import show_progress
-    from ._predict import predict_raster
-
     check_output_path(args.out, "OUT")  # before the model is loaded or anything computed
     check_geotiff_path(args.out, "OUT")
     if is_bundle(args.model):
-        from ..workflow._cli import run_map_bundle
-
         out = run_map_bundle(args)
         _print_carbon(out, args)
         return 0
@@ -156,8 +95,6 @@ def _run_map(args) -> int:
         progress=show_progress(args),
         feature_names=names,
     )
-    import rasterio
-
     with rasterio.open(out) as ds:
         print(
             f"wrote {out} ({ds.width} x {ds.height} cells of {ds.res[0]:g} m; "
@@ -167,12 +104,34 @@ def _run_map(args) -> int:
     return 0
 
 
+def run_map_bundle(args):
+    """``geoagb map BUNDLE RASTERS OUT``: the bundle's model and recipe on RASTERS; returns OUT."""
+    bundle = load_bundle(args.model, trusted=trust(args))
+    if args.feature_names:
+        raise ValueError(
+            "--feature-names is for bare models; a bundle knows its features: drop it."
+        )
+    out = bundle.predict_map(
+        args.features,
+        args.out,
+        resolution=args.resolution,
+        mask=parse_mask(args.mask),
+        return_std=not args.no_std,
+        window_size=args.window_size,
+        memory_mb=args.memory_mb,
+        progress=show_progress(args),
+    )
+    with rasterio.open(out) as ds:
+        print(
+            f"wrote {out} ({ds.width} x {ds.height} cells of {ds.res[0]:g} m; bands "
+            f"{', '.join(ds.descriptions)}; {bundle.label}, {len(bundle.feature_names)} features)"
+        )
+    return out
+
+
 def _print_carbon(out, args) -> None:
     if not args.carbon:
         return
-    from ..workflow._units import carbon_unit, format_carbon
-    from ._carbon import carbon_stock
-
     row = carbon_stock(out, carbon_fraction=args.carbon_fraction).loc["all"]
     unit = carbon_unit(row["stock_MgC"])  # the report's and the demo's unit rule
     sd = f" +- {format_carbon(row['stock_sd_MgC'], unit)}" if "stock_sd_MgC" in row else ""
