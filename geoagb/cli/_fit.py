@@ -48,6 +48,9 @@ FIT_FLAGS = {
     "crs": "--crs",
     "layer": "--layer",
     "out": "--out",
+    "x": "--x",
+    "y": "--y",
+    "textures": "--texture",
 }
 #: Parameter values that are flags of their own.
 _FIT_NEGATIONS = {"qc=False": "--no-qc"}

@@ -208,13 +208,13 @@ def _read_known(path: Path, suffix: str, layer=None):
 
 def _xy_columns(df, x, y) -> tuple[str, str]:
     if (x is None) != (y is None):
-        raise ValueError(f"give both --x and --y (got x={x!r}, y={y!r}).")
+        raise ValueError(f"give both x= and y= (got x={x!r}, y={y!r}).")
     if x is not None:
         missing = [c for c in (x, y) if c not in df.columns]
         if missing:
             raise ValueError(
                 f"coordinate column(s) {missing} not in the plot table (columns: "
-                f"{list(df.columns)[:15]}); name them with --x COL --y COL."
+                f"{list(df.columns)[:15]}); name them with x=COL, y=COL."
             )
         return x, y
     lower = {str(c).lower(): c for c in df.columns}
@@ -224,7 +224,7 @@ def _xy_columns(df, x, y) -> tuple[str, str]:
     raise ValueError(
         f"no coordinate columns found in the plot table (looked for "
         f"{', '.join('/'.join(p) for p in XY_CANDIDATES)}; columns: "
-        f"{list(df.columns)[:15]}); name them with --x COL --y COL (and --crs)."
+        f"{list(df.columns)[:15]}); name them with x=COL, y=COL (and crs=)."
     )
 
 
@@ -282,7 +282,7 @@ def read_plots(
     if target is not None and target not in df.columns:
         raise ValueError(
             f"target column {target!r} not in {path.name} (columns: "
-            f"{[c for c in df.columns if c != 'geometry'][:20]}); name it with --target."
+            f"{[c for c in df.columns if c != 'geometry'][:20]}); name it with target=."
         )
     crs_from = "file"  # where the CRS came from: the file, crs=, or a default said in a line
     if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns and x is None:
@@ -291,12 +291,12 @@ def read_plots(
             crs_from = "given" if crs is not None else "default"
             if crs is None and raster_crs is None:
                 raise ValueError(
-                    f"{path.name} has no CRS; give it with --crs (e.g. --crs EPSG:4326)."
+                    f"{path.name} has no CRS; give it with crs= (e.g. crs=EPSG:4326)."
                 )
             gdf = gdf.set_crs(crs if crs is not None else raster_crs)
             echo(
                 f"    {path.name} has no CRS: taken to be {_crs_name(gdf.crs)}"
-                f"{'' if crs is not None else ' (the rasters CRS; use --crs otherwise)'}"
+                f"{'' if crs is not None else ' (the rasters CRS; give crs= otherwise)'}"
             )
     else:
         xc, yc = _xy_columns(pd.DataFrame(df), x, y)
@@ -306,16 +306,16 @@ def read_plots(
                 crs = "EPSG:4326"
                 echo(
                     f"    columns {xc}/{yc} taken as longitude/latitude in EPSG:4326 (WGS 84); "
-                    "use --crs otherwise"
+                    "give crs= otherwise"
                 )
             elif raster_crs is not None:
                 crs = raster_crs
                 echo(
                     f"    columns {xc}/{yc} taken to be in the rasters' CRS, {_crs_name(crs)}; "
-                    "use --crs otherwise"
+                    "give crs= otherwise"
                 )
             else:
-                raise ValueError(f"the CRS of columns {xc}/{yc} is unknown; give it with --crs.")
+                raise ValueError(f"the CRS of columns {xc}/{yc} is unknown; give it with crs=.")
         xs = pd.to_numeric(df[xc], errors="coerce")
         ys = pd.to_numeric(df[yc], errors="coerce")
         base = pd.DataFrame(df).drop(columns=[c for c in ("geometry",) if c in df.columns])

@@ -110,7 +110,7 @@ def parse_textures(text: str | None) -> list[dict] | None:
             w = int(win) if win else 7
         except ValueError:
             raise ValueError(
-                f"--texture {item!r}: write BAND[:WINDOW], e.g. nir:7 (an odd window in pixels)."
+                f"textures={item!r}: write BAND[:WINDOW], e.g. nir:7 (an odd window in pixels)."
             ) from None
         out.append({"band": band, "window": w})
     return out or None

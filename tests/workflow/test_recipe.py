@@ -48,7 +48,7 @@ def test_parse_textures_and_its_error():
     with pytest.raises(ValueError) as err:
         parse_textures("nir:seven")
     assert str(err.value) == (
-        "--texture 'nir:seven': write BAND[:WINDOW], e.g. nir:7 (an odd window in pixels)."
+        "textures='nir:seven': write BAND[:WINDOW], e.g. nir:7 (an odd window in pixels)."
     )
 
 
