@@ -8,19 +8,10 @@ Importing geoagb imports none of them eagerly and never imports torch; ``geoagb.
 (a model bundle written by ``geoagb fit``) is resolved on first use.
 """
 
+from ._lazy import attach as _attach
+
 __version__ = "0.1.0"
-__all__ = ["__version__", "load_bundle"]
 
-_LAZY = {"load_bundle": "geoagb.workflow"}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'geoagb' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = _attach(
+    __name__, {"load_bundle": ".workflow"}, eager=["__version__"]
+)

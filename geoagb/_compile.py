@@ -18,11 +18,15 @@ from pathlib import Path
 import numpy as np
 from numba.core.dispatcher import Dispatcher
 
+from .applicability import nndm_exclusion
+from .explain import explain
+from .kriging import OrdinaryKriging, Variogram
+from .timeseries import mann_kendall, pettitt
+
 __all__ = ["KERNEL_FAMILIES", "compile_kernels", "kernel_cache", "cache_message"]
 
 
 def _kriging():
-    from .kriging import OrdinaryKriging, Variogram
 
     rng = np.random.default_rng(0)
     xy = rng.uniform(0.0, 1000.0, (300, 2))
@@ -35,7 +39,6 @@ def _kriging():
 
 
 def _timeseries():
-    from .timeseries import mann_kendall, pettitt
 
     rng = np.random.default_rng(0)
     years = np.arange(2000, 2012)
@@ -47,7 +50,6 @@ def _timeseries():
 
 
 def _applicability():
-    from .applicability import nndm_exclusion
 
     rng = np.random.default_rng(0)
     nndm_exclusion(rng.uniform(0, 100, (40, 2)), rng.uniform(0, 100, (60, 2)))
@@ -56,8 +58,6 @@ def _applicability():
 def _explain():
     import pandas as pd
     from xgboost import XGBRegressor
-
-    from .explain import explain
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(64, 3)), columns=["a", "b", "c"])

@@ -1,4 +1,4 @@
-"""What geoagb estimators share: the coordinate-aware marker, ``.explain``, and a transformer
+"""What geoagb estimators share: the coordinate-aware marker and a transformer
 that removes coordinates before a plain learner.
 
 The coordinate rule (see the "Coordinates travel with X" page of the docs):
@@ -19,23 +19,14 @@ from __future__ import annotations
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from ._coords import feature_names_without_coords
+
 __all__ = [
     "CoordinateAwareMixin",
     "DropCoordinates",
-    "ExplainMixin",
     "uses_coords",
     "handles_coords",
 ]
-
-
-class ExplainMixin:
-    """Gives an estimator ``.explain(X, **kw)``, which is ``geoagb.explain.explain(self, X, **kw)``."""
-
-    def explain(self, X, **kwargs):
-        """SHAP explanation of this fitted estimator on ``X``; see :func:`geoagb.explain.explain`."""
-        from .explain import explain
-
-        return explain(self, X, **kwargs)
 
 
 class CoordinateAwareMixin:
@@ -186,8 +177,6 @@ class DropCoordinates(TransformerMixin, BaseEstimator):
         """Record the columns of ``X`` and which ones are kept."""
         import numpy as np
         import pandas as pd
-
-        from ._coords import feature_names_without_coords
 
         if not isinstance(X, pd.DataFrame):
             raise TypeError(

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._io import staged_folder
+
 __all__ = ["DemoContext", "STEPS", "DEFAULT_STEPS", "available_steps", "default_steps", "run_demo"]
 
 #: Step modules in the order they run; a module not (yet) in the package is not listed.
@@ -86,7 +88,6 @@ def run_demo(
     import matplotlib
 
     matplotlib.use("Agg")
-    from .._io import staged_folder
 
     avail = available_steps()
     if steps is None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from ..applicability import KNNDM, AreaOfApplicability, geodist, prediction_locations
+from ..mapping import carbon_stock, predict_raster
+from ..model_selection import SpatialBlockKFold
+from ._mapping import _scene_data
+
 TITLE = (
     "Where the model may be trusted: kNNDM CV, nearest-neighbour distances, area of applicability"
 )
@@ -14,11 +19,6 @@ def run(ctx) -> None:
     import rasterio
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.model_selection import KFold
-
-    from ..applicability import KNNDM, AreaOfApplicability, geodist, prediction_locations
-    from ..mapping import carbon_stock, predict_raster
-    from ..model_selection import SpatialBlockKFold
-    from ._mapping import _scene_data
 
     scene, rf, plots = _scene_data(ctx)
     data = plots.dropna(subset=rf.feature_names + ["agb"])

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..datasets import make_plots
+from ..model_selection import SpatialBlockKFold, block_size_sensitivity, plot_folds
+
 TITLE = "Spatial block cross-validation (2, 5, 10 km) vs random k-fold: XGBoost and random forest"
 
 
@@ -29,9 +32,6 @@ def models(quick: bool, random_state: int) -> dict:
 
 def run(ctx) -> None:
     import matplotlib.pyplot as plt
-
-    from ..datasets import make_plots
-    from ..model_selection import SpatialBlockKFold, block_size_sensitivity, plot_folds
 
     plots = ctx.data.get("plots")
     if plots is None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 import warnings
 
+from ..datasets import make_scene
+from ..features import extract_patches
+from ..model_selection import SpatialBlockKFold, spatial_cross_validate
+
 TITLE = "Deep patch models on the synthetic scene"
 
 #: PatchSet band name -> raster band (the height band is the canopy height model).
@@ -65,13 +69,8 @@ def _run(ctx) -> None:
     import numpy as np
     import pandas as pd
 
-    from ..features import extract_patches
-    from ..model_selection import SpatialBlockKFold, spatial_cross_validate
-
     scene = ctx.data.get("scene")
     if scene is None:
-        from ..datasets import make_scene
-
         size, n_plots = (500.0, 60) if ctx.quick else (1500.0, 200)
         scene = make_scene(
             ctx.out / "scene", size_m=size, n_plots=n_plots, random_state=ctx.random_state

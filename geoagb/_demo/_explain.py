@@ -4,6 +4,9 @@ vegetation carbon study, Remote Sensing 2026).
 
 from __future__ import annotations
 
+from ..datasets import make_plots
+from ..explain import explain
+
 TITLE = "Explaining the XGBoost model with SHAP"
 
 
@@ -11,9 +14,6 @@ def run(ctx) -> None:
     import matplotlib.pyplot as plt
     import pandas as pd
     from xgboost import XGBRegressor
-
-    from ..datasets import make_plots
-    from ..explain import explain
 
     plots = ctx.data.get("plots")
     if plots is None:

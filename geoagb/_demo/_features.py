@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import warnings
 
+from ..datasets import make_scene
+from ..features import RasterFeatures, screen_features
+from ..inventory import filter_inconsistent_plots
+
 TITLE = "Features from a synthetic scene: extraction, quality control, screening"
 
 #: The demo's feature recipe (also used by later steps through ctx.data["raster_features"]).
@@ -33,10 +37,6 @@ RECIPE = dict(
 
 def run(ctx) -> None:
     import geopandas as gpd
-
-    from ..datasets import make_scene
-    from ..features import RasterFeatures, screen_features
-    from ..inventory import filter_inconsistent_plots
 
     size, n_plots = (500.0, 60) if ctx.quick else (1500.0, 200)
     scene = make_scene(

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import warnings
 
+from ..datasets import make_plots
+from ..kriging import KrigingRegressor, ResidualKrigingRegressor, plot_variogram
+from ..model_selection import SpatialBlockKFold, compare_models
+
 TITLE = "Residual kriging: learner vs learner + RK vs kriging alone (paired, same folds)"
 
 
@@ -26,8 +30,6 @@ def learner(quick: bool, random_state: int):
 
 def models(quick: bool, random_state: int) -> dict:
     """The compared estimators: one loop over estimators that all take the same X."""
-    from ..kriging import KrigingRegressor, ResidualKrigingRegressor
-
     base = learner(quick, random_state)
     return {
         "XGBoost": base,
@@ -45,10 +47,6 @@ def models(quick: bool, random_state: int) -> dict:
 
 def run(ctx) -> None:
     import matplotlib.pyplot as plt
-
-    from ..datasets import make_plots
-    from ..kriging import plot_variogram
-    from ..model_selection import SpatialBlockKFold, compare_models
 
     plots = ctx.data.get("plots")
     if plots is None:

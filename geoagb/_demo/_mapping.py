@@ -8,6 +8,15 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from .._io import atomic_path
+from ..datasets import make_scene
+from ..features import RasterFeatures
+from ..mapping import agb_class_frequencies, canopy_height_consistency, carbon_stock, plot_agb_map
+from ..workflow import fit_bundle, write_report
+from ..workflow._recipe import recipe_to_toml
+from ..workflow._units import carbon_unit, format_carbon
+from ._features import RECIPE
+
 TITLE = "From a plot file and a raster folder to a model, a 30 m AGB map and a report (fit / map / report)"
 
 
@@ -17,10 +26,6 @@ def _scene_data(ctx):
     if scene is not None and rf is not None and plots is not None:
         return scene, rf, plots
     import geopandas as gpd
-
-    from ..datasets import make_scene
-    from ..features import RasterFeatures
-    from ._features import RECIPE
 
     if scene is None:
         size, n_plots = (500.0, 60) if ctx.quick else (1500.0, 200)
@@ -44,8 +49,6 @@ def _scene(ctx):
     """The features step's scene, or a new one (the same scene for the same seed and size)."""
     scene = ctx.data.get("scene")
     if scene is None:
-        from ..datasets import make_scene
-
         size, n_plots = (500.0, 60) if ctx.quick else (1500.0, 200)
         scene = make_scene(
             ctx.out / "scene", size_m=size, n_plots=n_plots, random_state=ctx.random_state
@@ -56,10 +59,6 @@ def _scene(ctx):
 
 def _write_inputs(ctx, scene):
     """What a user brings: a plot file (longitude/latitude GeoPackage) and a recipe file."""
-    from .._io import atomic_path
-    from ..workflow._recipe import recipe_to_toml
-    from ._features import RECIPE
-
     plots = scene.plots[["plot_id", "agb", scene.plots.geometry.name]].to_crs("EPSG:4326")
     with atomic_path(ctx.path("plots.gpkg")) as tmp:
         plots.to_file(tmp, driver="GPKG", layer="plots")
@@ -88,15 +87,6 @@ def commands(ctx, scene, quick: bool, seed: int) -> list[str]:
 def run(ctx) -> None:
     import matplotlib.pyplot as plt
     import rasterio
-
-    from ..mapping import (
-        agb_class_frequencies,
-        canopy_height_consistency,
-        carbon_stock,
-        plot_agb_map,
-    )
-    from ..workflow import fit_bundle, write_report
-    from ..workflow._units import carbon_unit, format_carbon
 
     scene = _scene(ctx)
     rasters = Path(scene.sources["image"]).parent

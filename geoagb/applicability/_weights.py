@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._random import seed_int
+from ..explain import explain
 
 __all__ = ["resolve_weights", "WEIGHT_RULES"]
 
@@ -75,8 +76,6 @@ def resolve_weights(weights, names, model=None, X=None, y=None, random_state=Non
             )
         Xm = _model_frame(model, X, names)
         if rule == "shap":
-            from ..explain import explain
-
             imp = explain(model, Xm).importance()
         else:
             from sklearn.inspection import permutation_importance

@@ -15,60 +15,27 @@ Models (each ``fit(X: PatchSet, y, eval_set=None)``, ``predict(X, return_std=Fal
   baselines.
 """
 
-from ._patchset import PatchSet
+from .._lazy import attach as _attach
+from ._patchset import PatchSet  # noqa: F401  (eager: listed in __all__ below)
 
-__all__ = [
-    "PatchSet",
-    "CSMFNetRegressor",
-    "PatchResNetRegressor",
-    "CNNTransformerRegressor",
-    "AlexNetRegressor",
-    "VGGRegressor",
-    "PixelMLPRegressor",
-    "r2_loss",
-    "heteroscedastic_nll",
-    "csmf_loss",
-    "load_model",
-    "plot_history",
-    "plot_calibration",
-    "std_scale",
-]
-
-_LAZY = {
-    "CSMFNetRegressor": "._estimators",
-    "PatchResNetRegressor": "._estimators",
-    "CNNTransformerRegressor": "._estimators",
-    "AlexNetRegressor": "._estimators",
-    "VGGRegressor": "._estimators",
-    "PixelMLPRegressor": "._estimators",
-    "r2_loss": "._losses",
-    "heteroscedastic_nll": "._losses",
-    "csmf_loss": "._losses",
-    "load_model": "._io",
-    "plot_history": "._plot",
-    "plot_calibration": "._plot",
-    "std_scale": "._calibration",
-}
-
-
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    try:
-        module = importlib.import_module(_LAZY[name], __name__)
-    except ImportError as exc:
-        if "torch" in str(exc) or getattr(exc, "name", None) == "torch":
-            raise ImportError(
-                f"geoagb.deep.{name} needs PyTorch, which is not installed; install it with "
-                f'`pip install "geoagb[deep]"` ({exc}).'
-            ) from exc
-        raise
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+# the models, losses and loaders import torch (through ._torch, which names the extra when it is
+# missing); PatchSet does not
+__getattr__, __dir__, __all__ = _attach(
+    __name__,
+    {
+        "CSMFNetRegressor": "._estimators",
+        "PatchResNetRegressor": "._estimators",
+        "CNNTransformerRegressor": "._estimators",
+        "AlexNetRegressor": "._estimators",
+        "VGGRegressor": "._estimators",
+        "PixelMLPRegressor": "._estimators",
+        "r2_loss": "._losses",
+        "heteroscedastic_nll": "._losses",
+        "csmf_loss": "._losses",
+        "load_model": "._io",
+        "plot_history": "._plot",
+        "plot_calibration": "._plot",
+        "std_scale": "._calibration",
+    },
+    eager=["PatchSet"],
+)

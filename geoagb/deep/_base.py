@@ -13,8 +13,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import ExplainMixin
+from ..explain import ExplainMixin
+from ._attribution import group_attributions, integrated_gradients
+from ._calibration import std_scale
+from ._io import load_estimator, save_estimator
+from ._losses import LOSSES, get_loss
 from ._patchset import PatchSet
+from ._plot import plot_history
+from ._torch import resolve_device, resolve_seed, seeded, thread_limit, torch
+from ._trainer import LR_DECAYS, TrainSettings, predict_module, train_module
 
 __all__ = ["PatchRegressorBase", "as_patchset", "empty_patches", "TRAINING_PARAMS_DOC"]
 
@@ -185,8 +192,6 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
 
     # ---- validation -------------------------------------------------------------------------
     def _check_params(self) -> None:
-        from ._losses import LOSSES
-        from ._trainer import LR_DECAYS
 
         if self.loss not in LOSSES:
             raise ValueError(f"loss={self.loss!r} is not one of {sorted(LOSSES)}.")
@@ -230,7 +235,6 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
                 f"patches are {ps.shape[2]}x{ps.shape[3]} px but the model was fitted on "
                 f"{self.patch_size_[0]}x{self.patch_size_[1]} px; extract patches of that size."
             )
-        from ._torch import torch
 
         shift = self.module_.scaler.shift.detach().cpu().numpy()
         return torch.from_numpy(self._prepare(ps, self.bands_, shift))
@@ -251,10 +255,6 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         -------
         self
         """
-        from ._losses import get_loss
-        from ._torch import resolve_device, resolve_seed, seeded, thread_limit, torch
-        from ._trainer import TrainSettings, train_module
-
         self._check_params()
         ps = as_patchset(X)
         y = _check_y(y, len(ps))
@@ -329,10 +329,6 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
 
     def _std_scale(self, net, x_val, y_val, device):
         """Recalibration factor of the predicted std on the validation patches, or None."""
-        from ._calibration import std_scale
-        from ._losses import LOSSES
-        from ._torch import torch
-
         if not (getattr(self, "calibrate_std", True) and LOSSES[self.loss]) or x_val is None:
             return None
         x = torch.from_numpy(np.asarray(x_val, dtype=np.float32))
@@ -343,9 +339,6 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         """(N, 2) network outputs (standardised mean, log-variance) for the tensor ``x``, in
         batches, on this estimator's threads.
         """
-        from ._torch import thread_limit
-        from ._trainer import predict_module
-
         with thread_limit(getattr(self, "n_threads", None)):
             return predict_module(
                 module, x, device, max(4 * int(self.batch_size), 64), bool(self.mixed_precision)
@@ -384,9 +377,6 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         (mean and std), with a warning that names it: there is nothing to predict from, and a
         number would look like a real estimate (:func:`predict_raster` leaves such cells nodata).
         """
-        from ._losses import LOSSES
-        from ._torch import torch
-
         check_is_fitted(self, "module_")
         out = self._network_outputs(
             self.module_, self._transform_input(X), torch.device(self.device_)
@@ -425,8 +415,6 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
 
     def plot_history(self, ax=None, log: bool = True):
         """Figure of training and validation loss per epoch; see :func:`geoagb.deep.plot_history`."""
-        from ._plot import plot_history
-
         check_is_fitted(self, "history_")
         return plot_history(self.history_, ax=ax, log=log)
 
@@ -434,15 +422,11 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         """Write weights (a torch ``state_dict``) and a JSON config to ``path`` (one file, no
         pickled code); read back with ``type(est).load(path)`` or :func:`geoagb.deep.load_model`.
         """
-        from ._io import save_estimator
-
         save_estimator(self, path)
 
     @classmethod
     def load(cls, path, device=None):
         """Read an estimator written by :meth:`save`; ``device`` overrides the saved one."""
-        from ._io import load_estimator
-
         return load_estimator(path, cls=cls, device=device)
 
     def _explain_patches(
@@ -486,9 +470,6 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
             ``pixel_attributions`` (n, C, H, W).
         """
         import pandas as pd
-
-        from ._attribution import group_attributions, integrated_gradients
-        from ._torch import torch
 
         x = self._transform_input(X)
         c = len(self.bands_)

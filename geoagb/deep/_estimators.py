@@ -12,6 +12,10 @@ import numpy as np
 
 from . import _torch  # noqa: F401  (torch is required: fails here with the install hint)
 from ._base import _ATTRS_DOC, TRAINING_PARAMS_DOC, PatchRegressorBase
+from ._baselines import AlexNetLike, PixelMLP, VGGLike
+from ._cnn_transformer import CNNTransformer
+from ._csmf import FUSIONS, CSMFNet
+from ._resnet import PatchResNet
 
 __all__ = [
     "CSMFNetRegressor",
@@ -212,7 +216,6 @@ class CSMFNetRegressor(PatchRegressorBase):
         return shift, scale
 
     def _build_net(self, bands, patch_size):
-        from ._csmf import FUSIONS, CSMFNet
 
         if self.fusion not in FUSIONS:
             raise ValueError(
@@ -330,7 +333,6 @@ class PatchResNetRegressor(PatchRegressorBase):
         self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
-        from ._resnet import PatchResNet
 
         return PatchResNet(
             len(bands),
@@ -440,7 +442,6 @@ class CNNTransformerRegressor(PatchRegressorBase):
         self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
-        from ._cnn_transformer import CNNTransformer
 
         if self.d_model % self.n_heads:
             raise ValueError(
@@ -530,7 +531,6 @@ class AlexNetRegressor(PatchRegressorBase):
         self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
-        from ._baselines import AlexNetLike
 
         return AlexNetLike(len(bands), self.width, tuple(self.head), self.dropout)
 
@@ -606,7 +606,6 @@ class VGGRegressor(PatchRegressorBase):
         self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
-        from ._baselines import VGGLike
 
         return VGGLike(len(bands), self.width, tuple(self.head), self.dropout)
 
@@ -683,6 +682,5 @@ class PixelMLPRegressor(PatchRegressorBase):
         self.n_threads = n_threads
 
     def _build_net(self, bands, patch_size):
-        from ._baselines import PixelMLP
 
         return PixelMLP(len(bands), self.pixel, tuple(self.head), self.dropout)

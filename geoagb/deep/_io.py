@@ -12,7 +12,9 @@ import pickle
 import zipfile
 from pathlib import Path
 
+from .._io import atomic_path, check_output_path
 from .._untrusted import open_zip
+from ._torch import resolve_device, torch
 
 __all__ = ["save_estimator", "load_estimator", "load_model", "FORMAT"]
 
@@ -38,9 +40,6 @@ def _jsonable(value, name):
 def save_estimator(est, path) -> None:
     """Write a fitted patch regressor to ``path`` (see the module docstring)."""
     from sklearn.utils.validation import check_is_fitted
-
-    from .._io import atomic_path, check_output_path
-    from ._torch import torch
 
     check_output_path(path, "path")  # a folder, or a missing folder, is refused before any work
     check_is_fitted(est, "module_")
@@ -76,8 +75,6 @@ def load_estimator(path, cls=None, device=None):
     device : {"auto", "cpu", "cuda"}, optional
         Where to put the network; default the saved ``device`` parameter.
     """
-    from ._torch import resolve_device, torch
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"model file {path} does not exist.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._calibration import ONE_SD_COVERAGE, check_predictions
+
 __all__ = ["plot_history", "plot_calibration"]
 
 
@@ -90,8 +92,6 @@ def plot_calibration(y_true, y_pred, y_std, ax=None, label: str | None = None):
     """
     import matplotlib.pyplot as plt
     from scipy.stats import norm
-
-    from ._calibration import ONE_SD_COVERAGE, check_predictions
 
     y_true, y_pred, y_std = check_predictions(y_true, y_pred, y_std)
     ok = np.isfinite(y_true) & np.isfinite(y_pred) & np.isfinite(y_std)

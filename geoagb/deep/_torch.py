@@ -1,24 +1,21 @@
 """The one module of geoagb that imports torch: import guard, device choice, seeding, autocast.
 
-Every other deep module gets torch from here (``from ._torch import torch, nn``) so that a missing
-``deep`` extra gives one clear message.
+Every other deep module gets torch from here (``from ._torch import torch, nn``), and this module
+gets it from :func:`geoagb._optional.optional_import`, so that a missing ``deep`` extra gives one
+clear message.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-_INSTALL_HINT = 'pip install "geoagb[deep]"'
+from .._optional import optional_import
 
-try:  # pragma: no cover - the import itself is exercised by every deep test
-    import torch
-    from torch import nn
-    from torch.nn import functional as F
-except ImportError as exc:  # pragma: no cover - tested in a subprocess without torch
-    raise ImportError(
-        f"geoagb's deep patch models need PyTorch, which is not installed ({exc}); install the "
-        f"deep extra with `{_INSTALL_HINT}` (or a torch build for your machine from pytorch.org)."
-    ) from exc
+torch = optional_import(
+    "torch", "geoagb's deep patch models (or get a torch build for your machine from pytorch.org)"
+)
+nn = torch.nn
+F = torch.nn.functional
 
 __all__ = [
     "torch",

@@ -24,11 +24,13 @@ spectral responses in Shenzhen, China. Remote Sensing, 2026 (the Shenzhen study)
 from ._explain import explain
 from ._explanation import Explanation, Thresholds
 from ._groups import GROUP_RULES, feature_groups, importance, interaction_strength, top_interactions
+from ._mixin import ExplainMixin
 from ._segmented import SegmentedFit, dependence_thresholds, segmented_regression
 
 __all__ = [
     "explain",
     "Explanation",
+    "ExplainMixin",
     "Thresholds",
     "importance",
     "dependence_thresholds",

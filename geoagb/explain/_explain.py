@@ -24,7 +24,10 @@ import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from ..base import DropCoordinates
+from ._agnostic import agnostic_shap, background_sample
 from ._explanation import Explanation
+from ._tree import is_xgboost, shap_tree_explainer, tree_explainer_or_none, xgboost_tree_shap
 
 __all__ = ["explain"]
 
@@ -148,9 +151,6 @@ def _explain_table(
     model, frame: pd.DataFrame, interactions, background, batch_size, progress, predict=None
 ) -> Explanation:
     """Explain a tabular model on ``frame`` (already validated)."""
-    from ._agnostic import agnostic_shap, background_sample
-    from ._tree import is_xgboost, shap_tree_explainer, tree_explainer_or_none, xgboost_tree_shap
-
     x = frame.to_numpy(dtype=np.float64)
     inter = None
     explainer = None
@@ -211,10 +211,7 @@ def _is_elementwise(step) -> bool:
 
 
 def _explain_pipeline(pipe, X, interactions, background, batch_size, progress) -> Explanation:
-    from ._tree import is_xgboost, tree_explainer_or_none
-
     check_is_fitted(pipe)
-    from ..base import DropCoordinates
 
     first = pipe.steps[0][1]
     if isinstance(first, DropCoordinates) and isinstance(X, pd.DataFrame):

@@ -7,8 +7,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import _plot
 from ._groups import feature_groups, importance, interaction_strength, top_interactions
+from ._plot import (
+    plot_dependence,
+    plot_importance,
+    plot_interaction,
+    plot_summary,
+    plot_top_interactions,
+)
 from ._segmented import SegmentedFit, segmented_regression
 
 __all__ = ["Explanation", "Thresholds"]
@@ -230,13 +236,13 @@ class Explanation:
 
     def importance_plot(self, groups=None, max_display: int = 20, ax=None):
         """Bar chart of :meth:`importance`; returns a Figure."""
-        return _plot.plot_importance(
+        return plot_importance(
             self.importance(groups), max_display=max_display, ax=ax, units=self.units
         )
 
     def summary_plot(self, max_display: int = 20):
         """Beeswarm of the SHAP values of the most important features; returns a Figure."""
-        return _plot.plot_summary(
+        return plot_summary(
             self.values, self.data, self.feature_names, max_display=max_display, units=self.units
         )
 
@@ -271,7 +277,7 @@ class Explanation:
             color_by = self._auto_color(feature) if len(self.feature_names) > 1 else None
         color = None if color_by is None else self.data.iloc[:, self._col(color_by)]
         fit = thresholds.fit if isinstance(thresholds, Thresholds) else thresholds
-        return _plot.plot_dependence(
+        return plot_dependence(
             self.data.iloc[:, j],
             self.values[:, j],
             feature,
@@ -333,7 +339,7 @@ class Explanation:
 
     def top_interactions_plot(self, k: int = 10, between=None, groups=None, ax=None):
         """Bar chart of :meth:`top_interactions`; returns a Figure."""
-        return _plot.plot_top_interactions(
+        return plot_top_interactions(
             self.top_interactions(k, between, groups), ax=ax, units=self.units
         )
 
@@ -342,7 +348,7 @@ class Explanation:
         self._need_interactions("interaction_plot")
         i, j = self._col(f1), self._col(f2)
         phi = self.interaction_values
-        return _plot.plot_interaction(
+        return plot_interaction(
             self.data.iloc[:, i],
             phi[:, i, i],
             phi[:, i, j] + phi[:, j, i],

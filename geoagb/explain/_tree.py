@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from ._ensemble import Unsupported, leaf_paths_from_xgboost
+
 __all__ = ["is_xgboost", "xgboost_tree_shap", "shap_tree_explainer", "tree_explainer_or_none"]
 
 #: Rows per batch for SHAP values when not given (n x p float32 per batch).
@@ -126,7 +128,6 @@ def xgboost_tree_shap(
                 f"algorithm={algorithm!r} is not one of ['auto', 'leaf_tables', 'xgboost']."
             )
         if algorithm != "xgboost" and not device.startswith("cuda"):
-            from ._ensemble import Unsupported, leaf_paths_from_xgboost
             from ._interactions import HAVE_NUMBA, MAX_UNIQUE_FEATURES
 
             try:

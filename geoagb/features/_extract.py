@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..deep import PatchSet
 from ..raster import (
     band_table,
     check_same_grid,
@@ -158,8 +159,6 @@ def extract_patches(
     >>> ps.shape, ps.bands
     ((10, 4, 32, 32), ['red', 'nir', 'crown', 'height'])
     """
-    from ..deep._patchset import PatchSet
-
     infos = read_sources(sources)
     ref = check_same_grid(infos)
     table = band_table(infos, band_namer(sensor))

@@ -23,7 +23,7 @@ from ..raster import (
     read_sources,
     resolve_band,
 )
-from ._indices import INDEX_BANDS, band_namer, pc1
+from ._indices import INDEX_BANDS, band_namer, pc1, spectral_indices
 from ._terrain import TERRAIN_VARIABLES, terrain_from_context, terrain_halo, twi_from_dem
 from ._texture import (
     DEFAULT_ANGLES,
@@ -502,8 +502,6 @@ class RasterFeatures:
         for _, src in self._band_specs:
             out.append(ctx(src))
         if self._index_names:
-            from ._indices import spectral_indices
-
             b = {name: ctx(src) for name, src in self._index_bands.items()}
             idx = spectral_indices(b, names=self._index_names)
             out += [idx[n] for n in self._index_names]

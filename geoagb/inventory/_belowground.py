@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._random import check_random_state
 from ._validate import as_float_array, check_nonnegative, check_positive
 
 __all__ = ["belowground", "fit_belowground", "PowerLaw"]
@@ -102,7 +103,6 @@ def fit_belowground(agb, bgb, method="power", *, X=None, random_state=None, n_es
             feats = feats.reshape(-1, 1)
         if len(feats) != y.size:
             raise ValueError(f"X has {len(feats)} rows for {y.size} observations.")
-        from .._random import check_random_state
 
         return RandomForestRegressor(
             n_estimators=n_estimators, random_state=check_random_state(random_state)

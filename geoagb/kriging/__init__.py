@@ -9,20 +9,24 @@
   out-of-fold residuals that corrects only where the residuals are spatially structured.
 
 Importing this package loads nothing else (scikit-learn, numba) until a name is used
-(``lazy_loader``, the scientific-Python lazy-import convention, SPEC 1).
+(:func:`geoagb._lazy.attach`, the scientific-Python lazy-import convention, SPEC 1).
 """
 
-import lazy_loader as _lazy
+from .._lazy import attach as _attach
 
-__getattr__, __dir__, __all__ = _lazy.attach(
+__getattr__, __dir__, __all__ = _attach(
     __name__,
-    submod_attrs={
-        "_ck": ["CoKriging"],
-        "_lmc": ["fit_lmc"],
-        "_ok": ["OrdinaryKriging", "SimpleKriging"],
-        "_plot": ["plot_variogram"],
-        "_regressor": ["KrigingRegressor"],
-        "_residual": ["ResidualKrigingRegressor"],
-        "_variogram": ["Variogram", "empirical_variogram", "fit_variogram_model", "lag_edges"],
+    {
+        "CoKriging": "._ck",
+        "fit_lmc": "._lmc",
+        "OrdinaryKriging": "._ok",
+        "SimpleKriging": "._ok",
+        "plot_variogram": "._plot",
+        "KrigingRegressor": "._regressor",
+        "ResidualKrigingRegressor": "._residual",
+        "Variogram": "._variogram",
+        "empirical_variogram": "._variogram",
+        "fit_variogram_model": "._variogram",
+        "lag_edges": "._variogram",
     },
 )

@@ -12,7 +12,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._coords import metric_coords
+from .._coords import get_coords, metric_coords
+from ._solve import CovTable
 from ._variogram import Variogram, check_dense
 
 __all__ = ["average_duplicates", "resolve_variogram"]
@@ -181,8 +182,6 @@ class _BaseKriging(BaseEstimator):
 
             self.tree_ = cKDTree(self.coords_)
         if "table_" not in d and ("lmc_" in d or "variogram_" in d):
-            from ._solve import CovTable
-
             self.table_ = CovTable(d["lmc_"] if "lmc_" in d else [[d["variogram_"]]])
 
     def _targets(self, coords) -> np.ndarray:
@@ -190,7 +189,6 @@ class _BaseKriging(BaseEstimator):
         (:func:`nudge_off_data`: filtering kriging).
         """
         check_is_fitted(self, "coords_")
-        from .._coords import get_coords
 
         check_dense(coords, f"{type(self).__name__}.predict")
         tx = get_coords(coords, allow_array=True)

@@ -9,8 +9,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import CoordinateAwareMixin, ExplainMixin
+from .._coords import feature_names_without_coords, get_coords
+from .._random import check_generator
+from ..base import CoordinateAwareMixin
+from ..explain import ExplainMixin
+from ._ok import OrdinaryKriging
 from ._residual import _as_list, _is_index_pair
+from ._variogram import Variogram
 
 __all__ = ["KrigingRegressor"]
 
@@ -89,7 +94,6 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         self.random_state = random_state
 
     def _xy_drift(self, X):
-        from .._coords import get_coords
 
         cols = _as_list(self.drift)
         if _is_index_pair(self.coords):
@@ -135,10 +139,6 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         self
         """
         from sklearn.utils import check_array, column_or_1d
-
-        from .._random import check_generator
-        from ._ok import OrdinaryKriging
-        from ._variogram import Variogram
 
         if y is None:
             raise ValueError("KrigingRegressor requires y to be passed, but the target y is None.")
@@ -207,7 +207,6 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         return self.kriger_.predict(xy, return_std=return_std)
 
     def _table_names(self, X):
-        from .._coords import feature_names_without_coords
 
         return feature_names_without_coords(X, None if _is_index_pair(self.coords) else self.coords)
 

@@ -16,10 +16,13 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._coords import drop_coords, feature_names_without_coords, get_coords
-from ..base import CoordinateAwareMixin, ExplainMixin, TableStateMixin
+from .._random import check_generator, check_random_state
+from ..base import CoordinateAwareMixin, TableStateMixin
+from ..explain import ExplainMixin
 from ._base import resolve_variogram
 from ._ck import CoKriging
 from ._ok import OrdinaryKriging, SimpleKriging
+from ._variogram import Variogram
 
 __all__ = ["ResidualKrigingRegressor"]
 
@@ -510,12 +513,9 @@ class ResidualKrigingRegressor(
             return self
         if self.correction == "none":
             return self
-        from .._random import check_generator
 
         variogram = self.variogram
         if isinstance(variogram, str):
-            from ._variogram import Variogram
-
             variogram = Variogram(variogram, random_state=check_generator(self.random_state))
         v = resolve_variogram(variogram, xy, r)
         self.residual_variogram_ = v
@@ -548,7 +548,6 @@ class ResidualKrigingRegressor(
         return self
 
     def _rs(self):
-        from .._random import check_random_state
 
         return check_random_state(self.random_state)
 

@@ -21,8 +21,10 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 
+from .._coords import check_metric, get_coords, get_crs
 from ..base import TableStateMixin
 from . import _models
+from ._plot import plot_variogram
 
 __all__ = ["Variogram", "empirical_variogram", "fit_variogram_model", "lag_edges", "MIN_POINTS"]
 
@@ -563,8 +565,6 @@ class Variogram(TableStateMixin, BaseEstimator):
         -------
         self
         """
-        from .._coords import check_metric, get_coords, get_crs
-
         check_dense(coords, "Variogram.fit")
         xy = get_coords(coords, allow_array=True)
         z = np.asarray(values, dtype=float).reshape(-1)
@@ -704,8 +704,6 @@ class Variogram(TableStateMixin, BaseEstimator):
 
     def plot(self, ax=None):
         """Empirical points and fitted model; see :func:`geoagb.kriging.plot_variogram`."""
-        from ._plot import plot_variogram
-
         return plot_variogram(self, ax=ax)
 
     def __repr__(self, N_CHAR_MAX=700) -> str:

@@ -4,6 +4,7 @@ block-size selection. All splitters are scikit-learn cross-validators usable as 
 
 from ._blocks import block_labels, block_origin
 from ._compare import ModelComparison, compare_models, corrected_resampled_ttest
+from ._plot import plot_folds
 from ._sampling import GradientStratifiedSampler, holdout_split
 from ._split import BufferedLeaveOneOut, SpatialBlockKFold, check_split, check_spread
 from ._suggest import BlockSizeSuggestion, suggest_block_size
@@ -13,13 +14,6 @@ from ._validate import (
     block_size_sensitivity,
     spatial_cross_validate,
 )
-
-
-def plot_folds(cv, X, ax=None):
-    """Map of the folds of splitter ``cv`` on ``X`` (see :func:`geoagb.plotting.plot_folds`)."""
-    from ..plotting import plot_folds as _plot_folds
-
-    return _plot_folds(cv, X, ax=ax)
 
 
 def __getattr__(name):

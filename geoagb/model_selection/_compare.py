@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .._random import check_generator
 from ..metrics import agb_scores
+from ._validate import prepare_spatial_fit, spatial_cross_validate
 
 __all__ = ["compare_models", "ModelComparison", "corrected_resampled_ttest"]
 
@@ -245,9 +247,6 @@ def compare_models(
     >>> bool(cmp.paired("rmse").loc["linear", "mean"] < 0)
     True
     """
-    from .._random import check_generator
-    from ._validate import spatial_cross_validate
-
     if not isinstance(estimators, dict) or not estimators:
         raise TypeError(
             "estimators must be a non-empty dict of name -> estimator, e.g. "
@@ -270,7 +269,6 @@ def compare_models(
     for rep, seed in enumerate(seeds):
         cvr = _reseeded(cv, int(seed))
         # resolve coordinate names with the first estimator, then freeze the folds
-        from ._validate import prepare_spatial_fit
 
         _, cvr, _, _ = prepare_spatial_fit(estimators[names[0]], X, cvr, coords)
         splits = [(np.asarray(a), np.asarray(b)) for a, b in cvr.split(X, yv)]

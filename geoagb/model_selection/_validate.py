@@ -11,8 +11,11 @@ from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
 from .._coords import coords_param, drop_coords, resolve_coord_names
+from .._random import check_random_state, seed_int
 from ..base import handles_coords
 from ..metrics import agb_scores
+from ._plot import plot_block_size_sensitivity, plot_predicted_observed
+from ._split import SpatialBlockKFold
 
 __all__ = ["spatial_cross_validate", "SpatialCVResult", "block_size_sensitivity", "BlockSizeResult"]
 
@@ -129,8 +132,6 @@ class SpatialCVResult:
 
     def plot(self, ax=None):
         """Predicted (out-of-fold) against observed, coloured by fold; returns the Figure."""
-        from ..plotting import plot_predicted_observed
-
         return plot_predicted_observed(
             self.y, self.oof_predictions, groups=self.fold, ax=ax, title=self.label or None
         )
@@ -197,8 +198,6 @@ def spatial_cross_validate(
     >>> s.index.tolist(), bool(s.loc["train", "r2_mean"] >= s.loc["validation", "r2_mean"])
     (['train', 'validation'], True)
     """
-    from .._random import check_random_state
-
     if isinstance(cv, int):
         cv = KFold(n_splits=cv, shuffle=True, random_state=check_random_state(random_state))
     yv = np.asarray(y, dtype=float).ravel()
@@ -246,8 +245,6 @@ class BlockSizeResult:
         """Validation and training ``metric`` (mean +- sd) against block size, the Shenzhen
         urban-carbon study Fig. 3.
         """
-        from ..plotting import plot_block_size_sensitivity
-
         return plot_block_size_sensitivity(self.table((metric,)), metric=metric, ax=ax)
 
 
@@ -299,9 +296,6 @@ def block_size_sensitivity(
     >>> list(res.results)
     [5000, 10000, 'random']
     """
-    from .._random import seed_int
-    from ._split import SpatialBlockKFold
-
     random_state = seed_int(random_state)  # one seed, reused for every block size
 
     results = {}

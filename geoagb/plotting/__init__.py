@@ -5,33 +5,25 @@ this module gathers them under one name. Names are resolved lazily so that
 ``import geoagb.plotting`` stays cheap.
 """
 
-from importlib import import_module
+from .._lazy import attach as _attach
 
-from ._cv import plot_block_size_sensitivity, plot_folds, plot_predicted_observed
-
-_LAZY = {
-    "plot_variogram": "geoagb.kriging._plot",
-    "plot_importance": "geoagb.explain._plot",
-    "plot_summary": "geoagb.explain._plot",
-    "plot_dependence": "geoagb.explain._plot",
-    "plot_interaction": "geoagb.explain._plot",
-    "plot_top_interactions": "geoagb.explain._plot",
-    "plot_agb_map": "geoagb.mapping._plot",
-    "plot_power_law": "geoagb.mapping._plot",
-    "plot_class_frequencies": "geoagb.mapping._plot",
-    "plot_screening": "geoagb.features._plot",
-    "plot_feature_window": "geoagb.features._plot",
-    "plot_history": "geoagb.deep._plot",
-}
-
-__all__ = ["plot_folds", "plot_predicted_observed", "plot_block_size_sensitivity", *_LAZY]
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'geoagb.plotting' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = _attach(
+    __name__,
+    {
+        "plot_folds": "geoagb.model_selection._plot",
+        "plot_predicted_observed": "geoagb.model_selection._plot",
+        "plot_block_size_sensitivity": "geoagb.model_selection._plot",
+        "plot_variogram": "geoagb.kriging._plot",
+        "plot_importance": "geoagb.explain._plot",
+        "plot_summary": "geoagb.explain._plot",
+        "plot_dependence": "geoagb.explain._plot",
+        "plot_interaction": "geoagb.explain._plot",
+        "plot_top_interactions": "geoagb.explain._plot",
+        "plot_agb_map": "geoagb.mapping._plot",
+        "plot_power_law": "geoagb.mapping._plot",
+        "plot_class_frequencies": "geoagb.mapping._plot",
+        "plot_screening": "geoagb.features._plot",
+        "plot_feature_window": "geoagb.features._plot",
+        "plot_history": "geoagb.deep._plot",
+    },
+)

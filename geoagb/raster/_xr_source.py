@@ -30,6 +30,7 @@ import rasterio
 from rasterio.windows import Window
 from rasterio.windows import transform as transform_of_window
 
+from .._optional import optional_import
 from ._read import nodata_to_nan
 from ._windows import block_mean
 
@@ -56,14 +57,9 @@ def is_xarray(obj) -> bool:
 
 def require_xarray():
     """Import xarray and rioxarray (which registers the ``.rio`` accessor), or say how to get them."""
-    try:
-        import rioxarray  # noqa: F401
-        import xarray
-    except ImportError as err:
-        raise ImportError(
-            f"xarray inputs and outputs need xarray and rioxarray: {XARRAY_HINT}."
-        ) from err
-    return xarray
+    purpose = f"xarray inputs and outputs ({XARRAY_HINT})"
+    optional_import("rioxarray", purpose)
+    return optional_import("xarray", purpose)
 
 
 def compute_block(a) -> np.ndarray:

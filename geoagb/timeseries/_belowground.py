@@ -35,8 +35,12 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._coords import get_coords
 from .._random import check_random_state
 from ..inventory import belowground, fit_belowground
+from ..model_selection import SpatialBlockKFold, spatial_cross_validate
+from ..raster import atomic_geotiff, geotiff_profile, plan_windows, window_size_for_budget
+from ._stack import StackSource, make_grid
 
 __all__ = ["BelowgroundModel", "BelowgroundEvaluation", "evaluate_belowground"]
 
@@ -234,9 +238,6 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         from rasterio.windows import Window
         from tqdm.auto import tqdm
 
-        from ..raster import plan_windows, window_size_for_budget
-        from ._stack import StackSource, make_grid
-
         check_is_fitted(self, "ratio_")
         src = StackSource(agbc, years, transform=transform, crs=crs, name="agbc")
         covs = self._covariate_sources(covariates, src)
@@ -271,7 +272,6 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         if out is None:
             res[:] = compute(wins[0])
             return res
-        from ..raster import atomic_geotiff, geotiff_profile
 
         if src.transform is None:
             raise ValueError(
@@ -294,7 +294,6 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         return Path(out)
 
     def _covariate_sources(self, covariates, src):
-        from ._stack import StackSource
 
         need = [j for j in range(self.n_features_in_) if j != self.agb_index_]
         names = list(
@@ -399,8 +398,6 @@ def evaluate_belowground(
     >>> bool(ev.table.loc["forest", "r2"] > ev.table.loc["root_shoot", "r2"])
     True
     """
-    from ..model_selection import SpatialBlockKFold, spatial_cross_validate
-
     df = pd.DataFrame(records)
     if target not in df.columns:
         raise ValueError(
@@ -424,7 +421,6 @@ def evaluate_belowground(
     y = df[target].to_numpy(dtype=float)
     if has_xy or geom is not None:
         X = records[feats + ([geom.name] if geom is not None and not has_xy else list(coords))]
-        from .._coords import get_coords
 
         xy = get_coords(X, coords if has_xy else None)
         if block_size is None:

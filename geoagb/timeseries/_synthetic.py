@@ -41,6 +41,7 @@ from affine import Affine
 from scipy.ndimage import gaussian_filter
 
 from .._random import check_generator
+from ._stack import make_grid, write_stack
 
 __all__ = ["CarbonSeries", "CarbonSeriesTruth", "make_carbon_series", "REGION_NAMES"]
 
@@ -135,8 +136,6 @@ class CarbonSeries:
         ``benchmark_sd``, ``regions``, ``mat``, ``map``, ``records``.
         """
         import rasterio
-
-        from ._stack import make_grid, write_stack
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

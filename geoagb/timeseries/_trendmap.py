@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 
 from ..raster import atomic_geotiff, geotiff_profile
 from ._kernels import MK_COLUMNS, PETTITT_COLUMNS, mk_block, pettitt_block
-from ._stack import StackSource, make_grid, year_span
+from ._plot import plot_trend_map
+from ._stack import StackSource, make_grid, write_stack, year_span
 from ._trend import (
     UntestedWarning,
     _check_alpha,
@@ -94,8 +95,6 @@ class TrendResult:
 
     def to_geotiff(self, path) -> Path:
         """Write every band to a tiled GeoTIFF (band descriptions = :data:`TREND_BANDS`), atomically."""
-        from ._stack import write_stack
-
         return write_stack(
             path,
             np.stack([self.bands[b] for b in TREND_BANDS]),
@@ -136,8 +135,6 @@ class TrendResult:
 
     def plot(self, **kwargs):
         """Trend map figure; see :func:`geoagb.timeseries.plot_trend_map`."""
-        from ._plot import plot_trend_map
-
         return plot_trend_map(self, **kwargs)
 
 

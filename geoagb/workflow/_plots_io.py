@@ -290,9 +290,7 @@ def read_plots(
         if gdf.crs is None:
             crs_from = "given" if crs is not None else "default"
             if crs is None and raster_crs is None:
-                raise ValueError(
-                    f"{path.name} has no CRS; give it with crs= (e.g. crs=EPSG:4326)."
-                )
+                raise ValueError(f"{path.name} has no CRS; give it with crs= (e.g. crs=EPSG:4326).")
             gdf = gdf.set_crs(crs if crs is not None else raster_crs)
             echo(
                 f"    {path.name} has no CRS: taken to be {_crs_name(gdf.crs)}"

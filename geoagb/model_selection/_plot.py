@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._coords import get_coords
+from ..metrics import agb_scores
+from ._blocks import block_origin
+
 __all__ = ["plot_folds", "plot_predicted_observed", "plot_block_size_sensitivity"]
 
 
@@ -42,9 +46,6 @@ def plot_folds(cv, X, ax=None):
     ('KFold: 2 folds', [0.0, 0.0, 1.0, 1.0])
     >>> plt.close(fig)
     """
-    from .._coords import get_coords
-    from ..model_selection._blocks import block_origin
-
     xy = get_coords(X, getattr(cv, "coords", ("x", "y")), allow_array=True)
     fold = np.full(len(xy), -1)
     for k, (_, test) in enumerate(cv.split(X)):
@@ -96,8 +97,6 @@ def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, units="
     ['R² = 0.915', 'RMSE = 2.38 Mg/ha', 'MAE = 2.33 Mg/ha', 'bias = 5.00 %']
     >>> plt.close(fig)
     """
-    from ..metrics import agb_scores
-
     y = np.asarray(y, float)
     p = np.asarray(y_pred, float)
     ok = np.isfinite(p) & np.isfinite(y)
