@@ -12,9 +12,7 @@ from .._io import atomic_path
 from ..datasets import make_scene
 from ..features import RasterFeatures
 from ..mapping import agb_class_frequencies, canopy_height_consistency, carbon_stock, plot_agb_map
-from ..workflow import fit_bundle, write_report
-from ..workflow._recipe import recipe_to_toml
-from ..workflow._units import carbon_unit, format_carbon
+from ..workflow import carbon_unit, fit_bundle, format_carbon, recipe_to_toml, write_report
 from ._features import RECIPE
 
 TITLE = "From a plot file and a raster folder to a model, a 30 m AGB map and a report (fit / map / report)"

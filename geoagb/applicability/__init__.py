@@ -28,7 +28,13 @@ from ._geodist import GeoDistances, geodist
 from ._knndm import KNNDM, KNNDMResult, fold_nearest_distances, knndm_folds
 from ._locations import prediction_locations
 from ._nndm import NNDM, NNDMResult, nearest_neighbour_distances, nndm_exclusion
-from ._raster import APPLICABILITY_BANDS
+from ._raster import (
+    APPLICABILITY_BANDS,
+    APPLICABILITY_UNITS,
+    AOAMask,
+    applicability_bands,
+    check_applicability,
+)
 from ._stats import aoa_threshold, cast_threshold, upper_whisker
 
 __all__ = [
@@ -49,4 +55,8 @@ __all__ = [
     "geodist",
     "GeoDistances",
     "APPLICABILITY_BANDS",
+    "APPLICABILITY_UNITS",
+    "AOAMask",
+    "applicability_bands",
+    "check_applicability",
 ]

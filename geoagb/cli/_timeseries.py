@@ -24,20 +24,20 @@ import rasterio
 
 from ..timeseries import (
     BelowgroundModel,
+    StackSource,
     UntestedWarning,
+    align_years,
     annual_totals,
     calibrate_vod,
     carbon_sink_trend,
+    companion,
     evaluate_belowground,
     make_carbon_series,
     scale_by_cover,
     trend_map,
     write_stack,
+    year_span,
 )
-
-# the year-stack plumbing of geoagb.timeseries (not public): the stacks and their years are
-# checked here first so that errors name --years and --common-years
-from ..timeseries._stack import StackSource, align_years, companion, year_span
 from ._args import (
     int_at_least,
     non_negative_float,

@@ -24,6 +24,7 @@ __getattr__, __dir__, __all__ = _attach(
         "plot_variogram": "._plot",
         "KrigingRegressor": "._regressor",
         "ResidualKrigingRegressor": "._residual",
+        "learner_prediction": "._residual",
         "Variogram": "._variogram",
         "empirical_variogram": "._variogram",
         "fit_variogram_model": "._variogram",

@@ -30,6 +30,7 @@ from ._explain_raster import explain_raster
 from ._load import load_estimator_file
 from ._plot import plot_agb_map, plot_class_frequencies, plot_power_law
 from ._predict import predict_raster
+from ._tabular import uncertainty_kind
 from ._xarray import predict_xarray
 
 __all__ = [
@@ -52,4 +53,5 @@ __all__ = [
     "plot_agb_map",
     "plot_power_law",
     "plot_class_frequencies",
+    "uncertainty_kind",
 ]

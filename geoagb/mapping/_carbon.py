@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..applicability import AOAMask
 from ..raster import (
     ZonalAccumulator,
     cell_area_ha,
@@ -225,8 +226,6 @@ def carbon_stock(
         sums = ("agb",) + (("sd", "sd2") if sidx else ())
         acc = ZonalAccumulator(sums=sums)
         if aoa is not None:  # keep cells inside the area of applicability (geoagb.applicability)
-            from ..applicability._raster import AOAMask
-
             aoa_mask, acc_out = AOAMask(ds, aoa), ZonalAccumulator(sums=("agb",))
         for win in map_windows(ds):
             a = _read_valid(ds, win, idx)

@@ -24,6 +24,13 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .. import kriging
+from ..applicability import (
+    APPLICABILITY_BANDS,
+    APPLICABILITY_UNITS,
+    applicability_bands,
+    check_applicability,
+)
 from ..raster import OutputGrid
 from ._masks import mask_window
 
@@ -149,12 +156,6 @@ class TabularTask:
         self.units = ["Mg/ha"] * len(self.band_names)
         self.applicability = applicability
         if applicability is not None:  # DI and AOA bands, see geoagb.applicability
-            from ..applicability._raster import (
-                APPLICABILITY_BANDS,
-                APPLICABILITY_UNITS,
-                check_applicability,
-            )
-
             check_applicability(applicability, self.columns)
             self.band_names += list(APPLICABILITY_BANDS)
             self.units += list(APPLICABILITY_UNITS)
@@ -288,8 +289,6 @@ class TabularTask:
             return out
         values = list(self.predict(X))
         if getattr(self, "applicability", None) is not None:
-            from ..applicability._raster import applicability_bands
-
             values += applicability_bands(self.applicability, X, self.columns)
         for band, v in zip(out, values):
             band[valid] = v
@@ -301,9 +300,7 @@ class TabularTask:
         if self.kind == "kriging":
             # the learner's prediction plus the kriged residual; std = kriging std, combined in
             # quadrature with the learner's own std when it has one (ResidualKrigingRegressor's rule)
-            from ..kriging._residual import learner_prediction
-
-            base, learner_std = learner_prediction(
+            base, learner_std = kriging.learner_prediction(
                 est.estimator_, est.learner_features(X), len(X), return_std=True
             )
             res, std = est.predict_residual(X, return_std=True)

@@ -31,7 +31,15 @@ National Cryosphere Desert Data Center, CSTR 11738.11.NCDC.FIGSHARE.DB6534.2024.
 from ._belowground import BelowgroundEvaluation, BelowgroundModel, evaluate_belowground
 from ._plot import plot_region_series, plot_trend_map
 from ._scaling import CoverScaling, scale_by_cover
-from ._stack import read_stack, stack_years, write_stack
+from ._stack import (
+    StackSource,
+    align_years,
+    companion,
+    read_stack,
+    stack_years,
+    write_stack,
+    year_span,
+)
 from ._synthetic import REGION_NAMES, CarbonSeries, CarbonSeriesTruth, make_carbon_series
 from ._totals import annual_totals, carbon_sink_trend
 from ._trend import UntestedWarning, mann_kendall, pettitt, sens_slope
@@ -67,4 +75,8 @@ __all__ = [
     "write_stack",
     "read_stack",
     "stack_years",
+    "StackSource",
+    "align_years",
+    "companion",
+    "year_span",
 ]

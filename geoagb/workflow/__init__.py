@@ -17,7 +17,7 @@ The library side of ``geoagb fit``, ``geoagb map BUNDLE`` and ``geoagb report``:
 from ._bundle import BUNDLE_SUFFIX, Bundle, is_bundle, load_bundle, save_bundle
 from ._fit import MODELS, fit_bundle, make_model
 from ._plots_io import raster_sources, read_plots
-from ._recipe import load_config, make_recipe
+from ._recipe import load_config, make_recipe, recipe_to_toml
 from ._report import report_figures, write_report
 from ._report_inputs import check_report_inputs
 from ._units import carbon_unit, format_carbon
@@ -40,4 +40,5 @@ __all__ = [
     "check_report_inputs",
     "carbon_unit",
     "format_carbon",
+    "recipe_to_toml",
 ]

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .._untrusted import load_skops, open_zip, read_member
+from ..mapping import predict_raster, uncertainty_kind
 from ._manifest import validate_manifest
 
 __all__ = [
@@ -220,9 +221,6 @@ class Bundle:
         ``resolution`` defaults to the bundle's map resolution (the plot footprint rounded to
         whole pixels, or as given at fit). Returns the path written.
         """
-        from ..mapping import predict_raster
-        from ..mapping._tabular import uncertainty_kind
-
         rf = self.features(rasters)
         res = self.manifest.get("map_resolution_m") if resolution is None else resolution
         # a std band where the model gives one (forest spread, kriging std); no warning otherwise
