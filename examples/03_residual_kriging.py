@@ -62,7 +62,7 @@ rk = ResidualKrigingRegressor(xgb, n_neighbors=64, random_state=0).fit(X, y)
 v = rk.residual_variogram_
 print(v)
 print("as gstat would write it:", v.to_gstat())
-fig = plot_variogram(v, units="Mg/ha", title="XGBoost out-of-fold residuals")
+fig = plot_variogram(v, unit="Mg/ha", title="XGBoost out-of-fold residuals")
 fig.savefig(out / "03_residual_variogram.png", dpi=100)
 
 # %%

@@ -117,7 +117,7 @@ with rasterio.open(tif) as ds:
     transform, shape = ds.transform, ds.shape
 stock = carbon_stock(tif, aoa=True).loc["all"]
 print(
-    f"carbon inside the AOA {stock['stock_MgC']:,.0f} Mg C; {stock['outside_aoa_pct']:.1f} % of the mapped "
+    f"carbon inside the AOA {stock['stock_MgC']:,.0f} MgC; {stock['outside_aoa_pct']:.1f} % of the mapped "
     f"area ({stock['outside_aoa_area_ha']:.1f} ha, {stock['outside_aoa_stock_MgC']:,.0f} Mg "
     "C) lies outside it"
 )

@@ -29,7 +29,11 @@ __all__ = [
     "is_name_pair",
     "resolve_coord_names",
     "coords_param",
+    "coord_names",
+    "DEFAULT_COORDS",
 ]
+
+DEFAULT_COORDS = ("x", "y")  # what coords=None means for a DataFrame, everywhere
 
 _PROJECT_HINT = "project them to a metric CRS first, e.g. gdf.to_crs(gdf.estimate_utm_crs())"
 
@@ -79,7 +83,7 @@ def _check_crs(crs) -> None:
 
 def get_coords(
     X: Any,
-    coords: Sequence[str] | np.ndarray | None = ("x", "y"),
+    coords: Sequence[str] | np.ndarray | None = None,
     *,
     allow_array: bool = False,
     check_finite: bool = True,
@@ -90,9 +94,9 @@ def get_coords(
     ----------
     X : GeoDataFrame, DataFrame, object with ``.coords``, or (n, 2) array
         The samples.
-    coords : pair of column names, or (n, 2) array, default ("x", "y")
-        Column names for a DataFrame. An (n, 2) array aligned with ``X`` may be given
-        instead so that ``X`` can stay a pure feature matrix (splitter idiom).
+    coords : pair of column names, or (n, 2) array, default None
+        Column names for a DataFrame (``None``: ``("x", "y")``). An (n, 2) array aligned
+        with ``X`` may be given instead so that ``X`` can stay a pure feature matrix (splitter idiom).
     allow_array : bool, default False
         Accept a plain (n, 2) array ``X`` as the coordinates themselves (splitters only).
     check_finite : bool, default True
@@ -134,7 +138,7 @@ def get_coords(
         else:
             xy = np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()]).astype(float)
     elif isinstance(X, pd.DataFrame):
-        names = tuple(coords) if coords is not None else ("x", "y")
+        names = coord_names(coords)
         missing = [c for c in names if c not in X.columns]
         if missing:
             raise ValueError(
@@ -240,8 +244,7 @@ def feature_names_without_coords(X: Any, coords: Sequence[str] | None = None) ->
     skip = set()
     if _is_geodataframe(X):
         skip.add(X.geometry.name)
-    if coords is None:
-        coords = ("x", "y")
+    coords = coord_names(coords) if coords is None else coords
     if isinstance(coords, (tuple, list)) and all(isinstance(c, str) for c in coords):
         skip.update(coords)
     return [c for c in X.columns if c not in skip]
@@ -280,6 +283,17 @@ def metric_coords(
     xy = get_coords(X, coords, allow_array=allow_array)
     check_metric(xy, None if distance is None else float(distance), name, crs=get_crs(X))
     return xy
+
+
+def coord_names(coords: Sequence[str] | None) -> tuple[str, str]:
+    """The coordinate column names that ``coords`` stands for: ``None`` means ``("x", "y")``.
+
+    Examples
+    --------
+    >>> coord_names(None), coord_names(["e", "n"])
+    (('x', 'y'), ('e', 'n'))
+    """
+    return DEFAULT_COORDS if coords is None else (coords[0], coords[1])
 
 
 def is_name_pair(coords) -> bool:

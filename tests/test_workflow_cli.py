@@ -67,7 +67,7 @@ def test_demo_step_prints_three_commands_and_writes_everything(demo):
     text = "\n".join(demo["lines"])
     assert "projected to the local UTM zone, EPSG:32648" in text  # lon/lat GeoPackage in
     stock = demo["ctx"].data["carbon_stock"]["stock_MgC"]
-    assert stock < 10_000 and f"carbon stock: {stock:,.0f} Mg C" in text  # the unit rule
+    assert stock < 10_000 and f"carbon stock: {stock:,.0f} MgC" in text  # the unit rule
 
 
 def test_cli_fit_map_report_reproduce_the_demo_bit_for_bit(demo, tmp_path, capsys):
@@ -133,7 +133,7 @@ def test_cli_fit_map_report_reproduce_the_demo_bit_for_bit(demo, tmp_path, capsy
         assert what in titles, what
     html = (tmp_path / "r.html").read_text()
     assert "± 1 sd over the 5 folds" in html or "± 1 standard deviation" in html
-    assert "carbon stock (Mg C)" in html  # unit chosen once for the table
+    assert "carbon stock (MgC)" in html  # unit chosen once for the table
 
 
 def test_bundle_round_trip(demo, tmp_path):
@@ -299,9 +299,9 @@ def test_read_plots_from_csv_in_any_crs(demo, tmp_path):
 def test_carbon_unit_rule():
     from geoagb.workflow import carbon_unit, format_carbon
 
-    assert carbon_unit(9_999.0) == ("Mg C", 1.0) and carbon_unit(10_000.0) == ("Gg C", 1e3)
-    assert carbon_unit(9_999_000.0) == ("Gg C", 1e3) and carbon_unit(1e7) == ("Tg C", 1e6)
-    assert format_carbon(2.5e9) == "2,500 Tg C" and format_carbon(123_456.0) == "123 Gg C"
+    assert carbon_unit(9_999.0) == ("MgC", 1.0) and carbon_unit(10_000.0) == ("GgC", 1e3)
+    assert carbon_unit(9_999_000.0) == ("GgC", 1e3) and carbon_unit(1e7) == ("TgC", 1e6)
+    assert format_carbon(2.5e9) == "2,500 TgC" and format_carbon(123_456.0) == "123 GgC"
 
 
 def test_import_geoagb_stays_light():

@@ -82,8 +82,8 @@ def run(ctx) -> None:
     stock = carbon_stock(out, aoa=True).loc["all"]
     ctx.echo(
         f"    {stock['outside_aoa_pct']:.1f} % of the mapped area ({stock['outside_aoa_area_ha']:.1f} ha, "
-        f"{stock['outside_aoa_stock_MgC']:,.0f} Mg C) lies outside the AOA; carbon stock inside it "
-        f"{stock['stock_MgC']:,.0f} Mg C -> {out}"
+        f"{stock['outside_aoa_stock_MgC']:,.0f} MgC) lies outside the AOA; carbon stock inside it "
+        f"{stock['stock_MgC']:,.0f} MgC -> {out}"
     )
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     for ax, arr, title, cmap in [

@@ -84,7 +84,7 @@ def run(ctx) -> None:
         title=f"XGBoost out-of-fold residuals ({len(y)} plots)\n{v.model_}: "
         f"nugget {v.nugget_:.0f}, partial sill {v.psill_:.0f} (Mg/ha)², "
         f"effective range {v.effective_range_ / 1000:.1f} km",
-        units="Mg/ha",
+        unit="Mg/ha",
     )
     fig.savefig(ctx.path("residual_variogram.png"), dpi=110)
     plt.close(fig)

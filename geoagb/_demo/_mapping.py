@@ -132,14 +132,14 @@ def run(ctx) -> None:
     fig.savefig(ctx.path("agb.png"), dpi=110)
     plt.close(fig)
     stock = carbon_stock(out, carbon_fraction=0.47).loc["all"]
-    unit = carbon_unit(stock["stock_MgC"])  # the report's rule: Mg C, Gg C or Tg C
+    unit = carbon_unit(stock["stock_MgC"])  # the report's rule: MgC, GgC or TgC
     sd = stock.get("stock_sd_MgC", float("nan"))
     sdc = stock.get("stock_sd_MgC_correlated", float("nan"))
     ctx.echo(
         f"    carbon stock: {format_carbon(stock['stock_MgC'], unit)} (+- {format_carbon(sd, unit)} "
         f"independent cell errors, <= {format_carbon(sdc, unit)} fully correlated) over "
         f"{stock['area_ha']:.1f} ha; mean {stock['mean_agb_Mg_ha']:.1f} Mg/ha AGB, "
-        f"{stock['density_MgC_ha']:.1f} Mg C/ha"
+        f"{stock['density_MgC_ha']:.1f} MgC/ha"
     )
     freq = agb_class_frequencies(out)
     ctx.echo(

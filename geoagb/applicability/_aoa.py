@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._coords import feature_names_without_coords
+from .._progress import progress_disabled
 from ._neighbors import as_splits, cv_nearest_distance, workers
 from ._space import fit_space, mean_pairwise_distance
 from ._stats import aoa_threshold
@@ -81,8 +82,8 @@ class AreaOfApplicability(BaseEstimator):
         importance.
     coords : pair of str or None, default None (``("x", "y")``)
         Coordinate columns of ``X``, excluded from the default predictors (and used by ``cv``).
-    progress : bool, default False
-        Progress bar over chunks in :meth:`di`.
+    progress : bool or None, default None
+        Progress bar over chunks in :meth:`di`. ``None``: only when stderr is a terminal.
 
     Attributes
     ----------
@@ -143,7 +144,7 @@ class AreaOfApplicability(BaseEstimator):
         n_jobs=None,
         random_state=None,
         coords=None,
-        progress=False,
+        progress=None,
     ):
         self.weights = weights
         self.features = features
@@ -306,7 +307,7 @@ class AreaOfApplicability(BaseEstimator):
             desc="DI",
             unit="chunk",
             leave=False,
-            disable=not self.progress or n <= step,
+            disable=progress_disabled(self.progress) or n <= step,
         )
         for s in bar:
             yield s, self.space_.transform(self._rows(X, s, s + step))

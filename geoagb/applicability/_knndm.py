@@ -30,6 +30,7 @@ from sklearn.model_selection import BaseCrossValidator
 from tqdm.auto import tqdm
 
 from .._coords import get_coords, get_crs
+from .._progress import progress_disabled
 from .._random import check_generator
 from ..model_selection import check_split, check_spread
 from ._locations import prediction_locations
@@ -158,7 +159,7 @@ def knndm_folds(
     clustering: str = "kmeans",
     n_candidates: int = 100,
     random_state=None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> KNNDMResult:
     """KNNDM fold assignment (Linnenbrink et al. 2024): see the module docstring.
 
@@ -179,8 +180,8 @@ def knndm_folds(
         Numbers of clusters tried, log-spaced from k to n - 2 (duplicates dropped).
     random_state : None, int, RandomState or Generator
         Seed of k-means and of the random-CV fallback.
-    progress : bool, default False
-        Progress bar over the candidates.
+    progress : bool or None, default None
+        Progress bar over the candidates. ``None``: only when stderr is a terminal.
 
     Returns
     -------
@@ -247,7 +248,7 @@ def knndm_folds(
     axis = np.linalg.svd(t - t.mean(axis=0), full_matrices=False)[2][0]
     cache: dict = {}
     ws, best = [], (np.inf, None, None)
-    for nk in tqdm(grid, desc="kNNDM", unit="q", disable=not progress, leave=False):
+    for nk in tqdm(grid, desc="kNNDM", unit="q", disable=progress_disabled(progress), leave=False):
         folds = merge_clusters(t, _cluster(t, nk, clustering, rng, cache), k, axis)
         sizes = None if folds is None else np.bincount(folds, minlength=k)
         # an empty fold (fewer distinct clusters than asked, e.g. co-located samples) is no
@@ -296,9 +297,9 @@ class KNNDM(BaseCrossValidator):
     sampling : {"regular", "random"}, default "regular"
     random_state : None, int, RandomState or Generator
     coords : pair of column names, (n, 2) array or None, default None (``("x", "y")``)
-    progress : bool, default False
+    progress : bool or None, default None
 
-    References
+    References ``None``: only when stderr is a terminal.
     ----------
     Linnenbrink, J., Milà, C., Ludwig, M. & Meyer, H. (2024). kNNDM CV: k-fold
     nearest-neighbour distance matching cross-validation for map accuracy estimation.
@@ -326,7 +327,7 @@ class KNNDM(BaseCrossValidator):
         sampling="regular",
         random_state=None,
         coords=None,
-        progress=False,
+        progress=None,
     ):
         self.prediction_points = prediction_points
         self.n_splits = n_splits

@@ -9,6 +9,8 @@ import numbers
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._progress import progress_disabled
+
 __all__ = ["as_splits", "nearest_distance", "cv_nearest_distance", "count_within", "workers"]
 
 
@@ -82,7 +84,11 @@ def nearest_distance(
     w = workers(n_jobs)
     starts = range(0, n, chunk_size)
     for s in tqdm(
-        starts, desc=desc, unit="chunk", disable=not progress or n <= chunk_size, leave=False
+        starts,
+        desc=desc,
+        unit="chunk",
+        disable=progress_disabled(progress) or n <= chunk_size,
+        leave=False,
     ):
         z = Z[s : s + chunk_size]
         ok = np.all(np.isfinite(z), axis=1)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shlex
-import sys
+
+from .._progress import show_progress as _show_progress
 
 __all__ = ["show_progress", "echo", "command_line", "trust", "add_debug"]
 
@@ -12,7 +13,7 @@ def show_progress(args) -> bool:
     """Progress bars only on a terminal, or with --progress; never with --quiet."""
     if getattr(args, "quiet", False):
         return False
-    return bool(getattr(args, "progress", False)) or sys.stderr.isatty()
+    return _show_progress(True if getattr(args, "progress", False) else None)
 
 
 def echo(s: str) -> None:

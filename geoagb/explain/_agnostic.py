@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._progress import show_progress
+
 __all__ = ["background_sample", "agnostic_shap", "EXACT_MAX_FEATURES", "DEFAULT_BACKGROUND"]
 
 #: Up to this many features shap's Exact explainer (2^p coalitions) is used; above, Permutation.
@@ -111,7 +113,7 @@ def agnostic_shap(
     base = np.empty(n, dtype=np.float64)
     step = 64 if batch_size is None else max(int(batch_size), 1)
     starts = range(0, n, step)
-    if progress and len(starts) > 1:
+    if show_progress(progress) and len(starts) > 1:
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, desc="SHAP (model-agnostic)", unit="batch")

@@ -317,7 +317,7 @@ def _explain_kriging(
         inter,
         method=f"{inner.method} + kriged residual (spatial_residual)",
         groups=None if inner.groups is None else {**inner.groups, "spatial": ["spatial_residual"]},
-        units=inner.units,
+        unit=inner.unit,
     )
 
 
@@ -372,7 +372,7 @@ def explain(
     background=None,
     batch_size: int | None = None,
     *,
-    progress: bool = False,
+    progress: bool | None = None,
     **kwargs,
 ) -> Explanation:
     """SHAP explanation of a fitted model on samples ``X``.
@@ -395,8 +395,8 @@ def explain(
         (``"mean"``, ``"zeros"`` or one value per band).
     batch_size : int, optional
         Rows per batch; bounds working memory (default: about 64 MB per batch for interactions).
-    progress : bool, default False
-        Show tqdm progress bars over batches.
+    progress : bool or None, default None
+        Show tqdm progress bars over batches. ``None``: only when stderr is a terminal.
     **kwargs
         Patch networks only: passed to their attribution (e.g. ``n_steps``).
 

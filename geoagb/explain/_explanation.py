@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .._compat import renamed_kwargs
 from ._groups import feature_groups, importance, interaction_strength, top_interactions
 from ._plot import (
     plot_dependence,
@@ -101,12 +102,12 @@ class Explanation:
         The model's own feature grouping (e.g. a patch network's branches); used by
         :meth:`top_interactions` when no ``groups`` is given, else the ``"auto"`` rule (see
         :func:`geoagb.explain.feature_groups`).
-    units : str
-        Output units, for axis labels.
+    unit : str
+        Output unit, for axis labels.
 
     Attributes
     ----------
-    values, base_values, data, feature_names, interaction_values, method, groups, units
+    values, base_values, data, feature_names, interaction_values, method, groups, unit
 
     References
     ----------
@@ -123,6 +124,7 @@ class Explanation:
     {'ndvi': 2.0, 'slope': 1.25}
     """
 
+    @renamed_kwargs({"units": "unit"})
     def __init__(
         self,
         values,
@@ -131,7 +133,7 @@ class Explanation:
         interaction_values=None,
         method: str = "",
         groups: Mapping[str, Sequence[str]] | None = None,
-        units: str = "Mg/ha",
+        unit: str = "Mg/ha",
         extra: dict | None = None,
     ):
         self.values = np.asarray(values, dtype=np.float64)
@@ -149,10 +151,20 @@ class Explanation:
         self.interaction_values = interaction_values
         self.method = method
         self.groups = {str(k): list(v) for k, v in groups.items()} if groups is not None else None
-        self.units = units
+        self.unit = unit
         self.extra = dict(extra or {})
 
     # -- basics -------------------------------------------------------------------------------
+
+    @property
+    def units(self) -> str:
+        """Old name of :attr:`unit` (kept for one release)."""
+        return self.unit
+
+    @units.setter
+    def units(self, value: str) -> None:
+        self.unit = value
+
     @property
     def prediction(self) -> np.ndarray:
         """``base_values + values.sum(axis=1)``: the model output being explained."""
@@ -177,7 +189,7 @@ class Explanation:
             None if self.interaction_values is None else self.interaction_values[idx],
             method=self.method,
             groups=self.groups,
-            units=self.units,
+            unit=self.unit,
             extra=self.extra,
         )
 
@@ -185,7 +197,7 @@ class Explanation:
         inter = "" if self.interaction_values is None else ", with interactions"
         return (
             f"Explanation({len(self)} samples x {len(self.feature_names)} features{inter}; "
-            f"base {self.expected_value:.4g} {self.units}; {self.method})"
+            f"base {self.expected_value:.4g} {self.unit}; {self.method})"
         )
 
     def _col(self, feature: str) -> int:
@@ -237,13 +249,13 @@ class Explanation:
     def importance_plot(self, groups=None, max_display: int = 20, ax=None):
         """Bar chart of :meth:`importance`; returns a Figure."""
         return plot_importance(
-            self.importance(groups), max_display=max_display, ax=ax, units=self.units
+            self.importance(groups), max_display=max_display, ax=ax, unit=self.unit
         )
 
     def summary_plot(self, max_display: int = 20):
         """Beeswarm of the SHAP values of the most important features; returns a Figure."""
         return plot_summary(
-            self.values, self.data, self.feature_names, max_display=max_display, units=self.units
+            self.values, self.data, self.feature_names, max_display=max_display, unit=self.unit
         )
 
     # -- dependence ---------------------------------------------------------------------------
@@ -285,7 +297,7 @@ class Explanation:
             color_name=color_by,
             fit=fit,
             ax=ax,
-            units=self.units,
+            unit=self.unit,
         )
 
     def dependence_thresholds(
@@ -340,7 +352,7 @@ class Explanation:
     def top_interactions_plot(self, k: int = 10, between=None, groups=None, ax=None):
         """Bar chart of :meth:`top_interactions`; returns a Figure."""
         return plot_top_interactions(
-            self.top_interactions(k, between, groups), ax=ax, units=self.units
+            self.top_interactions(k, between, groups), ax=ax, unit=self.unit
         )
 
     def interaction_plot(self, f1: str, f2: str):
@@ -355,7 +367,7 @@ class Explanation:
             self.data.iloc[:, j],
             f1,
             f2,
-            units=self.units,
+            unit=self.unit,
         )
 
     def group_of(self, groups=None) -> dict:

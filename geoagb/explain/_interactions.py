@@ -40,6 +40,7 @@ import math
 
 import numpy as np
 
+from .._progress import show_progress
 from ._ensemble import LeafPaths
 
 __all__ = ["leaf_table_interactions", "MAX_UNIQUE_FEATURES"]
@@ -213,7 +214,7 @@ def leaf_table_interactions(
     dtype=np.float32,
     table_bytes: int = 4 << 20,
     cache_bytes: int = 256 << 20,
-    progress: bool = False,
+    progress: bool | None = None,
 ):
     """SHAP values and SHAP interaction values of a tree ensemble, without the intercept.
 
@@ -232,8 +233,8 @@ def leaf_table_interactions(
         Size of one chunk of leaf tables (about the CPU cache).
     cache_bytes : int
         Keep all chunk tables between batches when they fit in this many bytes.
-    progress : bool
-        Show a tqdm bar over batches.
+    progress : bool or None, default None
+        Show a tqdm bar over batches. ``None``: only when stderr is a terminal.
 
     Returns
     -------
@@ -271,7 +272,7 @@ def leaf_table_interactions(
     values = np.empty((n, p), dtype=np.float64)
     inter = np.empty((n, p, p), dtype=dtype)
     starts = range(0, n, batch_size)
-    if progress:
+    if show_progress(progress):
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, desc="SHAP interactions", unit="batch")

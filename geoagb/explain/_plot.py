@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._compat import renamed_kwargs
+
 __all__ = [
     "plot_importance",
     "plot_summary",
@@ -23,8 +25,9 @@ def _axes(ax, figsize):
     return ax.figure, ax
 
 
+@renamed_kwargs({"units": "unit"})
 def plot_importance(
-    imp: pd.Series, max_display: int = 20, ax=None, units: str = "Mg/ha", title: str | None = None
+    imp: pd.Series, max_display: int = 20, ax=None, unit: str = "Mg/ha", title: str | None = None
 ):
     """Horizontal bars of mean |SHAP| (features or groups), most important on top.
 
@@ -41,7 +44,7 @@ def plot_importance(
     fig, ax = _axes(ax, (6.0, 0.3 * len(imp) + 1.2))
     ax.barh(np.arange(len(imp)), imp.to_numpy(), color="#3b7dd8")
     ax.set_yticks(np.arange(len(imp)), [str(i) for i in imp.index])
-    ax.set_xlabel(f"mean |SHAP value| ({units})")
+    ax.set_xlabel(f"mean |SHAP value| ({unit})")
     ax.set_title(
         title or ("Group importance" if imp.index.name == "group" else "Feature importance")
     )
@@ -67,12 +70,13 @@ def _swarm_offsets(v, width=0.4, n_bins=80):
     return off
 
 
+@renamed_kwargs({"units": "unit"})
 def plot_summary(
     values,
     data: pd.DataFrame,
     feature_names,
     max_display: int = 20,
-    units: str = "Mg/ha",
+    unit: str = "Mg/ha",
     cmap: str = "coolwarm",
 ):
     """Beeswarm of SHAP values per feature, coloured by the feature value (low blue, high red).
@@ -108,7 +112,7 @@ def plot_summary(
         )
     ax.axvline(0.0, color="#555555", lw=0.8)
     ax.set_yticks(np.arange(len(order)), [names[j] for j in order])
-    ax.set_xlabel(f"SHAP value ({units})")
+    ax.set_xlabel(f"SHAP value ({unit})")
     if sc is not None:
         cb = fig.colorbar(sc, ax=ax, ticks=[0, 1], aspect=40)
         cb.ax.set_yticklabels(["low", "high"])
@@ -116,6 +120,7 @@ def plot_summary(
     return fig
 
 
+@renamed_kwargs({"units": "unit"})
 def plot_dependence(
     x,
     shap_values,
@@ -125,7 +130,7 @@ def plot_dependence(
     color_name: str | None = None,
     fit=None,
     ax=None,
-    units: str = "Mg/ha",
+    unit: str = "Mg/ha",
     cmap: str = "viridis",
 ):
     """SHAP dependence: a feature's SHAP values against its values, coloured by another feature.
@@ -171,12 +176,13 @@ def plot_dependence(
             )
         ax.legend(loc="best", fontsize=8, frameon=False)
     ax.set_xlabel(feature)
-    ax.set_ylabel(f"SHAP value of {feature} ({units})")
+    ax.set_ylabel(f"SHAP value of {feature} ({unit})")
     return fig
 
 
+@renamed_kwargs({"units": "unit"})
 def plot_interaction(
-    x1, main, pair, x2, f1: str, f2: str, units: str = "Mg/ha", cmap: str = "viridis"
+    x1, main, pair, x2, f1: str, f2: str, unit: str = "Mg/ha", cmap: str = "viridis"
 ):
     """Two panels: the main effect of ``f1`` and its interaction with ``f2`` (``Phi_12 + Phi_21``)
     against ``f1``, coloured by ``f2``.
@@ -198,10 +204,10 @@ def plot_interaction(
     c = np.asarray(x2, dtype=float)
     axes[0].scatter(x1, main, c=c, s=10, cmap=cmap, alpha=0.8, linewidths=0)
     axes[0].set_title(f"main effect of {f1}")
-    axes[0].set_ylabel(f"SHAP main effect ({units})")
+    axes[0].set_ylabel(f"SHAP main effect ({unit})")
     sc = axes[1].scatter(x1, pair, c=c, s=10, cmap=cmap, alpha=0.8, linewidths=0)
     axes[1].set_title(f"interaction {f1} x {f2}")
-    axes[1].set_ylabel(f"SHAP interaction ({units})")
+    axes[1].set_ylabel(f"SHAP interaction ({unit})")
     for a in axes:
         a.axhline(0.0, color="#999999", lw=0.6)
         a.set_xlabel(f1)
@@ -209,7 +215,8 @@ def plot_interaction(
     return fig
 
 
-def plot_top_interactions(top: pd.DataFrame, ax=None, units: str = "Mg/ha"):
+@renamed_kwargs({"units": "unit"})
+def plot_top_interactions(top: pd.DataFrame, ax=None, unit: str = "Mg/ha"):
     """Bars of the strongest interactions from :func:`~geoagb.explain.top_interactions`.
 
     Examples
@@ -228,6 +235,6 @@ def plot_top_interactions(top: pd.DataFrame, ax=None, units: str = "Mg/ha"):
     labels = [f"{a} x {b}" for a, b in zip(t["feature_a"], t["feature_b"])]
     ax.barh(np.arange(len(t)), t["mean_abs_interaction"].to_numpy(), color="#d8613b")
     ax.set_yticks(np.arange(len(t)), labels)
-    ax.set_xlabel(f"mean |SHAP interaction| ({units})")
+    ax.set_xlabel(f"mean |SHAP interaction| ({unit})")
     ax.set_title("Strongest interactions")
     return fig

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from .._progress import show_progress
 from ._ensemble import Unsupported, leaf_paths_from_xgboost
 
 __all__ = ["is_xgboost", "xgboost_tree_shap", "shap_tree_explainer", "tree_explainer_or_none"]
@@ -68,7 +69,7 @@ def _dmatrix(x, model, names):
 
 def _batches(n, size, progress, desc):
     starts = range(0, n, max(int(size), 1))
-    if progress and len(starts) > 1:
+    if show_progress(progress) and len(starts) > 1:
         from tqdm.auto import tqdm
 
         return tqdm(starts, desc=desc, unit="batch")

@@ -46,7 +46,7 @@ def extract_points(
     footprint: float | None = None,
     bands: Sequence[str] | Mapping[str, str] | None = None,
     sensor=None,
-    coords=("x", "y"),
+    coords=None,
 ):
     """Raw band values at plot centres, or their means over square plot footprints.
 
@@ -64,8 +64,9 @@ def extract_points(
         Default: every band of every source (named as :class:`RasterFeatures` names them).
     sensor : str, optional
         Band-id preset.
-    coords : pair of str
-        Coordinate columns of a DataFrame.
+    coords : pair of str, default None
+        Coordinate columns of a DataFrame (``None``: ``("x", "y")``); a GeoDataFrame's
+        geometry is used.
 
     Returns
     -------
@@ -120,7 +121,7 @@ def extract_patches(
     size_px: int | None = None,
     bands: Sequence[str] | Mapping[str, str] | None = None,
     sensor=None,
-    coords=("x", "y"),
+    coords=None,
 ):
     """Plot-centred image chips from co-registered rasters, as a :class:`geoagb.deep.PatchSet`.
 
@@ -139,8 +140,9 @@ def extract_patches(
         Channels to extract (default all). A dict renames, e.g. ``{"height": "chm"}``.
     sensor : str, optional
         Band-id preset.
-    coords : pair of str
-        Coordinate columns of a DataFrame.
+    coords : pair of str, default None
+        Coordinate columns of a DataFrame (``None``: ``("x", "y")``); a GeoDataFrame's
+        geometry is used.
 
     Returns
     -------

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import show_progress
 from ..raster import (
     band_table,
     check_same_grid,
@@ -559,7 +560,7 @@ class RasterFeatures:
 
     # ---- public API ----------------------------------------------------------------------------
     def at_points(
-        self, plots, footprint: float | None = None, coords=("x", "y"), progress: bool | None = None
+        self, plots, footprint: float | None = None, coords=None, progress: bool | None = None
     ) -> pd.DataFrame:
         """Features at plot centres, or summarised over square plot footprints.
 
@@ -573,10 +574,12 @@ class RasterFeatures:
             Side of the square plot footprint, metres (25.83 m for a 0.0667 ha plot): each
             feature is summarised (its statistic, "mean" by default) over the pixels whose
             centres fall inside the square. Default: the pixel containing the plot centre.
-        coords : pair of str, default ("x", "y")
-            Coordinate columns of a DataFrame.
-        progress : bool, optional
-            Show a progress bar (default: when there are 2000 plots or more).
+        coords : pair of str, default None
+            Coordinate columns of a DataFrame (``None``: ``("x", "y")``); a GeoDataFrame's
+            geometry is used.
+        progress : bool or None, default None
+            Show a progress bar; ``None``: only when stderr is a terminal (and there are 2000
+            plots or more).
 
         Returns
         -------
@@ -598,7 +601,7 @@ class RasterFeatures:
         vals = np.full((len(xy), F), np.nan)
         from tqdm.auto import tqdm
 
-        show = len(xy) >= 2000 if progress is None else bool(progress)
+        show = show_progress(progress) and (progress is True or len(xy) >= 2000)
         dsets = self._open()
         try:
             for i in tqdm(range(len(xy)), desc="plot features", disable=not show):

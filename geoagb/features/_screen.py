@@ -69,7 +69,7 @@ def screen_features(
     alpha: float = 0.05,
     method: str = "fdr_bh",
     collinearity_threshold: float | None = None,
-    coords=("x", "y"),
+    coords=None,
     categories: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Pearson correlation of each feature with the target, adjusted p-values, selection.
@@ -95,8 +95,8 @@ def screen_features(
         Any ``multipletests`` method ("bonferroni", "holm", "fdr_by", ...).
     collinearity_threshold : float, optional
         E.g. 0.9 to keep one feature of each group of near-duplicates (NDVI / SAVI ...).
-    coords : pair of str
-        Coordinate columns to skip.
+    coords : pair of str, default None
+        Coordinate columns to skip (``None``: ``("x", "y")``).
     categories : dict feature -> category, optional
         Overrides :func:`feature_category`.
 

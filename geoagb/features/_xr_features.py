@@ -328,7 +328,7 @@ class XarrayFeatures:
         )
 
     def at_points(
-        self, plots, footprint: float | None = None, coords=("x", "y"), progress: bool | None = None
+        self, plots, footprint: float | None = None, coords=None, progress: bool | None = None
     ):
         """Features at plots, as :meth:`geoagb.features.RasterFeatures.at_points`."""
         return self._engine.at_points(plots, footprint=footprint, coords=coords, progress=progress)

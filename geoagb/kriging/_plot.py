@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._compat import renamed_kwargs
+
 __all__ = ["plot_variogram"]
 
 
-def plot_variogram(variogram, ax=None, *, title=None, units=None):
+@renamed_kwargs({"units": "unit"})
+def plot_variogram(variogram, ax=None, *, title=None, unit=None):
     """Empirical semivariogram (points sized by pair count) and the fitted model.
 
     Parameters
@@ -18,7 +21,7 @@ def plot_variogram(variogram, ax=None, *, title=None, units=None):
     ax : matplotlib Axes, optional
         Axes to draw into; a new figure otherwise.
     title : str, optional
-    units : str, optional
+    unit : str, optional
         Units of the variable (e.g. ``"Mg/ha"``) for the y label.
 
     Returns
@@ -59,7 +62,7 @@ def plot_variogram(variogram, ax=None, *, title=None, units=None):
     ax.set_xlim(0, hmax)
     ax.set_ylim(0, None)
     ax.set_xlabel("lag distance (m)")
-    ax.set_ylabel("semivariance" + (f" ({units})²" if units else ""))
+    ax.set_ylabel("semivariance" + (f" ({unit})²" if unit else ""))
     ax.set_title(
         title
         or (

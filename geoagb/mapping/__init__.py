@@ -9,7 +9,7 @@ study, the China 1 km AGBC/BGBC dataset and the Shenzhen urban-carbon study).
   or geoagb-deep file without running code from it (unless trusted);
 * :func:`explain_raster` writes per-feature or per-group SHAP maps;
 * :func:`carbon_stock`, :func:`carbon_sink`, :func:`zonal_statistics` and
-  :func:`agb_class_frequencies` turn maps into Mg / Tg / Pg C per region or elevation band;
+  :func:`agb_class_frequencies` turn maps into MgC / TgC / PgC per region or elevation band;
 * :func:`compare_maps`, :func:`evaluate_against_plots` and :func:`canopy_height_consistency`
   (AGB = a H^b) evaluate a map against other maps, plots and a canopy-height model;
 * :func:`plot_agb_map`, :func:`plot_power_law`, :func:`plot_class_frequencies`: quick looks.

@@ -2,9 +2,9 @@
 
 Units. A map holds AGB density in Mg/ha (band ``agb``) and optionally its standard deviation
 (band ``agb_std``, Mg/ha). A cell of area ``A`` ha holds ``AGB * A`` Mg of biomass and
-``AGB * A * carbon_fraction`` Mg C; with a root:shoot ratio ``R`` the belowground carbon adds
-``R`` times the aboveground carbon. Totals are given in Mg C, Tg C (1e6 Mg) and Pg C (1e9 Mg);
-sinks in Tg C per year.
+``AGB * A * carbon_fraction`` MgC; with a root:shoot ratio ``R`` the belowground carbon adds
+``R`` times the aboveground carbon. Totals are given in MgC, TgC (1e6 Mg) and PgC (1e9 Mg);
+sinks in TgC per year.
 
 Uncertainty of a total from the per-cell standard deviations ``s_i``: with independent cell
 errors ``sd = sqrt(sum (s_i c A)^2)``; with fully correlated errors (an upper bound, closer to
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._compat import renamed_kwargs
 from ..applicability import AOAMask
 from ..raster import (
     ZonalAccumulator,
@@ -163,7 +164,7 @@ def carbon_stock(
     std_band="agb_std",
     aoa=None,
 ) -> pd.DataFrame:
-    """Carbon stock (Mg C, Tg C, Pg C) per region from an AGB map, with its uncertainty.
+    """Carbon stock (MgC, TgC, PgC) per region from an AGB map, with its uncertainty.
 
     Parameters
     ----------
@@ -209,7 +210,7 @@ def carbon_stock(
     >>> with rasterio.open(p, "w", driver="GTiff", width=2, height=1, count=1, dtype="float32",
     ...                    crs="EPSG:32648", transform=from_origin(0, 100, 100, 100)) as ds:
     ...     ds.write(np.array([[[100.0, 200.0]]], dtype="float32"))
-    >>> s = carbon_stock(p)     # 2 cells of 1 ha: (100 + 200) Mg * 0.47 = 141 Mg C
+    >>> s = carbon_stock(p)     # 2 cells of 1 ha: (100 + 200) Mg * 0.47 = 141 MgC
     >>> float(s.loc["all", "stock_MgC"])
     141.0
     """
@@ -305,9 +306,10 @@ def _years(years) -> float:
     return dt
 
 
+@renamed_kwargs({"map_t0": "agb_raster_t0", "map_t1": "agb_raster_t1"})
 def carbon_sink(
-    map_t0,
-    map_t1,
+    agb_raster_t0,
+    agb_raster_t1,
     years,
     regions=None,
     carbon_fraction: float = 0.47,
@@ -318,14 +320,14 @@ def carbon_sink(
     band="agb",
     std_band="agb_std",
 ) -> pd.DataFrame:
-    """Carbon sink (Tg C per year) between two AGB maps on the same grid, per region.
+    """Carbon sink (TgC per year) between two AGB maps on the same grid, per region.
 
     Only cells mapped on both dates count, so a change in the mapped area is not read as a
     change in carbon. A positive sink is a gain of carbon.
 
     Parameters
     ----------
-    map_t0, map_t1 : str or Path
+    agb_raster_t0, agb_raster_t1 : str or Path
         AGB maps (Mg/ha) of the two dates, on the same grid.
     years : float or (year_t0, year_t1)
         Time between the maps, years.
@@ -358,7 +360,7 @@ def carbon_sink(
     """
     cf, rs = _check_factors(carbon_fraction, root_shoot)
     dt = _years(years)
-    with open_map(map_t0) as d0, open_map(map_t1) as d1:
+    with open_map(agb_raster_t0) as d0, open_map(agb_raster_t1) as d1:
         g0 = dict(crs=d0.crs, transform=d0.transform, width=d0.width, height=d0.height)
         g1 = dict(crs=d1.crs, transform=d1.transform, width=d1.width, height=d1.height)
         if not same_grid(g0, g1):

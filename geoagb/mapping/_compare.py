@@ -23,6 +23,8 @@ import rasterio
 from affine import Affine
 from rasterio.enums import Resampling
 
+from .._compat import renamed_kwargs
+from .._progress import progress_disabled
 from ..raster import (
     OutputGrid,
     atomic_geotiff,
@@ -136,24 +138,33 @@ class MapComparison:
         }
 
 
+@renamed_kwargs({"a": "agb_raster_a", "b": "agb_raster_b"})
 def compare_maps(
-    a, b, out_path=None, *, band_a="agb", band_b="agb", mask=None, progress: bool = False
+    agb_raster_a,
+    agb_raster_b,
+    out_path=None,
+    *,
+    band_a="agb",
+    band_b="agb",
+    mask=None,
+    progress: bool | None = None,
 ) -> MapComparison:
-    """Compare two AGB maps cell by cell on the grid of ``a``.
+    """Compare two AGB maps cell by cell on the grid of ``agb_raster_a``.
 
     Parameters
     ----------
-    a, b : str or Path
-        Rasters. ``b`` is resampled onto ``a``'s grid (rasterio WarpedVRT, average resampling)
-        when their grids differ, e.g. a 100 m product against a 30 m map.
+    agb_raster_a, agb_raster_b : str or Path
+        AGB maps (Mg/ha). ``agb_raster_b`` is resampled onto ``agb_raster_a``'s grid (rasterio
+        WarpedVRT, average resampling) when their grids differ, e.g. a 100 m product against a
+        30 m map.
     out_path : str or Path, optional
-        Write the difference raster a - b (Mg/ha) there (tiled GeoTIFF, atomic write).
+        Write the difference raster agb_raster_a - agb_raster_b (Mg/ha) there (tiled GeoTIFF, atomic write).
     band_a, band_b : str or int, default "agb"
         Band description or 1-based number in each map.
     mask : optional
         Cells to compare (same forms as in :func:`predict_raster`), e.g. a forest mask.
-    progress : bool, default False
-        Show a progress bar.
+    progress : bool or None, default None
+        Show a progress bar. ``None``: only when stderr is a terminal.
 
     Returns
     -------
@@ -180,7 +191,7 @@ def compare_maps(
         from .._io import check_output_path
 
         check_output_path(out_path)  # before any work
-    with rasterio.open(a) as da, rasterio.open(b) as db:
+    with rasterio.open(agb_raster_a) as da, rasterio.open(agb_raster_b) as db:
         ia, ib = _band(da, band_a), _band(db, band_b)
         same = db.crs == da.crs and db.transform == da.transform and db.shape == da.shape
         grid = _grid_of(da)
@@ -191,13 +202,20 @@ def compare_maps(
 
         def diff_windows():
             nonlocal sum_d2
-            for win in tqdm(windows, desc="compare_maps", disable=not progress, leave=False):
+            for win in tqdm(
+                windows, desc="compare_maps", disable=progress_disabled(progress), leave=False
+            ):
                 va = _read(da, win, ia)
                 if same:
                     vb = _read(db, win, ib)
                 else:
                     vb = read_on_grid(
-                        b, da.window_transform(win), va.shape, da.crs, ib, Resampling.average
+                        agb_raster_b,
+                        da.window_transform(win),
+                        va.shape,
+                        da.crs,
+                        ib,
+                        Resampling.average,
                     )
                 ok = np.isfinite(va) & np.isfinite(vb)
                 keep = mask_window(items, grid, win)
@@ -221,7 +239,9 @@ def compare_maps(
                 prof,
                 ["agb_difference"],
                 ["Mg/ha"],
-                dict(geoagb_product=f"difference {Path(a).name} - {Path(b).name}"),
+                dict(
+                    geoagb_product=f"difference {Path(agb_raster_a).name} - {Path(agb_raster_b).name}"
+                ),
             ) as dst:
                 for win, out in diff_windows():
                     dst.write(out[None], window=win)
@@ -264,21 +284,23 @@ class PlotEvaluation:
     pairs: pd.DataFrame = field(repr=False)
 
 
+@renamed_kwargs({"agb_map": "agb_raster"})
 def evaluate_against_plots(
-    agb_map, plots, target: str = "agb", *, band="agb", coords=("x", "y"), bins=None
+    agb_raster, plots, target: str = "agb", *, band="agb", coords=None, bins=None
 ) -> PlotEvaluation:
     """Evaluate a map against plots: the map value of the cell holding each plot centre.
 
     Parameters
     ----------
-    agb_map : str or Path
+    agb_raster : str or Path
         AGB map (Mg/ha).
     plots : GeoDataFrame or DataFrame
         Reference plots with the observed AGB in column ``target``; coordinates from the geometry
         (reprojected to the map CRS when needed) or the ``coords`` columns (map CRS assumed).
     target : str, default "agb"
     band : str or int, default "agb"
-    coords : pair of str, default ("x", "y")
+    coords : pair of str, default None
+        Coordinate columns of a DataFrame (``None``: ``("x", "y")``).
     bins : sequence of float, optional
         Observed-AGB classes for the binned table (default 0-50, ..., >200 Mg/ha).
 
@@ -295,7 +317,7 @@ def evaluate_against_plots(
         raise ValueError(
             f"target={target!r} is not a column of plots (columns: {list(plots.columns)})."
         )
-    with rasterio.open(agb_map) as ds:
+    with rasterio.open(agb_raster) as ds:
         idx = _band(ds, band)
         if (
             hasattr(plots, "geometry")

@@ -17,6 +17,7 @@ import numpy as np
 from rasterio.windows import Window
 from tqdm.auto import tqdm
 
+from .._progress import progress_disabled
 from ..raster import run_task
 
 __all__ = ["run_windows_dask", "check_client"]
@@ -42,7 +43,7 @@ def run_windows_dask(
     windows: Sequence[Window],
     write: Callable[[Window, np.ndarray], None],
     client,
-    progress: bool = True,
+    progress: bool | None = None,
     desc: str = "mapping (dask)",
     in_flight: int | None = None,
 ) -> None:
@@ -60,7 +61,13 @@ def run_windows_dask(
     it = iter(windows)
     futures = [client.submit(run_task, task_future, w, pure=False) for w in islice(it, in_flight)]
     seq = as_completed(futures, with_results=True)
-    bar = tqdm(total=len(windows), desc=desc, unit="window", disable=not progress, leave=False)
+    bar = tqdm(
+        total=len(windows),
+        desc=desc,
+        unit="window",
+        disable=progress_disabled(progress),
+        leave=False,
+    )
     try:
         for _fut, (win, arr) in seq:
             write(win, arr)

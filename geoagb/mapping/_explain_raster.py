@@ -137,7 +137,7 @@ def explain_raster(
     client=None,
     nodata: float = np.nan,
     memory_mb: float = 512.0,
-    progress: bool = True,
+    progress: bool | None = None,
     explainer: Callable | None = None,
     feature_names: Sequence[str] | None = None,
     **explain_kw,

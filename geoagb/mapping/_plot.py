@@ -6,6 +6,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
+from .._compat import renamed_kwargs
 from ..raster import find_band
 
 __all__ = ["plot_agb_map", "plot_power_law", "plot_class_frequencies"]
@@ -20,8 +21,9 @@ def _read_decimated(ds, band: int, max_size: int) -> np.ndarray:
     return a.filled(np.nan)
 
 
+@renamed_kwargs({"raster": "agb_raster"})
 def plot_agb_map(
-    raster,
+    agb_raster,
     *,
     std: bool = True,
     max_size: int = 1024,
@@ -33,7 +35,7 @@ def plot_agb_map(
 
     Parameters
     ----------
-    raster : str or Path
+    agb_raster : str or Path
         Map written by :func:`predict_raster` (bands ``agb`` [, ``agb_std``]).
     std : bool, default True
         Add a panel for the uncertainty band when the map has one.
@@ -51,7 +53,7 @@ def plot_agb_map(
     import matplotlib.pyplot as plt
     from rasterio.plot import plotting_extent
 
-    with rasterio.open(raster) as ds:
+    with rasterio.open(agb_raster) as ds:
         ia = find_band(ds, "agb", 1)
         isd = find_band(ds, "agb_std") if std else None
         agb = _read_decimated(ds, ia, max_size)

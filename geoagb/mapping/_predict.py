@@ -171,7 +171,7 @@ def predict_raster(
     client=None,
     nodata: float = np.nan,
     memory_mb: float = 512.0,
-    progress: bool = True,
+    progress: bool | None = None,
     overviews: bool = True,
     bands: dict | None = None,
     feature_names: Sequence[str] | None = None,
@@ -223,8 +223,8 @@ def predict_raster(
         Value of cells not mapped (nodata in any feature, masked, outside the inputs).
     memory_mb : float, default 512
         Memory budget (MiB) for the windows in flight, used when ``window_size`` is None.
-    progress : bool, default True
-        Show a progress bar.
+    progress : bool or None, default None
+        Show a progress bar. ``None``: only when stderr is a terminal.
     overviews : bool, default True
         Build internal average overviews (2x, 4x, ...) so the map opens fast in viewers.
     bands : dict, optional
@@ -334,7 +334,7 @@ def write_windows(
     overviews=True,
     memory_mb=512.0,
     client=None,
-    progress=True,
+    progress=None,
     desc="predict_raster",
 ) -> Path:
     """Run ``task`` over ``windows`` (in this process or on a dask ``client``) into one GeoTIFF.

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .._progress import progress_disabled
 from .._random import check_generator
 from ..metrics import agb_scores
 from ._validate import prepare_spatial_fit, spatial_cross_validate
@@ -192,7 +193,7 @@ def compare_models(
     random_state=None,
     baseline: str | None = None,
     coords=None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> ModelComparison:
     """Run several estimators on identical spatial folds, repeated over fold seeds.
 
@@ -220,9 +221,9 @@ def compare_models(
         Model the paired differences refer to (default: the first).
     coords : pair of str or None
         Coordinate column names (see :func:`spatial_cross_validate`).
-    progress : bool, default True
+    progress : bool or None, default None
 
-    Returns
+    Returns ``None``: only when stderr is a terminal.
     -------
     ModelComparison
         ``.summary()`` (pooled and fold-mean metrics), ``.paired("rmse")`` (differences with
@@ -265,7 +266,12 @@ def compare_models(
     fold_rows, pooled_rows = [], []
     oof = {name: np.full((int(n_repeats), len(yv)), np.nan) for name in names}
     n_tr, n_te = [], []
-    bar = tqdm(total=int(n_repeats) * len(names), desc="compare", disable=not progress, leave=False)
+    bar = tqdm(
+        total=int(n_repeats) * len(names),
+        desc="compare",
+        disable=progress_disabled(progress),
+        leave=False,
+    )
     for rep, seed in enumerate(seeds):
         cvr = _reseeded(cv, int(seed))
         # resolve coordinate names with the first estimator, then freeze the folds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._compat import renamed_kwargs
 from .._coords import get_coords
 from ..metrics import agb_scores
 from ._blocks import block_origin
@@ -72,7 +73,8 @@ def plot_folds(cv, X, ax=None):
     return fig
 
 
-def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, units="Mg/ha"):
+@renamed_kwargs({"units": "unit"})
+def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, unit="Mg/ha"):
     """Predicted against observed with the 1:1 line and the metrics in a corner.
 
     Parameters
@@ -83,7 +85,7 @@ def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, units="
         Colours the points (e.g. the test fold).
     ax : matplotlib Axes, optional
     title : str, optional
-    units : str, default "Mg/ha"
+    unit : str, default "Mg/ha"
 
     Returns
     -------
@@ -109,15 +111,15 @@ def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, units="
     ax.text(
         0.03,
         0.97,
-        f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {units}\nMAE = {s['mae']:.2f} {units}"
+        f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {unit}\nMAE = {s['mae']:.2f} {unit}"
         f"\nbias = {100 * s['overall_bias']:.2f} %",
         transform=ax.transAxes,
         va="top",
     )
     ax.set_xlim(0, hi)
     ax.set_ylim(0, hi)
-    ax.set_xlabel(f"observed ({units})")
-    ax.set_ylabel(f"predicted ({units})")
+    ax.set_xlabel(f"observed ({unit})")
+    ax.set_ylabel(f"predicted ({unit})")
     if title:
         ax.set_title(title)
     return fig

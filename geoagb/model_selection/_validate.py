@@ -11,6 +11,7 @@ from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
 from .._coords import coords_param, drop_coords, resolve_coord_names
+from .._progress import progress_disabled
 from .._random import check_random_state, seed_int
 from ..base import handles_coords
 from ..metrics import agb_scores
@@ -146,7 +147,7 @@ def spatial_cross_validate(
     coords=None,
     coords_as_features=False,
     return_estimators=False,
-    progress=True,
+    progress=None,
     label="",
     random_state=None,
 ) -> SpatialCVResult:
@@ -173,8 +174,8 @@ def spatial_cross_validate(
     coords_as_features : bool, default False
         Give a plain learner the coordinate columns as features too.
     return_estimators : bool, default False
-    progress : bool, default True
-        Show a progress bar over folds.
+    progress : bool or None, default None
+        Show a progress bar over folds. ``None``: only when stderr is a terminal.
     label : str
         Name of the run in progress bars and figure titles.
     random_state : int, RandomState, Generator or None, default None
@@ -208,7 +209,7 @@ def spatial_cross_validate(
     oof = np.full(len(yv), np.nan)
     fold = np.full(len(yv), -1, dtype=np.int64)
     rows, fitted = [], []
-    bar = tqdm(splits, desc=label or "folds", disable=not progress, leave=False)
+    bar = tqdm(splits, desc=label or "folds", disable=progress_disabled(progress), leave=False)
     for k, (train, test) in enumerate(bar):
         est = clone(estimator).fit(_take(X_fit, train), yv[train])
         pred_tr = np.asarray(est.predict(_take(X_fit, train)), dtype=float).ravel()
@@ -259,7 +260,7 @@ def block_size_sensitivity(
     origin="upper_left",
     coords=None,
     include_random=True,
-    progress=True,
+    progress=None,
 ) -> BlockSizeResult:
     """The same model under spatial block CV at several block sizes (metres), plus random
     k-fold for contrast (``include_random``, keyed ``"random"``).
@@ -299,7 +300,9 @@ def block_size_sensitivity(
     random_state = seed_int(random_state)  # one seed, reused for every block size
 
     results = {}
-    for bs in tqdm(block_sizes, desc="block sizes", disable=not progress, leave=False):
+    for bs in tqdm(
+        block_sizes, desc="block sizes", disable=progress_disabled(progress), leave=False
+    ):
         cv = SpatialBlockKFold(
             n_splits=n_splits,
             block_size=bs,

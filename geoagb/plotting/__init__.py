@@ -2,7 +2,8 @@
 
 The figure functions live next to the methods they draw (``geoagb.kriging._plot`` and so on);
 this module gathers them under one name. Names are resolved lazily so that
-``import geoagb.plotting`` stays cheap.
+``import geoagb.plotting`` stays cheap (and never imports torch: the deep figures,
+``plot_history`` and ``plot_calibration``, load their module only when first used).
 """
 
 from .._lazy import attach as _attach
@@ -25,5 +26,8 @@ __getattr__, __dir__, __all__ = _attach(
         "plot_screening": "geoagb.features._plot",
         "plot_feature_window": "geoagb.features._plot",
         "plot_history": "geoagb.deep._plot",
+        "plot_calibration": "geoagb.deep._plot",
+        "plot_region_series": "geoagb.timeseries._plot",
+        "plot_trend_map": "geoagb.timeseries._plot",
     },
 )

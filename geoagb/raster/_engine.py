@@ -23,6 +23,8 @@ import numpy as np
 from rasterio.windows import Window
 from tqdm.auto import tqdm
 
+from .._progress import progress_disabled
+
 __all__ = ["run_windows", "run_task"]
 
 
@@ -36,7 +38,7 @@ def run_windows(
     windows: Sequence[Window],
     write: Callable[[Window, np.ndarray], None],
     prefetch: int = 2,
-    progress: bool = True,
+    progress: bool | None = None,
     desc: str = "mapping",
 ) -> None:
     """Run ``task`` over ``windows`` in one process, reading ahead in a background thread.
@@ -50,10 +52,16 @@ def run_windows(
         Receives each result in window order (called in the calling thread).
     prefetch : int, default 2
         Windows read ahead of the one being computed (0 = no overlap of I/O and compute).
-    progress : bool, default True
-        Show a tqdm progress bar.
+    progress : bool or None, default None
+        Show a tqdm progress bar. ``None``: only when stderr is a terminal.
     """
-    bar = tqdm(total=len(windows), desc=desc, unit="window", disable=not progress, leave=False)
+    bar = tqdm(
+        total=len(windows),
+        desc=desc,
+        unit="window",
+        disable=progress_disabled(progress),
+        leave=False,
+    )
     try:
         if prefetch <= 0:
             for win in windows:

@@ -21,7 +21,7 @@ import pandas as pd
 import rasterio
 from pyproj import CRS, Transformer
 
-from .._coords import get_coords
+from .._coords import coord_names, get_coords
 from ._read import grid_differences
 
 __all__ = [
@@ -242,11 +242,12 @@ def resolve_band(table, spec, what="band") -> tuple[str, int]:
     )
 
 
-def plot_xy(plots, crs, coords=("x", "y")) -> np.ndarray:
+def plot_xy(plots, crs, coords=None) -> np.ndarray:
     """Plot centres as an (n, 2) array in the rasters' CRS.
 
     A GeoDataFrame in another CRS is reprojected (the points, never the rasters); a DataFrame
-    uses its ``coords`` columns, taken to be in the rasters' CRS; an (n, 2) array is used as is.
+    uses its ``coords`` columns (``None``: ``("x", "y")``), taken to be in the rasters' CRS; an
+    (n, 2) array is used as is.
     """
     if isinstance(plots, pd.DataFrame) and hasattr(plots, "geometry") and hasattr(plots, "crs"):
         gdf = plots
@@ -265,7 +266,7 @@ def plot_xy(plots, crs, coords=("x", "y")) -> np.ndarray:
     xy = np.asarray(plots, dtype=float)
     if xy.ndim != 2 or xy.shape[1] != 2:
         raise ValueError(
-            f"plots must be a GeoDataFrame, a DataFrame with columns {tuple(coords)} "
+            f"plots must be a GeoDataFrame, a DataFrame with columns {coord_names(coords)} "
             f"or an (n, 2) array of coordinates; got an array of shape {xy.shape}."
         )
     return xy

@@ -35,7 +35,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._coords import get_coords
+from .._coords import coord_names, get_coords
+from .._progress import progress_disabled
 from .._random import check_random_state
 from ..inventory import belowground, fit_belowground
 from ..model_selection import SpatialBlockKFold, spatial_cross_validate
@@ -209,7 +210,7 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         out=None,
         years=None,
         memory_mb: float = 256.0,
-        progress: bool = True,
+        progress: bool | None = None,
         transform=None,
         crs=None,
     ):
@@ -227,8 +228,8 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         years : sequence of int, optional
             Years of the layers (default: the band descriptions of a file).
         memory_mb : float, default 256
-        progress : bool, default True
-        transform, crs : optional
+        progress : bool or None, default None
+        transform, crs : optional ``None``: only when stderr is a terminal.
             Grid of an in-memory stack written with ``out=``.
 
         Returns
@@ -287,7 +288,9 @@ class BelowgroundModel(RegressorMixin, BaseEstimator):
         )
         tags = dict(method="BelowgroundModel", mode=self.mode_, root_shoot=self.ratio_)
         with atomic_geotiff(out, profile, names, ["same as agbc"] * T, tags=tags) as dst:
-            for win in tqdm(wins, desc="belowground", disable=not progress, leave=False):
+            for win in tqdm(
+                wins, desc="belowground", disable=progress_disabled(progress), leave=False
+            ):
                 dst.write(compute(win), window=win)
         from pathlib import Path
 
@@ -355,11 +358,11 @@ def evaluate_belowground(
     *,
     target: str = "bgbc",
     features=None,
-    coords=("x", "y"),
+    coords=None,
     block_size: float | None = None,
     n_splits: int = 5,
     random_state=None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> BelowgroundEvaluation:
     """R2 and RMSE of a :class:`BelowgroundModel` under spatial cross-validation, vs the ratio.
 
@@ -372,15 +375,16 @@ def evaluate_belowground(
     target : str, default "bgbc"
     features : sequence of str, optional
         Feature columns, AGB first (default: every column but the target and coordinates).
-    coords : (str, str), default ("x", "y")
-        Coordinate columns (metres). Without them (and no geometry) random k-fold is used.
+    coords : pair of str, default None
+        Coordinate columns, metres (``None``: ``("x", "y")``). Without them (and no
+        geometry) random k-fold is used.
     block_size : float, optional
         Block side, metres (default: a fifth of the larger extent of the records).
     n_splits : int, default 5
     random_state : int, RandomState, Generator or None
-    progress : bool, default False
+    progress : bool or None, default None
 
-    Returns
+    Returns ``None``: only when stderr is a terminal.
     -------
     BelowgroundEvaluation
 
@@ -404,7 +408,8 @@ def evaluate_belowground(
             f"target={target!r} is not a column of records (columns: {list(df.columns)})."
         )
     geom = getattr(records, "geometry", None)
-    has_xy = coords is not None and all(c in df.columns for c in coords)
+    coords = coord_names(coords)
+    has_xy = all(c in df.columns for c in coords)
     skip = (
         {target} | (set(coords) if has_xy else set()) | ({geom.name} if geom is not None else set())
     )

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .._progress import progress_disabled
 from ..raster import (
     ZonalAccumulator,
     atomic_geotiff,
@@ -195,7 +196,7 @@ def scale_by_cover(
     out_sd=None,
     memory_mb: float = 256.0,
     window_size: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     transform=None,
     crs=None,
 ) -> CoverScaling:
@@ -231,8 +232,8 @@ def scale_by_cover(
         Budget of the windows in flight (files only).
     window_size : int, optional
         Window side in cells (default from ``memory_mb``).
-    progress : bool, default True
-    transform, crs : optional
+    progress : bool or None, default None
+    transform, crs : optional ``None``: only when stderr is a terminal.
         Grid of in-memory arrays (needed with ``out=`` or polygon ``regions``).
 
     Returns
@@ -354,7 +355,9 @@ class _Densities:
 def _regional_densities(inp: _Inputs, zones, wins, r: float, mc: float, *, progress) -> _Densities:
     """Pass 1: sum benchmark, base-year effective cover and sd over the covered cells by region."""
     acc = ZonalAccumulator(sums=("b", "e", "s"))
-    for win in tqdm(wins, desc="scaling (densities)", disable=not progress, leave=False):
+    for win in tqdm(
+        wins, desc="scaling (densities)", disable=progress_disabled(progress), leave=False
+    ):
         b = inp.bench.read(win)[0]
         e = inp.base_effective(win, r)
         s = inp.sd.read(win)[0] if inp.sd is not None else np.zeros_like(b)
@@ -452,7 +455,7 @@ def _annual_maps(inp: _Inputs, zones, wins, dens: _Densities, r, mc, dst, dst_sd
         sd=np.full((T, H, W), np.nan, np.float32) if in_memory and inp.sd is not None else None,
         density=np.full((H, W), np.nan, np.float32) if in_memory else None,
     )
-    for win in tqdm(wins, desc="scaling (years)", disable=not progress, leave=False):
+    for win in tqdm(wins, desc="scaling (years)", disable=progress_disabled(progress), leave=False):
         a, d, s_out, n_filled, n_nan = _scale_window(inp, zones, win, dens, r, mc)
         maps.n_filled += n_filled
         maps.n_nan += n_nan

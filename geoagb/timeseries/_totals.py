@@ -28,6 +28,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from .. import raster
+from .._progress import progress_disabled
 from ..raster import make_zones, plan_windows, window_size_for_budget
 from ._stack import StackSource, align_years, companion, make_grid, window_transform, year_span
 from ._trend import mann_kendall
@@ -65,7 +66,7 @@ def annual_totals(
     crs=None,
     cell_area_ha: float | None = None,
     memory_mb: float = 256.0,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Carbon stock (AGBC + BGBC, TgC) per region and year, with its uncertainty.
 
@@ -96,9 +97,9 @@ def annual_totals(
     cell_area_ha : float, optional
         Cell area, hectares, overriding the grid's.
     memory_mb : float, default 256
-    progress : bool, default False
+    progress : bool or None, default None
 
-    Returns
+    Returns ``None``: only when stderr is a terminal.
     -------
     DataFrame, one row per region and year (plus region ``"all"`` when there are several): n_cells,
     area_ha, agbc_TgC, bgbc_TgC, total_TgC, density_MgC_ha and, with sds, total_sd_TgC
@@ -210,7 +211,9 @@ def _zonal_sums(src, others, layers, const_sd, zones, T, memory_mb, progress) ->
     (H, W) = src.shape
     side = window_size_for_budget(T * 4 * (1 + len(others)) + 16, memory_mb)
     sums: dict = {}
-    for win in tqdm(plan_windows(W, H, side), desc="totals", disable=not progress, leave=False):
+    for win in tqdm(
+        plan_windows(W, H, side), desc="totals", disable=progress_disabled(progress), leave=False
+    ):
         a, b, s = _read_window(src, others, layers, const_sd, win)
         wt = None if src.transform is None else window_transform(win, src.transform)
         codes = zones.codes(win, wt, a.shape[1:])

@@ -21,6 +21,7 @@ from rasterio.windows import Window
 from scipy.special import ndtr, ndtri
 from tqdm.auto import tqdm
 
+from .._progress import progress_disabled
 from ..raster import atomic_geotiff, geotiff_profile
 from ._kernels import MK_COLUMNS, PETTITT_COLUMNS, mk_block, pettitt_block
 from ._plot import plot_trend_map
@@ -224,7 +225,7 @@ def trend_map(
     memory_mb: float = 256.0,
     chunk_rows: int | None = None,
     n_jobs: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     transform=None,
     crs=None,
     unit: str = "MgC/ha",
@@ -264,8 +265,8 @@ def trend_map(
         Rows per chunk, overriding ``memory_mb``.
     n_jobs : int or None, default None
         Threads computing parts of each chunk at once (None: 1; -1: all cores).
-    progress : bool, default True
-        tqdm bar over chunks.
+    progress : bool or None, default None
+        tqdm bar over chunks. ``None``: only when stderr is a terminal.
     transform, crs : optional
         Grid of an in-memory stack (kept in the result, needed by ``to_geotiff`` and ``out=``).
     unit : str, default "MgC/ha"
@@ -324,7 +325,7 @@ def trend_map(
         # whole GeoTIFF tiles per chunk: 256-row tiles, or tiles as tall as the chunk
         step = step // 256 * 256 if step >= 256 else (step // 16 * 16 if step >= 16 else step)
     starts = list(range(0, H, step))
-    bar = tqdm(starts, desc="trend", unit="chunk", disable=not progress, leave=False)
+    bar = tqdm(starts, desc="trend", unit="chunk", disable=progress_disabled(progress), leave=False)
     threads = _n_threads(n_jobs)
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     args = dict(

@@ -214,7 +214,7 @@ class Bundle:
         return_std=True,
         window_size=None,
         memory_mb=512.0,
-        progress=False,
+        progress=None,
     ):
         """Map the target wall to wall with :func:`geoagb.mapping.predict_raster`.
 

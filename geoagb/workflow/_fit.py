@@ -26,13 +26,14 @@ The steps, each reported in a line or two, each a function of
 from __future__ import annotations
 
 import numbers
-import sys
 import time
 from collections.abc import Callable
 
 import numpy as np
 
 from .._io import check_output_path
+from .._progress import show_progress
+from .._random import seed_int
 from ._bundle import Bundle
 from ._fit_manifest import _manifest
 from ._fit_qc import _quality_control
@@ -61,11 +62,6 @@ def _positive(name: str, value, unit: str = "metres") -> None:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if not (ok and np.isfinite(value) and value > 0):
         raise ValueError(f"{name}={value!r} must be a positive number of {unit}, or None.")
-
-
-def _progress(progress) -> bool:
-    """Progress bars: as asked, else only when stderr is a terminal."""
-    return sys.stderr.isatty() if progress is None else bool(progress)
 
 
 def _check_options(out, opts: _FitOptions):
@@ -113,7 +109,7 @@ def fit_bundle(
     crs=None,
     layer=None,
     id_column: str | None = None,
-    random_state: int = 0,
+    random_state: int | None = None,
     n_jobs: int = 1,
     progress: bool | None = None,
     command: str | None = None,
@@ -161,11 +157,13 @@ def fit_bundle(
         Coordinate columns, their CRS, and the layer of a multi-layer file.
     id_column : str, optional
         Plot identifier column (default: the row number).
-    random_state : int, default 0
-        Seed of folds, learners and QC.
+    random_state : int or None, default None
+        Seed of folds, learners and QC. ``None`` draws a seed once (fresh entropy) and records
+        it in the manifest, so the bundle can be refitted exactly; ``geoagb fit --seed`` passes
+        0 by default.
     n_jobs : int, default 1
         Threads of the learner.
-    progress : bool, optional
+    progress : bool or None, default None
         Progress bars (default: when stderr is a terminal).
     command : str, optional
         The command line, recorded in the manifest.
@@ -206,9 +204,9 @@ def fit_bundle(
         crs=crs,
         layer=layer,
         id_column=id_column,
-        random_state=random_state,
+        random_state=seed_int(random_state),
         n_jobs=n_jobs,
-        progress=_progress(progress),
+        progress=show_progress(progress),
         command=command,
     )
     out = _check_options(out, opts)

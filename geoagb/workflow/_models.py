@@ -25,7 +25,7 @@ def make_model(
     secondary: str = "elevation",
     n_estimators: int | None = None,
     n_jobs: int = 1,
-    random_state: int = 0,
+    random_state=None,
 ):
     """The estimator behind ``--model``.
 
@@ -38,6 +38,9 @@ def make_model(
       kriging, applied only where cross-validation finds that it helps);
     * ``rk-ck``: the same with collocated co-kriging on ``secondary`` (a feature, e.g. the DEM's
       ``elevation``).
+
+    ``random_state`` (default ``None``: fresh entropy) seeds the learners; ``n_jobs`` is their
+    thread count.
     """
     from xgboost import XGBRegressor
 

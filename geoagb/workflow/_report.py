@@ -11,7 +11,7 @@ images embedded as base64, tables are HTML, there is no script and no external l
 4. spatial vs random CV: train and validation metrics, predicted against observed out of fold;
 5. explanation: SHAP summary (beeswarm) and dependence of the two most important features;
 6. map: quick-looks of the map and its uncertainty, carbon stock per region in one unit
-   (Mg C, Gg C or Tg C, chosen for the magnitude and stated once in the table header).
+   (MgC, GgC or TgC, chosen for the magnitude and stated once in the table header).
 
 Every figure's title names the model and the CV scheme; error bars say what they are.
 
@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._compat import renamed_kwargs
 from .._html import Html, element, join, kv_table, literal_figure_text, mpl_text, raw, table
 from ._report_inputs import check_report_inputs
 
@@ -375,7 +376,7 @@ def _explanation(bundle):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ex = explain(bundle.model, bundle.X())
-    ex.units = bundle.unit  # SHAP values are in the target's unit (explain assumes Mg/ha)
+    ex.unit = bundle.unit  # SHAP values are in the target's unit (explain assumes Mg/ha)
     return ex
 
 
@@ -408,11 +409,11 @@ def _fig_dependence(bundle, ex, feature):
     )
 
 
-def _fig_map(bundle, map_path):
+def _fig_map(bundle, agb_raster):
     from ..mapping import plot_agb_map
 
-    fig = literal_figure_text(plot_agb_map(map_path))
-    title = _titled(fig, f"Map of {bundle.target} ({Path(map_path).name})", bundle)
+    fig = literal_figure_text(plot_agb_map(agb_raster))
+    title = _titled(fig, f"Map of {bundle.target} ({Path(agb_raster).name})", bundle)
     return (
         title,
         fig,
@@ -469,12 +470,12 @@ def cv_table(bundle) -> pd.DataFrame:
     return pd.DataFrame(cols, index=pd.Index(list(names.values()), name="metric"))
 
 
-def carbon_table(map_path, regions=None, by=None, carbon_fraction=0.47):
+def carbon_table(agb_raster, regions=None, by=None, carbon_fraction=0.47):
     """Carbon stock per region of a map, and the unit chosen for it (see geoagb.workflow._units)."""
     from ..mapping import carbon_stock
     from ._units import carbon_unit
 
-    t = carbon_stock(map_path, regions, carbon_fraction=carbon_fraction, by=by)
+    t = carbon_stock(agb_raster, regions, carbon_fraction=carbon_fraction, by=by)
     total = (
         float(t.loc["total", "stock_MgC"]) if "total" in t.index else float(t["stock_MgC"].max())
     )
@@ -482,9 +483,10 @@ def carbon_table(map_path, regions=None, by=None, carbon_fraction=0.47):
 
 
 # ---- figures and the document ------------------------------------------------------------------
+@renamed_kwargs({"map_path": "agb_raster"})
 def report_figures(
     bundle,
-    map_path=None,
+    agb_raster=None,
     *,
     regions=None,
     by=None,
@@ -495,11 +497,11 @@ def report_figures(
 
     The inputs are checked first (:func:`check_report_inputs`).
     """
-    regions = check_report_inputs(bundle, map_path, regions, by)
-    return _figures(bundle, map_path, regions, by, carbon_fraction, echo)
+    regions = check_report_inputs(bundle, agb_raster, regions, by)
+    return _figures(bundle, agb_raster, regions, by, carbon_fraction, echo)
 
 
-def _figures(bundle, map_path, regions, by, carbon_fraction, echo):
+def _figures(bundle, agb_raster, regions, by, carbon_fraction, echo):
     import matplotlib
 
     figs = []
@@ -524,10 +526,10 @@ def _figures(bundle, map_path, regions, by, carbon_fraction, echo):
         for f in top:
             add("explain", _fig_dependence(bundle, ex, f))
         echo(f"    SHAP values of {len(bundle.plots)} plots ({time.perf_counter() - t:.1f} s)")
-        if map_path is not None:
-            add("map", _fig_map(bundle, map_path))
+        if agb_raster is not None:
+            add("map", _fig_map(bundle, agb_raster))
             cf = _carbon_fraction(bundle, carbon_fraction)
-            stocks, unit = carbon_table(map_path, regions, by, cf)
+            stocks, unit = carbon_table(agb_raster, regions, by, cf)
             if len(stocks) > 1:
                 add("map", _fig_carbon(bundle, stocks, unit))
     return figs, ex
@@ -672,10 +674,10 @@ def _kriging_note(kr: dict) -> Html:
     )
 
 
-def _map_section(bundle, map_path, regions, by, carbon_fraction) -> list[Html]:
+def _map_section(bundle, agb_raster, regions, by, carbon_fraction) -> list[Html]:
     t, u = bundle.target, bundle.unit
     cf = _carbon_fraction(bundle, carbon_fraction)
-    stocks, (unit, div) = carbon_table(map_path, regions, by, cf)
+    stocks, (unit, div) = carbon_table(agb_raster, regions, by, cf)
     ct = pd.DataFrame(
         {
             "area (ha)": stocks["area_ha"],
@@ -693,10 +695,11 @@ def _map_section(bundle, map_path, regions, by, carbon_fraction) -> list[Html]:
     ]
 
 
+@renamed_kwargs({"map_path": "agb_raster"})
 def write_report(
     bundle,
     out,
-    map_path=None,
+    agb_raster=None,
     *,
     regions=None,
     by=None,
@@ -711,11 +714,11 @@ def write_report(
         From :func:`~geoagb.workflow.fit_bundle` or :func:`~geoagb.workflow.load_bundle`.
     out : str or Path
         HTML file to write (atomically).
-    map_path : str or Path, optional
+    agb_raster : str or Path, optional
         A map made with the bundle (``geoagb map``): adds its quick-look and carbon stock.
     regions : GeoDataFrame, vector file or zone raster, optional
         Regions for the carbon stock (default: the whole map); ``by`` names their column.
-        Needs ``map_path``; regions must overlap the map.
+        Needs ``agb_raster``; regions must overlap the map.
     carbon_fraction : float, optional
         Carbon fraction of biomass (default 0.47; 1 when the target unit is carbon, MgC/ha).
 
@@ -740,9 +743,9 @@ def write_report(
     if not hasattr(bundle, "manifest"):
         bundle = load_bundle(bundle)
     out = check_output_path(out, "--out")
-    regions = check_report_inputs(bundle, map_path, regions, by)
+    regions = check_report_inputs(bundle, agb_raster, regions, by)
     m = bundle.manifest
-    figs, ex = _figures(bundle, map_path, regions, by, carbon_fraction, echo)
+    figs, ex = _figures(bundle, agb_raster, regions, by, carbon_fraction, echo)
     by_section: dict[str, list[Html]] = {}
     for section, title, fig, cap in figs:
         by_section.setdefault(section, []).append(_figure(title, fig, cap))
@@ -774,8 +777,8 @@ def write_report(
         ),
         *by_section.get("explain", []),
     ]
-    if map_path is not None:
-        parts += _map_section(bundle, map_path, regions, by, carbon_fraction)
+    if agb_raster is not None:
+        parts += _map_section(bundle, agb_raster, regions, by, carbon_fraction)
         parts += by_section.get("map", [])
     head = element(
         "head",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._compat import renamed_kwargs
 from ._manifest import validate_manifest
 from ._plots_io import _crs_name
 
@@ -30,13 +31,13 @@ def _span(bounds, crs_name: str) -> str:
     return f"x {left:,.0f} to {right:,.0f}, y {bottom:,.0f} to {top:,.0f} in {crs_name}"
 
 
-def _check_map(bundle, map_path) -> None:
+def _check_map(bundle, agb_raster) -> None:
     """Refuse a MAP that is not a geoagb map of the bundle's target or covers none of its plots."""
     import rasterio
     from pyproj import CRS, Transformer
 
-    name = repr(str(map_path))
-    with rasterio.open(map_path) as ds:
+    name = repr(str(agb_raster))
+    with rasterio.open(agb_raster) as ds:
         desc = [d or "" for d in ds.descriptions]
         tags = ds.tags()
         crs, bounds = ds.crs, ds.bounds
@@ -99,11 +100,11 @@ def _check_map(bundle, map_path) -> None:
     )
 
 
-def _read_regions(regions, map_path):
+def _read_regions(regions, agb_raster):
     """Regions as make_zones takes them: a vector file read, a missing file refused."""
     if regions is None:
         return None
-    if map_path is None:
+    if agb_raster is None:
         raise ValueError(
             "regions were given without a map: the carbon stock per region is computed on the "
             "map; give MAP too (geoagb report BUNDLE MAP --regions FILE)."
@@ -126,15 +127,15 @@ def _few(names: list[str], k: int = 3) -> str:
     return ", ".join(names[:k]) + (" ..." if len(names) > k else "")
 
 
-def _check_regions(regions, map_path, by=None) -> None:
+def _check_regions(regions, agb_raster, by=None) -> None:
     """Refuse regions that do not overlap the map; warn when some lie (partly) outside it."""
     import rasterio
     from rasterio.warp import transform_bounds
     from shapely.geometry import box
 
-    with rasterio.open(map_path) as ds:
+    with rasterio.open(agb_raster) as ds:
         crs, bounds, shape = ds.crs, ds.bounds, ds.shape
-    map_name = repr(str(map_path))
+    map_name = repr(str(agb_raster))
     if isinstance(regions, np.ndarray):
         if regions.shape != shape:
             raise ValueError(
@@ -197,7 +198,8 @@ def _check_regions(regions, map_path, by=None) -> None:
     )
 
 
-def check_report_inputs(bundle, map_path=None, regions=None, by=None):
+@renamed_kwargs({"map_path": "agb_raster"})
+def check_report_inputs(bundle, agb_raster=None, regions=None, by=None):
     """Check what a report is made of before any figure is drawn; returns the regions (read).
 
     * the bundle's manifest (:func:`~geoagb.workflow._manifest.validate_manifest`);
@@ -213,11 +215,11 @@ def check_report_inputs(bundle, map_path=None, regions=None, by=None):
         One line naming the file, what was found and what a report needs.
     """
     validate_manifest(bundle.manifest, bundle.path)
-    if map_path is not None and not Path(map_path).exists():
-        raise FileNotFoundError(f"MAP {str(map_path)!r} does not exist; make it with geoagb map.")
-    regions = _read_regions(regions, map_path)
-    if map_path is not None:
-        _check_map(bundle, map_path)
+    if agb_raster is not None and not Path(agb_raster).exists():
+        raise FileNotFoundError(f"MAP {str(agb_raster)!r} does not exist; make it with geoagb map.")
+    regions = _read_regions(regions, agb_raster)
+    if agb_raster is not None:
+        _check_map(bundle, agb_raster)
         if regions is not None:
-            _check_regions(regions, map_path, by)
+            _check_regions(regions, agb_raster, by)
     return regions

@@ -1,8 +1,8 @@
 """The carbon unit rule shared by the report, the demo and ``geoagb map --carbon``.
 
-A carbon total is shown in the largest of Mg C, Gg C (1e3 Mg) and Tg C (1e6 Mg) in which it
+A carbon total is shown in the largest of MgC, GgC (1e3 Mg) and TgC (1e6 Mg) in which it
 has at most four digits before the decimal point, so that a table of regions is read in one
-unit, stated once: 9,425 Mg C, 12.4 Gg C, 37.1 Tg C.
+unit, stated once: 9,425 MgC, 12.4 GgC, 37.1 TgC.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ import math
 
 __all__ = ["carbon_unit", "format_carbon", "format_number"]
 
-_UNITS = (("Mg C", 1.0), ("Gg C", 1e3), ("Tg C", 1e6))
+_UNITS = (("MgC", 1.0), ("GgC", 1e3), ("TgC", 1e6))
 
 
 def carbon_unit(total_MgC: float) -> tuple[str, float]:
-    """``(unit, divisor)`` for a carbon total in Mg C (see the module docstring).
+    """``(unit, divisor)`` for a carbon total in MgC (see the module docstring).
 
     Examples
     --------
     >>> carbon_unit(9_425.0), carbon_unit(12_400.0), carbon_unit(3.71e7)
-    (('Mg C', 1.0), ('Gg C', 1000.0), ('Tg C', 1000000.0))
+    (('MgC', 1.0), ('GgC', 1000.0), ('TgC', 1000000.0))
     """
     v = abs(float(total_MgC)) if math.isfinite(float(total_MgC)) else 0.0
     for unit, div in _UNITS:
@@ -46,12 +46,12 @@ def format_number(v: float) -> str:
 
 
 def format_carbon(value_MgC: float, unit: tuple[str, float] | None = None) -> str:
-    """A carbon amount in Mg C as text in its unit (or the given ``(unit, divisor)``).
+    """A carbon amount in MgC as text in its unit (or the given ``(unit, divisor)``).
 
     Examples
     --------
-    >>> format_carbon(9_425.2), format_carbon(12_400.0), format_carbon(500.0, ("Gg C", 1e3))
-    ('9,425 Mg C', '12.4 Gg C', '0.50 Gg C')
+    >>> format_carbon(9_425.2), format_carbon(12_400.0), format_carbon(500.0, ("GgC", 1e3))
+    ('9,425 MgC', '12.4 GgC', '0.50 GgC')
     """
     unit, div = unit or carbon_unit(value_MgC)
     return f"{format_number(float(value_MgC) / div)} {unit}"

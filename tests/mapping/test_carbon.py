@@ -59,7 +59,7 @@ def test_stock_whole_map_matches_hand_sums(agb_map):
 
 
 def test_units_on_a_province_sized_map(tmp_path):
-    # 100 x 100 cells of 1 km = 1e6 ha at 100 Mg/ha: 1e8 Mg biomass, 4.7e7 Mg C = 47 Tg C = 0.047 Pg C
+    # 100 x 100 cells of 1 km = 1e6 ha at 100 Mg/ha: 1e8 Mg biomass, 4.7e7 MgC = 47 TgC = 0.047 PgC
     p = write_raster(tmp_path / "big.tif", np.full((100, 100), 100.0, np.float32), res=1000.0)
     row = carbon_stock(p).loc["all"]
     assert row["area_ha"] == pytest.approx(1e6)

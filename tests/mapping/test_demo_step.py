@@ -24,7 +24,7 @@ def test_mapping_demo_step_quick(tmp_path):
     assert np.isfinite(agb).mean() > 0.5
     mgc = carbon_stock(out).loc["all", "stock_MgC"]
     assert np.nansum(agb) * 0.09 * 0.47 == pytest.approx(mgc, rel=1e-5)
-    assert any(f"carbon stock: {mgc:,.0f} Mg C" in s for s in lines)
+    assert any(f"carbon stock: {mgc:,.0f} MgC" in s for s in lines)
     # rock and water/built are masked: no mapped cell is mostly rock/water at 1 m
     with rasterio.open(lc) as ds:
         cover = ds.read(1)

@@ -1,4 +1,4 @@
-"""The carbon unit rule: the largest of Mg C, Gg C, Tg C with at most four integer digits."""
+"""The carbon unit rule: the largest of MgC, GgC, TgC with at most four integer digits."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from geoagb.workflow._units import carbon_unit, format_carbon, format_number
 @pytest.mark.parametrize(
     "total,unit",
     [
-        (0.0, ("Mg C", 1.0)),
-        (9_999.0, ("Mg C", 1.0)),
-        (10_000.0, ("Gg C", 1e3)),  # 10.0 Gg C: five digits in Mg C is one too many
-        (9_999_999.0, ("Gg C", 1e3)),
-        (1e7, ("Tg C", 1e6)),
-        (-25_000.0, ("Gg C", 1e3)),  # a loss is shown in the unit of its size
-        (3.2e13, ("Tg C", 1e6)),  # beyond Tg C: still Tg C (32,000,000 Tg C)
-        (float("nan"), ("Mg C", 1.0)),
-        (float("inf"), ("Mg C", 1.0)),
+        (0.0, ("MgC", 1.0)),
+        (9_999.0, ("MgC", 1.0)),
+        (10_000.0, ("GgC", 1e3)),  # 10.0 GgC: five digits in MgC is one too many
+        (9_999_999.0, ("GgC", 1e3)),
+        (1e7, ("TgC", 1e6)),
+        (-25_000.0, ("GgC", 1e3)),  # a loss is shown in the unit of its size
+        (3.2e13, ("TgC", 1e6)),  # beyond TgC: still TgC (32,000,000 TgC)
+        (float("nan"), ("MgC", 1.0)),
+        (float("inf"), ("MgC", 1.0)),
     ],
 )
 def test_carbon_unit_boundaries(total, unit):
@@ -44,11 +44,11 @@ def test_format_number_digits(value, text):
 
 
 def test_format_carbon_by_hand():
-    # 123,456 Mg C = 123.456 Gg C: no decimals at or above 100
-    assert format_carbon(123_456.0) == "123 Gg C"
-    assert format_carbon(45_678_900.0) == "45.7 Tg C"
-    assert format_carbon(8_765.4) == "8,765 Mg C"
-    assert format_carbon(-2_500.0) == "-2,500 Mg C"
+    # 123,456 MgC = 123.456 GgC: no decimals at or above 100
+    assert format_carbon(123_456.0) == "123 GgC"
+    assert format_carbon(45_678_900.0) == "45.7 TgC"
+    assert format_carbon(8_765.4) == "8,765 MgC"
+    assert format_carbon(-2_500.0) == "-2,500 MgC"
     # a table stated in one unit: small regions keep the unit of the total
-    assert format_carbon(750.0, ("Tg C", 1e6)) == "0.00 Tg C"
-    assert format_carbon(7_500.0, ("Gg C", 1e3)) == "7.50 Gg C"
+    assert format_carbon(750.0, ("TgC", 1e6)) == "0.00 TgC"
+    assert format_carbon(7_500.0, ("GgC", 1e3)) == "7.50 GgC"
