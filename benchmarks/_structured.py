@@ -79,7 +79,7 @@ def deep_common(epochs, seed):
         augment=True,
         verbose=0,
         random_state=seed,
-        n_threads=1,
+        n_jobs=1,
         device="cpu",
     )
 

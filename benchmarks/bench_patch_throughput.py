@@ -438,7 +438,7 @@ def bench_mapping(threads, repeats, quick):
         est.fit(X, scene.plots["agb"].to_numpy(float))
         src = {k: v for k, v in scene.sources.items() if k in ("image", "crown", "chm")}
         for t_ in threads:
-            est.set_params(n_threads=t_)
+            est.set_params(n_jobs=t_)
             torch.set_num_threads(t_)
             timer = ForwardTimer(est.module_)
             bare_path = Path(tmp) / "bare.tif"

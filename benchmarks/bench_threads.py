@@ -1,7 +1,7 @@
 """CSMF-Net training on a shared CPU: epoch time alone and beside a CPU-bound process.
 
-Compares, in the same run, torch's own default (every core: ``n_threads=os.cpu_count()``) with
-geoagb's thread policy (``n_threads=None``: half the cores, see
+Compares, in the same run, torch's own default (every core: ``n_jobs=os.cpu_count()``) with
+geoagb's thread policy (``n_jobs=None``: half the cores, see
 ``geoagb.deep._torch.default_threads``), each measured alone and while one other process spins
 on a core. The ratio printed is the contention slowdown (epoch time with the competitor / alone);
 the issue's bound is 2.5x.
@@ -37,7 +37,7 @@ def epoch_seconds(n_threads, n_patches, epochs):
         device="cpu",
         verbose=0,
         random_state=0,
-        n_threads=n_threads,
+        n_jobs=n_threads,
     )
     t = time.perf_counter()
     net.fit(X, y)
@@ -55,7 +55,7 @@ def main():
     rows = []
     for label, n in (
         ("torch default (all cores)", n_cpu),
-        (f"geoagb policy (n_threads=None -> {default_threads()})", None),
+        (f"geoagb policy (n_jobs=None -> {default_threads()})", None),
     ):
         alone = epoch_seconds(n, args.patches, args.epochs)
         stop = mp.Event()

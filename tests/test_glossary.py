@@ -69,20 +69,6 @@ MAP_ARGUMENTS = {
 }
 OLD_MAP_NAMES = {"agb_map", "map_path", "map_t0", "map_t1"}
 THREAD_NAMES = {"n_threads", "threads", "workers", "n_workers", "num_threads"}
-# Not yet renamed (issue 25 item 4, left for a follow-up): the deep estimators' torch thread
-# count is still ``n_threads``; renaming it touches their saved-model format. Remove an entry
-# when it is renamed; the test fails on any other thread name.
-PENDING_THREAD_NAMES = {
-    ("geoagb.deep", f"{cls}.__init__", "n_threads")
-    for cls in (
-        "CSMFNetRegressor",
-        "PatchResNetRegressor",
-        "CNNTransformerRegressor",
-        "AlexNetRegressor",
-        "VGGRegressor",
-        "PixelMLPRegressor",
-    )
-}
 # The one public ``units``: a list of band units, one per band of the GeoTIFF written.
 PER_BAND_UNITS = {("geoagb.raster", "atomic_geotiff")}
 
@@ -147,7 +133,7 @@ def test_one_thread_parameter_name():
         f"{mod}.{qual}({pname})"
         for mod, qual, sig in SIGNATURES
         for pname in sig.parameters
-        if pname in THREAD_NAMES and (mod, qual, pname) not in PENDING_THREAD_NAMES
+        if pname in THREAD_NAMES
     ]
     assert not bad, f"the thread count is n_jobs everywhere: {bad}"
 

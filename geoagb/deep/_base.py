@@ -67,11 +67,12 @@ TRAINING_PARAMS_DOC = """\
         the same int gives the same predictions on the CPU.
     verbose : int
         0 silences the tqdm progress bar (one bar per fit, over epochs).
-    n_threads : int or None
-        CPU threads for training and prediction (torch intra-op threads, restored afterwards).
-        None: ``OMP_NUM_THREADS`` when set, 1 inside a Dask worker, else half the cores
-        (:func:`geoagb.deep._torch.default_threads`), so that a fit never takes every core of a
-        shared machine."""
+    n_jobs : int or None
+        CPU threads for training and prediction (torch intra-op threads, restored afterwards);
+        -1: every core. None: ``OMP_NUM_THREADS`` when set, 1 inside a Dask worker, else half the
+        cores (:func:`geoagb.deep._torch.default_threads`), so that a fit never takes every core
+        of a shared machine. (Called ``n_threads`` before; that keyword still works, with a
+        FutureWarning.)"""
 
 _ATTRS_DOC = """\
     Attributes
@@ -301,7 +302,7 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
             desc=type(self).__name__,
         )
         t = lambda a: None if a is None else torch.from_numpy(np.asarray(a, dtype=np.float32))  # noqa: E731
-        with seeded(seed, device), thread_limit(getattr(self, "n_threads", None)):
+        with seeded(seed, device), thread_limit(getattr(self, "n_jobs", None)):
             gen = torch.Generator().manual_seed(seed)
             net = self._build_net(bands, tuple(int(s) for s in x.shape[2:]))
             net.set_input_stats(shift, scale)
@@ -339,7 +340,7 @@ class PatchRegressorBase(ExplainMixin, RegressorMixin, BaseEstimator):
         """(N, 2) network outputs (standardised mean, log-variance) for the tensor ``x``, in
         batches, on this estimator's threads.
         """
-        with thread_limit(getattr(self, "n_threads", None)):
+        with thread_limit(getattr(self, "n_jobs", None)):
             return predict_module(
                 module, x, device, max(4 * int(self.batch_size), 64), bool(self.mixed_precision)
             )

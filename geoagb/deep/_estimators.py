@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from .._compat import renamed_kwargs
 from . import _torch  # noqa: F401  (torch is required: fails here with the install hint)
 from ._base import _ATTRS_DOC, TRAINING_PARAMS_DOC, PatchRegressorBase
 from ._baselines import AlexNetLike, PixelMLP, VGGLike
@@ -108,6 +109,7 @@ class CSMFNetRegressor(PatchRegressorBase):
     ((3,), True, ['crown', 'height'])
     """
 
+    @renamed_kwargs({"n_threads": "n_jobs"})
     def __init__(
         self,
         image_bands=None,
@@ -139,7 +141,7 @@ class CSMFNetRegressor(PatchRegressorBase):
         mixed_precision=True,
         random_state=None,
         verbose=1,
-        n_threads=None,
+        n_jobs=None,
     ):
         self.image_bands = image_bands
         self.crown_band = crown_band
@@ -169,7 +171,7 @@ class CSMFNetRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
-        self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     def _net_bands(self, ps):
         for role, name in (("crown_band", self.crown_band), ("height_band", self.height_band)):
@@ -283,6 +285,7 @@ class PatchResNetRegressor(PatchRegressorBase):
     ((40,), (8, 8))
     """
 
+    @renamed_kwargs({"n_threads": "n_jobs"})
     def __init__(
         self,
         bands=None,
@@ -307,7 +310,7 @@ class PatchResNetRegressor(PatchRegressorBase):
         mixed_precision=True,
         random_state=None,
         verbose=1,
-        n_threads=None,
+        n_jobs=None,
     ):
         self.bands = bands
         self.width = width
@@ -330,7 +333,7 @@ class PatchResNetRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
-        self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     def _build_net(self, bands, patch_size):
 
@@ -388,6 +391,7 @@ class CNNTransformerRegressor(PatchRegressorBase):
     (40,)
     """
 
+    @renamed_kwargs({"n_threads": "n_jobs"})
     def __init__(
         self,
         bands=None,
@@ -414,7 +418,7 @@ class CNNTransformerRegressor(PatchRegressorBase):
         mixed_precision=True,
         random_state=None,
         verbose=1,
-        n_threads=None,
+        n_jobs=None,
     ):
         self.bands = bands
         self.width = width
@@ -439,7 +443,7 @@ class CNNTransformerRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
-        self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     def _build_net(self, bands, patch_size):
 
@@ -485,6 +489,7 @@ class AlexNetRegressor(PatchRegressorBase):
     (40,)
     """
 
+    @renamed_kwargs({"n_threads": "n_jobs"})
     def __init__(
         self,
         bands=None,
@@ -507,7 +512,7 @@ class AlexNetRegressor(PatchRegressorBase):
         mixed_precision=True,
         random_state=None,
         verbose=1,
-        n_threads=None,
+        n_jobs=None,
     ):
         self.bands = bands
         self.width = width
@@ -528,7 +533,7 @@ class AlexNetRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
-        self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     def _build_net(self, bands, patch_size):
 
@@ -560,6 +565,7 @@ class VGGRegressor(PatchRegressorBase):
     (40,)
     """
 
+    @renamed_kwargs({"n_threads": "n_jobs"})
     def __init__(
         self,
         bands=None,
@@ -582,7 +588,7 @@ class VGGRegressor(PatchRegressorBase):
         mixed_precision=True,
         random_state=None,
         verbose=1,
-        n_threads=None,
+        n_jobs=None,
     ):
         self.bands = bands
         self.width = width
@@ -603,7 +609,7 @@ class VGGRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
-        self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     def _build_net(self, bands, patch_size):
 
@@ -636,6 +642,7 @@ class PixelMLPRegressor(PatchRegressorBase):
     (40,)
     """
 
+    @renamed_kwargs({"n_threads": "n_jobs"})
     def __init__(
         self,
         bands=None,
@@ -658,7 +665,7 @@ class PixelMLPRegressor(PatchRegressorBase):
         mixed_precision=True,
         random_state=None,
         verbose=1,
-        n_threads=None,
+        n_jobs=None,
     ):
         self.bands = bands
         self.pixel = pixel
@@ -679,7 +686,7 @@ class PixelMLPRegressor(PatchRegressorBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
-        self.n_threads = n_threads
+        self.n_jobs = n_jobs
 
     def _build_net(self, bands, patch_size):
 

@@ -130,7 +130,10 @@ def load_estimator(path, cls=None, device=None):
         raise ValueError(
             f"{path} holds a {name}, not a {cls.__name__}; load it with {name}.load(path)."
         )
-    est = classes[name](**config["params"])
+    params = dict(config["params"])
+    if "n_threads" in params:  # files written before the rename to n_jobs
+        params["n_jobs"] = params.pop("n_threads")
+    est = classes[name](**params)
     fitted = config["fitted"]
     patch_size = tuple(fitted["patch_size_"])
     net = est._build_net(list(fitted["bands_"]), patch_size)

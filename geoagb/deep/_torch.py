@@ -8,6 +8,7 @@ clear message.
 from __future__ import annotations
 
 import contextlib
+import os
 
 from .._optional import optional_import
 
@@ -96,7 +97,7 @@ def seeded(seed: int, device: torch.device):
 
 
 def default_threads() -> int:
-    """How many CPU threads a geoagb network uses when ``n_threads=None``.
+    """How many CPU threads a geoagb network uses when ``n_jobs=None``.
 
     The policy, in order: ``OMP_NUM_THREADS`` when set (joblib's workers and schedulers set it
     to their share of the cores); 1 inside a Dask worker (the worker's threads are its
@@ -130,14 +131,17 @@ def default_threads() -> int:
 
 
 @contextlib.contextmanager
-def thread_limit(n_threads=None):
-    """Run a block with torch's intra-op CPU threads set to ``n_threads`` (None: the policy of
-    :func:`default_threads`), restoring the previous value afterwards.
+def thread_limit(n_jobs=None):
+    """Run a block with torch's intra-op CPU threads set to ``n_jobs`` (None: the policy of
+    :func:`default_threads`; -1: every core), restoring the previous value afterwards.
     """
-    n = default_threads() if n_threads is None else int(n_threads)
+    if n_jobs == -1:
+        n = os.cpu_count() or 1
+    else:
+        n = default_threads() if n_jobs is None else int(n_jobs)
     if n < 1:
         raise ValueError(
-            f"n_threads={n_threads!r} must be a positive number of CPU threads or "
+            f"n_jobs={n_jobs!r} must be a positive number of CPU threads, -1 (every core) or "
             "None (the default policy)."
         )
     prev = torch.get_num_threads()

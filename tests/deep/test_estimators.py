@@ -89,6 +89,28 @@ def test_save_load_identical(name, patches, tmp_path):
         deep.PixelMLPRegressor.load(path)
 
 
+def test_n_threads_is_the_old_name_of_n_jobs(patches, tmp_path):
+    import json
+    import warnings
+
+    with pytest.warns(FutureWarning, match="n_threads= is now n_jobs="):
+        est = deep.PixelMLPRegressor(n_threads=1, max_epochs=2)
+    assert est.get_params()["n_jobs"] == 1 and "n_threads" not in est.get_params()
+    X, y = patches
+    est.fit(X, y)
+    path = tmp_path / "old.pt"
+    est.save(path)
+    blob = torch.load(path, weights_only=True)
+    config = json.loads(blob["config"])
+    config["params"]["n_threads"] = config["params"].pop("n_jobs")  # a file from before
+    torch.save({"config": json.dumps(config), "state_dict": blob["state_dict"]}, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reading an old file is not the user's old keyword
+        back = deep.load_model(path)
+    assert back.n_jobs == 1
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+
+
 def test_pickle_round_trip(patches):
     X, y = patches
     est = make("PatchResNetRegressor").fit(X, y)
