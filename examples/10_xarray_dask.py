@@ -29,7 +29,7 @@ from sklearn.ensemble import RandomForestRegressor
 
 from geoagb.datasets import make_scene
 from geoagb.features import RasterFeatures
-from geoagb.mapping import carbon_stock, predict_raster, predict_xarray
+from geoagb.mapping import carbon_stock, plot_agb_map, predict_raster, predict_xarray
 
 out = Path("geoagb-examples")
 out.mkdir(exist_ok=True)
@@ -114,3 +114,9 @@ print(
     f"(max |diff| {np.nanmax(np.abs(got - ref)):.2g} Mg/ha)"
 )
 assert same
+
+# %%
+# The map the cluster wrote, with its uncertainty band
+# -----------------------------------------------------
+fig = plot_agb_map(xr_tif, title="AGB from the xarray / dask path")
+fig.savefig(out / "10_agb_xarray.png", dpi=100)

@@ -77,6 +77,7 @@ def plot_agb_map(
         fig.colorbar(im, ax=ax, label=f"{name} (Mg/ha)", shrink=0.85)
         ax.set_xlabel("easting (km)")
         ax.set_ylabel("northing (km)")
+        ax.ticklabel_format(useOffset=False, style="plain")  # km, not "+2.75e3" offsets
         mean = float(np.mean(finite)) if finite.size else float("nan")
         ax.set_title(f"{name}: mean {mean:.1f} Mg/ha ({res:g} m cells)", fontsize=10)
     if title:
