@@ -71,6 +71,18 @@ def parse_mask(items):
     return out
 
 
+def _map_options(args) -> dict:
+    """The mapping flags as keywords of predict_raster / Bundle.predict_map (they share them)."""
+    return dict(
+        resolution=args.resolution,
+        mask=parse_mask(args.mask),
+        return_std=not args.no_std,
+        window_size=args.window_size,
+        memory_mb=args.memory_mb,
+        progress=show_progress(args),
+    )
+
+
 def _run_map(args) -> int:
     check_output_path(args.out, "OUT")  # before the model is loaded or anything computed
     check_geotiff_path(args.out, "OUT")
@@ -83,18 +95,7 @@ def _run_map(args) -> int:
     names = None
     if args.feature_names:
         names = [n.strip() for n in args.feature_names.split(",") if n.strip()]
-    out = predict_raster(
-        model,
-        features,
-        args.out,
-        resolution=args.resolution,
-        mask=parse_mask(args.mask),
-        return_std=not args.no_std,
-        window_size=args.window_size,
-        memory_mb=args.memory_mb,
-        progress=show_progress(args),
-        feature_names=names,
-    )
+    out = predict_raster(model, features, args.out, feature_names=names, **_map_options(args))
     with rasterio.open(out) as ds:
         print(
             f"wrote {out} ({ds.width} x {ds.height} cells of {ds.res[0]:g} m; "
@@ -111,16 +112,7 @@ def run_map_bundle(args):
         raise ValueError(
             "--feature-names is for bare models; a bundle knows its features: drop it."
         )
-    out = bundle.predict_map(
-        args.features,
-        args.out,
-        resolution=args.resolution,
-        mask=parse_mask(args.mask),
-        return_std=not args.no_std,
-        window_size=args.window_size,
-        memory_mb=args.memory_mb,
-        progress=show_progress(args),
-    )
+    out = bundle.predict_map(args.features, args.out, **_map_options(args))
     with rasterio.open(out) as ds:
         print(
             f"wrote {out} ({ds.width} x {ds.height} cells of {ds.res[0]:g} m; bands "
