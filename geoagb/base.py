@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._coords import feature_names_without_coords
+from ._coords import coord_names, feature_names_without_coords
 
 __all__ = [
     "CoordinateAwareMixin",
@@ -184,7 +184,7 @@ class DropCoordinates(TransformerMixin, BaseEstimator):
                 f"got {type(X).__name__}. With a plain array, leave the coordinates out of X and "
                 "give them to the splitter: SpatialBlockKFold(coords=xy)."
             )
-        names = self.coords if self.coords is not None else ("x", "y")
+        names = coord_names(self.coords)
         geom = getattr(getattr(X, "geometry", None), "name", None) if hasattr(X, "crs") else None
         self.feature_names_in_ = np.asarray([c for c in X.columns if c != geom], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .._io import staged_folder
+from .._progress import show_progress
 
 __all__ = ["DemoContext", "STEPS", "DEFAULT_STEPS", "available_steps", "default_steps", "run_demo"]
 
@@ -83,8 +84,6 @@ def run_demo(
     ``steps=None`` runs :data:`DEFAULT_STEPS`, or every step with ``full=True``. Progress bars
     are shown when stderr is a terminal, or with ``progress=True``.
     """
-    import sys
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,7 +108,7 @@ def run_demo(
         random_state=random_state,
         quick=quick,
         echo=echo,
-        progress=sys.stderr.isatty() if progress is None else bool(progress),
+        progress=show_progress(progress),
     )
     t_all = time.perf_counter()
     for i, name in enumerate(steps, 1):

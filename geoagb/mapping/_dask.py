@@ -17,6 +17,7 @@ import numpy as np
 from rasterio.windows import Window
 from tqdm.auto import tqdm
 
+from .._optional import optional_import
 from .._progress import progress_disabled
 from ..raster import run_task
 
@@ -25,10 +26,7 @@ __all__ = ["run_windows_dask", "check_client"]
 
 def check_client(client):
     """Return ``client`` if it is a ``distributed.Client``; raise a helpful error otherwise."""
-    try:
-        from distributed import Client
-    except ImportError as err:  # pragma: no cover - dask is a test dependency
-        raise ImportError('client= needs dask.distributed: pip install "geoagb[dask]"') from err
+    Client = optional_import("distributed", "client=").Client
     if not isinstance(client, Client):
         raise TypeError(
             f"client must be a dask.distributed.Client; got {type(client).__name__}. Create one "
