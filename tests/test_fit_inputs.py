@@ -80,6 +80,7 @@ def test_each_drop_reason_is_counted_and_named(scene, tmp_path):
         block_size=10.0,
         n_estimators=10,
         echo=lines.append,
+        random_state=0,
     )
     text = "\n".join(lines)
     assert "11 of 40 plots are left out before fitting:" in text
@@ -125,6 +126,7 @@ def test_a_negative_target_is_kept_without_the_imagery_check(scene, tmp_path):
         block_size=10.0,
         n_estimators=10,
         echo=lambda s: None,
+        random_state=0,
     )
     assert b.manifest["qc"]["dropped_by_reason"] == {"missing feature": 2}  # crown nodata only
     used = b.plots["axis"].to_numpy()
@@ -172,7 +174,7 @@ def test_library_error_names_parameters(scene, tmp_path):
 
     path = _csv(scene, tmp_path, agb=np.nan)
     with pytest.raises(ValueError, match=r"lower n_splits=\.") as info:
-        fit_bundle(path, scene["rasters"], block_size=10.0, echo=lambda s: None)
+        fit_bundle(path, scene["rasters"], block_size=10.0, random_state=0, echo=lambda s: None)
     assert "target=" in str(info.value) and "--" not in str(info.value)
 
 

@@ -94,6 +94,7 @@ def made(tmp_path_factory):
         n_estimators=20,
         command=H("command"),
         echo=lambda s: None,
+        random_state=0,
     )
     bundle = load_bundle(d / "m.geoagb")
     agb = bundle.predict_map(rasters, d / f"{F('map')}.tif", progress=False)

@@ -333,6 +333,7 @@ def test_residual_kriging_bundle_loads_under_the_allow_list_and_maps(demo, tmp_p
         qc=False,
         n_estimators=20,
         echo=lambda s: None,
+        random_state=0,
     )
     b = load_bundle(tmp_path / "rk.geoagb")
     assert b.manifest["coordinate_aware"] and b.model_columns[:2] == ["x", "y"]
