@@ -305,9 +305,11 @@ def test_models_geoagb_fit_writes_pass_the_audit_exactly():
     X = pd.DataFrame(plots.drop(columns=["agb", "geometry"]))
     y = plots["agb"].to_numpy()
     used = set()
-    fitted = [make_model(k, n_estimators=4, secondary="elevation") for k in MODELS]
+    fitted = [make_model(k, n_estimators=4, secondary="elevation", random_state=0) for k in MODELS]
     fitted.append(
-        ResidualKrigingRegressor(make_model("xgboost", n_estimators=4), method="ordinary")
+        ResidualKrigingRegressor(
+            make_model("xgboost", n_estimators=4, random_state=0), method="ordinary"
+        )
     )
     for m in fitted:
         Xm = X if isinstance(m, ResidualKrigingRegressor) else X.drop(columns=["x", "y"])
