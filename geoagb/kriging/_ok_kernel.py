@@ -183,10 +183,12 @@ def _forward(L, di, m, rhs, out):
 
 
 @_njit(cache=True, fastmath=True)
-def _refactor(
-    S, m, xy, z, code, psill, inv_range, nugget, c00, L, di, cols, fx, fy, w1, wz, ones, zs
-):
-    """Factor of the data ``S[:m]`` from scratch; False if not numerically positive definite."""
+def _refactor(S, m, xy, z, vg, L, di, cols, fx, fy, w1, wz, ones, zs):
+    """Factor of the data ``S[:m]`` from scratch; False if not numerically positive definite.
+
+    ``vg`` is the structure ``(code, psill, inv_range, nugget, c00)``, one tuple of scalars.
+    """
+    code, psill, inv_range, nugget, c00 = vg
     for i in range(m):
         cols[i] = S[i]
         fx[i] = xy[S[i], 0]
@@ -275,8 +277,9 @@ def _delete(L, di, m, i, cols, fx, fy, w1, wz, cs, sn):
 
 
 @_njit(cache=True, fastmath=True)
-def _append(q, L, di, m, xy, z, code, psill, inv_range, nugget, c00, cols, fx, fy, w1, wz, cq, lq):
+def _append(q, L, di, m, xy, z, vg, cols, fx, fy, w1, wz, cq, lq):
     """Append datum ``q`` at position ``m``; False if the factor would lose definiteness."""
+    code, psill, inv_range, nugget, c00 = vg
     qx = xy[q, 0]
     qy = xy[q, 1]
     for p in range(m):
@@ -306,36 +309,129 @@ def _append(q, L, di, m, xy, z, code, psill, inv_range, nugget, c00, cols, fx, f
 
 
 @_njit(cache=True, fastmath=True)
+def _scan(px, py, c0, c1, cand, xy, ub2, k, d, j):
+    """The ``k`` nearest of candidates ``cand[c0:c1]`` closer than ``sqrt(ub2)``, by selection.
+
+    Fills ``d[:ms]`` (squared distances) and ``j[:ms]`` (data); returns ``ms`` (0: none), the
+    largest selected and the smallest unselected squared distance (``inf``: none left over).
+    """
+    u = 0
+    for c in range(c0, c1):
+        q = cand[c]
+        dx = xy[q, 0] - px
+        dy = xy[q, 1] - py
+        dd = dx * dx + dy * dy
+        if dd < ub2:
+            d[u] = dd
+            j[u] = q
+            u += 1
+    ms = min(k, u)
+    if ms == 0:
+        return 0, 0.0, np.inf
+    dnext = np.inf
+    if u > ms:
+        _select(d, j, u, ms)
+        for i in range(ms, u):
+            dnext = min(dnext, d[i])
+    dmax = d[0]
+    for i in range(1, ms):
+        dmax = max(dmax, d[i])
+    return ms, dmax, dnext
+
+
+@_njit(cache=True, fastmath=True)
+def _nearest_first(d, j, ms, S):
+    """Insertion sort of ``d[:ms]`` (with ``j``) by distance; ``S[:ms]`` takes the sorted data."""
+    for i in range(1, ms):
+        dv = d[i]
+        ji = j[i]
+        r = i - 1
+        while r >= 0 and d[r] > dv:
+            d[r + 1] = d[r]
+            j[r + 1] = j[r]
+            r -= 1
+        d[r + 1] = dv
+        j[r + 1] = ji
+    for i in range(ms):
+        S[i] = j[i]
+
+
+@_njit(cache=True, fastmath=True)
+def _neighbours(px, py, ppx, ppy, rprev, c0, c1, cand, xy, k, ub2, d, j, bd, bj):
+    """The nearest data of target ``(px, py)`` among candidates ``cand[c0:c1]``.
+
+    From the band of the previous target (``ppx, ppy``, k-th distance ``rprev``; -1: none) when
+    it holds, else by a full scan. Returns ``ms`` (0: none within ``sqrt(ub2)``), the largest
+    selected and the smallest unselected squared distance; ``d[:ms]``, ``j[:ms]`` hold them.
+    """
+    if rprev >= 0.0:
+        # the k-th nearest distance moves by at most the step from the previous target
+        sx = px - ppx
+        sy = py - ppy
+        st = math.sqrt(sx * sx + sy * sy)
+        hi = (rprev + st) * (1.0 + 1e-12)
+        if hi * hi < ub2:
+            lo = (rprev - st) * (1.0 - 1e-12)
+            lo2 = lo * lo if lo > 0.0 else -1.0
+            dmax, dnext = _band(px, py, c0, c1, cand, xy, k, lo2, hi * hi, d, j, bd, bj)
+            if dmax >= 0.0:
+                return k, dmax, dnext
+    return _scan(px, py, c0, c1, cand, xy, ub2, k, d, j)
+
+
+@_njit(cache=True, fastmath=True)
+def _rebuild(in_f, d, j, ms, S, m, xy, z, vg, L, di, cols, fx, fy, w1, wz, ones, zs):
+    """A fresh factor of the target's ``ms`` data (replacing the ``m`` in it); ``(size, ok)``."""
+    for p in range(m):
+        in_f[cols[p]] = False
+    # nearest first: the data that leave the set later sit at the end of the factor, where
+    # deleting them is cheap
+    _nearest_first(d, j, ms, S)
+    ok = _refactor(S, ms, xy, z, vg, L, di, cols, fx, fy, w1, wz, ones, zs)
+    m = ms if ok else 0
+    for p in range(m):
+        in_f[cols[p]] = True
+    return m, ok
+
+
+@_njit(cache=True)
+def _factor_arrays(k):
+    """Work arrays of a factor of up to ``k + 1`` data.
+
+    ``L`` (lower triangle), ``di`` (``1 / diag(L)``), ``cols`` (the data, in factor order), ``fx``,
+    ``fy`` (their coordinates), ``w1``, ``wz`` (``L^-1 1``, ``L^-1 z``), and scratch vectors ``wc``,
+    ``ct``, ``ones``, ``zs``, ``x``.
+    """
+    L = np.zeros((k + 1, k + 1))
+    cols = np.empty(k + 1, dtype=np.intp)
+    v = [np.empty(k + 1) for _ in range(10)]
+    return L, v[0], cols, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
+
+
+@_njit(cache=True)
+def _scan_arrays(u):
+    """Squared distances and data of up to ``u`` candidates, twice (selection and band)."""
+    return np.empty(u), np.empty(u, dtype=np.intp), np.empty(u), np.empty(u, dtype=np.intp)
+
+
+@_njit(cache=True, fastmath=True)
 def _walk(
     t0, t1, tx, tile_of, cptr, cand, xy, z, k, ub, code, psill, inv_range, nugget, mean, var, failed
 ):
     """Targets ``t0`` to ``t1 - 1`` (consecutive along the walk), one factor carried along."""
     n = xy.shape[0]
     c00 = psill + nugget
+    vg = (code, psill, inv_range, nugget, c00)
     ub2 = ub * ub
     umax = 0
     for t in range(t0, t1):
         tl = tile_of[t]
         umax = max(umax, cptr[tl + 1] - cptr[tl])
-    L = np.zeros((k + 1, k + 1))
-    di = np.empty(k + 1)  # 1 / diag(L)
-    cols = np.empty(k + 1, dtype=np.intp)
-    fx = np.empty(k + 1)  # coordinates of the factor's data, in factor order
-    fy = np.empty(k + 1)
-    w1 = np.empty(k + 1)
-    wz = np.empty(k + 1)
-    wc = np.empty(k + 1)
-    ct = np.empty(k + 1)
-    ones = np.empty(k + 1)
-    zs = np.empty(k + 1)
-    x = np.empty(k + 1)
-    d = np.empty(max(umax, 1))
-    j = np.empty(max(umax, 1), dtype=np.intp)
-    bd = np.empty(max(umax, 1))
-    bj = np.empty(max(umax, 1), dtype=np.intp)
+    L, di, cols, fx, fy, w1, wz, wc, ct, ones, zs, x = _factor_arrays(k)
+    d, j, bd, bj = _scan_arrays(max(umax, 1))
     rprev = -1.0  # k-th nearest distance of the previous target (-1: none to start from)
     ppx = ppy = 0.0
-    S = np.empty(k, dtype=np.intp)
+    S = np.empty(k, dtype=np.intp)  # the current target's data
     in_f = np.zeros(n, dtype=np.bool_)  # datum is in the current factor
     in_s = np.zeros(n, dtype=np.bool_)  # datum is in the current target's set
     m = 0  # size of the current factor
@@ -344,45 +440,15 @@ def _walk(
         tl = tile_of[t]
         px = tx[t, 0]
         py = tx[t, 1]
-        ms = -1
-        if rprev >= 0.0:
-            # the k-th nearest distance moves by at most the step from the previous target
-            sx = px - ppx
-            sy = py - ppy
-            st = math.sqrt(sx * sx + sy * sy)
-            hi = (rprev + st) * (1.0 + 1e-12)
-            if hi * hi < ub2:
-                lo = (rprev - st) * (1.0 - 1e-12)
-                lo2 = lo * lo if lo > 0.0 else -1.0
-                c0, c1 = cptr[tl], cptr[tl + 1]
-                dmax, dnext = _band(px, py, c0, c1, cand, xy, k, lo2, hi * hi, d, j, bd, bj)
-                if dmax >= 0.0:
-                    ms = k
-        if ms < 0:
-            u = 0
-            for c in range(cptr[tl], cptr[tl + 1]):
-                q = cand[c]
-                dx = xy[q, 0] - px
-                dy = xy[q, 1] - py
-                dd = dx * dx + dy * dy
-                if dd < ub2:
-                    d[u] = dd
-                    j[u] = q
-                    u += 1
-            ms = min(k, u)
-            if ms == 0:
-                mean[t] = np.nan
-                var[t] = np.nan
-                rprev = -1.0
-                continue
-            dnext = np.inf
-            if u > ms:
-                _select(d, j, u, ms)
-                for i in range(ms, u):
-                    dnext = min(dnext, d[i])
-            dmax = d[0]
-            for i in range(1, ms):
-                dmax = max(dmax, d[i])
+        c0, c1 = cptr[tl], cptr[tl + 1]
+        ms, dmax, dnext = _neighbours(
+            px, py, ppx, ppy, rprev, c0, c1, cand, xy, k, ub2, d, j, bd, bj
+        )
+        if ms == 0:
+            mean[t] = np.nan
+            var[t] = np.nan
+            rprev = -1.0
+            continue
         # a tie at the k-th distance: which datum is "nearest" is the KD-tree's choice, so the
         # general solver (which asks the KD-tree) takes this target
         if dnext - dmax <= 2e-12 * dmax:
@@ -400,49 +466,11 @@ def _walk(
             if not in_s[cols[p]]:
                 n_del += 1
         n_add = ms - (m - n_del)
-        ok = True
         if m == 0 or age + n_del + n_add > REFRESH or 2 * (n_del + n_add) > ms:
-            for p in range(m):
-                in_f[cols[p]] = False
-            # nearest first: the data that leave the set later sit at the end of the factor,
-            # where deleting them is cheap
-            for i in range(1, ms):
-                dv = d[i]
-                ji = j[i]
-                r = i - 1
-                while r >= 0 and d[r] > dv:
-                    d[r + 1] = d[r]
-                    j[r + 1] = j[r]
-                    r -= 1
-                d[r + 1] = dv
-                j[r + 1] = ji
-            for i in range(ms):
-                S[i] = j[i]
-            ok = _refactor(
-                S,
-                ms,
-                xy,
-                z,
-                code,
-                psill,
-                inv_range,
-                nugget,
-                c00,
-                L,
-                di,
-                cols,
-                fx,
-                fy,
-                w1,
-                wz,
-                ones,
-                zs,
-            )
-            m = ms if ok else 0
+            m, ok = _rebuild(in_f, d, j, ms, S, m, xy, z, vg, L, di, cols, fx, fy, w1, wz, ones, zs)
             age = 0
-            for p in range(m):
-                in_f[cols[p]] = True
         else:
+            ok = True
             p = m - 1
             while p >= 0:
                 if not in_s[cols[p]]:
@@ -453,35 +481,16 @@ def _walk(
             for i in range(ms):
                 q = S[i]
                 if not in_f[q]:
-                    if not _append(
-                        q,
-                        L,
-                        di,
-                        m,
-                        xy,
-                        z,
-                        code,
-                        psill,
-                        inv_range,
-                        nugget,
-                        c00,
-                        cols,
-                        fx,
-                        fy,
-                        w1,
-                        wz,
-                        ct,
-                        x,
-                    ):
+                    if not _append(q, L, di, m, xy, z, vg, cols, fx, fy, w1, wz, ct, x):
                         ok = False
                         break
                     in_f[q] = True
                     m += 1
-            age += n_del + n_add
             if not ok:
                 for p in range(m):
                     in_f[cols[p]] = False
                 m = 0
+            age += n_del + n_add
         for i in range(ms):
             in_s[S[i]] = False
         if not ok:
