@@ -1,7 +1,7 @@
 """Accuracy metrics for AGB models, as functions and scorers.
 
-All functions take ``(y_true, y_pred)`` in the same units (Mg/ha) and ignore nothing: NaN in
-either input raises. Scorers for ``cross_validate(scoring=...)`` are in :data:`SCORERS`
+All functions take ``(y_true, y_pred)`` in the same units (Mg/ha for AGB; any target) and
+ignore nothing: NaN in either input raises. Scorers for ``cross_validate(scoring=...)`` are in :data:`SCORERS`
 (higher is better; error metrics are negated, following scikit-learn's ``neg_`` convention).
 
 References
@@ -27,6 +27,9 @@ __all__ = [
     "rmse",
     "mae",
     "overall_bias",
+    "absolute_bias",
+    "relative_bias_defined",
+    "format_bias",
     "mean_residual",
     "sd_residual",
     "regression_slope",
@@ -108,10 +111,55 @@ def mae(y_true, y_pred) -> float:
     return float(np.mean(np.abs(yp - yt)))
 
 
-def overall_bias(y_true, y_pred) -> float:
+def relative_bias_defined(y_true) -> bool:
+    """Whether a bias relative to the observed total means something for ``y_true``.
+
+    True when the observations sum to more than zero and either none is negative (a
+    non-negative quantity such as AGB or a count) or their mean is at least their standard
+    deviation (a signed quantity far from zero). A centred target (mean near 0, values of both
+    signs) gets False: its total is noise, and a bias relative to it is unbounded (e.g. 3e15 %).
+
+    Examples
+    --------
+    >>> relative_bias_defined([100.0, 200.0]), relative_bias_defined([-1.0, 0.5, 0.6])
+    (True, False)
+    """
+    yt = np.asarray(y_true, dtype=float).ravel()
+    if yt.size == 0 or not np.sum(yt) > 0:
+        return False
+    return bool(np.min(yt) >= 0 or np.mean(yt) >= np.std(yt))
+
+
+def absolute_bias(y_true, y_pred) -> float:
+    """Absolute bias ``|mean(yhat - y)|``, in the units of y: the overall bias of any target.
+
+    Examples
+    --------
+    >>> absolute_bias([100.0, 200.0], [110.0, 196.0])   # |10 - 4| / 2
+    3.0
+    """
+    yt, yp = _check(y_true, y_pred)
+    return float(abs(np.mean(yp - yt)))
+
+
+def overall_bias(y_true, y_pred, relative="auto") -> float:
     """Overall bias ``|sum(yhat - y)| / |sum(y)|``, a fraction (0.0238 = 2.38 %).
 
-    NaN when the observations sum to zero.
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+        Observed and predicted values, same units.
+    relative : {"auto", True, False}, default "auto"
+        ``"auto"``: the fraction where :func:`relative_bias_defined` (positive total, no
+        negative observation or mean at least one standard deviation), NaN otherwise (use
+        :func:`absolute_bias`); ``True``: the fraction whenever the total is not zero;
+        ``False``: :func:`absolute_bias`, in the units of y.
+
+    Returns
+    -------
+    float
+        NaN when the observations sum to zero (or, with ``"auto"``, where the fraction is not
+        defined).
 
     References
     ----------
@@ -121,12 +169,39 @@ def overall_bias(y_true, y_pred) -> float:
     --------
     >>> round(overall_bias([100.0, 200.0], [110.0, 196.0]), 6)   # |10 - 4| / 300
     0.02
+    >>> overall_bias([-10.0, 4.0, 6.0], [-9.0, 5.0, 7.0])   # centred: no percent
+    nan
+    >>> overall_bias([-10.0, 4.0, 6.0], [-9.0, 5.0, 7.0], relative=False)   # |3| / 3
+    1.0
     """
+    if relative not in ("auto", True, False):
+        raise ValueError(f"relative={relative!r} must be 'auto', True or False.")
     yt, yp = _check(y_true, y_pred)
+    if relative is False:
+        return absolute_bias(yt, yp)
     denom = abs(np.sum(yt))
-    if denom == 0:
+    if denom == 0 or (relative == "auto" and not relative_bias_defined(yt)):
         return float("nan")
     return float(abs(np.sum(yp - yt)) / denom)
+
+
+def format_bias(y_true, y_pred, unit: str = "") -> str:
+    """The bias as a report prints it: percent where defined, else absolute in ``unit``.
+
+    Examples
+    --------
+    >>> format_bias([100.0, 200.0], [110.0, 196.0], "Mg/ha")
+    'bias = 2.00 %'
+    >>> format_bias([-10.0, 4.0, 6.0], [-9.0, 5.0, 7.0], "score")
+    'bias = 1.00 score (absolute; % undefined for a mean near 0)'
+    """
+    rel = overall_bias(y_true, y_pred)
+    if np.isfinite(rel):
+        return f"bias = {100 * rel:.2f} %"
+    return (
+        f"bias = {absolute_bias(y_true, y_pred):.2f} {unit}".rstrip()
+        + " (absolute; % undefined for a mean near 0)"
+    )
 
 
 def mean_residual(y_true, y_pred) -> float:
@@ -201,7 +276,9 @@ _ALL = {
 
 
 def agb_scores(y_true, y_pred) -> dict[str, float]:
-    """All metrics in one call: r, r2, rmse, mae, overall_bias, mean_residual, sd_residual, slope.
+    """All metrics in one call: r, r2, rmse, mae, overall_bias (NaN where a percent is not
+    defined, see :func:`overall_bias`; :func:`absolute_bias` then), mean_residual (its sign
+    flipped, the absolute bias), sd_residual, slope.
 
     Examples
     --------

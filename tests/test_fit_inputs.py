@@ -81,28 +81,33 @@ def test_each_drop_reason_is_counted_and_named(scene, tmp_path):
         n_estimators=10,
         echo=lines.append,
         random_state=0,
+        qc="drop",
     )
     text = "\n".join(lines)
-    assert "11 of 40 plots are left out before fitting:" in text
+    assert "9 of 40 plots are left out before fitting:" in text
     for count, reason in [
         (3, "outside the rasters"),
         (2, "missing target"),
         (2, "non-numeric target"),
         (2, "missing feature"),
-        (2, "negative target"),
     ]:
         assert f"      {count} {reason}: " in text, reason
+    # a negative AGB is the imagery check's sign rule (agb is non-negative), named as such
+    assert "2 negative target" in text and "left them out (qc='drop')" in text
     assert "crown 2" in text and "'150 Mg'" in text
     assert "the rasters span x 500,000 to 500,056, y 2,749,952 to 2,750,000" in text
     info = b.manifest["qc"]
-    assert info["dropped_by_reason"] == {
-        "outside the rasters": 3,
-        "missing target": 2,
-        "non-numeric target": 2,
-        "missing feature": 2,
-        "negative target": 2,
-    }
-    assert info["n_incomplete"] == 11
+    assert (
+        info["dropped_by_reason"].items()
+        >= {
+            "outside the rasters": 3,
+            "missing target": 2,
+            "non-numeric target": 2,
+            "missing feature": 2,
+            "negative target": 2,
+        }.items()
+    )
+    assert info["n_incomplete"] == 9 and info["flagged_by_reason"]["negative target"] == 2
     qc = b.qc
     assert qc.loc[9, "detail"] == "agb = -5 < 0" and qc.loc[7, "detail"] == "agb = '150 Mg'"
     assert qc.loc[2, "detail"] == f"at x {X0 + 1000 + (scene['cols'][2] + 0.5):,.0f}, y " + (
@@ -139,7 +144,6 @@ def test_a_negative_target_is_kept_without_the_imagery_check(scene, tmp_path):
         ("off", ["(40 outside the rasters)", "x 600,00", "check the plots' CRS (--crs)"]),
         ("crs", ["(40 outside the rasters)", "read in EPSG:3857", "in EPSG:32648"]),
         ("nan", ["(40 missing target)", "fill 'agb' or name the target column with --target"]),
-        ("negative", ["(2 missing feature; 38 negative target)", "ordination axis) pass --no-qc"]),
         ("text", ["(40 non-numeric target)", "give numbers (Mg/ha) in 'agb'"]),
     ],
 )
@@ -154,8 +158,6 @@ def test_all_plots_unusable_names_the_cause_and_the_flag(scene, tmp_path, capsys
         path, extra = _csv(scene, tmp_path), ["--crs", "EPSG:3857"]  # UTM metres called 3857
     elif case == "nan":
         path = _csv(scene, tmp_path, agb=np.nan)
-    elif case == "negative":
-        path = _csv(scene, tmp_path, agb=-p["agb"])
     else:
         path = _csv(scene, tmp_path, agb="high")
     err, out = _fit_error(capsys, [path, str(scene["rasters"]), *extra, *FAST])
@@ -167,6 +169,15 @@ def test_all_plots_unusable_names_the_cause_and_the_flag(scene, tmp_path, capsys
     assert "40 of 40 plots are left out before fitting:" in out
     if case in ("off", "crs"):  # both CRSs and both extents
         assert "the rasters span x 500,000 to 500,056, y 2,749,952 to 2,750,000" in out
+
+
+def test_a_negative_agb_everywhere_names_the_sign_rule_and_the_flag(scene, tmp_path, capsys):
+    """38 usable plots, all with agb < 0: agb is non-negative, so the sign rule flags every one
+    and the error names the count and the --signed / --qc off flags."""
+    path = _csv(scene, tmp_path, agb=-scene["plots"]["agb"])
+    err, _ = _fit_error(capsys, [path, str(scene["rasters"]), *FAST])
+    assert err.startswith("geoagb: error: only 0 of 38 usable plots have agb >= 0 (38 negative")
+    assert "ordination axis) pass --signed, or skip the check with --qc off." in err, err
 
 
 def test_library_error_names_parameters(scene, tmp_path):

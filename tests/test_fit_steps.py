@@ -110,22 +110,19 @@ def test_quality_control_counts_each_reason_and_keeps_the_rest():
     )
 
 
-def test_drop_reasons_first_reason_wins_and_negative_only_with_the_imagery_check():
+def test_drop_reasons_first_reason_wins_and_never_look_at_the_sign():
     inputs, table = _qc_inputs()
     outside = pd.Series([True, True] + [False] * 10, index=table.index)
     raw, names = inputs.gdf["agb"], inputs.feature_names
-    with_qc = _drop_reasons(table, raw, "agb", names, outside, qc=True)
-    without = _drop_reasons(table, raw, "agb", names, outside, qc=False)
-    assert with_qc.tolist()[:6] == [
+    reason = _drop_reasons(table, raw, "agb", names, outside)
+    assert reason.tolist()[:5] == [
         "outside the rasters",
         "outside the rasters",
         "missing target",
         "non-numeric target",
         "missing feature",
-        "negative target",
     ]
-    assert (with_qc.iloc[6:] == "").all() and without.iloc[5] == ""
-    assert (with_qc != without).sum() == 1
+    assert table.loc[5, "agb"] == -3.0 and (reason.iloc[5:] == "").all()  # sign: imagery check
 
 
 def test_block_size_step_keeps_a_given_size_and_refuses_what_cannot_fold():

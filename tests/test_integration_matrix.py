@@ -619,6 +619,9 @@ def test_explain_residual_kriging_is_additive(key, kind):
     est, X = fitted(key, kind)
     ex = est.explain(_head(X))
     names = list(ex.feature_names)
+    if not np.any(est.predict_residual(_head(X))):  # no correction: no all-zero spatial term
+        assert len(names) == len(FEATURES) and "no correction" in ex.method, names
+        names += ["spatial_residual"]
     if kind != "array":
         assert names == FEATURES + ["spatial_residual"], names
     assert names[-1] == "spatial_residual" and len(names) == len(FEATURES) + 1

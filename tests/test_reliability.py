@@ -422,7 +422,7 @@ def test_cli_help_lists_steps_and_defaults(capsys):
             main(argv)
     out = " ".join(capsys.readouterr().out.split())
     assert "from: features, cv, kriging, explain, deep, mapping" in out
-    for default in ("(default: 512.0)", "(default: 0.47)", "(default: None)"):
+    for default in ("(default: 512.0)", "0.47 for AGB in Mg/ha", "(default: None)"):
         assert default in out
 
 

@@ -81,6 +81,7 @@ def made(tmp_path_factory):
         d / "m.geoagb",
         target=TARGET,
         unit=H("unit"),
+        carbon_fraction=0.47,  # a hostile unit is no biomass unit: declare it, for the carbon table
         model="rf",
         config={"bands": ["red", "nir"], "indices": ["ndvi"], "extra": {FEATURE: ["chm", 1]}},
         x="x",

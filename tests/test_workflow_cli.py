@@ -115,7 +115,8 @@ def test_cli_fit_map_report_reproduce_the_demo_bit_for_bit(demo, tmp_path, capsy
     p = _Imgs()
     p.feed((tmp_path / "r.html").read_text())
     assert not p.links  # self-contained: no script, link, href
-    assert len(p.imgs) == 10
+    flagged = int(theirs.qc["flagged"].sum())  # the QC figure is drawn when a plot is flagged
+    assert len(p.imgs) == 10 + (flagged > 0)
     for img in p.imgs:
         assert img["src"].startswith("data:image/png;base64,")
         assert theirs.label in img["title"] and theirs.cv_label in img["title"], img["title"]
@@ -148,7 +149,7 @@ def test_bundle_round_trip(demo, tmp_path):
         back.plots, fitted.plots, check_index_type=False, check_names=False
     )
     pd.testing.assert_frame_equal(back.cv, fitted.cv)
-    assert len(back.qc) == fitted.manifest["plots"]["n_dropped"]
+    assert int(back.qc["dropped"].sum()) == fitted.manifest["plots"]["n_dropped"]
     m = back.manifest
     assert m["target"] == "agb" and m["unit"] == "Mg/ha" and "32648" in m["crs_name"]
     assert back.feature_names == fitted.feature_names and m["versions"]["skops"]
@@ -157,13 +158,12 @@ def test_bundle_round_trip(demo, tmp_path):
     assert m["block_size"]["used_m"] > 0 and "nugget_to_sill" in m["block_size"]
     # the texture quantisation range is frozen into the stored recipe
     assert len(m["recipe"]["textures"][0]["range"]) == 2
-    # out-of-fold scores in the manifest are those of the stored out-of-fold predictions
+    # the manifest's pooled scores are means over fold seeds (tests/workflow/test_fit_repeats.py);
+    # the stored out-of-fold predictions are the first seed's, inside the seeds' range
     from geoagb.metrics import r2
 
-    p = back.plots
-    assert m["cv"]["spatial"]["pooled_r2"] == pytest.approx(
-        r2(p["agb"], p["oof_spatial"]), rel=1e-12
-    )
+    p, sp = back.plots, m["cv"]["spatial"]
+    assert sp["pooled_r2_min"] <= r2(p["agb"], p["oof_spatial"]) <= sp["pooled_r2_max"]
     back.save(tmp_path / "again.geoagb")
     again = load_bundle(tmp_path / "again.geoagb")
     np.testing.assert_array_equal(again.model.predict(again.X()), fitted.model.predict(fitted.X()))

@@ -63,9 +63,10 @@ class AreaOfApplicability(BaseEstimator):
         "cast": ``Q3 + 1.5 IQR`` of the training DI capped at its maximum (CAST >= 0.9);
         "whisker": the largest training DI inside that fence (boxplot upper whisker, the rule
         of Meyer & Pebesma 2021 and CAST 0.7-0.8); a float in (0, 1): that quantile.
-    cv : cross-validator, optional
+    cv : cross-validator or iterable of (train, test), optional
         Splitter (any scikit-learn ``cv`` object: ``KFold``, ``SpatialBlockKFold``, ``KNNDM``,
-        ``NNDM``...) whose splits make the training DI CV-aware; ``fit(..., folds=...)``
+        ``NNDM``..., or a list of ``(train, test)`` index pairs) whose splits make the
+        training DI CV-aware; ``fit(..., folds=...)``
         may give the folds instead. Without either, the nearest *other* sample is used.
     lpd : bool, default False
         Also compute the CV-aware LPD of the training samples (``training_lpd_``).
@@ -249,7 +250,8 @@ class AreaOfApplicability(BaseEstimator):
         if folds is not None:
             splits = as_splits(folds, n)
         elif self.cv is not None:
-            splits = as_splits(list(self.cv.split(X, y)), n)
+            cv = self.cv
+            splits = as_splits(list(cv.split(X, y)) if hasattr(cv, "split") else cv, n)
         else:
             splits = None
         d = cv_nearest_distance(tree, Z, splits, self.n_jobs)

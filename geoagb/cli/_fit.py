@@ -11,7 +11,7 @@ import argparse
 import time
 
 from ..workflow import MODELS, fit_bundle
-from ._args import int_at_least, n_jobs, positive_float
+from ._args import fraction, int_at_least, n_jobs, positive_float
 from ._common import command_line, echo, show_progress
 from ._errors import flag_errors, to_flags
 
@@ -32,6 +32,7 @@ _RECIPE_HELP = """feature recipe (TOML), e.g.:
 #: fit_bundle's parameters -> the flags of ``geoagb fit`` (its errors name parameters).
 FIT_FLAGS = {
     "n_splits": "--folds",
+    "n_repeats": "--n-repeats",
     "block_size": "--block-size",
     "map_resolution": "--map-resolution",
     "footprint": "--footprint",
@@ -43,6 +44,7 @@ FIT_FLAGS = {
     "secondary": "--secondary",
     "terrain": "--terrain",
     "target": "--target",
+    "carbon_fraction": "--carbon-fraction",
     "config": "--config",
     "model": "--model",
     "crs": "--crs",
@@ -53,17 +55,23 @@ FIT_FLAGS = {
     "textures": "--texture",
 }
 #: Parameter values that are flags of their own.
-_FIT_NEGATIONS = {"qc=False": "--no-qc"}
+_FIT_NEGATIONS = {
+    "qc=False": "--qc off",
+    "qc='off'": "--qc off",
+    "qc='drop'": "--qc drop",
+    "qc='flag'": "--qc flag",
+    "nonnegative=False": "--signed",
+}
 
 
 def to_fit_flags(message: str) -> str:
-    """A fit_bundle message in ``geoagb fit`` words: ``qc=False`` -> ``--no-qc``,
+    """A fit_bundle message in ``geoagb fit`` words: ``qc='off'`` -> ``--qc off``,
     ``n_splits=5`` -> ``--folds 5``, ``target='agb'`` -> ``--target 'agb'``.
 
     Examples
     --------
-    >>> to_fit_flags("only 3 plots remain; lower n_splits=5, or pass qc=False.")
-    'only 3 plots remain; lower --folds 5, or pass --no-qc.'
+    >>> to_fit_flags("only 3 plots remain; lower n_splits=5, or pass qc='off'.")
+    'only 3 plots remain; lower --folds 5, or pass --qc off.'
     >>> to_fit_flags("name the target column with target=.")
     'name the target column with --target.'
     """
@@ -82,6 +90,8 @@ def _fit(args) -> int:
         args.out,
         target=args.target,
         unit=args.unit,
+        nonnegative=args.nonnegative,
+        carbon_fraction=args.carbon_fraction,
         model=args.model,
         config=args.config,
         bands=args.bands,
@@ -92,7 +102,8 @@ def _fit(args) -> int:
         map_resolution=args.map_resolution,
         block_size=args.block_size,
         n_splits=args.folds,
-        qc=not args.no_qc,
+        n_repeats=args.n_repeats,
+        qc="off" if args.no_qc else args.qc,
         qc_features=[t.strip() for t in args.qc_features.split(",")] if args.qc_features else None,
         secondary=args.secondary,
         n_estimators=args.n_estimators,
@@ -141,6 +152,31 @@ def _add_inputs(p) -> None:
     p.add_argument("--target", default="agb", help="target column (default: agb)")
     p.add_argument(
         "--unit", default="Mg/ha", help="unit of the target (default: Mg/ha; MgC/ha for carbon)"
+    )
+    sign = p.add_mutually_exclusive_group()
+    sign.add_argument(
+        "--nonnegative",
+        dest="nonnegative",
+        action="store_const",
+        const=True,
+        default=None,
+        help="the target cannot be negative: clip maps at 0 and count the cells clipped "
+        "(default: yes for a biomass-like target: name agb, biomass, carbon ..., or a "
+        "mass-per-area unit such as Mg/ha; no otherwise)",
+    )
+    sign.add_argument(
+        "--signed",
+        dest="nonnegative",
+        action="store_const",
+        const=False,
+        help="the target may be negative (a score, a change): maps are not clipped",
+    )
+    p.add_argument(
+        "--carbon-fraction",
+        type=fraction,
+        default=None,
+        help="carbon per unit of target, in (0, 1], for carbon stocks of the maps (default: "
+        "0.47, IPCC 2006, for biomass in Mg/ha or t/ha; 1 for MgC/ha; none for other targets)",
     )
     p.add_argument("--out", default="model.geoagb", help="bundle to write (default: model.geoagb)")
     p.add_argument(
@@ -202,7 +238,23 @@ def _add_validation(p) -> None:
     p.add_argument(
         "--folds", type=int_at_least(2, ", e.g. 5"), default=5, help="CV folds (default: 5)"
     )
-    p.add_argument("--no-qc", action="store_true", help="skip the imagery check of the plots")
+    p.add_argument(
+        "--n-repeats",
+        type=int_at_least(1, ", e.g. 5"),
+        default=5,
+        metavar="N",
+        help="fold seeds of the spatial and random CV, reported as mean +- sd over them and "
+        "pooled (default: 5; 1: one fold assignment)",
+    )
+    p.add_argument(
+        "--qc",
+        choices=("flag", "drop", "off"),
+        default="flag",
+        help="imagery check of the plots: flag = report flagged plots and keep them all "
+        "(default); drop = leave them out and report the CV with them scored as held-out plots "
+        "beside the CV without them; off = no check",
+    )
+    p.add_argument("--no-qc", action="store_true", help="same as --qc off (kept for old scripts)")
     p.add_argument(
         "--qc-features",
         default=None,

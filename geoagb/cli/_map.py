@@ -18,7 +18,7 @@ from ..workflow import carbon_unit, format_carbon, is_bundle, load_bundle
 from ._args import fraction, int_at_least, positive_float
 from ._common import show_progress, trust
 
-__all__ = ["add_map_command", "parse_features", "parse_mask", "run_map_bundle"]
+__all__ = ["add_map_command", "clip_note", "parse_features", "parse_mask", "run_map_bundle"]
 
 #: Files FEATURES may name as a saved RasterFeatures recipe.
 _RECIPE_SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops")
@@ -87,8 +87,8 @@ def _run_map(args) -> int:
     check_output_path(args.out, "OUT")  # before the model is loaded or anything computed
     check_geotiff_path(args.out, "OUT")
     if is_bundle(args.model):
-        out = run_map_bundle(args)
-        _print_carbon(out, args)
+        out, traits = run_map_bundle(args)
+        _print_carbon(out, args, traits)
         return 0
     model = load_estimator_file(args.model, trusted=args.trust)
     features = parse_features(args.features, trusted=args.trust)
@@ -106,7 +106,9 @@ def _run_map(args) -> int:
 
 
 def run_map_bundle(args):
-    """``geoagb map BUNDLE RASTERS OUT``: the bundle's model and recipe on RASTERS; returns OUT."""
+    """``geoagb map BUNDLE RASTERS OUT``: the bundle's model and recipe on RASTERS; returns OUT
+    and the bundle's :class:`~geoagb.workflow.TargetTraits`.
+    """
     bundle = load_bundle(args.model, trusted=trust(args))
     if args.feature_names:
         raise ValueError(
@@ -118,18 +120,48 @@ def run_map_bundle(args):
             f"wrote {out} ({ds.width} x {ds.height} cells of {ds.res[0]:g} m; bands "
             f"{', '.join(ds.descriptions)}; {bundle.label}, {len(bundle.feature_names)} features)"
         )
-    return out
+        tags = ds.tags()
+    if "geoagb_clipped_cells" in tags:
+        print(clip_note(int(tags["geoagb_clipped_cells"]), int(tags["geoagb_valid_cells"])))
+    return out, bundle.traits
 
 
-def _print_carbon(out, args) -> None:
+def clip_note(clipped: int, valid: int) -> str:
+    """The line ``geoagb map`` prints for the cells of a non-negative target clipped at 0.
+
+    Examples
+    --------
+    >>> clip_note(1234, 308_500)
+    'clipped 1,234 cells (0.4 %) below 0 to 0 (a non-negative target)'
+    """
+    pct = 100.0 * clipped / valid if valid else 0.0
+    return f"clipped {clipped:,} cells ({pct:.1f} %) below 0 to 0 (a non-negative target)"
+
+
+def _print_carbon(out, args, traits=None) -> None:
+    """``--carbon``: the map's carbon stock; for a bundle whose target is not biomass (and no
+    ``--carbon-fraction``), a note instead of a number.
+    """
     if not args.carbon:
         return
-    row = carbon_stock(out, carbon_fraction=args.carbon_fraction).loc["all"]
+    cf, what = args.carbon_fraction, "Mg/ha AGB"
+    if traits is not None:
+        what = f"{traits.unit} {traits.name}"
+        cf = traits.carbon_fraction if cf is None else cf
+        if cf is None:
+            print(
+                f"no carbon stock: the target {traits.name!r} ({traits.unit}) is not biomass; "
+                "give --carbon-fraction F to treat it as biomass (or fit with --carbon-fraction)."
+            )
+            return
+    cf = 0.47 if cf is None else cf
+    row = carbon_stock(out, carbon_fraction=cf).loc["all"]
     unit = carbon_unit(row["stock_MgC"])  # the report's and the demo's unit rule
     sd = f" +- {format_carbon(row['stock_sd_MgC'], unit)}" if "stock_sd_MgC" in row else ""
     print(
         f"carbon stock: {format_carbon(row['stock_MgC'], unit)}{sd} over "
-        f"{row['area_ha']:.6g} ha (mean {row['mean_agb_Mg_ha']:.1f} Mg/ha AGB)"
+        f"{row['area_ha']:.6g} ha (mean {row['mean_agb_Mg_ha']:.1f} {what}; carbon "
+        f"fraction {cf:g})"
     )
 
 
@@ -140,7 +172,9 @@ def add_map_command(subparsers) -> argparse.ArgumentParser:
         help="predict a wall-to-wall AGB map (with uncertainty) from a fitted model",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Predict AGB (Mg/ha) window by window into a tiled GeoTIFF with an uncertainty "
-        "band. MODEL: a .geoagb bundle from `geoagb fit` (FEATURES is then the raster "
+        "band (for a bundle: its target, band 1 named after it, in its unit; a non-negative "
+        "target clipped at 0, the cells counted). MODEL: a .geoagb bundle from `geoagb fit` "
+        "(FEATURES is then the raster "
         "folder or list the bundle's recipe reads; --resolution defaults to the "
         "bundle's), or a .skops / .joblib / .pt file. FEATURES: a GeoTIFF whose band "
         "descriptions are the feature names, comma-separated single-band GeoTIFFs, a "
@@ -186,7 +220,11 @@ def add_map_command(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--carbon", action="store_true", help="also print the carbon stock of the map")
     p.add_argument(
-        "--carbon-fraction", type=fraction, default=0.47, help="carbon fraction of biomass"
+        "--carbon-fraction",
+        type=fraction,
+        default=None,
+        help="carbon fraction of biomass (default: a bundle's, 0.47 for AGB in Mg/ha, none "
+        "for a target that is not biomass; 0.47 for a bare model)",
     )
     p.add_argument(
         "--trust",

@@ -11,6 +11,7 @@ import contextlib
 import os
 
 from .._optional import optional_import
+from .._threads import default_threads
 
 torch = optional_import(
     "torch", "geoagb's deep patch models (or get a torch build for your machine from pytorch.org)"
@@ -94,40 +95,6 @@ def seeded(seed: int, device: torch.device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
-
-
-def default_threads() -> int:
-    """How many CPU threads a geoagb network uses when ``n_jobs=None``.
-
-    The policy, in order: ``OMP_NUM_THREADS`` when set (joblib's workers and schedulers set it
-    to their share of the cores); 1 inside a Dask worker (the worker's threads are its
-    parallelism); otherwise half the cores this process may use, at least 1. Torch's intra-op
-    threads spin while waiting for work, so a network that takes every core collapses as soon
-    as another process needs one (measured: 2.5 s/epoch alone became 39-47 s/epoch with one
-    competing process on 2 cores); half the cores leaves room for the caller.
-
-    Examples
-    --------
-    >>> default_threads() >= 1
-    True
-    """
-    import os
-
-    env = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:  # pragma: no cover - exercised only inside dask workers
-        from distributed import get_worker
-
-        get_worker()
-        return 1
-    except Exception:
-        pass
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
-    return max(1, n // 2)
 
 
 @contextlib.contextmanager

@@ -301,9 +301,20 @@ def _explain_kriging(
     n, p = inner.values.shape
     if resid.shape[0] != n:
         raise ValueError(f"predict_residual returned {resid.shape[0]} values for {n} samples.")
-    values = np.column_stack([inner.values, resid])
     data = inner.data.copy()
     data.index = X.index if isinstance(X, pd.DataFrame) else data.index
+    if not np.any(resid):  # no correction: no spatial term, rather than a zero-importance feature
+        return Explanation(
+            inner.values,
+            inner.base_values,
+            data,
+            inner.interaction_values,
+            method=f"{inner.method} (residual kriging decided no correction: no spatial_residual "
+            "term, the prediction is the learner's)",
+            groups=inner.groups,
+            unit=inner.unit,
+        )
+    values = np.column_stack([inner.values, resid])
     data["spatial_residual"] = resid
     inter = None
     if inner.interaction_values is not None:
@@ -407,7 +418,8 @@ def explain(
         output, the prediction for regression) to float32 rounding (about 1e-6 relative) for
         XGBoost and to float64 rounding otherwise; rows of the interaction values sum to the SHAP
         values. For residual kriging the last column, ``spatial_residual``, is the kriged
-        residual, so values still sum to ``predict(X)``.
+        residual, so values still sum to ``predict(X)``; it is left out (``method`` says so)
+        when the kriged residual is zero everywhere (residual kriging decided no correction).
 
     Raises
     ------

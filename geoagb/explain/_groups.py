@@ -84,7 +84,10 @@ _INDICES = {
 }
 _TERRAIN = {
     "elevation",
+    "elev",
     "dem",
+    "dtm",
+    "srtm",
     "altitude",
     "slope",
     "aspect",
@@ -105,14 +108,14 @@ _TERRAIN = {
 }
 
 #: The rule behind ``groups="auto"``, in the order it is applied (first match wins); names are
-#: compared in lower case.
+#: compared in lower case (``ELEV``, ``Elevation`` and ``DEM_30m`` are all terrain).
 GROUP_RULES = (
     ("spatial", "the kriged-residual term 'spatial_residual' of a residual-kriging explanation"),
     ("texture", "names containing 'glcm' (GLCM texture measures, e.g. glcm_contrast_nir)"),
     ("structure", "names starting with 'height_', 'crown_', 'canopy_' or 'chm'"),
     (
         "terrain",
-        "a terrain variable (elevation, dem, slope, aspect, eastness, northness, "
+        "a terrain variable (elevation, elev, dem, dtm, srtm, altitude, slope, aspect, eastness, northness, "
         "curvature, twi, tpi, tri, hli, hillshade, relief, ...) alone or followed by '_...'",
     ),
     (
@@ -163,7 +166,7 @@ def feature_groups(
     feature_names : list of str
     groups : "auto" or dict group -> list of features
         ``"auto"`` applies :data:`GROUP_RULES` (spectral: bands and indices; texture: glcm_*;
-        terrain: elevation, slope, aspect, eastness, northness, curvature, twi, tpi, hli, ...;
+        terrain: elevation/elev/dem/dtm, slope, aspect, eastness, northness, curvature, twi, tpi, hli, ...;
         structure: height_*, crown_*; spatial: spatial_residual; other). With a dict, features
         it does not list go to ``"other"``.
 
@@ -176,6 +179,8 @@ def feature_groups(
     >>> g = feature_groups(["nir", "ndvi", "glcm_contrast_nir", "elevation", "height_p95", "x1"])
     >>> [g[k] for k in ["nir", "ndvi", "glcm_contrast_nir", "elevation", "height_p95", "x1"]]
     ['spectral', 'spectral', 'texture', 'terrain', 'structure', 'other']
+    >>> sorted(set(feature_groups(["ELEV", "elev", "Elevation", "DEM", "dtm", "altitude"]).values()))
+    ['terrain']
     """
     names = [str(f) for f in feature_names]
     if isinstance(groups, str):

@@ -13,6 +13,7 @@ import pandas as pd
 from .._progress import show_progress
 from ..raster import (
     band_table,
+    check_projected,
     check_same_grid,
     context_block,
     footprint_rect,
@@ -53,30 +54,56 @@ def _parse_stat(stat: str) -> str:
     )
 
 
-def aggregate(values: np.ndarray, stats: Sequence[str]) -> np.ndarray:
+#: Smallest share of a footprint's (or map cell's) pixels that must be valid for its features
+#: to be computed (from the valid pixels); below it the features are NaN.
+MIN_VALID_SHARE = 0.5
+
+
+def aggregate(
+    values: np.ndarray, stats: Sequence[str], min_valid: float = MIN_VALID_SHARE
+) -> np.ndarray:
     """Reduce (F, m, n) pixel values to (F, m) with one statistic per feature.
 
-    Any NaN among a cell's n pixels gives NaN (no silent partial footprints). ``sd`` is the
-    population standard deviation (ddof=0).
+    Each statistic is taken over a cell's valid (non-NaN) pixels when they are at least
+    ``min_valid`` (50 % by default, :data:`MIN_VALID_SHARE`) of its n pixels, else NaN: a 20 m
+    footprint on a 0.5 m canopy height model with a few empty pixels keeps its features, one
+    mostly off the raster does not. ``sd`` is the population standard deviation (ddof=0).
+    Plots (:meth:`RasterFeatures.at_points`) and map cells (:meth:`RasterFeatures.on_window`)
+    follow the same rule.
     """
-    F, m, _ = values.shape
-    out = np.empty((F, m))
+    F, m, n = values.shape
+    out = np.full((F, m), np.nan)
     for f, stat in enumerate(stats):
-        v = np.ascontiguousarray(values[f])
-        if stat == "mean":
-            out[f] = v.mean(axis=-1)
-        elif stat == "sd":
-            out[f] = v.std(axis=-1)
+        v = np.ascontiguousarray(values[f], dtype=float)
+        valid = ~np.isnan(v)
+        count = valid.sum(axis=-1)
+        ok = count >= max(1, min_valid * n - 1e-9)
+        if not ok.any():
+            continue
+        v, valid, count = v[ok], valid[ok], count[ok]
+        if stat in ("mean", "sd"):
+            mean = np.where(valid, v, 0.0).sum(axis=-1) / count
+            if stat == "mean":
+                res = mean
+            else:
+                dev = np.where(valid, v - mean[:, None], 0.0)
+                res = np.sqrt((dev**2).sum(axis=-1) / count)
         elif stat == "min":
-            out[f] = v.min(axis=-1)
+            res = np.where(valid, v, np.inf).min(axis=-1)
         elif stat == "max":
-            out[f] = v.max(axis=-1)
+            res = np.where(valid, v, -np.inf).max(axis=-1)
         else:
             q = 50.0 if stat == "median" else float(stat[1:])
-            bad = np.isnan(v).any(axis=-1)
-            res = np.percentile(np.where(np.isnan(v), 0.0, v), q, axis=-1)
-            out[f] = np.where(bad, np.nan, res)
+            res = (
+                np.nanpercentile(v, q, axis=-1) if not valid.all() else np.percentile(v, q, axis=-1)
+            )
+        out[f, ok] = res
     return out
+
+
+def valid_share(values: np.ndarray) -> np.ndarray:
+    """Per cell of (F, m, n) pixel values, the smallest share of valid pixels over the F features."""
+    return (~np.isnan(values)).mean(axis=-1).min(axis=0)
 
 
 @dataclass
@@ -203,8 +230,9 @@ class RasterFeatures:
     Sources are opened and checked when the recipe is built (an error here is better than
     one after an hour of mapping). Edges of the raster: textures see the band mirrored, terrain
     derivatives the DEM linearly extrapolated, neighbourhood statistics only the cells inside.
-    Nodata in any input of a feature gives NaN, and a footprint or output cell with any NaN
-    pixel is NaN.
+    Nodata in any input of a feature gives NaN at that pixel; a footprint or output cell is
+    summarised over its valid pixels when they are at least :data:`MIN_VALID_SHARE` (50 %) of
+    it, else NaN (:func:`aggregate`).
 
     Examples
     --------
@@ -314,12 +342,9 @@ class RasterFeatures:
         bad = sorted(set(self.terrain_options) - _TERRAIN_OPTIONS)
         if bad:
             raise ValueError(f"unknown terrain option(s) {bad}; valid: {sorted(_TERRAIN_OPTIONS)}.")
-        if self._terrain_vars and self._geographic():
-            raise ValueError(
-                f"the rasters' CRS ({self._ref.crs}) is geographic: slopes and "
-                "neighbourhoods need metres. Warp the rasters to a projected CRS "
-                "first, e.g. gdalwarp -t_srs EPSG:32648 dem.tif dem_utm.tif."
-            )
+        if self._terrain_vars:  # slopes and neighbourhoods need metres: UTM zone in the fix
+            r = self._ref
+            check_projected(r.path, r.crs, r.transform, r.width, r.height)
         if not self._terrain_vars:
             return []
         bad = [v for v in self._terrain_vars if v not in TERRAIN_VARIABLES]
@@ -584,8 +609,11 @@ class RasterFeatures:
         Returns
         -------
         DataFrame
-            Index aligned with ``plots``, one column per :attr:`feature_names`. NaN where a
-            footprint touches nodata or leaves the rasters; a warning counts such plots.
+            Index aligned with ``plots``, one column per :attr:`feature_names`. A footprint
+            with some nodata pixels (or partly off the rasters) is summarised over its valid
+            pixels when they are at least :data:`MIN_VALID_SHARE` (50 %) of it, else NaN; a
+            warning counts the NaN plots. ``attrs["valid_share"]`` holds, per plot, the
+            share of valid pixels in its footprint (the smallest over the features).
         """
         xy = plot_xy(plots, self._ref.crs, coords)
         if footprint is not None and not float(footprint) > 0:
@@ -599,6 +627,7 @@ class RasterFeatures:
         r0, r1, c0, c1 = footprint_rect(xy, self._ref.transform, footprint)
         F = len(self._plan.names)
         vals = np.full((len(xy), F), np.nan)
+        share = np.zeros(len(xy))
         from tqdm.auto import tqdm
 
         show = show_progress(progress) and (progress is True or len(xy) >= 2000)
@@ -608,13 +637,16 @@ class RasterFeatures:
                 h, w = int(r1[i] - r0[i] + 1), int(c1[i] - c0[i] + 1)
                 if h < 1 or w < 1:
                     continue
-                block = self._tile(dsets, int(r0[i]), int(c0[i]), h, w)
-                vals[i] = aggregate(block.reshape(F, 1, h * w), self._plan.stats)[:, 0]
+                block = self._tile(dsets, int(r0[i]), int(c0[i]), h, w).reshape(F, 1, h * w)
+                vals[i] = aggregate(block, self._plan.stats)[:, 0]
+                share[i] = valid_share(block)[0]
         finally:
             for ds in dsets.values():
                 ds.close()
         index = plots.index if isinstance(plots, pd.DataFrame) else pd.RangeIndex(len(xy))
         df = pd.DataFrame(vals, index=index, columns=self._plan.names)
+        df.attrs["valid_share"] = share.tolist()
+        df.attrs["min_valid_share"] = MIN_VALID_SHARE
         bad = df.isna()
         n_bad = int(bad.any(axis=1).sum())
         if n_bad:

@@ -13,10 +13,46 @@ from .._random import seed_int
 __all__ = ["filter_inconsistent_plots"]
 
 _REPORT_COLUMNS = ["reason", "detail", "observed", "predicted", "relative_error"]
+#: Smallest local spread of the studentized rule, as a fraction of the spread of all residuals.
+_LOCAL_FLOOR = 0.5
+#: Offset of the log scale, as a fraction of the median positive target: log(y + c).
+_LOG_OFFSET = 0.25
+
+
+def _scale(y: np.ndarray, scale: str):
+    """The studentized rule's scale: ``(name, forward, back)``; ``"auto"`` is ``"log"`` when no
+    value is negative (AGB: log(y + c), c a quarter of the median positive value, so that the
+    spread does not grow with the value and zeros stay finite), else ``"identity"``.
+
+    Examples
+    --------
+    >>> name, fwd, back = _scale(np.array([0.0, 10.0, 20.0, 30.0]), "auto")
+    >>> name, fwd(np.array([0.0])).round(3).tolist(), round(float(back(fwd(7.0))), 9)
+    ('log', [1.609], 7.0)
+    >>> _scale(np.array([-1.0, 1.0]), "auto")[0]
+    'identity'
+    """
+    if scale not in ("auto", "log", "identity"):
+        raise ValueError(f"scale={scale!r} must be 'auto', 'log' or 'identity'.")
+    if scale == "auto":
+        scale = "log" if np.all(y >= 0) else "identity"
+    if scale == "identity":
+        return "identity", (lambda v: v), (lambda v: v)
+    if np.any(y < 0):
+        raise ValueError(
+            f"scale='log' needs a target >= 0; the smallest is {np.min(y):g}. Pass "
+            "scale='identity' (or 'auto') for a target that can be negative."
+        )
+    c = _LOG_OFFSET * (np.median(y[y > 0]) if np.any(y > 0) else 1.0)
+    return "log", (lambda v: np.log(np.maximum(v, 0.0) + c)), (lambda v: np.exp(v) - c)
 
 
 def _studentized(resid: np.ndarray, pred: np.ndarray, n_bins: int) -> np.ndarray:
     """Residuals divided by 1.4826 x MAD of the residuals in quantile bins of ``pred``.
+
+    A bin's spread is floored at half the spread of all residuals, so that a bin of nearly
+    identical residuals (e.g. many zero-AGB clearings predicted alike) does not turn every other
+    plot in it into an outlier.
 
     Examples
     --------
@@ -35,7 +71,7 @@ def _studentized(resid: np.ndarray, pred: np.ndarray, n_bins: int) -> np.ndarray
             continue
         r = resid[m]
         s = 1.4826 * np.median(np.abs(r - np.median(r)))
-        s = s if s > 0 else global_s
+        s = max(s, _LOCAL_FLOOR * global_s) if s > 0 else global_s
         out[m] = (r - np.median(r)) / max(s, np.finfo(float).tiny)
     return out
 
@@ -96,7 +132,9 @@ def _incomplete(values, y_all):
 
 
 def _negative_target(y_all, ok, target, drop_zero):
-    """Rows of ``ok`` with ``target < 0`` (``<= 0`` with ``drop_zero``): mask and report rows."""
+    """Rows of ``ok`` with ``target < 0`` (``<= 0`` with ``drop_zero``): mask and report rows.
+    Only called for a target declared non-negative.
+    """
     bad_y = ok & ((y_all <= 0) if drop_zero else (y_all < 0))
     sign = "<=" if drop_zero else "<"
     rows = [
@@ -106,12 +144,13 @@ def _negative_target(y_all, ok, target, drop_zero):
     return bad_y, rows
 
 
-def _negative_height(h_all, y_all, ok, height, target, drop_zero):
-    """Rows of ``ok`` with a negative mean tree height, or a zero one under positive AGB (any
-    zero height with ``drop_zero``): mask and report rows.
+def _negative_height(h_all, y_all, ok, height, target, drop_zero, nonnegative):
+    """Rows of ``ok`` with a negative mean tree height, or (target declared non-negative) a zero
+    one under positive AGB (any zero height with ``drop_zero``): mask and report rows.
     """
-    bad_h = ok & ((h_all <= 0) & (y_all > 0) if not drop_zero else (h_all <= 0))
-    bad_h |= ok & (h_all < 0)
+    bad_h = ok & (h_all < 0)
+    if nonnegative:
+        bad_h |= ok & ((h_all <= 0) & (y_all > 0) if not drop_zero else (h_all <= 0))
     rows = [
         (
             i,
@@ -126,19 +165,21 @@ def _negative_height(h_all, y_all, ok, height, target, drop_zero):
     return bad_h, rows
 
 
-def _screen_records(values, target, height, drop_zero):
+def _screen_records(values, target, height, drop_zero, nonnegative):
     """Step 1: ``(ok, rows)``, the records fit for the forest and a report row for each other
-    one (incomplete, negative target, negative height, in this order of precedence).
+    one (incomplete, negative target, negative height, in this order of precedence). The sign
+    of the target is only checked when it is declared non-negative.
     """
     y_all = values[target].to_numpy(dtype=float)
     incomplete, rows = _incomplete(values, y_all)
     ok = ~incomplete
-    bad_y, more = _negative_target(y_all, ok, target, drop_zero)
-    rows += more
-    ok &= ~bad_y
+    if nonnegative or drop_zero:
+        bad_y, more = _negative_target(y_all, ok, target, drop_zero)
+        rows += more
+        ok &= ~bad_y
     if height is not None:
         h_all = values[height].to_numpy(dtype=float)
-        bad_h, more = _negative_height(h_all, y_all, ok, height, target, drop_zero)
+        bad_h, more = _negative_height(h_all, y_all, ok, height, target, drop_zero, nonnegative)
         rows += more
         ok &= ~bad_h
     return ok, rows
@@ -154,8 +195,8 @@ def _out_of_fold_prediction(X, y, *, target, cv, n_estimators, min_samples_leaf,
 
     if len(y) < 2 * cv:
         raise ValueError(
-            f"only {len(y)} complete plots with positive {target} remain; the random-forest check "
-            f"needs at least {2 * cv} (2 x cv={cv}). Lower cv or add plots."
+            f"only {len(y)} complete plots with a valid {target} remain; the random-forest check "
+            f"needs at least {2 * cv} (2 x cv={cv}). Pass a smaller cv= or add plots."
         )
     forest = RandomForestRegressor(
         n_estimators=n_estimators,
@@ -168,16 +209,19 @@ def _out_of_fold_prediction(X, y, *, target, cv, n_estimators, min_samples_leaf,
     return cross_val_predict(forest, X, y, cv=folds)
 
 
-def _misfit(y, pred, rule, relative_to, n_bins):
-    """Step 3's statistic: ``(stat, reason, what)``, |studentized residual| or relative error of
-    the out-of-fold prediction, the report's reason and the denominator in words.
+def _misfit(y, pred, rule, relative_to, n_bins, fwd):
+    """Step 3's statistic: ``(stat, reason, what)``, |studentized residual| (on the scale
+    ``fwd``) or relative error of the out-of-fold prediction, the report's reason and the
+    denominator in words. A zero denominator gives NaN (never flagged): a zero target is a
+    valid value that a relative error cannot judge.
     """
     if rule == "relative":
-        denom = y if relative_to == "observed" else pred
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            rel = np.abs(pred - y) / np.maximum(denom, np.finfo(float).tiny)
+        denom = np.abs(y if relative_to == "observed" else pred)
+        rel = np.full(len(y), np.nan)
+        np.divide(np.abs(pred - y), denom, out=rel, where=denom > 0)
         return rel, "relative error", f"/ {relative_to}"
-    return np.abs(_studentized(y - pred, pred, n_bins)), "studentized residual", "/ local robust sd"
+    z = _studentized(fwd(y) - fwd(pred), fwd(pred), n_bins)
+    return np.abs(z), "studentized residual", "/ local robust sd"
 
 
 def _report(plots, rows):
@@ -204,11 +248,15 @@ def filter_inconsistent_plots(
     min_samples_leaf=3,
     n_bins=5,
     drop_zero=False,
+    nonnegative=False,
+    scale="auto",
 ):
     """FineKarstAGB's plot quality control: keep the plots whose field AGB the imagery supports.
 
-    1. Drop incomplete records (NaN in ``target`` or a feature), plots with ``target < 0`` and
-       plots with mean tree height ``< 0``. Plots with zero AGB are real (clearings, young
+    1. Drop incomplete records (NaN in ``target`` or a feature) and plots with mean tree height
+       ``< 0``. The target's sign is only checked when it is declared non-negative
+       (``nonnegative=True``, AGB: ``target < 0`` is dropped): a generic target (an ordination
+       axis, a residual) may be negative. Plots with zero AGB are real (clearings, young
        stands) and are kept unless ``drop_zero=True`` (then ``target <= 0`` is dropped, as in
        FineKarstAGB).
     2. Fit a small random forest of ``target`` on a few robust plot features (default: mean NDVI,
@@ -220,10 +268,15 @@ def filter_inconsistent_plots(
        imagery (harvest, disturbance, regrowth) or plot records that are simply wrong.
        ``rule="studentized"`` (default): the out-of-fold residual divided by the robust spread
        of residuals among plots of similar predicted AGB (1.4826 x MAD within ``n_bins``
-       quantile bins of the prediction) exceeds ``threshold`` (default 3.0). The error is in
-       Mg/ha, so low-biomass plots are not flagged merely for a small denominator.
-       ``rule="relative"``: FineKarstAGB's rule, relative error ``|predicted - observed| /
-       observed`` above ``threshold`` (default 0.5); it flags mostly low-biomass plots.
+       quantile bins of the prediction, floored at half the spread of all residuals) exceeds
+       ``threshold`` (default 3.0). For a target without negative values the forest and the
+       residuals work on the scale ``log(target + c)``, ``c`` a quarter of the median positive
+       value, where the spread no longer grows with the value (Box and Cox, 1964), so the
+       richest plots of a heavy upper tail are not flagged merely for being large; a zero
+       target (a clearing) is never flagged by this rule. A target with negative values is
+       studentized as it is. ``rule="relative"``: FineKarstAGB's rule, relative error
+       ``|predicted - observed| / |observed|`` above ``threshold`` (default 0.5); it flags
+       mostly low-biomass plots, and a zero denominator gives NaN (not flagged).
 
     Parameters
     ----------
@@ -242,7 +295,15 @@ def filter_inconsistent_plots(
     n_bins : int, default 5
         Quantile bins of the predicted AGB for the local spread (studentized rule).
     drop_zero : bool, default False
-        Also drop plots with zero target.
+        Also drop plots with zero target (FineKarstAGB's ``AGB <= 0`` rule).
+    nonnegative : bool, default False
+        The target is declared non-negative (AGB, carbon density): ``target < 0`` is an
+        invalid record ("negative target"), and so is a zero mean tree height under positive
+        AGB. False (a generic target): no rule looks at the target's sign.
+    scale : {"auto", "log", "identity"}, default "auto"
+        Scale of the studentized rule; ``"auto"``: ``"log"`` when no complete plot has a
+        negative target, else ``"identity"``. The ``predicted`` column is on the target's
+        scale (back-transformed: a median, not a mean, under ``"log"``).
     height : str, optional
         Mean tree height column checked for ``<= 0``; default ``"height_mean"`` when present.
     relative_to : {"observed", "predicted"}, default "observed"
@@ -288,22 +349,28 @@ def filter_inconsistent_plots(
         plots, target, features, threshold, random_state, rule, height, relative_to
     )
     values = plots[cols].apply(pd.to_numeric, errors="coerce")
-    ok, rows = _screen_records(values, target, height, drop_zero)
+    ok, rows = _screen_records(values, target, height, drop_zero, nonnegative)
 
     X = values.loc[ok, features].to_numpy(dtype=float)
     y = values[target].to_numpy(dtype=float)[ok]
-    pred = _out_of_fold_prediction(
-        X,
-        y,
-        target=target,
-        cv=cv,
-        n_estimators=n_estimators,
-        min_samples_leaf=min_samples_leaf,
-        random_state=random_state,
+    scale, fwd, back = _scale(y, scale if rule == "studentized" else "identity")
+    pred = back(
+        _out_of_fold_prediction(
+            X,
+            fwd(y),
+            target=target,
+            cv=cv,
+            n_estimators=n_estimators,
+            min_samples_leaf=min_samples_leaf,
+            random_state=random_state,
+        )
     )
-    rel, reason, what = _misfit(y, pred, rule, relative_to, n_bins)
-    bad_rel = rel > threshold
+    rel, reason, what = _misfit(y, pred, rule, relative_to, n_bins, fwd)
+    # a zero of a target without negative values is a clearing, valid whatever the imagery says
+    bad_rel = (rel > threshold) & ~((y == 0) & (scale == "log"))
     positions = np.flatnonzero(ok)
+    if scale == "log":
+        what += " on the log scale"
     for i, yv, pv, rv in zip(positions[bad_rel], y[bad_rel], pred[bad_rel], rel[bad_rel]):
         detail = f"|{pv:.1f} - {yv:.1f}| {what} = {rv:.2f} > {threshold:g}"
         rows.append((i, reason, detail, yv, pv, rv))

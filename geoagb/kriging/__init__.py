@@ -28,6 +28,9 @@ __getattr__, __dir__, __all__ = _attach(
         "Variogram": "._variogram",
         "empirical_variogram": "._variogram",
         "fit_variogram_model": "._variogram",
-        "lag_edges": "._variogram",
+        "lag_edges": "._lags",
+        "plot_spacing": "._lags",
+        "distinct_locations": "._lags",
+        "VariogramError": "._variogram",
     },
 )

@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.model_selection import KFold, check_cv, cross_val_predict
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._coords import drop_coords, feature_names_without_coords, get_coords
 from .._random import check_generator, check_random_state
+from .._threads import resolve_threads, thread_budget, with_threads
 from ..base import CoordinateAwareMixin, TableStateMixin
 from ..explain import ExplainMixin
 from ._base import resolve_variogram
@@ -113,11 +115,15 @@ class ResidualKrigingRegressor(
     residuals : {"oof", "insample"}, default "oof"
         Which residuals are kriged: out-of-fold (honest; the default) or in-sample (for
         comparison only).
-    cv : int, cross-validator or None, default None
+    cv : int, cross-validator, iterable of (train, test) or None, default None
         Folds for the out-of-fold residuals. None: 5-fold random ``KFold(shuffle=True,
         random_state=random_state)``; an int: that many random folds; any splitter (e.g.
         ``geoagb.model_selection.SpatialBlockKFold``) is called as ``cv.split(X, y)`` on the full
-        X, coordinates included. Random folds are the default because the kriged residual is
+        X, coordinates included; an iterable of ``(train, test)`` index pairs (positions in the
+        X given to ``fit``) is used as is. The learner's out-of-fold fits follow the thread
+        policy of :func:`geoagb.model_selection.spatial_cross_validate` (``n_jobs`` or
+        ``nthread`` left at None or -1 becomes the default budget; a positive value is kept).
+        Random folds are the default because the kriged residual is
         added at prediction locations interspersed with the training plots, where the learner's
         error is that of an unseen but nearby location; spatial blocks give larger,
         extrapolation-like residuals.
@@ -468,8 +474,6 @@ class ResidualKrigingRegressor(
         -------
         self
         """
-        from sklearn.model_selection import KFold, cross_val_predict
-
         self._check_params()
         if y is None:
             raise ValueError(
@@ -487,8 +491,10 @@ class ResidualKrigingRegressor(
             cv = self.cv
             if cv is None or isinstance(cv, numbers.Integral):
                 cv = KFold(5 if cv is None else int(cv), shuffle=True, random_state=self._rs())
-            splits = list(cv.split(X, y))
-            oof = cross_val_predict(clone(est), Xf, y, cv=splits)
+            splits = list(check_cv(cv).split(X, y))
+            threads = resolve_threads(None)
+            with thread_budget(threads):
+                oof = cross_val_predict(with_threads(clone(est), threads), Xf, y, cv=splits)
             self.estimator_ = clone(est).fit(Xf, y)
         else:
             self.estimator_ = clone(est).fit(Xf, y)

@@ -1,8 +1,8 @@
 """Empirical semivariograms and variogram model fitting (gstat conventions).
 
-Pure functions :func:`lag_edges`, :func:`empirical_variogram` and :func:`fit_variogram_model`, and
-the :class:`Variogram` object built on them. Conventions follow R gstat so that any result can be
-checked against it:
+Pure functions :func:`lag_edges` (from ``_lags``), :func:`empirical_variogram` and
+:func:`fit_variogram_model`, and the :class:`Variogram` object built on them. Conventions follow
+R gstat so that any result can be checked against it:
 
 * lags: ``n_lags`` equal bins from 0 to ``max_lag`` (default one third of the bounding-box
   diagonal, gstat's ``cutoff``); a pair at distance ``d`` falls in the bin ``(lo, hi]``; the lag
@@ -20,17 +20,43 @@ import warnings
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from .._coords import check_metric, get_coords, get_crs
 from ..base import TableStateMixin
 from . import _models
+from ._lags import distinct_locations, lag_edges
 from ._plot import plot_variogram
 
-__all__ = ["Variogram", "empirical_variogram", "fit_variogram_model", "lag_edges", "MIN_POINTS"]
+__all__ = [
+    "Variogram",
+    "empirical_variogram",
+    "fit_variogram_model",
+    "MIN_POINTS",
+    "MIN_PAIRS",
+    "VariogramError",
+]
 
 #: Fewest distinct locations from which a variogram is estimated (about 100 are advisable).
 MIN_POINTS = 10
+#: Fewest pairs a lag bin needs to count in ``model="auto"``'s fit and choice (Journel and
+#: Huijbregts 1978; Webster and Oliver 2007).
+MIN_PAIRS = 30
 _AUTO_MODELS = ("spherical", "exponential", "gaussian")
+
+
+class VariogramError(ValueError):
+    """The data cannot give a variogram: too few distinct locations, no variance, or no fit.
+
+    A ``ValueError``; raised by :meth:`Variogram.fit` so that callers (e.g.
+    :func:`geoagb.model_selection.block_size_sensitivity`) can skip a training set the
+    variogram refuses without hiding other errors.
+
+    Examples
+    --------
+    >>> issubclass(VariogramError, ValueError)
+    True
+    """
 
 
 def check_dense(X, who: str) -> None:
@@ -55,28 +81,6 @@ def check_dense(X, who: str) -> None:
             f"Complex data not supported: {who} got complex coordinates; X must hold real "
             "eastings and northings in metres."
         )
-
-
-def lag_edges(coords, n_lags: int = 15, max_lag: float | None = None) -> np.ndarray:
-    """Edges of ``n_lags`` equal lag bins from 0 to ``max_lag`` metres.
-
-    ``max_lag=None`` uses one third of the diagonal of the bounding box of ``coords``, gstat's
-    default ``cutoff``; the bin width is then gstat's default ``width = cutoff / 15``.
-
-    Examples
-    --------
-    >>> lag_edges([[0, 0], [300, 400]], n_lags=5).round(2).tolist()
-    [0.0, 33.33, 66.67, 100.0, 133.33, 166.67]
-    """
-    xy = np.asarray(coords, dtype=float)
-    if max_lag is None:
-        max_lag = float(np.hypot(*np.ptp(xy, axis=0))) / 3.0
-    if not (np.isfinite(max_lag) and max_lag > 0):
-        raise ValueError(f"max_lag={max_lag!r} must be a positive distance in metres.")
-    n_lags = int(n_lags)
-    if n_lags < 1:
-        raise ValueError(f"n_lags={n_lags} must be >= 1.")
-    return np.linspace(0.0, float(max_lag), n_lags + 1)
 
 
 def _pairs(xy, max_lag, max_pairs, rng):
@@ -356,8 +360,10 @@ class Variogram(TableStateMixin, BaseEstimator):
         Fit a nugget (True), none (False), or fix it at a value (units of values squared).
     kappa : float, default 0.5
         Matérn smoothness (fixed; gstat's ``kappa``).
-    n_lags : int, default 15
-        Number of lag bins (gstat: ``cutoff / width = 15``).
+    n_lags : int or "auto", default 15
+        Number of lag bins (gstat: ``cutoff / width = 15``); ``"auto"``: from the data's
+        spacing, no bin narrower than the median nearest-neighbour distance and at least
+        ``min_pairs`` pairs in the first bin (see :func:`lag_edges`).
     max_lag : float or None
         Largest lag, metres; None: one third of the bounding-box diagonal (gstat's ``cutoff``).
     estimator : {"matheron", "cressie"}, default "matheron"
@@ -379,6 +385,12 @@ class Variogram(TableStateMixin, BaseEstimator):
     selection_tolerance : float, default 0.1
         ``model="auto"``: relative excess of weighted SSE over the best model that a simpler
         model may have and still be chosen.
+    min_pairs : int, default 30
+        With ``model="auto"`` or ``n_lags="auto"``, lag bins holding fewer pairs are left out
+        of the fits and of the model choice (kept when fewer than 3 bins would remain), so
+        that a sparsely filled first bin, heavily weighted by ``N_h / h^2``, cannot decide
+        the model (Journel and Huijbregts 1978; Webster and Oliver 2007). A single named
+        model with a numeric ``n_lags`` uses every bin, as gstat does.
 
     Attributes
     ----------
@@ -451,6 +463,7 @@ class Variogram(TableStateMixin, BaseEstimator):
         max_range_factor=2.0,
         max_sill_factor=2.0,
         selection_tolerance=0.1,
+        min_pairs=30,
     ):
         self.model = model
         self.psill = psill
@@ -467,6 +480,7 @@ class Variogram(TableStateMixin, BaseEstimator):
         self.max_range_factor = max_range_factor
         self.max_sill_factor = max_sill_factor
         self.selection_tolerance = selection_tolerance
+        self.min_pairs = min_pairs
 
     @property
     def is_fixed(self) -> bool:
@@ -509,6 +523,33 @@ class Variogram(TableStateMixin, BaseEstimator):
         v.n_samples_ = 0
         v.fits_ = None
         return v
+
+    def __sklearn_clone__(self):
+        """A fitted Variogram is a fixed model: ``clone`` (every CV fold) keeps its parameters.
+
+        The clone is unfitted, as scikit-learn's contract asks, but its ``psill``, ``range``,
+        ``nugget`` (and ``model``, ``kappa``) are the fitted values, so fitting it in a fold
+        gives the same model (the fixed-model path, as ``gstat::krige.cv`` with a given
+        ``vgm``). An unfitted one is cloned as usual (parameters only), so it is fitted in each
+        fold.
+        """
+        fresh = super().__sklearn_clone__()
+        if "psill_" in self.__dict__:
+            fresh.set_params(**self.fixed_params())
+        return fresh
+
+    def fixed_params(self) -> dict:
+        """The fitted model as constructor parameters (``model``, ``psill``, ``range``,
+        ``nugget``, ``kappa``): ``Variogram(**v.fixed_params())`` is the same fixed model.
+        """
+        check_is_fitted(self, "psill_")
+        return {
+            "model": self.model_,
+            "psill": float(self.psill_),
+            "range": float(self.range_),
+            "nugget": float(self.nugget_),
+            "kappa": float(self.kappa_),
+        }
 
     def __getstate__(self):
         state = dict(super().__getstate__())
@@ -576,21 +617,21 @@ class Variogram(TableStateMixin, BaseEstimator):
                 f"{bad.size} value(s) are NaN or infinite (rows {bad[:5].tolist()}); "
                 "drop them before fitting a variogram."
             )
-        n_loc = len(np.unique(xy, axis=0))
+        n_loc = len(distinct_locations(xy))
         if n_loc < MIN_POINTS:
-            raise ValueError(
+            raise VariogramError(
                 f"a variogram needs at least {MIN_POINTS} distinct locations (got {n_loc}); about "
                 "100 or more give a usable estimate. Give more data or a fixed model with "
                 "Variogram.from_params(...)."
             )
         if np.ptp(z) == 0:
-            raise ValueError(
+            raise VariogramError(
                 f"values have zero variance (all equal to {z[0]:g}): there is no "
                 "spatial structure to fit a variogram to."
             )
         if self.max_lag is not None:
             check_metric(xy, float(self.max_lag), "max_lag", get_crs(coords))
-        edges = lag_edges(xy, self.n_lags, self.max_lag)
+        edges = lag_edges(xy, self.n_lags, self.max_lag, min_pairs=int(self.min_pairs))
         lags, gamma, counts = empirical_variogram(
             xy,
             z,
@@ -610,6 +651,7 @@ class Variogram(TableStateMixin, BaseEstimator):
             return self
         auto = str(self.model).lower() == "auto"
         models = _AUTO_MODELS if auto else (self.model,)
+        fit_counts = self._fit_counts(counts, auto)
         var = float(np.var(z, ddof=1))
         max_lag = float(edges[-1])
         fits, errors = [], []
@@ -621,7 +663,7 @@ class Variogram(TableStateMixin, BaseEstimator):
                     fit_variogram_model(
                         lags,
                         gamma,
-                        counts,
+                        fit_counts,
                         name,
                         nugget=self.nugget,
                         kappa=self.kappa,
@@ -632,7 +674,7 @@ class Variogram(TableStateMixin, BaseEstimator):
             except ValueError as err:
                 errors.append(err)
         if not fits:
-            raise errors[0]
+            raise VariogramError(str(errors[0])) from None
         best = _choose(fits, float(self.selection_tolerance))
         import pandas as pd
 
@@ -662,6 +704,13 @@ class Variogram(TableStateMixin, BaseEstimator):
                 stacklevel=2,
             )
         return self
+
+    def _fit_counts(self, counts: np.ndarray, auto: bool) -> np.ndarray:
+        """Pair counts the fit sees: bins under ``min_pairs`` zeroed (see ``min_pairs``)."""
+        if not (auto or isinstance(self.n_lags, str)):
+            return counts
+        kept = np.where(counts >= int(self.min_pairs), counts, 0)
+        return kept if np.count_nonzero(kept) >= 3 else counts
 
     # ------------------------------------------------------------------ evaluation
     def _check_fitted(self):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._compat import renamed_kwargs
 from .._coords import get_coords
-from ..metrics import agb_scores
+from ..metrics import agb_scores, format_bias
 from ._blocks import block_origin
 
 __all__ = ["plot_folds", "plot_predicted_observed", "plot_block_size_sensitivity"]
@@ -106,18 +106,19 @@ def plot_predicted_observed(y, y_pred, groups=None, ax=None, title=None, unit="M
     colour = {} if groups is None else {"c": np.asarray(groups)[ok], "cmap": "tab10"}
     ax.scatter(y[ok], p[ok], s=10, alpha=0.7, **colour)
     hi = float(max(y[ok].max(), p[ok].max())) * 1.05
-    ax.plot([0, hi], [0, hi], color="k", lw=1)
+    lo = min(0.0, float(min(y[ok].min(), p[ok].min())) * 1.05)  # a signed target below 0
+    ax.plot([lo, hi], [lo, hi], color="k", lw=1)
     s = agb_scores(y[ok], p[ok])
     ax.text(
         0.03,
         0.97,
         f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {unit}\nMAE = {s['mae']:.2f} {unit}"
-        f"\nbias = {100 * s['overall_bias']:.2f} %",
+        f"\n{format_bias(y[ok], p[ok], unit)}",  # percent only where the mean is positive
         transform=ax.transAxes,
         va="top",
     )
-    ax.set_xlim(0, hi)
-    ax.set_ylim(0, hi)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
     ax.set_xlabel(f"observed ({unit})")
     ax.set_ylabel(f"predicted ({unit})")
     if title:

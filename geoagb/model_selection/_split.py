@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sklearn.model_selection import BaseCrossValidator
+from sklearn.model_selection import BaseCrossValidator, KFold
 
 from .._coords import metric_coords
 from .._random import check_random_state
@@ -19,6 +19,8 @@ __all__ = [
     "buffer_exclude",
     "check_split",
     "check_spread",
+    "FixedSplits",
+    "as_splitter",
 ]
 
 #: The fix for samples that all share one location (used by every spatial splitter).
@@ -26,6 +28,76 @@ _COLOCATED_FIX = (
     "check the coordinates (a wrong coords= or an unset geometry?); several measurements of "
     "one plot need no spatial CV: use sklearn.model_selection.KFold or GroupKFold"
 )
+
+
+class FixedSplits:
+    """A splitter that yields precomputed ``(train, test)`` index pairs, every time it is asked.
+
+    Parameters
+    ----------
+    splits : iterable of (train, test)
+        Materialised once (a generator is consumed here, so it can be split again).
+
+    Examples
+    --------
+    >>> cv = FixedSplits([([0, 1], [2]), ([1, 2], [0])])
+    >>> cv.get_n_splits(), [t.tolist() for _, t in cv.split()]
+    (2, [[2], [0]])
+    """
+
+    def __init__(self, splits):
+        pairs = []
+        for k, pair in enumerate(splits):
+            try:
+                train, test = pair
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"cv item {k} is {type(pair).__name__}, not a (train, test) pair of index "
+                    "arrays; give cv as an int, a splitter or an iterable of (train, test)."
+                ) from None
+            pairs.append((np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp)))
+        if not pairs:
+            raise ValueError("cv is an empty iterable; give at least one (train, test) pair.")
+        self.splits = pairs
+
+    def split(self, X=None, y=None, groups=None):
+        yield from self.splits
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return len(self.splits)
+
+
+def as_splitter(cv, random_state=None):
+    """A splitter from what :func:`sklearn.model_selection.check_cv` accepts for regression.
+
+    Parameters
+    ----------
+    cv : int, splitter or iterable of (train, test)
+        An int gives a shuffled :class:`~sklearn.model_selection.KFold` seeded with
+        ``random_state`` (scikit-learn's ``check_cv`` does not shuffle; spatial data sorted by
+        location would give spatial folds); an object with ``split`` is returned as is; any
+        other iterable of ``(train, test)`` pairs is materialised into :class:`FixedSplits`.
+    random_state : int, RandomState, Generator or None, default None
+
+    Returns
+    -------
+    splitter
+
+    Examples
+    --------
+    >>> as_splitter([([0, 1], [2])]).get_n_splits()
+    1
+    """
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        return KFold(n_splits=int(cv), shuffle=True, random_state=check_random_state(random_state))
+    if hasattr(cv, "split") and not isinstance(cv, (str, bytes)):
+        return cv
+    if cv is None or isinstance(cv, (str, bytes)) or not hasattr(cv, "__iter__"):
+        raise ValueError(
+            f"cv={cv!r} is not an int, a splitter or an iterable of (train, test) pairs; give "
+            "e.g. cv=SpatialBlockKFold(5, block_size=5_000) or cv=list(KFold(5).split(X))."
+        )
+    return FixedSplits(cv)
 
 
 def check_spread(xy: np.ndarray, splitter: str) -> None:

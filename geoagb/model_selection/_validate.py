@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,11 +13,13 @@ from tqdm.auto import tqdm
 
 from .._coords import coords_param, drop_coords, resolve_coord_names
 from .._progress import progress_disabled
-from .._random import check_random_state, seed_int
+from .._random import seed_int
+from .._threads import resolve_threads, thread_budget, with_threads
 from ..base import handles_coords
+from ..kriging import VariogramError
 from ..metrics import agb_scores
 from ._plot import plot_block_size_sensitivity, plot_predicted_observed
-from ._split import SpatialBlockKFold
+from ._split import SpatialBlockKFold, as_splitter
 
 __all__ = ["spatial_cross_validate", "SpatialCVResult", "block_size_sensitivity", "BlockSizeResult"]
 
@@ -150,6 +153,7 @@ def spatial_cross_validate(
     progress=None,
     label="",
     random_state=None,
+    n_jobs=None,
 ) -> SpatialCVResult:
     """Cross-validate ``estimator`` and report training AND validation metrics per fold.
 
@@ -164,9 +168,10 @@ def spatial_cross_validate(
         KrigingRegressor, patch models).
     y : array-like of shape (n,)
         Target, e.g. AGB in Mg/ha.
-    cv : splitter or int
-        A geoagb splitter (e.g. :class:`SpatialBlockKFold`), any scikit-learn splitter, or an
-        int for random (shuffled) k-fold seeded with ``random_state``.
+    cv : splitter, int or iterable of (train, test)
+        A geoagb splitter (e.g. :class:`SpatialBlockKFold`), any scikit-learn splitter, an
+        int for random (shuffled) k-fold seeded with ``random_state``, or an iterable of
+        ``(train, test)`` index pairs such as ``list(KFold(5).split(X))`` (read once).
     coords : pair of str or None, default None
         Coordinate columns of a DataFrame ``X``. Name them once: here, on the splitter or on a
         coordinate-aware estimator (``coords=``); None everywhere means ``("x", "y")`` (or a
@@ -180,6 +185,11 @@ def spatial_cross_validate(
         Name of the run in progress bars and figure titles.
     random_state : int, RandomState, Generator or None, default None
         Seed of the random k-fold used when ``cv`` is an int.
+    n_jobs : int or None, default None
+        Thread budget (the policy of ``geoagb._threads``): None: ``OMP_NUM_THREADS``, 1 in a Dask
+        worker, else half the cores; -1: every core. Folds run one after another; a learner
+        whose ``n_jobs``/``nthread`` is None or -1 gets the budget (a positive value is kept),
+        and BLAS/OpenMP pools are limited to it.
 
     Returns
     -------
@@ -199,21 +209,23 @@ def spatial_cross_validate(
     >>> s.index.tolist(), bool(s.loc["train", "r2_mean"] >= s.loc["validation", "r2_mean"])
     (['train', 'validation'], True)
     """
-    if isinstance(cv, int):
-        cv = KFold(n_splits=cv, shuffle=True, random_state=check_random_state(random_state))
+    cv = as_splitter(cv, random_state)
     yv = np.asarray(y, dtype=float).ravel()
     if len(yv) != len(X):
         raise ValueError(f"X has {len(X)} samples but y has {len(yv)}.")
     estimator, cv, X_fit, _ = prepare_spatial_fit(estimator, X, cv, coords, coords_as_features)
+    threads = resolve_threads(n_jobs)
+    estimator = with_threads(estimator, threads)
     splits = list(cv.split(X, yv))
     oof = np.full(len(yv), np.nan)
     fold = np.full(len(yv), -1, dtype=np.int64)
     rows, fitted = [], []
     bar = tqdm(splits, desc=label or "folds", disable=progress_disabled(progress), leave=False)
     for k, (train, test) in enumerate(bar):
-        est = clone(estimator).fit(_take(X_fit, train), yv[train])
-        pred_tr = np.asarray(est.predict(_take(X_fit, train)), dtype=float).ravel()
-        pred_te = np.asarray(est.predict(_take(X_fit, test)), dtype=float).ravel()
+        with thread_budget(threads):
+            est = clone(estimator).fit(_take(X_fit, train), yv[train])
+            pred_tr = np.asarray(est.predict(_take(X_fit, train)), dtype=float).ravel()
+            pred_te = np.asarray(est.predict(_take(X_fit, test)), dtype=float).ravel()
         oof[test] = pred_te
         fold[test] = k
         rows.append({"fold": k, "set": "train", "n": len(train), **agb_scores(yv[train], pred_tr)})
@@ -284,7 +296,10 @@ def block_size_sensitivity(
     Returns
     -------
     BlockSizeResult
-        ``.table()`` and ``.plot()``.
+        ``.table()`` and ``.plot()``; ``.skipped`` maps each block size left out to the reason.
+        A block size whose folds leave a training set the estimator's variogram refuses
+        (:class:`geoagb.kriging.VariogramError`, e.g. under 10 distinct locations) is left
+        out of ``.results`` with a warning, instead of aborting the other block sizes.
 
     Examples
     --------
@@ -299,7 +314,7 @@ def block_size_sensitivity(
     """
     random_state = seed_int(random_state)  # one seed, reused for every block size
 
-    results = {}
+    results, skipped = {}, {}
     for bs in tqdm(
         block_sizes, desc="block sizes", disable=progress_disabled(progress), leave=False
     ):
@@ -310,9 +325,18 @@ def block_size_sensitivity(
             random_state=random_state,
             coords=coords,
         )
-        results[bs] = spatial_cross_validate(
-            estimator, X, y, cv, coords=coords, progress=progress, label=f"{bs:g} m blocks"
-        )
+        try:
+            results[bs] = spatial_cross_validate(
+                estimator, X, y, cv, coords=coords, progress=progress, label=f"{bs:g} m blocks"
+            )
+        except VariogramError as err:
+            skipped[bs] = str(err).splitlines()[0]
+            warnings.warn(
+                f"block size {bs:g} m skipped: a training set of its folds gives no "
+                f"variogram ({skipped[bs]}); use other block sizes or fewer folds.",
+                UserWarning,
+                stacklevel=2,
+            )
     if include_random:
         results["random"] = spatial_cross_validate(
             estimator,
@@ -323,4 +347,6 @@ def block_size_sensitivity(
             progress=progress,
             label="random k-fold",
         )
-    return BlockSizeResult(results)
+    out = BlockSizeResult(results)
+    out.skipped = skipped
+    return out

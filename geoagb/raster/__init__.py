@@ -22,13 +22,18 @@ Module                 What it holds
                        :func:`stack_bands` / :class:`StackBand` (a stack's feature names),
                        :func:`resolve_band`; plots: :func:`plot_xy`, :func:`footprint_rect`,
                        :func:`latitude_of`
+``_entry``             inputs checked where they enter: :func:`check_projected` (UTM zone from
+                       :func:`utm_epsg`), :func:`categorical_reason` (class rasters),
+                       :func:`odd_grids` (the odd grid out), :data:`MAX_CLASS_CODES`,
+                       :func:`require_valid_map` (no empty map)
 ``_windows``           windows: :class:`OutputGrid`, :func:`output_grid`,
                        :func:`check_metric_resolution`, :func:`window_size_for_budget`,
                        :func:`plan_windows`, :func:`block_mean` (pixels -> output cells),
                        :data:`TILE`
 ``_writer``            the atomic GeoTIFF writer: :func:`atomic_geotiff` (temporary file renamed
                        on success), :func:`geotiff_profile`, :func:`check_geotiff_path`,
-                       :func:`tile_size`, :func:`overview_factors`, :data:`GEOTIFF_SUFFIXES`
+                       :func:`tile_size`, :func:`overview_factors`, :data:`GEOTIFF_SUFFIXES`,
+                       :func:`relabel_geotiff` (band names, tags, clip at 0)
 ``_zones``             zones: :class:`Zones`, :func:`make_zones`, :class:`ZonalAccumulator`,
                        :func:`map_windows`
 ``_stack``             GeoTIFF bands as features: :class:`RasterStack`,
@@ -45,6 +50,14 @@ Module                 What it holds
 """
 
 from ._engine import run_task, run_windows
+from ._entry import (
+    MAX_CLASS_CODES,
+    categorical_reason,
+    check_projected,
+    odd_grids,
+    require_valid_map,
+    utm_epsg,
+)
 from ._protocol import RasterSource
 from ._read import (
     cell_area_ha,
@@ -90,6 +103,7 @@ from ._writer import (
     check_geotiff_path,
     geotiff_profile,
     overview_factors,
+    relabel_geotiff,
     tile_size,
 )
 from ._xr_source import (
@@ -134,6 +148,13 @@ __all__ = [
     "plot_xy",
     "footprint_rect",
     "latitude_of",
+    # inputs checked where they enter
+    "utm_epsg",
+    "check_projected",
+    "categorical_reason",
+    "MAX_CLASS_CODES",
+    "odd_grids",
+    "require_valid_map",
     # windows
     "OutputGrid",
     "output_grid",
@@ -145,6 +166,7 @@ __all__ = [
     # writer
     "GEOTIFF_SUFFIXES",
     "atomic_geotiff",
+    "relabel_geotiff",
     "check_geotiff_path",
     "geotiff_profile",
     "tile_size",

@@ -22,7 +22,7 @@ import rasterio
 from pyproj import CRS, Transformer
 
 from .._coords import coord_names, get_coords
-from ._read import grid_differences
+from ._entry import odd_grids
 
 __all__ = [
     "SourceInfo",
@@ -91,7 +91,11 @@ def read_sources(sources: Mapping[str, Any]) -> dict[str, SourceInfo]:
 
 
 def check_same_grid(infos: Mapping[str, SourceInfo]) -> SourceInfo:
-    """Raise unless every source shares the first source's CRS, transform and size."""
+    """Raise unless every source shares one CRS, transform and size; returns the first source.
+
+    The message names the odd file(s): those off the grid most sources share (a tie goes to the
+    first source's grid), see :func:`odd_grids`.
+    """
     ref = next(iter(infos.values()))
     t = ref.transform
     if abs(t.b) > 1e-12 or abs(t.d) > 1e-12:
@@ -104,21 +108,19 @@ def check_same_grid(infos: Mapping[str, SourceInfo]) -> SourceInfo:
             f"source {ref.key!r} has pixels {t.a} x {t.e}: geoagb needs square, "
             "north-up pixels (negative y step); resample with gdalwarp -tr <res> <res>."
         )
-    problems = []
     tol = 1e-9 * max(1.0, abs(t.a))
-    for info in infos.values():
-        if info is ref:
-            continue
-        diff = grid_differences(grid_dict(ref), grid_dict(info), tol, strict_crs=True)
-        if diff:
-            problems.append(f"{info.key!r} differs from {ref.key!r} in " + "; ".join(diff))
-    if problems:
+    base, odd = odd_grids({k: grid_dict(i) for k, i in infos.items()}, tol)
+    if odd:
+        problems = [
+            f"{k!r} differs from {base!r} in " + "; ".join(d) + f" (odd file: {infos[k].path})"
+            for k, d in odd.items()
+        ]
         raise ValueError(
             "sources are not on one grid: " + " | ".join(problems) + ". geoagb never resamples "
-            "rasters silently (features would change with the resampling); align every source "
-            f"to {ref.key!r} first, e.g. rasterio.warp.reproject(src, dst, dst_crs=ref.crs, "
-            "dst_transform=ref.transform, dst_shape=(ref.height, ref.width)) or "
-            f"gdalwarp -t_srs <{ref.key} CRS> -tr <res> <res> -tap -te <{ref.key} bounds> in.tif out.tif."
+            "rasters silently (features would change with the resampling); align the odd "
+            f"file(s) to {base!r} first, e.g. rasterio.warp.reproject(src, dst, "
+            "dst_crs=ref.crs, dst_transform=ref.transform, dst_shape=(ref.height, ref.width)) or "
+            f"gdalwarp -t_srs <{base} CRS> -tr <res> <res> -tap -te <{base} bounds> in.tif out.tif."
         )
     return ref
 

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 from rasterio.windows import Window
 
+from ._entry import odd_grids
 from ._protocol import RasterSource
-from ._read import raster_grid, read_padded, same_grid
+from ._read import raster_grid, read_padded
 from ._sources import stack_bands
 from ._windows import block_mean
 from ._xr_source import XarrayStack, is_xarray
@@ -57,14 +58,19 @@ class RasterStack:
             if b.path not in grids:
                 grids[b.path] = raster_grid(b.path)
         first = next(iter(grids))
-        for p, g in grids.items():
-            if not same_grid(grids[first], g):
-                raise ValueError(
-                    f"{p} is not on the grid of {first} (size {g['width']}x{g['height']} vs "
-                    f"{grids[first]['width']}x{grids[first]['height']}, transform or CRS differ); "
-                    "co-register the rasters first, e.g. rasterio.warp.reproject onto one grid or "
-                    "`gdalwarp -tr RES RES -tap -te ...`."
-                )
+        base, odd = odd_grids(grids)
+        if odd:
+            p, diff = next(iter(odd.items()))
+            more = (
+                f" ({len(odd) - 1} more off-grid: {', '.join(list(odd)[1:4])})"
+                if len(odd) > 1
+                else ""
+            )
+            raise ValueError(
+                f"{p} is not on the grid of {base} ({'; '.join(diff)}){more}; co-register the "
+                "rasters first, e.g. rasterio.warp.reproject onto one grid or "
+                "`gdalwarp -tr RES RES -tap -te ...`."
+            )
         self.grid = grids[first]
 
     @property

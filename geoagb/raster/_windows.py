@@ -172,8 +172,8 @@ def check_metric_resolution(crs, resolution, what: str = "resolution") -> None:
         raise ValueError(
             f"{what}={resolution:g} m but the raster CRS {c.to_string()} is geographic (pixel size "
             "in degrees); resolutions are in metres. Reproject the rasters to a metric CRS first, "
-            "e.g. `gdalwarp -t_srs EPSG:32648 in.tif out.tif` (the UTM zone of the area) or "
-            "rasterio.warp.reproject."
+            "e.g. `gdalwarp -t_srs EPSG:<code> in.tif out.tif` with the area's UTM zone "
+            "(geoagb.raster.utm_epsg(lon, lat) gives the code) or rasterio.warp.reproject."
         )
 
 

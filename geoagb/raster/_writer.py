@@ -23,6 +23,7 @@ __all__ = [
     "check_geotiff_path",
     "geotiff_profile",
     "overview_factors",
+    "relabel_geotiff",
 ]
 
 #: Suffixes of the files the writer makes (it writes GeoTIFF only).
@@ -162,3 +163,95 @@ def atomic_geotiff(
             if factors:
                 dst.build_overviews(factors, Resampling.average)
                 dst.update_tags(ns="rio_overview", resampling="average")
+
+
+def _clip_window(arr: np.ndarray, floor: float, nodata) -> tuple[np.ndarray, int, int]:
+    """``arr`` with valid values below ``floor`` set to it; (array, clipped, valid) counts."""
+    valid = np.isfinite(arr)
+    if nodata is not None and not np.isnan(nodata):
+        valid &= arr != nodata
+    low = valid & (arr < floor)
+    return np.where(low, np.asarray(floor, arr.dtype), arr), int(low.sum()), int(valid.sum())
+
+
+def relabel_geotiff(
+    path,
+    band_names: Sequence[str],
+    band_units: Sequence[str] | None = None,
+    tags: dict | None = None,
+    floor: float | None = None,
+) -> tuple[int, int]:
+    """Rename the bands of a written GeoTIFF, add tags, and clip band 1 at ``floor``.
+
+    Without ``floor``, or with nothing below it, only the metadata change (in place). With
+    it, band 1 values below ``floor`` (nodata excluded) are counted (one read pass) and, when
+    there are any, become ``floor``: the file is rewritten tile by tile into a temporary file
+    renamed on success (:func:`atomic_geotiff`, overviews rebuilt). The counts are stored in
+    the tags ``geoagb_clipped_cells`` and ``geoagb_valid_cells``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A GeoTIFF made by :func:`atomic_geotiff` (e.g. :func:`geoagb.mapping.predict_raster`).
+    band_names : sequence of str
+        New band descriptions, one per band, e.g. ``["richness", "richness_std"]``.
+    band_units : sequence of str, optional
+        Band units, one per band.
+    tags : dict, optional
+        Dataset tags to add or replace.
+    floor : float, optional
+        Lower bound of band 1 (0 for a non-negative target such as AGB).
+
+    Returns
+    -------
+    (int, int)
+        Cells clipped and valid cells of band 1 (``(0, 0)`` without ``floor``).
+
+    Examples
+    --------
+    >>> import os, tempfile, rasterio
+    >>> from rasterio.transform import from_origin
+    >>> p = os.path.join(tempfile.mkdtemp(), "m.tif")
+    >>> prof = dict(driver="GTiff", dtype="float32", count=1, width=2, height=1, nodata=np.nan,
+    ...             crs="EPSG:32648", transform=from_origin(0, 10, 10, 10))
+    >>> with rasterio.open(p, "w", **prof) as d:
+    ...     d.write(np.array([[[-3.0, 5.0]]], "float32"))
+    >>> relabel_geotiff(p, ["agb"], ["Mg/ha"], floor=0.0)
+    (1, 2)
+    >>> with rasterio.open(p) as d:
+    ...     d.read(1).tolist(), d.descriptions, d.tags()["geoagb_clipped_cells"]
+    ([[0.0, 5.0]], ('agb',), '1')
+    """
+    path = Path(path)
+    with rasterio.open(path) as src:
+        if len(band_names) != src.count:
+            raise ValueError(
+                f"{len(band_names)} band names for {path.name}, which has {src.count} band(s); "
+                "give one name per band."
+            )
+        clipped = valid = 0
+        if floor is not None:  # count first: a map with nothing to clip is not rewritten
+            for _, win in src.block_windows(1):
+                _, c, v = _clip_window(src.read(1, window=win), float(floor), src.nodata)
+                clipped, valid = clipped + c, valid + v
+    tags = {**(tags or {})}
+    if floor is not None:
+        tags.update(geoagb_clipped_cells=clipped, geoagb_valid_cells=valid)
+    if not clipped:
+        with rasterio.open(path, "r+") as dst:
+            for i, name in enumerate(band_names, 1):
+                dst.set_band_description(i, name)
+                if band_units is not None:
+                    dst.set_band_unit(i, band_units[i - 1])
+            if tags:
+                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+        return clipped, valid
+    with rasterio.open(path) as src:
+        profile = dict(src.profile)
+        all_tags = {**src.tags(), **tags}
+        with atomic_geotiff(path, profile, band_names, band_units, all_tags) as dst:
+            for _, win in src.block_windows(1):
+                arr = src.read(window=win)
+                arr[0] = _clip_window(arr[0], float(floor), src.nodata)[0]
+                dst.write(arr, window=win)
+    return clipped, valid

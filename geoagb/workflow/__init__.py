@@ -20,7 +20,7 @@ from ._plots_io import raster_sources, read_plots
 from ._recipe import load_config, make_recipe, recipe_to_toml
 from ._report import report_figures, write_report
 from ._report_inputs import check_report_inputs
-from ._units import carbon_unit, format_carbon
+from ._units import TargetTraits, carbon_unit, format_carbon, target_traits
 
 __all__ = [
     "fit_bundle",
@@ -40,5 +40,7 @@ __all__ = [
     "check_report_inputs",
     "carbon_unit",
     "format_carbon",
+    "target_traits",
+    "TargetTraits",
     "recipe_to_toml",
 ]

@@ -2,7 +2,8 @@
 
 A bundle (suffix ``.geoagb``) is a zip archive of
 
-* ``manifest.json``: bundle format, geoagb and package versions, target and its unit, CRS,
+* ``manifest.json``: bundle format, geoagb and package versions, target and its unit (and,
+  under ``target_traits``, whether it is biomass, non-negative and its carbon fraction), CRS,
   feature names, the (frozen) feature recipe and the rasters it reads, plot footprint and map
   resolution, plot QC summary, suggested and used block size with the residual variogram,
   cross-validation scores, and SHA-256 hashes of every input file plus one hash of them all;
@@ -31,8 +32,12 @@ import numpy as np
 import pandas as pd
 
 from .._untrusted import load_skops, open_zip, read_member
-from ..mapping import predict_raster, uncertainty_kind
+from ..mapping import predict_raster
+from ..raster import check_projected, require_valid_map
 from ._manifest import validate_manifest
+from ._map_labels import label_map
+from ._uncertainty import band_method, bundle_error_band, tag_uncertainty_band
+from ._units import TargetTraits, traits_of_manifest
 
 __all__ = [
     "Bundle",
@@ -64,14 +69,15 @@ class Bundle:
     plots : DataFrame
         One row per plot used: ``x``, ``y`` (metres, :attr:`crs`), the target, the features,
         ``oof_spatial``/``fold_spatial`` and ``oof_random``/``fold_random`` (out-of-fold
-        predictions and test folds), ``oof_residual`` (the learner's random 5-fold out-of-fold
-        residual whose variogram set the block size).
+        predictions and test folds of the first fold seed), ``oof_residual`` (the learner's
+        random 5-fold out-of-fold residual whose variogram set the block size).
     qc : DataFrame
         Plots dropped before fitting (index: plot id) with ``reason`` and ``detail``.
     cv : DataFrame
         Per fold and set (train / validation) metrics of every CV run: ``scheme`` ("spatial",
-        "random", "sensitivity"), ``block_size`` (metres; NaN for random), ``fold``, ``set``,
-        ``n`` and the :func:`geoagb.metrics.agb_scores` columns.
+        "random", "sensitivity"), ``block_size`` (metres; NaN for random), ``repeat`` (fold
+        seed, 0 = ``random_state``; absent in bundles written before repeated fold seeds, which
+        hold one), ``fold``, ``set``, ``n`` and the :func:`geoagb.metrics.agb_scores` columns.
     path : Path or None
         Where it was read from or written to.
     """
@@ -91,6 +97,13 @@ class Bundle:
     @property
     def unit(self) -> str:
         return self.manifest["unit"]
+
+    @property
+    def traits(self) -> TargetTraits:
+        """The target's traits (biomass, non-negative, carbon fraction); see
+        :func:`~geoagb.workflow.target_traits`.
+        """
+        return traits_of_manifest(self.manifest)
 
     @property
     def feature_names(self) -> list[str]:
@@ -118,7 +131,9 @@ class Bundle:
 
     @property
     def cv_label(self) -> str:
-        """CV scheme for titles, e.g. ``"spatial 5-fold CV, 300 m blocks"``."""
+        """CV scheme for titles, e.g. ``"spatial 5-fold CV, 300 m blocks, 5 fold seeds"`` (no
+        seed count for one fold seed, and in bundles written before repeated fold seeds).
+        """
         return self.manifest["cv"]["label"]
 
     @property
@@ -127,13 +142,23 @@ class Bundle:
         return float(self.manifest["block_size"]["used_m"])
 
     def scores(self) -> pd.DataFrame:
-        """Validation and training metrics (mean and sd over folds, pooled out-of-fold) of the
-        spatial and the random CV, numeric; rows ``spatial``, ``random``.
+        """Validation and training metrics of the spatial and the random CV, numeric; rows
+        ``spatial``, ``random``.
+
+        Columns ``<set>_<metric>_mean`` / ``_sd`` (mean over fold seeds of the mean and sd over
+        folds), ``pooled_<metric>`` (mean over fold seeds of the pooled out-of-fold score) and,
+        in bundles fitted with repeated fold seeds, ``validation_<metric>_mean_sd`` /
+        ``_mean_min`` / ``_mean_max`` and ``pooled_<metric>_sd`` / ``_min`` / ``_max`` over the
+        seeds (NaN for one seed), ``n_folds`` and ``n_repeats``.
         """
         rows = {}
         for scheme in ("spatial", "random"):
             s = self.manifest["cv"][scheme]
-            rows[scheme] = {k: v for k, v in s.items() if isinstance(v, (int, float))}
+            rows[scheme] = {
+                k: np.nan if v is None else v
+                for k, v in s.items()
+                if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+            }
         return pd.DataFrame(rows).T
 
     def X(self) -> pd.DataFrame:
@@ -176,6 +201,8 @@ class Bundle:
         from pyproj import CRS
 
         grid = rf.grid
+        name = str(next(iter(dict(rf.sources).values()), "the rasters"))
+        check_projected(name, grid["crs"], grid["transform"], grid["width"], grid["height"])
         want = float(self.manifest["rasters"]["resolution_m"])
         if abs(grid["resolution"] - want) > 1e-6 * want:
             raise ValueError(
@@ -219,14 +246,27 @@ class Bundle:
         """Map the target wall to wall with :func:`geoagb.mapping.predict_raster`.
 
         ``resolution`` defaults to the bundle's map resolution (the plot footprint rounded to
-        whole pixels, or as given at fit). Returns the path written.
+        whole pixels, or as given at fit). Returns the path written. Band 1 is named after the
+        target (``agb``, ``richness``; its standard deviation ``<target>_std``) in its unit; a
+        non-negative target (:attr:`traits`) is clipped at 0, the count of clipped cells in
+        the tags ``geoagb_clipped_cells`` / ``geoagb_valid_cells``
+        (:func:`geoagb.workflow._map_labels.label_map`).
+
+        With ``return_std`` (default) every model writes a ``<target>_std`` band: its own spread
+        (kriging std, per-tree spread of a forest) or, for models without one (XGBoost), the sd
+        of the spatial-CV out-of-fold residual from a local error model of the plots
+        (:mod:`geoagb.workflow._uncertainty`); the band's tags ``geoagb_std_method`` (and
+        ``geoagb_std_coverage95``) say which, and a constant band gets ``geoagb_std_note`` and a
+        warning.
         """
         rf = self.features(rasters)
         res = self.manifest.get("map_resolution_m") if resolution is None else resolution
-        # a std band where the model gives one (forest spread, kriging std); no warning otherwise
-        return_std = bool(return_std) and uncertainty_kind(self.model) is not None
-        return predict_raster(
-            self.model,
+        # a std band from every model: its own spread (forest, kriging), else the local error
+        # model of the out-of-fold residuals (geoagb.workflow._uncertainty); never silently none
+        band = bundle_error_band(self) if return_std else None
+        model, std_tags = band if band is not None else (self.model, {})
+        out = predict_raster(
+            model,
             rf,
             out,
             resolution=res,
@@ -236,6 +276,15 @@ class Bundle:
             memory_mb=memory_mb,
             progress=progress,
         )
+        require_valid_map(out, self.feature_names)  # an empty map is an error, not a file
+        # bands named after the target, its unit; a non-negative target clipped at 0 (counted)
+        label_map(out, self.traits)
+        if return_std:
+            method = std_tags.pop("geoagb_std_method", None) or band_method(
+                self.model, self.manifest.get("kriging")
+            )
+            tag_uncertainty_band(out, method, std_tags, estimator=type(self.model).__name__)
+        return out
 
     def save(self, path) -> Path:
         """Write the bundle (see :func:`save_bundle`)."""

@@ -48,6 +48,13 @@ def _manifest(
             "model": _model_entry(opts, final.model),
             "target": opts.target,
             "unit": opts.unit,
+            "target_traits": {
+                "name": opts.target,
+                "unit": opts.unit,
+                "nonnegative": bool(opts.nonnegative),
+                "biomass": bool(opts.biomass),
+                "carbon_fraction": opts.carbon_fraction,
+            },
             "crs_wkt": crs_obj.to_wkt(),
             "crs_name": _crs_name(crs_obj),
             "feature_names": inputs.feature_names,
@@ -61,7 +68,7 @@ def _manifest(
                 "file": Path(inputs.plots).name,
                 "n_read": len(inputs.gdf),
                 "n_used": len(qc.data),
-                "n_dropped": int(len(qc.table)),
+                "n_dropped": qc.n_dropped,
                 "id_column": opts.id_column,
             },
             "qc": qc.info,
@@ -70,6 +77,9 @@ def _manifest(
             ),
             "cv": {
                 "n_splits": int(opts.n_splits),
+                "n_repeats": len(cv.seeds),
+                "fold_seeds": [int(s) for s in cv.seeds],
+                "sensitivity_repeats": int(cv.sensitivity_repeats),
                 "random_state": int(opts.random_state),
                 "label": cv.label,
                 "block_sizes_m": [float(s) for s in cv.sizes],
@@ -114,10 +124,12 @@ def _hashed_options(inputs: _FitInputs, opts: _FitOptions) -> dict:
     """The options that, with the input files, decide the bundle (its ``input_hash``)."""
     return dict(
         target=opts.target,
+        nonnegative=opts.nonnegative,
         model=opts.model,
         footprint=opts.footprint,
         block_size=opts.block_size,
         n_splits=opts.n_splits,
+        n_repeats=opts.n_repeats,
         qc=opts.qc,
         qc_features=opts.qc_features,
         secondary=opts.secondary,
@@ -142,6 +154,9 @@ def _block_info(sugg, used, given, variogram):
             source=d["source"],
             trustworthy=bool(d["trustworthy"]),
             notes=list(d["notes"]),
+            verdict=str(d.get("verdict", "structure")),
+            reasons=list(d.get("reasons", [])),
+            fallback=d.get("fallback"),
         )
     if variogram is not None:
         v = variogram

@@ -1,14 +1,17 @@
 """Plot quality control before fitting (step 3 of :func:`~geoagb.workflow.fit_bundle`).
 
 Plots that cannot be used are left out, each for the first of :data:`DROP_REASONS` that applies
-(outside the rasters, missing or non-numeric target, missing feature, negative target), and
-counted in a line; then, with ``qc=True``, those the imagery contradicts
-(:func:`geoagb.inventory.filter_inconsistent_plots`, studentized rule). Too few plots left, or a
-constant target, is an error naming the reasons and the fix.
+(outside the rasters, missing or non-numeric target, missing feature), and counted in a line;
+then the imagery check (:func:`geoagb.inventory.filter_inconsistent_plots`, studentized rule;
+with a target declared non-negative also the sign rule) flags plots, each with the reason that
+applied. ``qc="flag"`` (default) reports them and keeps every plot, ``qc="drop"`` leaves them
+out (and :mod:`geoagb.workflow._fit_dropped` scores them as held-out plots), ``qc="off"`` skips
+the check. Too few plots left, or a constant target, is an error naming the reasons and the fix.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,13 +30,14 @@ DROP_REASONS = (
     "missing target",
     "non-numeric target",
     "missing feature",
-    "negative target",
 )
+#: The values of the fit option ``qc``.
+QC_MODES = ("flag", "drop", "off")
 #: Plots the imagery check needs (its random forest is cross-validated with 5 folds).
 _QC_MIN_PLOTS = 10
 #: Features the imagery check prefers, where the recipe has them.
 _QC_FEATURES = ("ndvi", "crown_cover", "height_mean")
-_QC_COLUMNS = ["reason", "detail", "observed", "predicted", "statistic"]
+_QC_COLUMNS = ["reason", "detail", "observed", "predicted", "statistic", "flagged", "dropped"]
 
 
 @dataclass(frozen=True)
@@ -41,60 +45,137 @@ class _QCResult:
     """Step 3's result: the plots kept, the qc table of those left out, the manifest's qc entry."""
 
     data: pd.DataFrame  # kept plots: x, y, features, target
-    table: pd.DataFrame  # one row per plot left out: reason, detail, observed, predicted, ...
+    table: pd.DataFrame  # one row per plot left out or flagged: reason, detail, ..., dropped
     info: dict
+
+    @property
+    def n_dropped(self) -> int:
+        """Plots left out of the fit (unusable, or flagged under ``qc="drop"``)."""
+        if "dropped" not in self.table.columns:  # a table of left-out plots only
+            return int(len(self.table))
+        return int(self.table["dropped"].sum())
+
+
+def qc_mode(qc) -> str:
+    """The fit option ``qc`` as one of :data:`QC_MODES`.
+
+    ``True`` (the old default, which dropped the flagged plots) now means ``"flag"`` and warns;
+    ``False`` means ``"off"`` as before.
+
+    Examples
+    --------
+    >>> qc_mode("drop"), qc_mode(False)
+    ('drop', 'off')
+    """
+    if qc is True:
+        warnings.warn(
+            "qc=True now means qc='flag': flagged plots are reported and kept; pass qc='drop' "
+            "to leave them out (the old qc=True), or qc='flag' to silence this warning.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return "flag"
+    if qc is False:
+        return "off"
+    if qc not in QC_MODES:
+        raise ValueError(f"qc={qc!r} must be one of {QC_MODES} (or True / False).")
+    return qc
 
 
 def _quality_control(
     inputs: _FitInputs, table, opts: _FitOptions, echo: Callable[[str], None]
 ) -> _QCResult:
-    """Step 3: the plots kept for fitting, the table of those left out and the manifest's qc."""
+    """Step 3: the plots kept for fitting, the qc table (every plot left out or flagged, with
+    its reason) and the manifest's qc entry.
+    """
     gdf, target, features, unit = inputs.gdf, opts.target, inputs.feature_names, opts.unit
+    mode = qc_mode(opts.qc)
     raw = gdf[target]
     attrs = gdf.attrs
     outside, where = _outside_rasters(
         gdf, inputs.ref, attrs.get("source_crs"), attrs.get("source_bounds")
     )
-    reason = _drop_reasons(table, raw, target, features, outside, opts.qc)
+    reason = _drop_reasons(table, raw, target, features, outside)
     notes = _reason_notes(reason, table, raw, target, features, unit, where)
-    info = _count_dropped(reason, notes, where, n_splits=int(opts.n_splits), qc=opts.qc, echo=echo)
+    info = _count_dropped(reason, notes, where, n_splits=int(opts.n_splits), mode=mode, echo=echo)
     complete = table.loc[reason == ""]
     _check_constant(complete[target].to_numpy(float), target, unit, "usable")
     rows = [
-        (
-            idx,
-            r,
-            _drop_detail(r, idx, table, raw, target, features),
-            table.at[idx, target],
-            np.nan,
-            np.nan,
-        )
+        (idx, r, _drop_detail(r, idx, table, raw, target, features), table.at[idx, target])
+        + (np.nan, np.nan, False, True)
         for idx, r in reason[reason != ""].items()
     ]
-    keep = (reason == "").to_numpy(copy=True)  # writable: the imagery check narrows it
-    if opts.qc:
-        qf = _imagery_features(complete, target, features, opts.qc_features)
-        kept, report = filter_inconsistent_plots(
-            complete, target=target, features=qf, random_state=opts.random_state, height=None
-        )
+    keep = (reason == "").to_numpy(copy=True)  # writable: qc="drop" narrows it
+    if mode != "off":
+        flagged = _imagery_check(complete, target, features, opts, mode, info, echo)
         rows += [
             (idx, r["reason"], r["detail"], r["observed"], r["predicted"], r["relative_error"])
-            for idx, r in report.iterrows()
+            + (True, mode == "drop")
+            for idx, r in flagged.iterrows()
         ]
-        keep &= table.index.isin(kept.index)
-        info.update(rule="studentized", features=qf, threshold=3.0)
-        echo(
-            f"    quality control ({', '.join(qf)}; out-of-fold random forest, studentized residual "
-            f"> 3): dropped {len(report)} of {len(complete)} plots"
-        )
+        if mode == "drop":
+            keep &= ~table.index.isin(flagged.index)
+            for r, k in info["flagged_by_reason"].items():
+                info["dropped_by_reason"][r] = info["dropped_by_reason"].get(r, 0) + k
     qc_table = _qc_table(rows, table)
-    info["n_dropped"] = int(len(qc_table))
     data = table.loc[keep]
-    _check_enough_kept(data, target, unit, opts.n_splits)
+    info["n_dropped"] = int(len(table) - len(data))
+    _check_enough_kept(data, target, unit, opts.n_splits, info.get("flagged_by_reason", {}), mode)
     return _QCResult(data, qc_table, info)
 
 
-def _count_dropped(reason, notes, where, *, n_splits: int, qc: bool, echo) -> dict:
+def _imagery_check(complete, target, features, opts, mode, info, echo) -> pd.DataFrame:
+    """The imagery check on the usable plots: the report of the flagged ones (each with the
+    reason that applied); the manifest's qc entry filled in and one line echoed.
+    """
+    nonnegative = bool(getattr(opts, "nonnegative", target.lower() in {"agb", "biomass"}))
+    qf = _imagery_features(complete, target, features, opts.qc_features)
+    n_neg = int((complete[target] < 0).sum()) if nonnegative else 0
+    if len(complete) - n_neg < _QC_MIN_PLOTS:
+        raise ValueError(
+            f"only {len(complete) - n_neg} of {len(complete)} usable plots have {target} >= 0 "
+            f"({n_neg} negative target) and the imagery check needs at least {_QC_MIN_PLOTS}: "
+            f"{target} is taken as non-negative; for a target that can be negative (e.g. an "
+            "ordination axis) pass nonnegative=False, or skip the check with qc='off'."
+        )
+    _, report = filter_inconsistent_plots(
+        complete,
+        target=target,
+        features=qf,
+        random_state=opts.random_state,
+        height=None,
+        nonnegative=nonnegative,
+    )
+    counts = report["reason"].value_counts()
+    by_reason = {str(r): int(k) for r, k in counts.items()}
+    scale = "log" if complete[target].min() >= 0 else "identity"
+    info.update(
+        mode=mode,
+        rule="studentized",
+        features=qf,
+        threshold=3.0,
+        scale=scale,
+        nonnegative=nonnegative,
+        n_flagged=int(len(report)),
+        flagged_by_reason=by_reason,
+    )
+    why = ", ".join(f"{k} {r}" for r, k in by_reason.items())
+    action = (
+        "kept them (qc='flag'; qc='drop' leaves them out)"
+        if mode == "flag"
+        else "left them out (qc='drop')"
+    )
+    echo(
+        f"    quality control ({', '.join(qf)}; out-of-fold random forest, studentized residual "
+        f"> 3{' on the log scale' if scale == 'log' else ''}"
+        f"{'; sign rule: target >= 0' if nonnegative else ''}): flagged {len(report)} of "
+        f"{len(complete)} plots{f' ({why})' if why else ''}"
+        + (f"; {action}" if len(report) else "")
+    )
+    return report
+
+
+def _count_dropped(reason, notes, where, *, n_splits: int, mode: str, echo) -> dict:
     """Each reason counted in a line; too few usable plots is an error naming reasons and fixes."""
     dropped = reason != ""
     counts = {r: int((reason == r).sum()) for r in DROP_REASONS if (reason == r).any()}
@@ -103,7 +184,7 @@ def _count_dropped(reason, notes, where, *, n_splits: int, qc: bool, echo) -> di
         for r, k in counts.items():
             echo(f"      {k} {r}: {notes[r][0]}")
     n_ok, need = int((~dropped).sum()), 2 * n_splits
-    if n_ok < need or (qc and n_ok < _QC_MIN_PLOTS):
+    if n_ok < need or (mode != "off" and n_ok < _QC_MIN_PLOTS):
         why = "; ".join(f"{k} {r}" for r, k in counts.items())
         rule = (
             f"{n_splits}-fold CV needs at least {need}"
@@ -112,7 +193,7 @@ def _count_dropped(reason, notes, where, *, n_splits: int, qc: bool, echo) -> di
         )
         fixes = [notes[r][1] for r in sorted(counts, key=counts.get, reverse=True)]
         fixes.append(
-            "add plots or lower n_splits=" if n_ok < need else "add plots or pass qc=False"
+            "add plots or lower n_splits=" if n_ok < need else "add plots or pass qc='off'"
         )
         outside_note = f" ({where})" if "outside the rasters" in counts else ""
         raise ValueError(
@@ -120,10 +201,13 @@ def _count_dropped(reason, notes, where, *, n_splits: int, qc: bool, echo) -> di
             f"{f' ({why})' if why else ''} and {rule}{outside_note}: {'; '.join(fixes)}."
         )
     return {
+        "mode": mode,
         "rule": None,
         "features": [],
         "threshold": None,
         "n_incomplete": int(dropped.sum()),
+        "n_flagged": 0,
+        "flagged_by_reason": {},
         "dropped_by_reason": counts,
     }
 
@@ -144,24 +228,38 @@ def _imagery_features(complete, target: str, features: list[str], qc_features) -
 
 
 def _qc_table(rows, table) -> pd.DataFrame:
-    """The bundle's qc table: one row per plot left out, with its reason, detail and place."""
+    """The bundle's qc table: one row per plot left out or flagged, with its reason, detail,
+    whether the imagery check flagged it, whether it was left out of the fit, and its place.
+    """
     qc_table = pd.DataFrame(
         [r[1:] for r in rows],
         index=pd.Index([r[0] for r in rows], name="plot"),
         columns=_QC_COLUMNS,
     )
-    qc_table = qc_table.astype({"observed": float, "predicted": float, "statistic": float})
+    qc_table = qc_table.astype(
+        {
+            "observed": float,
+            "predicted": float,
+            "statistic": float,
+            "flagged": bool,
+            "dropped": bool,
+        }
+    )
+    qc_table = qc_table.loc[table.index[table.index.isin(qc_table.index)]]  # plot file order
     qc_table["x"] = table.loc[qc_table.index, "x"].to_numpy(float) if len(qc_table) else []
     qc_table["y"] = table.loc[qc_table.index, "y"].to_numpy(float) if len(qc_table) else []
     return qc_table
 
 
-def _check_enough_kept(data, target: str, unit: str, n_splits: int) -> None:
+def _check_enough_kept(data, target: str, unit: str, n_splits: int, flagged, mode) -> None:
     """After quality control: enough plots for the folds, and a target that varies."""
     if len(data) < 2 * n_splits:
+        why = "; ".join(f"{k} {r}" for r, k in flagged.items()) if mode == "drop" else ""
         raise ValueError(
-            f"only {len(data)} plots are left after quality control; {n_splits}-fold CV needs "
-            f"at least {2 * n_splits}: add plots or lower n_splits=."
+            f"only {len(data)} plots are left after quality control"
+            f"{f' (qc={mode!r} left out {why})' if why else ''}; {n_splits}-fold CV needs "
+            f"at least {2 * n_splits}: add plots or lower n_splits="
+            f"{', or keep the flagged plots with qc=' + repr('flag') if why else ''}."
         )
     _check_constant(data[target].to_numpy(float), target, unit, "kept")
 
@@ -195,11 +293,10 @@ def _outside_rasters(gdf, ref, source_crs=None, source_bounds=None):
     return pd.Series(~inside, index=gdf.index), text
 
 
-def _drop_reasons(table, raw, target, features, outside, qc) -> pd.Series:
-    """Per plot, the first of :data:`DROP_REASONS` that applies ("" where none does).
-
-    ``negative target`` only applies with the imagery check (``qc``), which needs AGB >= 0; a
-    target that can be negative (an ordination axis) is kept without it.
+def _drop_reasons(table, raw, target, features, outside) -> pd.Series:
+    """Per plot, the first of :data:`DROP_REASONS` that applies ("" where none does). No reason
+    looks at the target's sign: that is the imagery check's sign rule, for a target declared
+    non-negative only.
     """
     y = table[target]
     tests = [
@@ -207,7 +304,6 @@ def _drop_reasons(table, raw, target, features, outside, qc) -> pd.Series:
         raw.isna().to_numpy(),
         (raw.notna() & y.isna()).to_numpy(),
         table[features].isna().any(axis=1).to_numpy(),
-        (y < 0).to_numpy() if qc else np.zeros(len(y), bool),
     ]
     reason = np.full(len(table), "", dtype=object)
     for name, hit in zip(DROP_REASONS, tests):
@@ -223,10 +319,8 @@ def _drop_detail(reason, idx, table, raw, target, features) -> str:
         return f"{target} is empty"
     if reason == "non-numeric target":
         return f"{target} = {str(raw.loc[idx])[:40]!r}"
-    if reason == "missing feature":
-        what = [f for f in features if pd.isna(table.at[idx, f])]
-        return "missing " + ", ".join(what[:4]) + (" ..." if len(what) > 4 else "")
-    return f"{target} = {table.at[idx, target]:g} < 0"
+    what = [f for f in features if pd.isna(table.at[idx, f])]  # missing feature
+    return "missing " + ", ".join(what[:4]) + (" ..." if len(what) > 4 else "")
 
 
 def _reason_notes(reason, table, raw, target, features, unit, where) -> dict:
@@ -256,11 +350,6 @@ def _reason_notes(reason, table, raw, target, features, unit, where) -> dict:
         notes["missing feature"] = (
             f"nodata in the rasters at the plot: {top}",
             "check the rasters' nodata value and extent, or leave those features out of the recipe",
-        )
-    if "negative target" in counts:
-        notes["negative target"] = (
-            f"{target} < 0, which the imagery check drops (AGB cannot be negative)",
-            "for a target that can be negative (e.g. an ordination axis) pass qc=False",
         )
     return notes
 

@@ -31,11 +31,20 @@ from ._bundle import (
     jsonable,
     save_bundle,
 )
+from ._cv_repeats import fold_seeds, format_repeats, repeat_frame, repeat_summary
 from ._models import MODELS, make_model
-from ._plots_io import _crs_name, describe_sources, plot_summary_line, raster_sources, read_plots
+from ._plots_io import (
+    _crs_name,
+    describe_sources,
+    footprint_notes,
+    numeric_band_names,
+    plot_summary_line,
+    raster_sources,
+    read_plots,
+)
 from ._recipe import build_features, freeze_recipe, load_config, make_recipe
+from ._uncertainty import band_method
 
-_METRICS = ("r", "r2", "rmse", "mae", "overall_bias")
 Echo = Callable[[str], None]
 
 
@@ -45,6 +54,9 @@ class _FitOptions:
 
     target: str = "agb"
     unit: str = "Mg/ha"
+    nonnegative: bool = True  # resolved by target_traits in fit_bundle (None never reaches here)
+    biomass: bool = True
+    carbon_fraction: float | None = 0.47
     model: str = "xgboost"
     config: Any = None
     bands: Any = None
@@ -55,7 +67,8 @@ class _FitOptions:
     map_resolution: float | None = None
     block_size: float | None = None
     n_splits: int = 5
-    qc: bool = True
+    n_repeats: int = 5
+    qc: str = "flag"  # "flag" | "drop" | "off" (_fit_qc.qc_mode)
     qc_features: Any = None
     secondary: str = "elevation"
     n_estimators: int | None = None
@@ -100,15 +113,21 @@ class _BlockChoice:
 
 @dataclass(frozen=True)
 class _CVOutcome:
-    """Step 5's result: per-fold metrics of every scheme and the spatial / random summaries."""
+    """Step 5's result: per-fold metrics of every scheme and repeat, and the spatial / random
+    summaries over the repeats (fold seeds).
+    """
 
     sizes: list[float]  # block sizes cross-validated (metres): the used one and its neighbours
-    spatial: Any  # CVResult at the used block size
-    random: Any  # CVResult of random k-fold
-    table: pd.DataFrame  # the bundle's cv table
+    spatial: Any  # CVResult at the used block size, first fold seed (the plots table's oof)
+    random: Any  # CVResult of random k-fold, first fold seed
+    table: pd.DataFrame  # the bundle's cv table (one row per scheme, repeat, fold and set)
     label: str
     summary_spatial: dict
     summary_random: dict
+    seeds: tuple = (0,)  # the fold seeds, one per repeat (the first is random_state)
+    spatial_repeats: tuple = ()  # CVResult at the used block size, one per fold seed
+    random_repeats: tuple = ()  # CVResult of random k-fold, one per fold seed
+    sensitivity_repeats: int = 1  # fold seeds run at the neighbouring block sizes
 
 
 @dataclass(frozen=True)
@@ -126,11 +145,11 @@ def _read_inputs(plots, rasters, opts: _FitOptions, echo: Echo) -> _FitInputs:
     """Step 1: the rasters and the plots read, and the feature recipe built and checked."""
     sources = dict(rasters) if isinstance(rasters, dict) else raster_sources(rasters)
     infos = read_sources(sources)
+    names = numeric_band_names(infos, echo)  # projected CRS checked; class rasters left out
     echo(describe_sources(infos))
     gdf = _read_plot_table(plots, next(iter(infos.values())), opts, echo)
     config = opts.config
     cfg = load_config(config) if isinstance(config, (str, Path)) else dict(config or {})
-    names = [n for n in band_table(infos) if ":" not in n]
     recipe = make_recipe(
         names,
         cfg,
@@ -239,10 +258,14 @@ def _features_at_plots(inputs: _FitInputs, opts: _FitOptions, echo: Echo) -> pd.
         f"{', '.join(names[:8])}{' ...' if len(names) > 8 else ''} "
         f"({time.perf_counter() - t:.1f} s)"
     )
+    lines, entry = footprint_notes(X, footprint)  # no-footprint warning, partial footprints
+    for line in lines:
+        echo(line)
     table = pd.DataFrame(
         {"x": gdf["x"].to_numpy(float), "y": gdf["y"].to_numpy(float)}, index=gdf.index
     ).join(X)
     table[opts.target] = pd.to_numeric(gdf[opts.target], errors="coerce")
+    table.attrs = {"footprint": entry}  # for the manifest (manifest["footprint"])
     return table
 
 
@@ -279,16 +302,21 @@ def usable_block_size(xy, size: float, n_splits: int) -> float:
 
 
 def _choose_block_size(learner, Xcv, yv, opts: _FitOptions, echo: Echo) -> _BlockChoice:
-    """Step 4: the given block size, checked, else the residual variogram's effective range."""
+    """Step 4: the given block size, checked, else the residual variogram's effective range
+    (or, when the residuals show no usable spatial structure, the suggestion's fallback).
+
+    The out-of-fold residuals use 5 folds shuffled with the fixed seed 0, so that the block
+    size does not depend on ``random_state``.
+    """
     t = time.perf_counter()
     n_splits, name = opts.n_splits, type(learner).__name__
-    resid = _oof_residuals(learner, Xcv, yv, opts.random_state)
+    resid = _oof_residuals(learner, Xcv, yv, 0)
     xy = Xcv[["x", "y"]].to_numpy(float)
     sugg = None
     if len(yv) >= 30:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # notes are reported below
-            sugg = suggest_block_size(xy, resid, random_state=opts.random_state)
+            sugg = suggest_block_size(xy, resid, n_splits=n_splits, random_state=opts.random_state)
         sugg.source = f"out-of-fold residuals of {name}"
     if opts.block_size is not None:
         used = _given_block_size(xy, float(opts.block_size), n_splits, sugg, echo)
@@ -298,23 +326,25 @@ def _choose_block_size(learner, Xcv, yv, opts: _FitOptions, echo: Echo) -> _Bloc
             f"{len(yv)} plots are too few to suggest a block size from a variogram (30 "
             "needed); give one with block_size= (metres)."
         )
-    size = float(sugg)
-    if size < sugg.plot_spacing:
-        size = 3 * sugg.plot_spacing
-    used = usable_block_size(xy, size, n_splits)
-    msg = (
-        f"    block size {used:,.0f} m: suggested {float(sugg):,.0f} m, the effective range of "
-        f"the variogram of {name}'s out-of-fold residuals ({sugg.model}, "
-        f"nugget:sill {sugg.nugget_to_sill:.2f}, plot spacing {sugg.plot_spacing:,.0f} m)"
-    )
-    if abs(used - float(sugg)) > 1e-9 * max(used, 1.0):
-        msg += (
-            f"; {'raised to 3 plot spacings and ' if size != float(sugg) else ''}kept to "
-            f"at least {n_splits} occupied blocks"
+    used = usable_block_size(xy, float(sugg), n_splits)
+    if sugg.fallback is not None:
+        msg = (
+            f"    block size {used:,.0f} m ({sugg.verdict} in {name}'s out-of-fold residuals: "
+            f"{'; '.join(sugg.reasons)}; fallback {sugg.fallback}, plot spacing "
+            f"{sugg.plot_spacing:,.0f} m)"
         )
+    else:
+        msg = (
+            f"    block size {used:,.0f} m: suggested {float(sugg):,.0f} m, the effective range "
+            f"of the variogram of {name}'s out-of-fold residuals ({sugg.model}, "
+            f"nugget:sill {sugg.nugget_to_sill:.2f}, plot spacing {sugg.plot_spacing:,.0f} m)"
+        )
+    if abs(used - float(sugg)) > 1e-9 * max(used, 1.0):
+        msg += f"; kept to at least {n_splits} occupied blocks"
     echo(msg + f" ({time.perf_counter() - t:.1f} s)")
     for note in sugg.notes:
-        echo(f"    note: {note}")
+        if not note.startswith(sugg.verdict):  # the verdict is in the line above
+            echo(f"    note: {note}")
     return _BlockChoice(used, False, sugg, resid)
 
 
@@ -335,86 +365,100 @@ def _given_block_size(xy, used: float, n_splits: int, sugg, echo: Echo) -> float
     echo(
         f"    block size {used:,.0f} m (given)"
         + (f"; the residual variogram suggests {float(sugg):,.0f} m" if sugg is not None else "")
+        + (f" ({sugg.verdict}: {sugg.fallback})" if getattr(sugg, "fallback", None) else "")
     )
     return used
 
 
 # ---- 5. cross-validation ------------------------------------------------------------------------
+#: Fold seeds run at the neighbouring block sizes (half and twice the used one): one, so that the
+#: sensitivity check costs what it did; the used size and random k-fold run every seed.
+_SENSITIVITY_REPEATS = 1
+
+
 def _cross_validate(est, Xcv, yv, used: float, opts: _FitOptions, echo: Echo) -> _CVOutcome:
-    """Step 5: spatial k-fold at half, once and twice the block size, and random k-fold."""
+    """Step 5: spatial k-fold at the block size and random k-fold, each under ``n_repeats`` fold
+    seeds; spatial k-fold at half and twice the block size under the first seed.
+    """
     t = time.perf_counter()
     n_splits = opts.n_splits
     xy = Xcv[["x", "y"]].to_numpy(float)
     sizes = [s for s in (used / 2, used, 2 * used) if s == used or _n_blocks(xy, s) >= n_splits]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        sens = block_size_sensitivity(
-            est,
-            Xcv,
-            yv,
-            sizes,
-            n_splits=n_splits,
-            random_state=opts.random_state,
-            include_random=True,
-            progress=opts.progress,
-        )
-    spatial, rnd = sens.results[used], sens.results["random"]
-    frames = []
-    for key, res in sens.results.items():
-        f = res.folds.copy()
-        f.insert(0, "block_size", np.nan if key == "random" else float(key))
-        f.insert(
-            0,
-            "scheme",
-            "random" if key == "random" else ("spatial" if key == used else "sensitivity"),
-        )
-        frames.append(f)
+    seeds = fold_seeds(opts.random_state, opts.n_repeats)
+    runs = []
+    for r, seed in enumerate(seeds):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            sens = block_size_sensitivity(
+                est,
+                Xcv,
+                yv,
+                sizes if r < _SENSITIVITY_REPEATS else [used],
+                n_splits=n_splits,
+                random_state=seed,
+                include_random=True,
+                progress=opts.progress,
+            )
+        if used not in sens.results:
+            raise ValueError(
+                f"the {used:,.0f} m block CV of {type(est).__name__} cannot run: "
+                f"{sens.skipped.get(used, 'a fold gives no model')}. Use fewer folds (n_splits="
+                f"{n_splits} now), a smaller block size, or a model without kriging."
+            )
+        runs.append(sens.results)
+    spatial = tuple(run[used] for run in runs)
+    rnd = tuple(run["random"] for run in runs)
+    n = len(seeds)
     outcome = _CVOutcome(
         sizes=sizes,
-        spatial=spatial,
-        random=rnd,
-        table=pd.concat(frames, ignore_index=True),
-        label=f"spatial {n_splits}-fold CV, {used:,.0f} m blocks",
+        spatial=spatial[0],
+        random=rnd[0],
+        table=pd.concat(
+            [repeat_frame(run, r, used) for r, run in enumerate(runs)], ignore_index=True
+        ),
+        label=f"spatial {n_splits}-fold CV, {used:,.0f} m blocks"
+        + (f", {n} fold seeds" if n > 1 else ""),
         summary_spatial=_cv_entry(spatial),
         summary_random=_cv_entry(rnd),
+        seeds=tuple(seeds),
+        spatial_repeats=spatial,
+        random_repeats=rnd,
+        sensitivity_repeats=min(_SENSITIVITY_REPEATS, n),
     )
     echo(
-        f"    cross-validation, {n_splits} folds ({time.perf_counter() - t:.1f} s); validation "
-        "metrics, mean and sd over folds, pooled = all out-of-fold predictions together:"
+        f"    cross-validation, {n_splits} folds x {n} fold seed{'s' if n > 1 else ''} "
+        f"({time.perf_counter() - t:.1f} s); validation scores: "
+        + (
+            "mean +- sd over fold seeds of the mean over folds [min, max over seeds], "
+            "pooled = all out-of-fold predictions of a seed together, averaged over seeds:"
+            if n > 1
+            else "mean over folds, pooled = all out-of-fold predictions together:"
+        )
     )
     _echo_cv_summary(outcome, used, opts.unit, echo)
     return outcome
 
 
 def _echo_cv_summary(outcome: _CVOutcome, used: float, unit: str, echo: Echo) -> None:
-    """The spatial and random CV metrics as a small table, one echo line per row."""
-    s_sp, s_rn = outcome.summary_spatial, outcome.summary_random
-    show = pd.DataFrame(
-        {
-            "R2": [s_sp["validation_r2_mean"], s_rn["validation_r2_mean"]],
-            "R2 sd": [s_sp["validation_r2_sd"], s_rn["validation_r2_sd"]],
-            f"RMSE ({unit})": [s_sp["validation_rmse_mean"], s_rn["validation_rmse_mean"]],
-            "RMSE sd": [s_sp["validation_rmse_sd"], s_rn["validation_rmse_sd"]],
-            "pooled R2": [s_sp["pooled_r2"], s_rn["pooled_r2"]],
-            "train R2": [s_sp["train_r2_mean"], s_rn["train_r2_mean"]],
-        },
-        index=[f"spatial ({used:,.0f} m blocks)", "random"],
-    )
-    for line in show.to_string(float_format=lambda v: f"{v:.3f}").splitlines():
-        echo("      " + line)
+    """One line per scheme: R2 and RMSE over the fold seeds, pooled, and the training R2."""
+    n = len(outcome.seeds)
+    seeds = f"{n} fold seed{'s' if n > 1 else ''}"
+    for name, s in (
+        (f"spatial CV ({seeds}, {used:,.0f} m blocks)", outcome.summary_spatial),
+        (f"random k-fold ({seeds})", outcome.summary_random),
+    ):
+        echo(
+            f"      {name}: R2 {format_repeats(s, 'r2', 3)}, RMSE ({unit}) "
+            f"{format_repeats(s, 'rmse', 2)}; sd over folds: R2 {s['validation_r2_sd']:.3f}, "
+            f"RMSE {s['validation_rmse_sd']:.2f}; train R2 {s['train_r2_mean']:.3f}"
+        )
 
 
-def _cv_entry(res) -> dict:
-    """One scheme's CV summary for the manifest: train and validation metrics, pooled scores."""
-    s = res.summary(_METRICS, fmt=None)
-    out = {}
-    for st in ("train", "validation"):
-        for c in s.columns:
-            out[f"{st}_{c}"] = float(s.loc[st, c])
-    for k, v in res.oof_scores().items():
-        out[f"pooled_{k}"] = float(v)
-    out["n_folds"] = int(res.folds["fold"].nunique())
-    return out
+def _cv_entry(results) -> dict:
+    """One scheme's CV summary for the manifest: train and validation metrics, pooled scores,
+    over the fold seeds (one :class:`SpatialCVResult` or a sequence of them, one per seed).
+    """
+    return repeat_summary(list(results) if isinstance(results, (list, tuple)) else [results])
 
 
 # ---- 6. final fit and the bundle ----------------------------------------------------------------
@@ -445,6 +489,7 @@ def _fit_final(est, data, yv, feature_names, opts: _FitOptions, echo: Echo) -> _
                 f"{100 * kriging['estimated_gain']:.1f} %)"
             )
     echo(f"    {MODELS[opts.model]} fitted on {len(data)} plots ({time.perf_counter() - t:.1f} s)")
+    echo(f"    uncertainty band of the map: {band_method(fitted, kriging)}")
     return _FinalFit(fitted, columns, aware, kriging)
 
 

@@ -195,6 +195,12 @@ SCHEMA: list[tuple[str, Check, bool]] = [
     ("model.secondary", _optional(_str()), _OPT),
     ("target", _str(True), _REQ),
     ("unit", _str(True), _REQ),
+    ("target_traits", _dict, _OPT),
+    ("target_traits.name", _str(True), _REQ),
+    ("target_traits.unit", _str(True), _REQ),
+    ("target_traits.nonnegative", _bool, _REQ),
+    ("target_traits.biomass", _bool, _REQ),
+    ("target_traits.carbon_fraction", _optional(_num(positive=True)), _REQ),
     ("crs_wkt", _wkt, _REQ),
     ("crs_name", _str(True), _REQ),
     ("feature_names", _list(_str(True), nonempty=True, unique=True), _REQ),
@@ -223,6 +229,10 @@ SCHEMA: list[tuple[str, Check, bool]] = [
     ("qc.n_incomplete", _int(0), _OPT),
     ("qc.n_dropped", _int(0), _OPT),
     ("qc.dropped_by_reason", _dict_of(_int(0)), _OPT),
+    ("qc.mode", _str(True), _OPT),  # "flag" | "drop" | "off"; absent before qc modes
+    ("qc.n_flagged", _int(0), _OPT),
+    ("qc.flagged_by_reason", _dict_of(_int(0)), _OPT),
+    ("qc.cv_side_by_side", _optional(_dict), _OPT),
     ("block_size", _dict, _REQ),
     ("block_size.used_m", _POS, _REQ),
     ("block_size.given", _bool, _REQ),
@@ -235,6 +245,9 @@ SCHEMA: list[tuple[str, Check, bool]] = [
     ("block_size.source", _optional(_str()), _OPT),
     ("block_size.trustworthy", _bool, _OPT),
     ("block_size.notes", _list(_str()), _OPT),
+    ("block_size.verdict", _str(True), _OPT),
+    ("block_size.reasons", _list(_str()), _OPT),
+    ("block_size.fallback", _optional(_str(True)), _OPT),
     ("block_size.variogram", _optional(_dict), _OPT),
     ("block_size.variogram.model", _str(True), _REQ),
     *(
@@ -250,6 +263,9 @@ SCHEMA: list[tuple[str, Check, bool]] = [
     ("cv.random_state", _int(), _OPT),
     ("cv.label", _str(True), _REQ),
     ("cv.block_sizes_m", _list(_POS), _OPT),
+    ("cv.n_repeats", _int(1, " (fold seeds of the CV)"), _OPT),
+    ("cv.fold_seeds", _list(_int(0)), _OPT),
+    ("cv.sensitivity_repeats", _int(1), _OPT),
     *(
         item
         for scheme in ("spatial", "random")

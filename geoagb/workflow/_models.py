@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numbers
 
+from .._threads import resolve_threads
 from ..kriging import ResidualKrigingRegressor
 
 __all__ = ["MODELS", "make_model"]
@@ -24,7 +25,7 @@ def make_model(
     *,
     secondary: str = "elevation",
     n_estimators: int | None = None,
-    n_jobs: int = 1,
+    n_jobs: int | None = None,
     random_state=None,
 ):
     """The estimator behind ``--model``.
@@ -40,13 +41,15 @@ def make_model(
       ``elevation``).
 
     ``random_state`` (default ``None``: fresh entropy) seeds the learners; ``n_jobs`` is their
-    thread count.
+    thread count, resolved by the thread policy (``geoagb._threads.resolve_threads``:
+    None: ``OMP_NUM_THREADS``, 1 in a Dask worker, else half the cores; -1: every core).
     """
     from xgboost import XGBRegressor
 
     if kind not in MODELS:
         raise ValueError(f"model={kind!r} is not one of {', '.join(MODELS)}.")
     n = _n_trees(n_estimators)
+    n_jobs = resolve_threads(n_jobs)
     xgb = XGBRegressor(
         n_estimators=n,
         learning_rate=0.05,

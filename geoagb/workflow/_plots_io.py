@@ -13,9 +13,18 @@ import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["read_plots", "raster_sources", "RASTER_SUFFIXES"]
+from ..raster import band_table, categorical_reason, check_projected
+
+__all__ = [
+    "read_plots",
+    "raster_sources",
+    "RASTER_SUFFIXES",
+    "numeric_band_names",
+    "footprint_notes",
+]
 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml")
 PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
@@ -398,3 +407,62 @@ def describe_sources(infos: dict, names: Sequence[str] | None = None) -> str:
         f"    {len(infos)} rasters ({', '.join(infos)}) of {ref.width} x {ref.height} pixels of "
         f"{res:g} m in {_crs_name(ref.crs)}"
     )
+
+
+def numeric_band_names(infos: dict, echo: Callable[[str], None]) -> list[str]:
+    """The band names a default recipe may use: every band except those of class rasters.
+
+    Each raster is first checked to be projected (:func:`geoagb.raster.check_projected`: a
+    geographic raster is refused with its UTM zone). A single-band raster taken as categorical
+    by :func:`geoagb.raster.categorical_reason` (land cover, a study-area mask) is left out
+    with a one-line note; naming it in ``bands`` (or the config) keeps it as a number.
+    """
+    for info in infos.values():
+        check_projected(info.path, info.crs, info.transform, info.width, info.height)
+    classes = {}
+    for key, info in infos.items():
+        if info.count == 1:
+            why = categorical_reason(info.path, key, info.dtypes[0], info.descriptions[0])
+            if why:
+                classes[key] = why
+    for key, why in classes.items():
+        echo(
+            f"    note: {Path(infos[key].path).name} is left out of the features: it is a class "
+            f"raster ({why}) and class codes are not numbers; use it as a mask at map "
+            f"(--mask {Path(infos[key].path).name}:<codes>) or name it in --bands to keep it."
+        )
+    return [n for n, (key, _) in band_table(infos).items() if ":" not in n and key not in classes]
+
+
+def footprint_notes(X, footprint) -> tuple[list[str], dict]:
+    """Lines to echo about plot footprints, and the manifest entry ``{"footprint": ...}``.
+
+    A warning when no footprint is given (features from the single pixel under the plot
+    centre), and the count of plots whose footprint is partly nodata or off the rasters, with
+    the worst valid share (``X.attrs["valid_share"]`` and ``X.attrs["min_valid_share"]`` from
+    :meth:`geoagb.features.RasterFeatures.at_points`).
+    """
+    share = np.asarray(X.attrs.get("valid_share", []), dtype=float)
+    min_valid = float(X.attrs.get("min_valid_share", 1.0))
+    partial = (share < 1) & (share >= min_valid)
+    below = share < min_valid
+    lines = []
+    if footprint is None:
+        lines.append(
+            "    warning: no footprint given, so each plot's features come from the single pixel "
+            "under its centre; give the plot's side, e.g. --footprint 25.83 (metres, 0.0667 ha)."
+        )
+    if partial.any():
+        lines.append(
+            f"    {int(partial.sum())} of {len(share)} plots have partial footprints (worst "
+            f"{share[partial].min():.0%} valid pixels): features from their valid pixels "
+            f"(at least {min_valid:.0%} of the footprint must be valid)"
+        )
+    entry = {
+        "side_m": None if footprint is None else float(footprint),
+        "min_valid_share": float(min_valid),
+        "n_partial": int(partial.sum()),
+        "n_below_min_valid": int(below.sum()),
+        "worst_valid_share": float(share[partial].min()) if partial.any() else None,
+    }
+    return lines, entry

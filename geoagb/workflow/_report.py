@@ -10,8 +10,14 @@ images embedded as base64, tables are HTML, there is no script and no external l
    used block size; block-size sensitivity of the CV (mean +- sd over folds);
 4. spatial vs random CV: train and validation metrics, predicted against observed out of fold;
 5. explanation: SHAP summary (beeswarm) and dependence of the two most important features;
-6. map: quick-looks of the map and its uncertainty, carbon stock per region in one unit
-   (MgC, GgC or TgC, chosen for the magnitude and stated once in the table header).
+6. map: quick-looks of the map and its uncertainty (a diverging colour scale centred at 0
+   where values cross 0), carbon stock per region in one unit (MgC, GgC or TgC, chosen for
+   the magnitude and stated once in the table header), only for a biomass target or a carbon
+   fraction given (:func:`~geoagb.workflow.target_traits`).
+
+Titles, axes and captions name the bundle's target and unit; the bias is in percent only
+where the observed mean is clearly positive (:func:`geoagb.metrics.overall_bias`), absolute
+in the target's unit otherwise.
 
 Every figure's title names the model and the CV scheme; error bars say what they are.
 
@@ -33,10 +39,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import rasterio
 
 from .._compat import renamed_kwargs
 from .._html import Html, element, join, kv_table, literal_figure_text, mpl_text, raw, table
+from ..metrics import format_bias
+from ._cv_repeats import with_repeat
 from ._report_inputs import check_report_inputs
+from ._report_qc import dropped_rows, qc_figure, reason_counts, side_by_side
 
 __all__ = ["write_report", "report_figures"]
 
@@ -95,7 +105,7 @@ def _fig_plots(bundle):
     for f in range(k):
         m = p["fold_spatial"] == f
         ax.scatter(p.loc[m, "x"], p.loc[m, "y"], s=14, color=cols[f], label=f"fold {f + 1}")
-    q = bundle.qc
+    q = dropped_rows(bundle.qc)
     if len(q) and {"x", "y"} <= set(q.columns):
         ok = q[["x", "y"]].notna().all(axis=1)
         ax.scatter(
@@ -130,7 +140,7 @@ def _fig_plots(bundle):
 def _fig_target(bundle):
     import matplotlib.pyplot as plt
 
-    p, q, t, u = bundle.plots, bundle.qc, bundle.target, bundle.unit
+    p, q, t, u = bundle.plots, dropped_rows(bundle.qc), bundle.target, bundle.unit
     fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
     obs = q["observed"].dropna() if len(q) else pd.Series(dtype=float)
     vals = [p[t].to_numpy(float)] + ([obs.to_numpy(float)] if len(obs) else [])
@@ -208,17 +218,35 @@ def _fig_variogram(bundle):
     return (
         title,
         fig,
-        (
-            "Residuals of the learner under random 5-fold CV (each plot predicted by a "
-            "model that did not see it). The block size is the effective range, where "
-            "residuals stop being correlated"
+        _variogram_caption(b),
+    )
+
+
+def _variogram_caption(b: dict) -> str:
+    """The variogram figure's caption: how the block size was set (range or fallback)."""
+    head = (
+        "Residuals of the learner under random 5-fold CV (each plot predicted by a "
+        "model that did not see it). "
+    )
+    if b.get("fallback"):
+        return head + (
+            f"The residuals show {b.get('verdict', 'no usable spatial structure')} "
+            f"({'; '.join(b.get('reasons', []))}), so the effective range cannot set the "
+            f"block size: it is the fallback, {b['fallback']}"
             + (" (given, not suggested)." if b.get("given") else ".")
-        ),
+        )
+    return head + (
+        "The block size is the effective range, where residuals stop being correlated"
+        + (" (given, not suggested)." if b.get("given") else ".")
     )
 
 
 def _cv_stats(bundle):
-    cv = bundle.cv.copy()
+    """Per CV run (``"<size> m blocks"`` or ``"random"``) and set: the mean over folds and fold
+    seeds, the sd over folds (mean over seeds), each seed's mean over folds, and the keys in
+    block-size order. Tables without a ``repeat`` column hold one seed.
+    """
+    cv = with_repeat(bundle.cv).copy()
     cv["key"] = np.where(
         cv["scheme"] == "random",
         "random",
@@ -226,18 +254,31 @@ def _cv_stats(bundle):
     )
     order = sorted(cv.loc[cv["scheme"] != "random", "block_size"].unique())
     keys = [f"{s:,.0f} m blocks" for s in order] + ["random"]
-    g = cv.groupby(["key", "set"])[["r2", "rmse", "mae"]]
-    return keys, g.mean(), g.std(ddof=1)
+    metrics = [m for m in ("r2", "rmse", "mae") if m in cv.columns]
+    g = cv.groupby(["key", "set", "repeat"])[metrics]
+    per_seed = g.mean()
+    mean = per_seed.groupby(level=["key", "set"]).mean()
+    sd = g.std(ddof=1).groupby(level=["key", "set"]).mean()
+    return keys, mean, sd, per_seed
+
+
+def _seed_dots(ax, per_seed, key, st, x, metric) -> int:
+    """One small black dot per fold seed (its mean over folds) at ``x``; returns the seed count."""
+    v = per_seed.loc[(key, st), metric].to_numpy(float)
+    if len(v) > 1:
+        ax.plot(np.full(len(v), x), v, ".", color="k", ms=3, zorder=3)
+    return len(v)
 
 
 def _fig_sensitivity(bundle):
     import matplotlib.pyplot as plt
 
-    keys, mean, sd = _cv_stats(bundle)
+    keys, mean, sd, per_seed = _cv_stats(bundle)
     k = bundle.manifest["cv"]["n_splits"]
     fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8), layout="constrained")
     pos = np.arange(len(keys))
     labels = ("R²", mpl_text(f"RMSE ({bundle.unit})"))
+    seeds = {kk: len(per_seed.loc[(kk, "validation")]) for kk in keys}
     for ax, metric, lab in zip(axes, ("r2", "rmse"), labels):
         for st, off, col in (("train", -0.1, "tab:blue"), ("validation", 0.1, "tab:orange")):
             m = [mean.loc[(kk, st), metric] for kk in keys]
@@ -251,10 +292,16 @@ def _fig_sensitivity(bundle):
                 color=col,
                 label=f"{st} (± 1 sd over {k} folds)",
             )
+            for i, kk in enumerate(keys):
+                _seed_dots(ax, per_seed, kk, st, pos[i] + off + 0.06, metric)
         used = f"{bundle.block_size:,.0f} m blocks"
         if used in keys:
             ax.axvspan(keys.index(used) - 0.35, keys.index(used) + 0.35, color="0.92", zorder=0)
-        ax.set_xticks(pos, [kk.replace(" blocks", "") for kk in keys])
+        ticks = [
+            kk.replace(" blocks", "") + (f"\n{seeds[kk]} seeds" if seeds[kk] > 1 else "")
+            for kk in keys
+        ]
+        ax.set_xticks(pos, ticks)
         ax.set_xlabel("block size (shaded: used)")
         ax.set_ylabel(lab)
     axes[0].legend(fontsize=7)
@@ -267,24 +314,28 @@ def _fig_sensitivity(bundle):
     return (
         title,
         fig,
-        f"Points: mean over the {k} folds; error bars: ± 1 standard deviation over folds.",
+        f"Points: mean over the {k} folds (and over the fold seeds where the tick names "
+        "several); error bars: ± 1 standard deviation over folds; black dots: each fold seed's "
+        "mean over folds.",
     )
 
 
 def _fig_spatial_random(bundle):
     import matplotlib.pyplot as plt
 
-    keys, mean, sd = _cv_stats(bundle)
+    keys, mean, sd, per_seed = _cv_stats(bundle)
     k = bundle.manifest["cv"]["n_splits"]
     used = f"{bundle.block_size:,.0f} m blocks"
     schemes = [(used, f"spatial ({used})"), ("random", "random")]
     fig, axes = plt.subplots(1, 3, figsize=(10.0, 4.0), layout="constrained")
     labels = ("R²", mpl_text(f"RMSE ({bundle.unit})"), mpl_text(f"MAE ({bundle.unit})"))
+    n_seeds = 1
     for ax, metric, lab in zip(axes, ("r2", "rmse", "mae"), labels):
         for i, (key, _) in enumerate(schemes):
             for j, (st, col) in enumerate((("train", "tab:blue"), ("validation", "tab:orange"))):
+                x = i + (j - 0.5) * 0.38
                 ax.bar(
-                    i + (j - 0.5) * 0.38,
+                    x,
                     mean.loc[(key, st), metric],
                     width=0.36,
                     yerr=sd.loc[(key, st), metric],
@@ -292,16 +343,18 @@ def _fig_spatial_random(bundle):
                     color=col,
                     label=st if i == 0 else None,
                 )
+                n_seeds = _seed_dots(ax, per_seed, key, st, x + 0.1, metric)
         ax.set_xticks([0, 1], [n.replace(" blocks)", ")") for _, n in schemes], fontsize=8)
         ax.set_ylabel(lab)
     handles, labels = axes[0].get_legend_handles_labels()
+    seeds = f" and {n_seeds} fold seeds; black dots: each seed's mean" if n_seeds > 1 else ""
     fig.legend(
         handles,
         labels,
         loc="outside lower center",
         ncols=2,
         fontsize=8,
-        title=f"bars: mean over folds; error bars: ± 1 sd over the {k} folds",
+        title=f"bars: mean over folds{seeds}; error bars: ± 1 sd over the {k} folds",
         title_fontsize=8,
     )
     title = _titled(fig, "Spatial block CV vs random k-fold: train and validation metrics", bundle)
@@ -311,7 +364,13 @@ def _fig_spatial_random(bundle):
         (
             "Random k-fold puts neighbouring plots in training and test sets; the gap "
             "between its validation scores and the spatial ones is the optimism spatial "
-            f"dependence causes. Error bars: ± 1 standard deviation over the {k} folds."
+            f"dependence causes. Error bars: ± 1 standard deviation over the {k} folds"
+            + (
+                f"; black dots: the mean over folds of each of the {n_seeds} fold seeds, whose "
+                "spread is how much the score depends on one fold assignment."
+                if n_seeds > 1
+                else "."
+            )
         ),
     )
 
@@ -341,12 +400,13 @@ def _fig_pred_obs(bundle):
         ax.plot([lo, hi], [lo, hi], color="k", lw=1)
         ok = np.isfinite(pred)
         s = agb_scores(y[ok], pred[ok])
+        # percent where the observed mean is clearly positive, absolute in u otherwise
+        bias = format_bias(y[ok], pred[ok], u).replace(" (absolute;", "\n(absolute;")
         ax.text(
             0.03,
             0.97,
             mpl_text(
-                f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {u}\nMAE = {s['mae']:.2f} {u}"
-                f"\nbias = {100 * s['overall_bias']:.2f} %"
+                f"R² = {s['r2']:.3f}\nRMSE = {s['rmse']:.2f} {u}\nMAE = {s['mae']:.2f} {u}\n{bias}"
             ),
             transform=ax.transAxes,
             va="top",
@@ -414,14 +474,27 @@ def _fig_map(bundle, agb_raster):
 
     fig = literal_figure_text(plot_agb_map(agb_raster))
     title = _titled(fig, f"Map of {bundle.target} ({Path(agb_raster).name})", bundle)
-    return (
-        title,
-        fig,
-        (
-            "Quick-look (decimated) of the map and, where the model gives one, its "
-            "per-cell standard deviation."
-        ),
-    )
+    method, note = _uncertainty_note(agb_raster)
+    if note and len(fig.axes) > 1:  # a constant band is drawn with its note, not as a bare square
+        ax = fig.axes[1]
+        ax.text(0.5, 0.5, "constant:\nsee the caption", transform=ax.transAxes, ha="center",
+                color="white", fontsize=12)  # fmt: skip
+    cap = "Quick-look (decimated) of the map and, where the model gives one, its per-cell sd."
+    cap += f" Standard deviation: {method}." if method else ""
+    cap += f" Note: {note}." if note else ""
+    return title, fig, cap
+
+
+def _uncertainty_note(agb_raster) -> tuple[str | None, str | None]:
+    """The std band's method and, for a constant band, its note (band tags written by
+    ``Bundle.predict_map``; ``(None, None)`` for maps without them).
+    """
+    with rasterio.open(agb_raster) as ds:
+        for i, d in enumerate(ds.descriptions, 1):
+            if (d or "").endswith("_std"):
+                tags = ds.tags(i)
+                return tags.get("geoagb_std_method"), tags.get("geoagb_std_note")
+    return None, None
 
 
 def _fig_carbon(bundle, stocks, unit):
@@ -450,24 +523,37 @@ def _fig_carbon(bundle, stocks, unit):
 
 # ---- tables ------------------------------------------------------------------------------------
 def cv_table(bundle) -> pd.DataFrame:
-    """Spatial and random CV side by side: one row per metric, numeric (formatted when shown)."""
+    """Spatial and random CV side by side: one row per metric, numeric (formatted when shown).
+
+    Per scheme: the validation mean (over folds and fold seeds), its sd over folds, and, when
+    the bundle was fitted under several fold seeds, the sd, min and max over seeds of each
+    seed's mean over folds; the pooled out-of-fold score (mean over seeds) and the train mean.
+    """
     u = bundle.unit
     names = {
         "r2": "R²",
         "rmse": f"RMSE ({u})",
         "mae": f"MAE ({u})",
         "r": "Pearson r",
-        "overall_bias": "overall bias (fraction)",
+        "overall_bias": "overall bias (fraction; NaN where the mean is not clearly positive)",
+        "mean_residual": f"mean residual, observed - predicted ({u})",
     }
     cv = bundle.manifest["cv"]
+    n = int(cv.get("n_repeats", 1))
     cols = {}
     for scheme in ("spatial", "random"):
         s = cv[scheme]
-        cols[f"{scheme}: validation mean"] = [s[f"validation_{m}_mean"] for m in names]
-        cols[f"{scheme}: validation sd"] = [s[f"validation_{m}_sd"] for m in names]
-        cols[f"{scheme}: pooled out-of-fold"] = [s[f"pooled_{m}"] for m in names]
-        cols[f"{scheme}: train mean"] = [s[f"train_{m}_mean"] for m in names]
-    return pd.DataFrame(cols, index=pd.Index(list(names.values()), name="metric"))
+        # .get: bundles written before the mean residual was recorded lack it
+        cols[f"{scheme}: validation mean"] = [s.get(f"validation_{m}_mean") for m in names]
+        cols[f"{scheme}: validation sd (folds)"] = [s.get(f"validation_{m}_sd") for m in names]
+        if n > 1:
+            for how, what in (("sd", "sd"), ("min", "min"), ("max", "max")):
+                cols[f"{scheme}: {what} over {n} fold seeds"] = [
+                    s.get(f"validation_{m}_mean_{how}", np.nan) for m in names
+                ]
+        cols[f"{scheme}: pooled out-of-fold"] = [s.get(f"pooled_{m}") for m in names]
+        cols[f"{scheme}: train mean"] = [s.get(f"train_{m}_mean") for m in names]
+    return pd.DataFrame(cols, index=pd.Index(list(names.values()), name="metric")).astype(float)
 
 
 def carbon_table(agb_raster, regions=None, by=None, carbon_fraction=0.47):
@@ -529,17 +615,17 @@ def _figures(bundle, agb_raster, regions, by, carbon_fraction, echo):
         if agb_raster is not None:
             add("map", _fig_map(bundle, agb_raster))
             cf = _carbon_fraction(bundle, carbon_fraction)
-            stocks, unit = carbon_table(agb_raster, regions, by, cf)
+            stocks, unit = carbon_table(agb_raster, regions, by, cf) if cf else ((), None)
             if len(stocks) > 1:
                 add("map", _fig_carbon(bundle, stocks, unit))
     return figs, ex
 
 
 def _carbon_fraction(bundle, carbon_fraction):
+    """The fraction given at report time, else the bundle's (None: not biomass, no carbon)."""
     if carbon_fraction is not None:
         return float(carbon_fraction)
-    u = bundle.unit.replace(" ", "").lower()
-    return 1.0 if u.startswith("mgc") or u.startswith("tc") else 0.47
+    return bundle.traits.carbon_fraction
 
 
 _CSS = """
@@ -573,6 +659,8 @@ def _summary(bundle) -> Html:
     block = f"{b['used_m']:,.0f} m" + (
         " (given)"
         if b.get("given")
+        else f" ({b.get('verdict')} in the residuals; fallback {b['fallback']})"
+        if b.get("fallback")
         else f" (suggested {b.get('suggested_m', np.nan):,.0f} m from the residual variogram)"
     )
     return join(
@@ -594,6 +682,7 @@ def _summary(bundle) -> Html:
                         "validation R² (random k-fold)",
                         f"{rn['validation_r2_mean']:.3f} ± {rn['validation_r2_sd']:.3f}",
                     ),
+                    ("target", _target_line(bundle.traits)),
                     ("block size", block),
                     (
                         "plots used",
@@ -603,6 +692,17 @@ def _summary(bundle) -> Html:
             ),
         ]
     )
+
+
+def _target_line(tr) -> str:
+    """The summary's target row: name, unit, carbon and clipping."""
+    carbon = (
+        f"biomass (carbon fraction {tr.carbon_fraction:g})"
+        if tr.carbon_fraction is not None
+        else "not biomass: no carbon stock"
+    )
+    sign = "non-negative (maps clipped at 0)" if tr.nonnegative else "signed (maps not clipped)"
+    return f"{tr.name} ({tr.unit}); {carbon}; {sign}"
 
 
 def _data_table(bundle) -> Html:
@@ -647,20 +747,39 @@ def _data_table(bundle) -> Html:
 
 def _qc_section(bundle) -> list[Html]:
     q, info = bundle.qc, bundle.manifest["qc"]
+    mode = info.get("mode", "drop" if info.get("rule") else "off")
+    action = {
+        "flag": "reported below and kept in the fit (qc='flag')",
+        "drop": "left out of the fit (qc='drop')",
+    }
     rule = (
-        f"Plots with a missing target or feature are dropped; then a random forest on "
+        f"Plots with a missing target or feature are left out; then a random forest on "
         f"{', '.join(info['features'])} predicts each plot out of fold and plots whose "
-        f"studentized residual exceeds {info['threshold']:g} are dropped."
+        f"studentized residual exceeds {info['threshold']:g}"
+        f"{' (log scale)' if info.get('scale') == 'log' else ''}"
+        f"{', or whose target is negative (a non-negative target)' if info.get('nonnegative') else ''}"
+        f" are flagged, {action.get(mode, action['drop'])}."
         if info.get("rule")
-        else "Plots with a missing target or feature are dropped (imagery check off)."
+        else "Plots with a missing target or feature are left out (imagery check off)."
     )
     out = [element("h2", "2. Plot quality control"), element("p", rule)]
-    if len(q):
-        counts = q.groupby("reason").size().rename("plots").to_frame()
-        out.append(table(counts, "{:,.0f}"))
-        out.append(table(q.drop(columns=[c for c in ("x", "y") if c in q.columns]), "{:,.2f}"))
-    else:
-        out.append(element("p", "No plot was dropped."))
+    if not len(q):
+        return out + [element("p", "No plot was flagged or left out.")]
+    out.append(table(reason_counts(q), "{:,.0f}"))
+    out.append(table(q.drop(columns=[c for c in ("x", "y") if c in q.columns]), "{:,.2f}"))
+    fig = qc_figure(bundle)
+    if fig is not None:
+        what, f, caption = fig
+        out.append(_figure(_titled(f, what, bundle), f, caption))
+    if info.get("cv_side_by_side"):
+        out.append(
+            element(
+                "p",
+                "Spatial CV of the kept plots only, and with the dropped plots scored as "
+                "held-out plots (predicted by the final model, fitted on the kept plots):",
+            )
+        )
+        out.append(table(side_by_side(info["cv_side_by_side"]), "{:,.3f}"))
     return out
 
 
@@ -677,6 +796,14 @@ def _kriging_note(kr: dict) -> Html:
 def _map_section(bundle, agb_raster, regions, by, carbon_fraction) -> list[Html]:
     t, u = bundle.target, bundle.unit
     cf = _carbon_fraction(bundle, carbon_fraction)
+    if cf is None:
+        return [
+            element("h2", "6. Map"),
+            _note(
+                f"No carbon stock: the target {t} ({u}) is not biomass (fit with "
+                "--carbon-fraction, or give carbon_fraction= to the report, to compute one)."
+            ),
+        ]
     stocks, (unit, div) = carbon_table(agb_raster, regions, by, cf)
     ct = pd.DataFrame(
         {
@@ -720,7 +847,9 @@ def write_report(
         Regions for the carbon stock (default: the whole map); ``by`` names their column.
         Needs ``agb_raster``; regions must overlap the map.
     carbon_fraction : float, optional
-        Carbon fraction of biomass (default 0.47; 1 when the target unit is carbon, MgC/ha).
+        Carbon fraction of biomass (default: the bundle's, see
+        :func:`~geoagb.workflow.target_traits`: 0.47 for AGB, 1 for MgC/ha, and no carbon
+        section for a target that is not biomass unless a fraction is given here).
 
     Returns
     -------

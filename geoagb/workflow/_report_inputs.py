@@ -48,7 +48,7 @@ def _check_map(bundle, agb_raster) -> None:
     if (
         desc[0].lower() not in firsts
         or any(d.lower() not in more for d in desc[1:])
-        or product not in (None, _MAP_PRODUCT)
+        or product not in (None, _MAP_PRODUCT, bundle.traits.description)
     ):
         shown = ", ".join(repr(d) if d else "(no description)" for d in desc)
         made = f"; its geoagb_product tag says {product!r}" if product else ""

@@ -25,13 +25,15 @@ def test_incomplete_and_non_positive_records_are_reported(plots_truth):
     plots.loc[5, "agb"] = -3.0
     plots.loc[6, "height_mean"] = -1.0
     plots.loc[7, ["agb", "height_mean"]] = 0.0  # a genuine clearing: kept by default
-    kept, report = filter_inconsistent_plots(plots, random_state=0)
+    kept, report = filter_inconsistent_plots(plots, random_state=0, nonnegative=True)
     assert report.loc[3, "reason"] == "incomplete" and report.loc[3, "detail"] == "missing ndvi"
     assert report.loc[4, "reason"] == "incomplete" and report.loc[4, "detail"] == "missing agb"
     assert report.loc[5, "reason"] == "negative target"
     assert report.loc[6, "reason"] == "negative height"
     assert report.loc[[3, 4, 5, 6], "predicted"].isna().all()
-    assert 7 not in report.index or report.loc[7, "reason"] == "studentized residual"
+    assert 7 not in report.index  # AGB = 0 is never flagged
+    _, generic = filter_inconsistent_plots(plots, random_state=0)  # sign not declared
+    assert "negative target" not in set(generic["reason"])
     _, strict = filter_inconsistent_plots(plots, drop_zero=True, random_state=0)
     assert strict.loc[7, "reason"] == "negative target"  # FineKarstAGB's AGB <= 0 rule
     # kept and dropped partition the plots; types, columns and index survive
@@ -151,6 +153,6 @@ def test_duplicate_index_labels_are_handled_by_position(plots_truth):
     plots = plots_truth[0].copy()
     plots.index = np.repeat(np.arange(len(plots) // 2), 2)
     plots.iloc[1, plots.columns.get_loc("agb")] = -5.0
-    kept, report = filter_inconsistent_plots(plots, random_state=0)
+    kept, report = filter_inconsistent_plots(plots, random_state=0, nonnegative=True)
     assert len(kept) + len(report) == len(plots)
     assert report["reason"].iloc[0] == "negative target" and report.index[0] == 0
