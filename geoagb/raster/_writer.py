@@ -30,6 +30,16 @@ __all__ = [
 GEOTIFF_SUFFIXES = (".tif", ".tiff")
 
 
+def _label_bands(dst, band_names, units=None, tags=None) -> None:
+    """Band descriptions (``band_names``), units and dataset tags of an open raster ``dst``."""
+    for i, name in enumerate(band_names, 1):
+        dst.set_band_description(i, name)
+        if units is not None:
+            dst.set_band_unit(i, units[i - 1])
+    if tags:
+        dst.update_tags(**{k: str(v) for k, v in tags.items()})
+
+
 def check_geotiff_path(path, what: str = "out_path") -> Path:
     """Refuse an output path whose suffix says another format than the GeoTIFF written there.
 
@@ -152,12 +162,7 @@ def atomic_geotiff(
     # turns SIGTERM into a clean exit (143) and renames the part file only on success
     with atomic_path(out_path) as tmp:
         with rasterio.Env(GDAL_CACHEMAX=int(cache_mb)), rasterio.open(tmp, "w", **profile) as dst:
-            for i, name in enumerate(band_names, 1):
-                dst.set_band_description(i, name)
-                if units is not None:
-                    dst.set_band_unit(i, units[i - 1])
-            if tags:
-                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+            _label_bands(dst, band_names, units, tags)
             yield dst
             factors = overview_factors(dst.width, dst.height) if overviews else []
             if factors:
@@ -239,12 +244,7 @@ def relabel_geotiff(
         tags.update(geoagb_clipped_cells=clipped, geoagb_valid_cells=valid)
     if not clipped:
         with rasterio.open(path, "r+") as dst:
-            for i, name in enumerate(band_names, 1):
-                dst.set_band_description(i, name)
-                if band_units is not None:
-                    dst.set_band_unit(i, band_units[i - 1])
-            if tags:
-                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+            _label_bands(dst, band_names, band_units, tags)
         return clipped, valid
     with rasterio.open(path) as src:
         profile = dict(src.profile)
