@@ -4,9 +4,14 @@ scikit-learn regressor that reads coordinates from X like every geoagb spatial e
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from scipy.linalg import cho_factor, cho_solve
+from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LinearRegression
 from sklearn.utils.validation import check_is_fitted
 
 from .._coords import feature_names_without_coords, get_coords
@@ -19,6 +24,84 @@ from ._variogram import Variogram
 
 __all__ = ["KrigingRegressor"]
 
+_VARIANCES = ("universal", "residual")
+
+
+def universal_kriging_system(xy, y, F, variogram):
+    """Factor the global universal-kriging system once: GLS trend and the pieces of the variance.
+
+    Parameters
+    ----------
+    xy : array (n, 2)
+        Data locations, metres.
+    y : array (n,)
+        Data values.
+    F : array (n, p)
+        Drift design at the data (a column of ones first, then the drift columns).
+    variogram : Variogram
+        Fitted (or fixed) variogram of the trend residuals.
+
+    Returns
+    -------
+    dict
+        ``beta`` (GLS trend coefficients, intercept first), ``w`` (``K^-1 (y - F beta)``) and
+        the factors ``K`` (Cholesky of the data covariance), ``A`` (Cholesky of
+        ``F' K^-1 F``).
+
+    References
+    ----------
+    Cressie, N. (1993). Statistics for Spatial Data, revised edition, Wiley, section 3.4.
+    """
+    K = cho_factor(variogram.covariance(cdist(xy, xy)), lower=True)
+    KiF = cho_solve(K, F)
+    A = cho_factor(F.T @ KiF, lower=True)
+    beta = cho_solve(A, KiF.T @ y)
+    return {"beta": beta, "w": cho_solve(K, y - F @ beta), "K": K, "A": A, "F": F, "xy": xy}
+
+
+def universal_kriging_predict(system, tx, f0, variogram, exact=True, chunk_size=2048):
+    """Universal-kriging mean and variance at targets, trend-estimation term included.
+
+    ``sigma2(x0) = C(0) - c0' K^-1 c0 + q' (F' K^-1 F)^-1 q`` with ``q = f0 - F' K^-1 c0``:
+    gstat's ``krige(y ~ x)`` variance with a global neighbourhood (Pebesma 2004).
+
+    Parameters
+    ----------
+    system : dict
+        From :func:`universal_kriging_system`.
+    tx : array (T, 2)
+        Target locations, metres.
+    f0 : array (T, p)
+        Drift design at the targets (ones first).
+    variogram : Variogram
+        The variogram used for ``system``.
+    exact : bool, default True
+        ``C(0)`` includes the nugget (gstat's default); False drops it (filtering kriging).
+    chunk_size : int, default 2048
+        Targets per block, bounding memory to ``chunk_size * n`` floats.
+
+    Returns
+    -------
+    mean, var : ndarray (T,)
+
+    References
+    ----------
+    Cressie, N. (1993). Statistics for Spatial Data, revised edition, Wiley, section 3.4.
+    Pebesma, E. J. (2004). Multivariable geostatistics in S: the gstat package. Computers &
+    Geosciences 30, 683-691.
+    """
+    c00 = variogram.psill_ + (variogram.nugget_ if exact else 0.0)
+    mean = np.empty(len(tx))
+    var = np.empty(len(tx))
+    for a in range(0, len(tx), chunk_size):
+        sl = slice(a, a + chunk_size)
+        c0 = variogram.covariance(cdist(system["xy"], tx[sl]))
+        Kc = cho_solve(system["K"], c0)
+        q = f0[sl].T - system["F"].T @ Kc
+        mean[sl] = f0[sl] @ system["beta"] + c0.T @ system["w"]
+        var[sl] = c00 - np.sum(c0 * Kc, axis=0) + np.sum(q * cho_solve(system["A"], q), axis=0)
+    return mean, np.maximum(var, 0.0)
+
 
 class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseEstimator):
     """Kriging of the target from the plot coordinates: the geostatistician's baseline.
@@ -29,6 +112,27 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
     ``krige(y ~ elevation, ...)``, which estimates the trend by generalised least squares
     inside the kriging system (kriging with external drift). The two give the same trend when
     the residuals are uncorrelated, and close ones otherwise.
+
+    Which variance ``predict(return_std=True)`` returns with ``drift`` is set by ``variance``:
+
+    * ``"universal"`` (default), global neighbourhood (``n_neighbors=None`` or at least the
+      number of plots, and ``max_distance=None``): universal kriging. The trend is refitted by
+      generalised least squares with the variogram of the OLS residuals and the variance
+      includes the trend-estimation term,
+      ``C(0) - c0' K^-1 c0 + q' (F' K^-1 F)^-1 q`` with ``q = f0 - F' K^-1 c0`` (Cressie
+      1993), so mean and variance equal gstat's ``krige(y ~ drift, model = m)`` with no
+      ``nmax`` (Pebesma 2004).
+    * ``"universal"`` with a local neighbourhood: regression kriging as before (global OLS
+      trend, local ordinary kriging of its residuals). The variance is that of the kriged
+      residual; it leaves out the uncertainty of the trend coefficients, so it is below
+      gstat's local universal kriging, which refits the trend in each neighbourhood (and
+      whose means differ too).
+    * ``"residual"``: always regression kriging with the OLS trend and the residual-kriging
+      variance (the behaviour before the option existed); use it to reproduce old results
+      or where the trend is treated as known.
+
+    Without ``drift`` both give ordinary kriging and its variance (which already holds the
+    mean-estimation term).
 
     Because it follows the same coordinate rule as :class:`ResidualKrigingRegressor`, "kriging
     alone" vs "learner" vs "learner + residual kriging" is one loop over estimators in
@@ -51,6 +155,9 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         positions for a plain array X.
     random_state : int, RandomState, Generator or None, default None
         Seed of the variogram's pair sampling.
+    variance : {"universal", "residual"}, default "universal"
+        With ``drift``: universal-kriging mean and variance in the global case, or the
+        regression-kriging residual variance; see above.
 
     Attributes
     ----------
@@ -63,6 +170,11 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
     ----------
     Hengl, T., Heuvelink, G. B. M. and Rossiter, D. G. (2007). About regression-kriging: from
     equations to case studies. Computers & Geosciences 33, 1301-1315.
+
+    Cressie, N. (1993). Statistics for Spatial Data, revised edition. Wiley, section 3.4.
+
+    Pebesma, E. J. (2004). Multivariable geostatistics in S: the gstat package. Computers &
+    Geosciences 30, 683-691.
 
     Examples
     --------
@@ -84,6 +196,7 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         exact=True,
         coords=None,
         random_state=None,
+        variance="universal",
     ):
         self.variogram = variogram
         self.n_neighbors = n_neighbors
@@ -92,6 +205,7 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         self.exact = exact
         self.coords = coords
         self.random_state = random_state
+        self.variance = variance
 
     def _xy_drift(self, X):
 
@@ -152,11 +266,14 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
             names = self._table_names(X)
             self.feature_names_in_ = np.asarray(names, dtype=object)
             self.n_features_in_ = len(names)
+        if self.variance not in _VARIANCES:
+            raise ValueError(
+                f"variance={self.variance!r} is not one of {_VARIANCES}; use 'universal' "
+                "(trend-estimation term included) or 'residual'."
+            )
         r = yv.astype(float)
-        self.trend_ = None
+        self.trend_ = self.uk_ = None
         if D is not None:
-            from sklearn.linear_model import LinearRegression
-
             self.trend_ = LinearRegression().fit(D, r)
             r = r - self.trend_.predict(D)
         v = self.variogram
@@ -166,10 +283,45 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
             v, n_neighbors=self.n_neighbors, max_distance=self.max_distance, exact=self.exact
         ).fit(xy, r)
         self.variogram_ = self.kriger_.variogram_
+        if D is not None and self.variance == "universal" and self._is_global(len(yv)):
+            try:
+                self._fit_universal(xy, yv.astype(float), D)
+            except np.linalg.LinAlgError:
+                self.uk_ = None
+                warnings.warn(
+                    "the universal-kriging system is not positive definite (duplicate plot "
+                    "locations with a zero nugget, or drift columns that are collinear); the "
+                    "model falls back to regression kriging (variance='residual': the trend "
+                    "uncertainty is left out). Average duplicate plots, give the variogram a "
+                    "nugget, or drop a collinear drift column.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         return self
+
+    def _is_global(self, n):
+        k = self.n_neighbors
+        return self.max_distance is None and (k is None or k >= n)
+
+    def _fit_universal(self, xy, y, D):
+        # GLS trend with the variogram of the OLS residuals, as gstat's krige(y ~ x); the kriger
+        # is refitted on the GLS residuals with that fixed variogram, so that the means of
+        # predict_residual / explain agree with the universal-kriging mean.
+        F = np.column_stack([np.ones(len(y)), D])
+        self.uk_ = universal_kriging_system(xy, y, F, self.variogram_)
+        beta = self.uk_["beta"]
+        self.trend_.intercept_, self.trend_.coef_ = float(beta[0]), beta[1:]
+        fixed = Variogram.from_params(**self.variogram_.fixed_params())
+        self.kriger_ = OrdinaryKriging(
+            fixed, n_neighbors=self.n_neighbors, max_distance=None, exact=self.exact
+        ).fit(xy, y - self.trend_.predict(D))
 
     def predict(self, X, return_std=False):
         """Kriging estimate (plus the trend) and, with ``return_std``, the kriging std.
+
+        With ``drift``, ``variance="universal"`` and a global neighbourhood, the universal
+        kriging mean and std (trend-estimation term included); otherwise the trend plus the
+        kriged residual and the residual-kriging std (see the class notes).
 
         Returns
         -------
@@ -179,6 +331,13 @@ class KrigingRegressor(CoordinateAwareMixin, ExplainMixin, RegressorMixin, BaseE
         check_is_fitted(self, "kriger_")
         X = self._check_X(X, n_features=self.n_features_in_)
         xy, D = self._xy_drift(X)
+        if getattr(self, "uk_", None) is not None:
+            f0 = np.column_stack([np.ones(len(D)), D])
+            tx = self.kriger_._targets(xy)
+            mean, var = universal_kriging_predict(
+                self.uk_, tx, f0, self.variogram_, exact=self.exact
+            )
+            return (mean, np.sqrt(var)) if return_std else mean
         out = self.kriger_.predict(xy, return_std=return_std)
         mean, std = out if return_std else (out, None)
         if self.trend_ is not None:
